@@ -1,0 +1,9 @@
+namespace EdgeRuntime.Execution.Ops;
+
+/// <summary>Registers the int8 operators (definitions live in <c>Execution/Ops/Quantized/</c>).</summary>
+internal static partial class QuantizedOps
+{
+    public static void RegisterAll(OpRegistry registry)
+    {
+    }
+}

@@ -1,0 +1,6 @@
+namespace ModelConverter;
+
+internal static class Program
+{
+    private static int Main(string[] args) => 2;
+}
