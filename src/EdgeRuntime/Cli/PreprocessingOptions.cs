@@ -1,0 +1,67 @@
+using System.CommandLine;
+using System.Globalization;
+using EdgeRuntime.Imaging;
+
+namespace EdgeRuntime.Cli;
+
+/// <summary>
+/// The command-line flags that override a model's sidecar (<c>model.edge.json</c>); same names as the sidecar keys.
+/// </summary>
+internal sealed class PreprocessingOptions
+{
+    private readonly Option<string?> _labels = new("--labels") { Description = "Labels file, one label per line (overrides the sidecar's 'labels')" };
+    private readonly Option<int?> _labelOffset = new("--label-offset") { Description = "Label of class i is line i - offset (1 for 1001-class models whose class 0 is background and labels lack it)" };
+    private readonly Option<string?> _layout = new("--layout") { Description = "NCHW or NHWC" };
+    private readonly Option<int?> _width = new("--width") { Description = "Input width in pixels" };
+    private readonly Option<int?> _height = new("--height") { Description = "Input height in pixels" };
+    private readonly Option<string?> _color = new("--color") { Description = "RGB, BGR or GRAY" };
+    private readonly Option<string?> _range = new("--range") { Description = "Interval 0..255 pixels map to, e.g. 0,1 or -1,1 or 0,255" };
+    private readonly Option<string?> _mean = new("--mean") { Description = "Per-channel mean subtracted after --range, e.g. 0.485,0.456,0.406" };
+    private readonly Option<string?> _std = new("--std") { Description = "Per-channel standard deviation divided by after --mean" };
+    private readonly Option<string?> _resize = new("--resize") { Description = "crop (shorter side, then center crop; default) or stretch" };
+
+    public void AddTo(Command cmd)
+    {
+        foreach (var o in new Option[] { _labels, _labelOffset, _layout, _width, _height, _color, _range, _mean, _std, _resize })
+            cmd.Add(o);
+    }
+
+    public PreprocessOverrides Read(ParseResult parse) => new()
+    {
+        Labels = parse.GetValue(_labels) is { } l ? Path.GetFullPath(l) : null,
+        LabelOffset = parse.GetValue(_labelOffset),
+        Layout = parse.GetValue(_layout) is { } layout ? ParseEnum<TensorLayout>("--layout", layout) : null,
+        Width = parse.GetValue(_width),
+        Height = parse.GetValue(_height),
+        Color = parse.GetValue(_color) is { } color ? ParseEnum<ColorOrder>("--color", color) : null,
+        Range = parse.GetValue(_range) is { } range ? ParseRange(range) : null,
+        Mean = parse.GetValue(_mean) is { } mean ? ParseFloats("--mean", mean) : null,
+        Std = parse.GetValue(_std) is { } std ? ParseFloats("--std", std) : null,
+        Resize = parse.GetValue(_resize) is { } resize ? ParseEnum<ResizeMethod>("--resize", resize) : null,
+    };
+
+    private static T ParseEnum<T>(string flag, string value) where T : struct, Enum
+    {
+        foreach (var v in Enum.GetValues<T>())
+            if (string.Equals(v.ToString(), value, StringComparison.OrdinalIgnoreCase)) return v;
+        throw new ConfigurationException(null, $"'{value}' is not one of {string.Join(", ", Enum.GetNames<T>().Select(n => n.ToUpperInvariant()))}", flag);
+    }
+
+    private static float[] ParseFloats(string flag, string text)
+    {
+        var parts = text.Trim().TrimStart('[').TrimEnd(']').Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length == 0) throw new ConfigurationException(null, "expected comma-separated numbers", flag);
+        var values = new float[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!float.TryParse(parts[i], NumberStyles.Float, CultureInfo.InvariantCulture, out values[i]) || !float.IsFinite(values[i]))
+                throw new ConfigurationException(null, $"'{parts[i]}' is not a number", flag);
+        return values;
+    }
+
+    private static PixelRange ParseRange(string text)
+    {
+        var v = ParseFloats("--range", text);
+        if (v.Length != 2) throw new ConfigurationException(null, "expected two numbers, e.g. 0,1", "--range");
+        return new PixelRange(v[0], v[1]);
+    }
+}

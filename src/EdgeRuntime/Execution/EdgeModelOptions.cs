@@ -1,0 +1,30 @@
+using EdgeRuntime.Onnx;
+
+namespace EdgeRuntime.Execution;
+
+/// <summary>Which engine runs a model.</summary>
+public enum BackendKind
+{
+    /// <summary>Native when every node has a native kernel, otherwise the whole model on ONNX Runtime.</summary>
+    Auto,
+    /// <summary>EdgeRuntime's own kernels; loading fails if any node is unsupported.</summary>
+    Native,
+    /// <summary>ONNX Runtime (Microsoft.ML.OnnxRuntime) with full graph optimizations.</summary>
+    Ort,
+}
+
+/// <summary>Options for <see cref="EdgeModel.Load(string, EdgeModelOptions?)"/>.</summary>
+public sealed class EdgeModelOptions
+{
+    /// <summary>Engine selection; default <see cref="BackendKind.Auto"/>.</summary>
+    public BackendKind Backend { get; init; } = BackendKind.Auto;
+
+    /// <summary>Limits that protect against hostile or corrupt model files.</summary>
+    public ModelLoadLimits Limits { get; init; } = ModelLoadLimits.Default;
+
+    /// <summary>Worker threads; 0 means one per core.</summary>
+    public int Threads { get; init; }
+
+    /// <summary>Receives diagnostic messages (e.g. why auto fell back to ONNX Runtime); may be null.</summary>
+    public Action<string>? Log { get; init; }
+}

@@ -1,0 +1,57 @@
+using EdgeRuntime.Execution.Ops;
+using EdgeRuntime.Graph;
+using EdgeRuntime.Onnx;
+using EdgeRuntime.Tensors;
+
+namespace EdgeRuntime.Execution;
+
+/// <summary>One scheduled node with its bound kernel and its preallocated input/output tensors.</summary>
+internal sealed class PlanStep
+{
+    public required Node Node { get; init; }
+    public required IOpKernel Kernel { get; init; }
+    public required Tensor?[] Inputs { get; init; }
+    public required Tensor?[] Outputs { get; init; }
+    /// <summary>Multiply-accumulates per run (0 when not a MAC op), for <c>inspect</c>.</summary>
+    public long Macs { get; init; }
+}
+
+/// <summary>
+/// The result of planning a graph for native execution: nodes in schedule order with bound kernels,
+/// constant-folded values, and a memory plan in which every intermediate tensor is a view into one of a
+/// few reusable arena buffers (assigned by liveness). Built once at load; running it allocates nothing.
+/// </summary>
+internal sealed class ExecutionPlan
+{
+    public required ModelGraph Graph { get; init; }
+    public required List<PlanStep> Steps { get; init; }
+    /// <summary>Tensors the caller's inputs are copied into, in graph input order.</summary>
+    public required Tensor[] InputTensors { get; init; }
+    /// <summary>Internal (compute-type) tensors holding each graph output after a run.</summary>
+    public required Tensor[] OutputTensors { get; init; }
+    /// <summary>Static type and shape of every value (inputs, intermediates, constants, outputs).</summary>
+    public required Dictionary<string, TensorInfo> ValueInfos { get; init; }
+    /// <summary>Constant tensors by name: initializers and folded values.</summary>
+    public required IReadOnlyDictionary<string, Tensor> Constants { get; init; }
+    /// <summary>Number of nodes evaluated at load because all their inputs were constant.</summary>
+    public int FoldedNodes { get; init; }
+    /// <summary>Bytes of the activation arena buffers (the planned peak of intermediate tensors).</summary>
+    public long ArenaBytes { get; init; }
+    /// <summary>Bytes intermediate tensors would take without buffer reuse.</summary>
+    public long UnplannedActivationBytes { get; init; }
+    /// <summary>Bytes of constant tensors (weights) kept for execution.</summary>
+    public long ConstantBytes { get; init; }
+    /// <summary>Number of arena buffers.</summary>
+    public int ArenaBufferCount { get; init; }
+
+    /// <summary>Runs every step in order.</summary>
+    public void Execute()
+    {
+        var steps = Steps;
+        for (int i = 0; i < steps.Count; i++)
+        {
+            var s = steps[i];
+            s.Kernel.Run(s.Inputs, s.Outputs);
+        }
+    }
+}
