@@ -52,10 +52,18 @@ public sealed class ModelGraph
 /// <summary>A declared graph input, output or intermediate value.</summary>
 /// <param name="Name">Value name.</param>
 /// <param name="ElementType">Declared element type (float16 stays float16 here).</param>
-/// <param name="Shape">Dimensions; -1 where the dimension is symbolic or unknown.</param>
-/// <param name="DimParams">Symbolic names per dimension (null where the dimension is fixed).</param>
+/// <param name="Shape">Dimensions; -1 where the dimension is symbolic or unknown. Empty (and <see cref="HasShape"/>
+/// false) when the file declares no shape at all.</param>
+/// <param name="DimParams">Symbolic names per dimension (null where the dimension is fixed; "" for an unknown
+/// dimension without a name).</param>
 public sealed record ValueInfo(string Name, TensorElementType ElementType, int[] Shape, string?[] DimParams)
 {
+    /// <summary>
+    /// False when the file declares no shape for this value (not even its rank); <see cref="Shape"/> is then empty
+    /// and does not mean "scalar".
+    /// </summary>
+    public bool HasShape { get; init; } = true;
+
     /// <summary>The type EdgeRuntime computes this value in (float16 is computed as float32).</summary>
     public TensorElementType ComputeType => ElementType == TensorElementType.Float16 ? TensorElementType.Float32 : ElementType;
 }
