@@ -142,7 +142,7 @@ internal static class GraphPlanner
         if (declared == null) return;
         if (declared.ComputeType != inferred.Type)
             throw new ModelFormatException(file, $"value '{name}' is declared {declared.ElementType.OnnxName()} but the node produces {inferred.Type.OnnxName()}", node.Name, node.OpType);
-        if (declared.Shape.Length == 0) return; // shape not declared
+        if (!declared.HasShape) return;
         bool mismatch = declared.Shape.Length != inferred.Shape.Length;
         for (int d = 0; !mismatch && d < declared.Shape.Length; d++)
             mismatch = declared.Shape[d] >= 0 && declared.Shape[d] != inferred.Shape[d] && !(d == 0 && declared.Shape[d] == 1 && inferred.Shape[d] == 1);

@@ -49,10 +49,10 @@ internal static class OrtTensorConversion
             }
             case OrtElementType.Float16:
             {
-                var src = v.GetTensorDataAsSpan<ushort>();
+                var src = v.GetTensorDataAsSpan<Float16>();
                 var t = new Tensor(TensorElementType.Float16, shape);
                 var dst = t.AsSpan<Half>();
-                for (int i = 0; i < src.Length; i++) dst[i] = BitConverter.UInt16BitsToHalf(src[i]);
+                for (int i = 0; i < src.Length; i++) dst[i] = BitConverter.UInt16BitsToHalf(src[i].value);
                 return t;
             }
             default: throw new NotSupportedException($"ONNX Runtime output type {info.ElementDataType} is not supported");
