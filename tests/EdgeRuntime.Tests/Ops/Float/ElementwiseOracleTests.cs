@@ -58,9 +58,20 @@ internal static class FloatOpOracle
             }
         }
         var outputNames = Enumerable.Range(0, outputCount).Select(i => "out" + i).ToArray();
-        builder.Node(opType, inputNames, outputNames, attributes);
+        var opOutputs = outputNames.ToArray();
         for (int i = 0; i < outputCount; i++)
-            builder.Output(outputNames[i], declaredOutputTypes?[i] ?? native[i]!.ElementType);
+        {
+            if (declaredOutputTypes?[i] == TensorElementType.Float16)
+            {
+                // OrtTensorConversion cannot read float16 outputs yet (it asks ORT for UInt16), so widen
+                // them exactly with a second Cast inside the model.
+                opOutputs[i] = outputNames[i] + "_fp16";
+                builder.Node("Cast", [opOutputs[i]], [outputNames[i]], a => a.Int("to", (long)TensorElementType.Float32));
+            }
+        }
+        builder.Node(opType, inputNames, opOutputs, attributes);
+        for (int i = 0; i < outputCount; i++)
+            builder.Output(outputNames[i], declaredOutputTypes?[i] is { } t && t != TensorElementType.Float16 ? t : native[i]!.ElementType);
         var result = OrtRunner.Run(builder.Build(), feeds);
         return (native, outputNames.Select(n => result[n]).ToArray());
     }
