@@ -193,3 +193,43 @@ public class ElementwiseOracleTests
         FloatOpOracle.AssertClose(a, a.Clone(), FloatOpOracle.Tight, "self-check");
     }
 }
+
+public class ElementwiseNoAllocationTests
+{
+    /// <summary>Binds the node, runs once to JIT, then checks a second Run allocates nothing.</summary>
+    private static void AssertRunDoesNotAllocate(string opType, int opset, OracleInput[] inputs, Action<OnnxModelBuilder.AttributeSetter>? attributes = null, int outputCount = 1)
+    {
+        var node = FloatOpOracle.MakeNode(opType, inputs.Select(_ => true).ToArray(), outputCount, attributes);
+        var infos = inputs.Select(i => (Execution.Ops.TensorInfo?)new Execution.Ops.TensorInfo(i.Value.ElementType, i.Value.Shape)).ToArray();
+        var consts = inputs.Select(i => i.Constant ? i.Value : null).ToArray();
+        var ctx = new Execution.Ops.OpContext(node, opset, "test.onnx", infos, consts);
+        var kernel = Execution.Ops.OpRegistry.Instance.Find("", opType)!.Bind(ctx);
+        var outputs = ctx.Outputs.Select(o => (Tensor?)new Tensor(o!.Value.Type, o.Value.Shape)).ToArray();
+        var values = inputs.Select(i => (Tensor?)i.Value).ToArray();
+        kernel.Run(values, outputs);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        kernel.Run(values, outputs);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated == 0, $"{opType} Run allocated {allocated} bytes");
+    }
+
+    [Fact]
+    public void Run_does_not_allocate()
+    {
+        var random = new Random(77);
+        Tensor F(params int[] shape) => FloatOpOracle.RandomFloats(random, shape);
+        AssertRunDoesNotAllocate("Add", 13, [new(F(2, 8, 5, 7)), new(F(8, 1, 1), true)]);
+        AssertRunDoesNotAllocate("Mul", 13, [new(F(3, 1, 5)), new(F(1, 4, 1))]);
+        AssertRunDoesNotAllocate("Div", 13, [new(FloatOpOracle.Int64s(6, 8)), new(FloatOpOracle.Int64s(2))]);
+        AssertRunDoesNotAllocate("Sigmoid", 13, [new(F(2, 9))]);
+        AssertRunDoesNotAllocate("Clip", 13, [new(F(2, 9)), new(Tensor.FromFloats([], [0f]), true), new(Tensor.FromFloats([], [6f]), true)]);
+        AssertRunDoesNotAllocate("Softmax", 13, [new(F(2, 9, 3))], a => a.Int("axis", 1));
+        AssertRunDoesNotAllocate("Transpose", 13, [new(F(2, 3, 4, 5))], a => a.Ints("perm", 0, 2, 3, 1));
+        AssertRunDoesNotAllocate("Concat", 13, [new(F(2, 3)), new(F(2, 5))], a => a.Int("axis", 1));
+        AssertRunDoesNotAllocate("Cast", 13, [new(F(2, 3))], a => a.Int("to", (long)TensorElementType.Float16));
+        AssertRunDoesNotAllocate("Gather", 13, [new(F(5, 3)), new(FloatOpOracle.Int64s(4, -1, 0))], a => a.Int("axis", 0));
+        AssertRunDoesNotAllocate("Reshape", 13, [new(F(2, 3)), new(FloatOpOracle.Int64s(-1), true)]);
+        AssertRunDoesNotAllocate("Shape", 13, [new(F(2, 3))]);
+        AssertRunDoesNotAllocate("Dropout", 13, [new(F(2, 3))], outputCount: 2);
+    }
+}
