@@ -2,5 +2,5 @@ namespace ModelConverter;
 
 internal static class Program
 {
-    private static int Main(string[] args) => 2;
+    private static int Main(string[] args) => Cli.ModelconvCli.Run(args);
 }
