@@ -94,9 +94,10 @@ internal static class GraphPlanner
                 infos[name] = info;
             }
 
-            if (allConstant)
+            if (allConstant || kernel is Ops.Float.ConstantKernel)
             {
-                // Every input is known at load: evaluate now and keep the results as constants.
+                // Every input is known at load (or, like Shape of a static shape, the output does not depend on
+                // input data): evaluate now and keep the results as constants.
                 var outs = new Tensor?[node.Outputs.Length];
                 for (int o = 0; o < outs.Length; o++)
                     if (node.Outputs[o].Length > 0) outs[o] = new Tensor(infos[node.Outputs[o]].Type, infos[node.Outputs[o]].Shape);
