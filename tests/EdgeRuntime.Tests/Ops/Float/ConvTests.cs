@@ -152,6 +152,13 @@ public sealed class ConvTests(ITestOutputHelper output)
     [Fact]
     public void ResNet18ConvolutionsAreFast()
     {
+        // Debug builds run the kernels unoptimized (no SIMD intrinsics): only measure optimized builds.
+        var debuggable = typeof(ConvFloatIm2Col).Assembly.GetCustomAttributes(typeof(DebuggableAttribute), false).OfType<DebuggableAttribute>().FirstOrDefault();
+        if (debuggable?.IsJITOptimizerDisabled == true)
+        {
+            output.WriteLine("kernels built without optimization (Debug): timing not measured");
+            return;
+        }
         var rng = new Random(3);
         // (in channels, out channels, input size, kernel, stride, pad, count)
         var layers = new (int C, int M, int Size, int K, int S, int P, int Count)[]
@@ -179,8 +186,8 @@ public sealed class ConvTests(ITestOutputHelper output)
             cpu += process.TotalProcessorTime - cpuStart;
         }
         output.WriteLine($"ResNet-18 convolutions (incl. bind + weight packing): {total.TotalMilliseconds:F0} ms wall, {cpu.TotalMilliseconds:F0} ms CPU");
-        // CPU time, not wall time: the suite shares 2 cores with other work. Generous bound; the target is ~0.5 s.
-        Assert.True(cpu < TimeSpan.FromSeconds(5), $"ResNet-18 convolutions took {cpu.TotalMilliseconds:F0} ms CPU");
+        // CPU time, not wall time: the suite shares 2 cores with other work. Measured ~0.25 s on an AVX2 x64 core.
+        Assert.True(cpu < TimeSpan.FromSeconds(1.5), $"ResNet-18 convolutions took {cpu.TotalMilliseconds:F0} ms CPU");
     }
 
     [Fact]
