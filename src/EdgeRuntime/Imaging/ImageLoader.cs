@@ -155,7 +155,7 @@ public sealed class ImageLoader
         catch (InvalidInputException) { throw; }
         catch (Exception ex)
         {
-            throw new InvalidInputException(sourceName, $"{formatName}: corrupt header: {ex.Message}", ex);
+            throw new InvalidInputException(sourceName, $"{formatName}: corrupt image: {ex.Message}", ex);
         }
         CheckSize(sourceName, formatName, width, height);
 

@@ -233,8 +233,8 @@ public sealed record PreprocessOptions
         if (values == null) return null;
         bool lengthOk = channels is { } c ? values.Length == 1 || values.Length == c : values.Length is 1 or 3;
         if (!lengthOk)
-            return channels is { } ch
-                ? $"must have 1 or {ch} values (one per channel), got {values.Length}"
+            return channels == 1
+                ? $"must have 1 value (GRAY has one channel), got {values.Length}"
                 : $"must have 1 or 3 values (one per channel), got {values.Length}";
         foreach (var v in values)
         {

@@ -141,8 +141,12 @@ public sealed class Sidecar
 
     private static string FirstSentence(string message)
     {
-        int cut = message.IndexOf(" Path:", StringComparison.Ordinal);
-        return cut > 0 ? message[..cut] : message;
+        foreach (var marker in new[] { " LineNumber:", " Path:" })
+        {
+            int cut = message.IndexOf(marker, StringComparison.Ordinal);
+            if (cut > 0) message = message[..cut];
+        }
+        return message;
     }
 
     /// <summary>The top-level key of a JsonException path such as <c>$.range[1]</c> or <c>$['label_offset']</c>.</summary>

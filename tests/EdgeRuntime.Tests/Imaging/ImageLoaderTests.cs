@@ -264,7 +264,7 @@ public class ImageLoaderTests
         output.Write(word);
     }
 
-    private static uint Crc32(ReadOnlySpan<byte> data)
+    internal static uint Crc32(ReadOnlySpan<byte> data)
     {
         uint crc = 0xFFFFFFFF;
         foreach (var b in data)
