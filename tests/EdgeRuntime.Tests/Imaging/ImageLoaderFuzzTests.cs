@@ -60,7 +60,8 @@ public class ImageLoaderFuzzTests(ITestOutputHelper output)
         }
         output.WriteLine($"{photo}: {decoded} mutants decoded, {refused} refused, {clock.Elapsed.TotalSeconds:F1} s");
         Assert.Equal(MutantsPerPhoto, decoded + refused);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"fuzzing {photo} took {clock.Elapsed.TotalSeconds:F1} s");
+        // About 0.1-2 s per photo on an idle 2-core machine; the bound only catches pathological slowness.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"fuzzing {photo} took {clock.Elapsed.TotalSeconds:F1} s");
     }
 
     /// <summary>Rewrites the CRC of every chunk that still fits in the data.</summary>
