@@ -20,7 +20,8 @@ namespace EdgeRuntime.Imaging;
 /// chunk fits in the data and an IEND chunk is reached; BMP: uncompressed pixel rows fit in the data) so
 /// truncated files are refused even where the decoder would silently pad them; (3) <c>Identify</c> reads
 /// only the header and images with width*height above <see cref="MaxPixels"/> are refused before any
-/// pixel buffer is allocated; (4) decode to <see cref="Rgb24"/> (alpha is dropped, gray expanded);
+/// pixel buffer is allocated; a JPEG without Huffman tables (a Motion-JPEG camera frame) gets the standard
+/// tables of ITU-T T.81 Annex K.3 inserted; (4) decode to <see cref="Rgb24"/> (alpha is dropped, gray expanded);
 /// (5) <c>AutoOrient</c>. Every failure is an <see cref="InvalidInputException"/> naming the source.
 /// Thread-safe: one instance may serve concurrent loads.
 /// </remarks>
@@ -126,15 +127,27 @@ public sealed class ImageLoader
             throw new InvalidInputException(sourceName, $"{DescribeUnsupported(data)} (supported: JPEG, PNG, BMP)");
 
         string formatName = format.Name;
+        bool jpegHasHuffmanTables = true;
         string? structuralProblem = formatName switch
         {
-            "JPEG" => ImageContainerCheck.Jpeg(data),
+            "JPEG" => ImageContainerCheck.Jpeg(data, out jpegHasHuffmanTables),
             "PNG" => ImageContainerCheck.Png(data),
             "BMP" => ImageContainerCheck.Bmp(data),
             _ => null,
         };
         if (structuralProblem != null)
             throw new InvalidInputException(sourceName, $"{formatName}: {structuralProblem}");
+        if (!jpegHasHuffmanTables)
+        {
+            // Motion-JPEG frames (AVI1, most USB cameras) omit the Huffman tables and rely on the standard
+            // ones; the decoder needs them spelled out, so insert them right after SOI.
+            return Decode(StandardHuffmanTables.InsertInto(data), sourceName, formatName);
+        }
+        return Decode(data, sourceName, formatName);
+    }
+
+    private Image<Rgb24> Decode(ReadOnlySpan<byte> data, string sourceName, string formatName)
+    {
 
         int width, height;
         try
@@ -155,7 +168,7 @@ public sealed class ImageLoader
         catch (InvalidInputException) { throw; }
         catch (Exception ex)
         {
-            throw new InvalidInputException(sourceName, $"{formatName}: corrupt header: {ex.Message}", ex);
+            throw new InvalidInputException(sourceName, $"{formatName}: corrupt image: {ex.Message}", ex);
         }
         CheckSize(sourceName, formatName, width, height);
 
@@ -217,9 +230,13 @@ internal static class ImageContainerCheck
     /// or fill (FF FF) code. Success requires reaching EOI (FF D9). Stray non-marker bytes between
     /// segments are skipped, as libjpeg does.
     /// </summary>
-    public static string? Jpeg(ReadOnlySpan<byte> d)
+    /// <param name="d">The encoded bytes.</param>
+    /// <param name="hasHuffmanTables">False when no DHT segment precedes the first SOS (Motion-JPEG style).</param>
+    public static string? Jpeg(ReadOnlySpan<byte> d, out bool hasHuffmanTables)
     {
+        hasHuffmanTables = true;
         if (d.Length < 4 || d[0] != 0xFF || d[1] != 0xD8) return "missing the start-of-image marker";
+        bool sawTables = false;
         int i = 2;
         bool sawScan = false;
         while (true)
@@ -238,9 +255,11 @@ internal static class ImageContainerCheck
             if (length < 2) return $"marker segment 0xFF{marker:X2} at offset {i - 2} has an invalid length {length}";
             if ((long)i + length > d.Length) return $"truncated inside marker segment 0xFF{marker:X2} at offset {i - 2}";
             i += length;
+            if (marker == 0xC4) sawTables = true;
             if (marker != 0xDA) continue;
 
             // Entropy-coded data after SOS: find the next real marker.
+            if (!sawScan) hasHuffmanTables = sawTables;
             sawScan = true;
             while (true)
             {
@@ -311,5 +330,39 @@ internal static class ImageContainerCheck
         Span<char> c = stackalloc char[4];
         for (int k = 0; k < 4; k++) c[k] = type[k] is >= 0x20 and < 0x7F ? (char)type[k] : '?';
         return new string(c);
+    }
+}
+
+/// <summary>
+/// The Huffman tables of ITU-T T.81 Annex K.3 (luminance/chrominance DC and AC), which Motion-JPEG frames
+/// leave out, as one DHT segment.
+/// </summary>
+internal static class StandardHuffmanTables
+{
+    // Segment layout: FF C4, length 0x01A2, then four tables, each = class/id byte, 16 code-length counts,
+    // the symbol values: DC luma (0x00), AC luma (0x10), DC chroma (0x01), AC chroma (0x11).
+    private const string SegmentHex =
+        "FFC401A2" +
+        "00" + "00010501010101010100000000000000" + "000102030405060708090A0B" +
+        "10" + "0002010303020403050504040000017D" +
+        "01020300041105122131410613516107227114328191A1082342B1C11552D1F02433627282090A161718191A25262728292A3435363738393A" +
+        "434445464748494A535455565758595A636465666768696A737475767778797A838485868788898A92939495969798999AA2A3A4A5A6A7A8A9AA" +
+        "B2B3B4B5B6B7B8B9BAC2C3C4C5C6C7C8C9CAD2D3D4D5D6D7D8D9DAE1E2E3E4E5E6E7E8E9EAF1F2F3F4F5F6F7F8F9FA" +
+        "01" + "00030101010101010101010000000000" + "000102030405060708090A0B" +
+        "11" + "00020102040403040705040400010277" +
+        "000102031104052131061241510761711322328108144291A1B1C109233352F0156272D10A162434E125F11718191A262728292A35363738393A" +
+        "434445464748494A535455565758595A636465666768696A737475767778797A82838485868788898A92939495969798999AA2A3A4A5A6A7A8A9AA" +
+        "B2B3B4B5B6B7B8B9BAC2C3C4C5C6C7C8C9CAD2D3D4D5D6D7D8D9DAE2E3E4E5E6E7E8E9EAF2F3F4F5F6F7F8F9FA";
+
+    private static readonly byte[] Segment = Convert.FromHexString(SegmentHex);
+
+    /// <summary>A copy of <paramref name="jpeg"/> with the standard DHT segment inserted after SOI.</summary>
+    public static byte[] InsertInto(ReadOnlySpan<byte> jpeg)
+    {
+        var result = new byte[jpeg.Length + Segment.Length];
+        jpeg[..2].CopyTo(result);
+        Segment.CopyTo(result, 2);
+        jpeg[2..].CopyTo(result.AsSpan(2 + Segment.Length));
+        return result;
     }
 }

@@ -193,7 +193,7 @@ public sealed record PreprocessOptions
     }
 
     /// <summary>
-    /// Checks the merged options: positive width/height (at most 16384), a finite range with min &lt; max,
+    /// Checks the merged options: positive width/height (at most 8192), a finite range with min &lt; max,
     /// mean/std of length 1 or <see cref="Channels"/>, finite values, std nonzero.
     /// </summary>
     /// <param name="file">File to name in the error, when the options came from one.</param>
@@ -226,15 +226,15 @@ public sealed record PreprocessOptions
         return null;
     }
 
-    private const int MaxSize = 16384;
+    private const int MaxSize = 8192;
 
     private static string? StatsProblem(float[]? values, int? channels, bool zeroAllowed)
     {
         if (values == null) return null;
         bool lengthOk = channels is { } c ? values.Length == 1 || values.Length == c : values.Length is 1 or 3;
         if (!lengthOk)
-            return channels is { } ch
-                ? $"must have 1 or {ch} values (one per channel), got {values.Length}"
+            return channels == 1
+                ? $"must have 1 value (GRAY has one channel), got {values.Length}"
                 : $"must have 1 or 3 values (one per channel), got {values.Length}";
         foreach (var v in values)
         {

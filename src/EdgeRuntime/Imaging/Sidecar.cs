@@ -141,8 +141,12 @@ public sealed class Sidecar
 
     private static string FirstSentence(string message)
     {
-        int cut = message.IndexOf(" Path:", StringComparison.Ordinal);
-        return cut > 0 ? message[..cut] : message;
+        foreach (var marker in new[] { " LineNumber:", " Path:" })
+        {
+            int cut = message.IndexOf(marker, StringComparison.Ordinal);
+            if (cut > 0) message = message[..cut];
+        }
+        return message;
     }
 
     /// <summary>The top-level key of a JsonException path such as <c>$.range[1]</c> or <c>$['label_offset']</c>.</summary>
@@ -161,28 +165,9 @@ public sealed class Sidecar
 
     private static PreprocessOverrides ToOverrides(SidecarDocument doc, string path)
     {
-        TensorLayout? layout = doc.Layout?.ToUpperInvariant() switch
-        {
-            null => null,
-            "NCHW" => TensorLayout.Nchw,
-            "NHWC" => TensorLayout.Nhwc,
-            _ => throw new ConfigurationException(path, $"unknown layout \"{doc.Layout}\" (expected \"NCHW\" or \"NHWC\")", "layout"),
-        };
-        ColorOrder? color = doc.Color?.ToUpperInvariant() switch
-        {
-            null => null,
-            "RGB" => ColorOrder.Rgb,
-            "BGR" => ColorOrder.Bgr,
-            "GRAY" => ColorOrder.Gray,
-            _ => throw new ConfigurationException(path, $"unknown color \"{doc.Color}\" (expected \"RGB\", \"BGR\" or \"GRAY\")", "color"),
-        };
-        ResizeMethod? resize = doc.Resize?.ToLowerInvariant() switch
-        {
-            null => null,
-            "crop" => ResizeMethod.Crop,
-            "stretch" => ResizeMethod.Stretch,
-            _ => throw new ConfigurationException(path, $"unknown resize \"{doc.Resize}\" (expected \"crop\" or \"stretch\")", "resize"),
-        };
+        TensorLayout? layout = doc.Layout == null ? null : PreprocessFlags.ParseLayout(doc.Layout, "layout", path);
+        ColorOrder? color = doc.Color == null ? null : PreprocessFlags.ParseColor(doc.Color, "color", path);
+        ResizeMethod? resize = doc.Resize == null ? null : PreprocessFlags.ParseResize(doc.Resize, "resize", path);
         PixelRange? range = null;
         if (doc.Range != null)
         {

@@ -12,13 +12,15 @@ namespace EdgeRuntime.Tests.Imaging;
 /// </summary>
 public class ImageLoaderFuzzTests(ITestOutputHelper output)
 {
-    private const int MutantsPerPhoto = 100;
+    private const int MutantsPerPhoto = 80;
 
     [Theory]
     [InlineData("images/winml/kitten_224.png", 101)]
     [InlineData("images/coral/owl.jpg", 202)]
     [InlineData("images/coral/cat.bmp", 303)]
-    public async Task MutantsDecodeOrFailWithInvalidInputException(string photo, int seed)
+    [InlineData("images/winml/kitten_224.png", 404, true)]
+    [InlineData("images/coral/pets.jpg", 505)]
+    public async Task MutantsDecodeOrFailWithInvalidInputException(string photo, int seed, bool repairPngCrcs = false)
     {
         var original = File.ReadAllBytes(SharedData.Path(photo));
         var random = new Random(seed);
@@ -29,6 +31,8 @@ public class ImageLoaderFuzzTests(ITestOutputHelper output)
         for (int i = 0; i < MutantsPerPhoto; i++)
         {
             var (mutant, how) = Mutate(original, random);
+            // Recomputing the CRCs lets PNG mutants past the CRC check into the inflater and filters.
+            if (repairPngCrcs) RepairPngCrcs(mutant);
             var name = $"{photo} mutant {i} ({how})";
             var run = Task.Run(() =>
             {
@@ -49,14 +53,29 @@ public class ImageLoaderFuzzTests(ITestOutputHelper output)
             else if (error is InvalidInputException iie)
             {
                 Assert.StartsWith(name + ": ", iie.Message);
-                refused++;
+                if (refused++ < 4) output.WriteLine(iie.Message);
             }
             else
                 Assert.Fail($"{name}: {error.GetType().FullName}: {error.Message}");
         }
         output.WriteLine($"{photo}: {decoded} mutants decoded, {refused} refused, {clock.Elapsed.TotalSeconds:F1} s");
         Assert.Equal(MutantsPerPhoto, decoded + refused);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"fuzzing {photo} took {clock.Elapsed.TotalSeconds:F1} s");
+        // About 0.1-2 s per photo on an idle 2-core machine; the bound only catches pathological slowness.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"fuzzing {photo} took {clock.Elapsed.TotalSeconds:F1} s");
+    }
+
+    /// <summary>Rewrites the CRC of every chunk that still fits in the data.</summary>
+    private static void RepairPngCrcs(byte[] png)
+    {
+        long i = 8;
+        while (i + 12 <= png.Length)
+        {
+            uint length = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(png.AsSpan((int)i));
+            if (i + 12 + length > png.Length) return;
+            uint crc = ImageLoaderTests.Crc32(png.AsSpan((int)i + 4, (int)length + 4));
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(png.AsSpan((int)(i + 8 + length)), crc);
+            i += 12 + length;
+        }
     }
 
     /// <summary>One random mutation; header bytes are favoured because that is where decoders branch most.</summary>

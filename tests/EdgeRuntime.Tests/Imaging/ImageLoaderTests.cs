@@ -185,6 +185,33 @@ public class ImageLoaderTests
     }
 
     [Fact]
+    public void MotionJpegFrameWithoutHuffmanTablesDecodes()
+    {
+        // ImageSharp's encoder writes the standard Annex K tables, so dropping its DHT segment gives the
+        // kind of frame MJPEG cameras send; it must decode to exactly the same pixels.
+        using var picture = ImageTestData.Make(64, 48, (x, y) => new Rgb24((byte)(x * 4), (byte)(y * 5), (byte)(x ^ y)));
+        var jpeg = ImageTestData.Jpeg(picture);
+        var frame = new List<byte> { 0xFF, 0xD8 };
+        int i = 2, removed = 0;
+        while (true)
+        {
+            byte marker = jpeg[i + 1];
+            if (marker == 0xDA) { frame.AddRange(jpeg[i..]); break; }
+            int segment = 2 + ((jpeg[i + 2] << 8) | jpeg[i + 3]);
+            if (marker == 0xC4) removed++;
+            else frame.AddRange(jpeg[i..(i + segment)]);
+            i += segment;
+        }
+        Assert.True(removed > 0);
+        using var expected = ImageLoader.Default.Load(jpeg, "with tables");
+        using var actual = ImageLoader.Default.Load(frame.ToArray(), "mjpeg frame");
+        Assert.Equal(expected.Size(), actual.Size());
+        for (int y = 0; y < 48; y++)
+            for (int x = 0; x < 64; x++)
+                Assert.Equal(expected[x, y], actual[x, y]);
+    }
+
+    [Fact]
     public void GrayAndAlphaPngsDecodeToRgb()
     {
         using var gray = new Image<L8>(3, 2);
@@ -264,7 +291,7 @@ public class ImageLoaderTests
         output.Write(word);
     }
 
-    private static uint Crc32(ReadOnlySpan<byte> data)
+    internal static uint Crc32(ReadOnlySpan<byte> data)
     {
         uint crc = 0xFFFFFFFF;
         foreach (var b in data)
