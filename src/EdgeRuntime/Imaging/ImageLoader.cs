@@ -148,7 +148,6 @@ public sealed class ImageLoader
 
     private Image<Rgb24> Decode(ReadOnlySpan<byte> data, string sourceName, string formatName)
     {
-
         int width, height;
         try
         {
