@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using EdgeRuntime.Imaging;
 
 namespace EdgeRuntime.Cli;
@@ -30,38 +29,13 @@ internal sealed class PreprocessingOptions
     {
         Labels = parse.GetValue(_labels) is { } l ? Path.GetFullPath(l) : null,
         LabelOffset = parse.GetValue(_labelOffset),
-        Layout = parse.GetValue(_layout) is { } layout ? ParseEnum<TensorLayout>("--layout", layout) : null,
+        Layout = parse.GetValue(_layout) is { } layout ? PreprocessFlags.ParseLayout(layout, "--layout") : null,
         Width = parse.GetValue(_width),
         Height = parse.GetValue(_height),
-        Color = parse.GetValue(_color) is { } color ? ParseEnum<ColorOrder>("--color", color) : null,
-        Range = parse.GetValue(_range) is { } range ? ParseRange(range) : null,
-        Mean = parse.GetValue(_mean) is { } mean ? ParseFloats("--mean", mean) : null,
-        Std = parse.GetValue(_std) is { } std ? ParseFloats("--std", std) : null,
-        Resize = parse.GetValue(_resize) is { } resize ? ParseEnum<ResizeMethod>("--resize", resize) : null,
+        Color = parse.GetValue(_color) is { } color ? PreprocessFlags.ParseColor(color, "--color") : null,
+        Range = parse.GetValue(_range) is { } range ? PreprocessFlags.ParseRange(range, "--range") : null,
+        Mean = parse.GetValue(_mean) is { } mean ? PreprocessFlags.ParseFloats(mean, "--mean") : null,
+        Std = parse.GetValue(_std) is { } std ? PreprocessFlags.ParseFloats(std, "--std") : null,
+        Resize = parse.GetValue(_resize) is { } resize ? PreprocessFlags.ParseResize(resize, "--resize") : null,
     };
-
-    private static T ParseEnum<T>(string flag, string value) where T : struct, Enum
-    {
-        foreach (var v in Enum.GetValues<T>())
-            if (string.Equals(v.ToString(), value, StringComparison.OrdinalIgnoreCase)) return v;
-        throw new ConfigurationException(null, $"'{value}' is not one of {string.Join(", ", Enum.GetNames<T>().Select(n => n.ToUpperInvariant()))}", flag);
-    }
-
-    private static float[] ParseFloats(string flag, string text)
-    {
-        var parts = text.Trim().TrimStart('[').TrimEnd(']').Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-        if (parts.Length == 0) throw new ConfigurationException(null, "expected comma-separated numbers", flag);
-        var values = new float[parts.Length];
-        for (int i = 0; i < parts.Length; i++)
-            if (!float.TryParse(parts[i], NumberStyles.Float, CultureInfo.InvariantCulture, out values[i]) || !float.IsFinite(values[i]))
-                throw new ConfigurationException(null, $"'{parts[i]}' is not a number", flag);
-        return values;
-    }
-
-    private static PixelRange ParseRange(string text)
-    {
-        var v = ParseFloats("--range", text);
-        if (v.Length != 2) throw new ConfigurationException(null, "expected two numbers, e.g. 0,1", "--range");
-        return new PixelRange(v[0], v[1]);
-    }
 }

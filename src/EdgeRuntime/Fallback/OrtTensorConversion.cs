@@ -21,7 +21,7 @@ internal static class OrtTensorConversion
             TensorElementType.Int32 => OrtValue.CreateTensorValueFromMemory(t.ToArray<int>(), shape),
             TensorElementType.Int64 => OrtValue.CreateTensorValueFromMemory(t.ToArray<long>(), shape),
             TensorElementType.Bool => OrtValue.CreateTensorValueFromMemory(Array.ConvertAll(t.ToArray<byte>(), b => b != 0), shape),
-            TensorElementType.Float16 => OrtValue.CreateTensorValueFromMemory(Array.ConvertAll(t.ToArray<Half>(), h => (Float16)BitConverter.HalfToUInt16Bits(h)), shape),
+            TensorElementType.Float16 => OrtValue.CreateTensorValueFromMemory(Array.ConvertAll(t.ToArray<Half>(), h => new Float16(BitConverter.HalfToUInt16Bits(h))), shape),
             _ => throw new NotSupportedException($"element type {t.ElementType}"),
         };
     }

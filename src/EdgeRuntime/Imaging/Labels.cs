@@ -29,15 +29,15 @@ public static class Labels
     }
 
     /// <summary>
-    /// The label of class <paramref name="index"/>: <c>labels[index + offset]</c>, or null when that falls
-    /// outside the labels (or <paramref name="labels"/> is null). With the 1001-entry Coral labels
-    /// ("background" first) and a 1001-output model the offset is 0; with 1000 ImageNet labels and a
-    /// 1001-output model it is -1.
+    /// The label of class <paramref name="index"/>: <c>labels[index - offset]</c> (the sidecar's
+    /// <c>label_offset</c>), or null when that falls outside the labels (or <paramref name="labels"/> is null).
+    /// With the 1001-entry Coral labels ("background" first) and a 1001-output model the offset is 0; with
+    /// 1000 ImageNet labels and a 1001-output model whose class 0 is "background" it is 1.
     /// </summary>
     public static string? Name(IReadOnlyList<string>? labels, int index, int offset = 0)
     {
         if (labels == null) return null;
-        long at = (long)index + offset;
+        long at = (long)index - offset;
         return at >= 0 && at < labels.Count ? labels[(int)at] : null;
     }
 }

@@ -21,9 +21,7 @@ public sealed class ModelInputPipeline
     {
         var input = model.Inputs[0];
         var shape = input.Shape.Select((d, i) => d >= 0 ? d : (i == 0 ? 1 : -1)).ToArray();
-        var sidecar = Sidecar.TryLoadFor(modelPath);
-        var options = PreprocessOptions.DefaultsFor(input.ElementType, shape).With(sidecar?.Overrides).With(overrides);
-        options.Validate(sidecar?.Path);
+        var options = PreprocessFlags.Resolve(modelPath, input.ElementType, shape, overrides);
         for (int d = 0; d < shape.Length; d++)
             if (shape[d] < 0) shape[d] = options.Layout == TensorLayout.Nchw ? (d == 1 ? options.Channels : d == 2 ? options.Height : options.Width)
                                                                              : (d == 3 ? options.Channels : d == 1 ? options.Height : options.Width);

@@ -90,7 +90,7 @@ public static class PreprocessFlags
     {
         var sidecar = Sidecar.TryLoadFor(modelPath);
         var options = PreprocessOptions.DefaultsFor(inputType, inputShape).With(sidecar?.Overrides).With(commandLine);
-        options.Validate();
+        options.Validate(sidecar?.Path);
         return options;
     }
 }

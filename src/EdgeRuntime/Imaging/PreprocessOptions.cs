@@ -79,7 +79,7 @@ public sealed record PreprocessOverrides
     public ResizeMethod? Resize { get; init; }
     /// <summary>Absolute path of the labels file (the sidecar resolves its relative path).</summary>
     public string? Labels { get; init; }
-    /// <summary>Added to a class index before looking up its label (e.g. -1 when the model has a background class the labels lack).</summary>
+    /// <summary>Label of class i is labels line i - LabelOffset (e.g. 1 when the model has a background class 0 the labels lack).</summary>
     public int? LabelOffset { get; init; }
 }
 
@@ -122,7 +122,7 @@ public sealed record PreprocessOptions
     public ResizeMethod Resize { get; init; } = ResizeMethod.Crop;
     /// <summary>Absolute path of the labels file, or null.</summary>
     public string? Labels { get; init; }
-    /// <summary>Added to the class index before the label lookup. Default 0.</summary>
+    /// <summary>Label of class i is labels line i - LabelOffset. Default 0.</summary>
     public int LabelOffset { get; init; }
 
     /// <summary>1 for gray, else 3.</summary>

@@ -18,7 +18,7 @@ namespace EdgeRuntime.Imaging;
 ///   "std": [0.229, 0.224, 0.225],  // 1 value or one per channel, nonzero, divided by after mean
 ///   "resize": "crop",            // "crop" (default) or "stretch"
 ///   "labels": "labels.txt",      // relative to the sidecar's folder; must exist
-///   "label_offset": 0            // added to the class index before the label lookup
+///   "label_offset": 0            // label of class i is line i - label_offset (1: class 0 is a "background" the labels lack)
 /// }
 /// </code>
 /// Unknown or repeated keys, wrong JSON types and bad values are <see cref="ConfigurationException"/>s naming

@@ -241,11 +241,11 @@ public class SidecarTests
     {
         string[] labels = ["tench", "goldfish", "shark"];
         Assert.Equal("goldfish", Labels.Name(labels, 1));
-        Assert.Equal("tench", Labels.Name(labels, 1, -1));
-        Assert.Null(Labels.Name(labels, 0, -1));
+        Assert.Equal("tench", Labels.Name(labels, 1, 1));
+        Assert.Null(Labels.Name(labels, 0, 1));
         Assert.Null(Labels.Name(labels, 3));
         Assert.Null(Labels.Name(null, 0));
-        Assert.Null(Labels.Name(labels, int.MaxValue, 1));
+        Assert.Null(Labels.Name(labels, int.MaxValue, -1));
     }
 
     [Fact]
