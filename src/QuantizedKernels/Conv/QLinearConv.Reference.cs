@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using EdgeRuntime.Kernels.Common;
 
@@ -83,6 +84,7 @@ public static class QLinearConvReference
     /// <param name="y">Output <c>[N, M, OH, OW]</c> bytes.</param>
     /// <param name="columnScratch"><see cref="ColumnScratchLength"/> ints.</param>
     /// <param name="accumulatorScratch"><see cref="AccumulatorScratchLength"/> ints.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(in QLinearConvGeometry g, ReadOnlySpan<byte> x, bool xSigned, int xZeroPoint,
         ReadOnlySpan<short> packedWeights, ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers,
         int yZeroPoint, int yMin, int yMax, Span<byte> y, Span<int> columnScratch, Span<int> accumulatorScratch)
@@ -122,6 +124,7 @@ public static class QLinearConvReference
     }
 
     /// <summary>acc[i] += column[i] * weight (exact int32 arithmetic).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MultiplyAdd(Span<int> acc, ReadOnlySpan<int> column, int weight)
     {
         int i = 0;
@@ -140,6 +143,7 @@ public static class QLinearConvReference
     /// Fills <c>col[k * pixels + p]</c> with <c>x - xZeroPoint</c> at the input position read by reduction index
     /// <c>k</c> for output pixel <c>p</c>, or 0 where that position is padding.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void BuildColumns(in QLinearConvGeometry g, ReadOnlySpan<byte> groupInput, bool xSigned, int xZeroPoint, Span<int> col)
     {
         int flip = QuantizedByte.FlipMask(xSigned);

@@ -168,6 +168,32 @@ internal static class QuantizedTestSupport
         return t;
     }
 
+    /// <summary>Runs one node on ORT (for ops other helpers implement natively, e.g. MaxPool on uint8).</summary>
+    private static Tensor?[] RunNodeOnOrt(Node node, Tensor?[] inputs, ModelGraph g)
+    {
+        var b = new OnnxModelBuilder(g.DefaultOpset, g.OpsetFor("com.microsoft"));
+        var feeds = new Dictionary<string, Tensor>();
+        for (int i = 0; i < inputs.Length; i++)
+            if (inputs[i] is { } t) { b.Input(node.Inputs[i], t.ElementType, t.Shape); feeds[node.Inputs[i]] = t; }
+        b.Node(node.OpType, node.Inputs, node.Outputs, s =>
+        {
+            foreach (var a in node.Attributes.Values)
+            {
+                switch (a.Kind)
+                {
+                    case AttributeKind.Int: s.Int(a.Name, a.Int); break;
+                    case AttributeKind.Float: s.Float(a.Name, a.Float); break;
+                    case AttributeKind.String: s.String(a.Name, a.String); break;
+                    case AttributeKind.Ints: s.Ints(a.Name, a.Ints); break;
+                    case AttributeKind.Floats: s.Floats(a.Name, a.Floats); break;
+                }
+            }
+        }, node.Domain);
+        foreach (var o in node.Outputs) b.Output(o, inputs[0]!.ElementType);
+        var result = OrtRunner.Run(b.Build(), feeds);
+        return node.Outputs.Select(o => (Tensor?)result[o]).ToArray();
+    }
+
     /// <summary>Runs a graph node by node (file order) with the native ops; initializers are constants.</summary>
     public static Dictionary<string, Tensor> RunGraph(ModelGraph g, Dictionary<string, Tensor> inputs)
     {
@@ -177,7 +203,9 @@ internal static class QuantizedTestSupport
         {
             var tensors = node.Inputs.Select(n => n.Length == 0 ? null : values[n]).ToArray();
             var consts = Enumerable.Range(0, node.Inputs.Length).Where(i => node.Inputs[i].Length > 0 && g.Initializers.ContainsKey(node.Inputs[i])).ToArray();
-            var outs = OpHarness.Run(node, tensors, consts, g.OpsetFor(node.Domain));
+            var outs = OpRegistry.Instance.Find(node.Domain, node.OpType) != null
+                ? OpHarness.Run(node, tensors, consts, g.OpsetFor(node.Domain))
+                : RunNodeOnOrt(node, tensors, g);
             for (int i = 0; i < outs.Length; i++) if (outs[i] != null) values[node.Outputs[i]] = outs[i]!;
         }
         return values;
