@@ -140,6 +140,7 @@ public sealed class QdqFusionTests(ITestOutputHelper output)
         var sw = new Stopwatch();
         var shapes = InferConvInputShapes(graph);
         int ran = 0;
+        var perLayer = new List<(double Ms, string What)>();
         foreach (var node in graph.Nodes)
         {
             if (node.OpType == "Identity" && values.TryGetValue(node.Inputs[0], out var passed)) { values[node.Outputs[0]] = passed; continue; }
@@ -151,12 +152,15 @@ public sealed class QdqFusionTests(ITestOutputHelper output)
             if (inputs.Where((t, i) => t == null && node.Inputs[i].Length > 0).Any()) continue;
             var consts = Enumerable.Range(0, node.Inputs.Length).Where(i => graph.Initializers.ContainsKey(node.Inputs[i])).ToArray();
             var outs = OpHarness.Run(node, inputs, consts, graph.OpsetFor(node.Domain)); // warm-up (JIT)
+            long before = sw.ElapsedTicks;
             sw.Start();
             outs = OpHarness.Run(node, inputs, consts, graph.OpsetFor(node.Domain));
             sw.Stop();
+            perLayer.Add(((sw.ElapsedTicks - before) * 1000.0 / Stopwatch.Frequency, $"{node.OpType} {string.Join(" ", inputs.Where(t => t != null).Take(4).Select(t => t!.ToString()))}"));
             values[node.Outputs[0]] = outs[0]!;
             ran++;
         }
+        foreach (var (ms, what) in perLayer.OrderByDescending(p => p.Ms).Take(8)) output.WriteLine($"{ms,8:F1} ms  {what}");
         Assert.True(ran >= 60, $"only {ran} layers ran");
         output.WriteLine($"{ran} QLinearConv/QLinearAdd layers of MobileNetV2 (bind + run): {sw.ElapsedMilliseconds} ms");
         Assert.True(sw.ElapsedMilliseconds < 2000, $"took {sw.ElapsedMilliseconds} ms");
