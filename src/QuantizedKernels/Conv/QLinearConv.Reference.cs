@@ -50,8 +50,11 @@ public static class QLinearConvReference
     /// <summary>Length of the int32 column scratch <see cref="Run"/> needs.</summary>
     public static int ColumnScratchLength(in QLinearConvGeometry g) => checked(g.ReductionLength * g.OutputPixels);
 
+    /// <summary>Output channels accumulated together (each column vector is loaded once for all of them).</summary>
+    public const int ChannelBlock = 4;
+
     /// <summary>Length of the int32 accumulator scratch <see cref="Run"/> needs.</summary>
-    public static int AccumulatorScratchLength(in QLinearConvGeometry g) => PixelTile;
+    public static int AccumulatorScratchLength(in QLinearConvGeometry g) => ChannelBlock * PixelTile;
 
     /// <summary>
     /// Precomputes <c>packed[m, k] = w[m, k] - wZeroPoint[m]</c> (weights in ONNX layout <c>[M, C/group, KH, KW]</c>).
@@ -102,41 +105,75 @@ public static class QLinearConvReference
                 for (int tileStart = 0; tileStart < pixels; tileStart += PixelTile)
                 {
                     int tileLength = Math.Min(PixelTile, pixels - tileStart);
-                    Span<int> acc = accumulatorScratch[..tileLength];
-                    for (int mg = 0; mg < mPerGroup; mg++)
+                    for (int mg = 0; mg < mPerGroup; mg += ChannelBlock)
                     {
-                        int m = group * mPerGroup + mg;
-                        acc.Fill(bias.IsEmpty ? 0 : bias[m]);
-                        var weightRow = packedWeights.Slice(m * reduction, reduction);
-                        for (int k = 0; k < reduction; k++)
+                        int mFirst = group * mPerGroup + mg, mCount = Math.Min(ChannelBlock, mPerGroup - mg);
+                        for (int j = 0; j < mCount; j++)
+                            accumulatorScratch.Slice(j * PixelTile, tileLength).Fill(bias.IsEmpty ? 0 : bias[mFirst + j]);
+                        AccumulateTile(accumulatorScratch, col, pixels, tileStart, tileLength, packedWeights.Slice(mFirst * reduction, mCount * reduction), reduction, mCount);
+                        for (int j = 0; j < mCount; j++)
                         {
-                            int w = weightRow[k];
-                            if (w != 0) MultiplyAdd(acc, col.Slice(k * pixels + tileStart, tileLength), w);
+                            int m = mFirst + j;
+                            var acc = accumulatorScratch.Slice(j * PixelTile, tileLength);
+                            var yRow = y.Slice((n * g.OutChannels + m) * pixels + tileStart, tileLength);
+                            float multiplier = multipliers[m];
+                            for (int p = 0; p < tileLength; p++)
+                                yRow[p] = (byte)Requantization.Requantize(acc[p], multiplier, yZeroPoint, yMin, yMax);
                         }
-                        var yRow = y.Slice((n * g.OutChannels + m) * pixels + tileStart, tileLength);
-                        float multiplier = multipliers[m];
-                        for (int p = 0; p < tileLength; p++)
-                            yRow[p] = (byte)Requantization.Requantize(acc[p], multiplier, yZeroPoint, yMin, yMax);
                     }
                 }
             }
         }
     }
 
-    /// <summary>acc[i] += column[i] * weight (exact int32 arithmetic).</summary>
+    /// <summary>
+    /// For <paramref name="channelCount"/> (≤ <see cref="ChannelBlock"/>) output channels at once:
+    /// <c>acc[j * PixelTile + p] += Σ_k weights[j * reduction + k] * col[k * pixels + tileStart + p]</c>,
+    /// exact int32 (wrapping like the int32 arithmetic it defines). Each column vector is loaded once for all channels.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MultiplyAdd(Span<int> acc, ReadOnlySpan<int> column, int weight)
+    private static unsafe void AccumulateTile(Span<int> accumulators, ReadOnlySpan<int> col, int pixels, int tileStart, int tileLength,
+        ReadOnlySpan<short> weights, int reduction, int channelCount)
     {
-        int i = 0;
-        if (Vector.IsHardwareAccelerated && acc.Length >= Vector<int>.Count)
+        int vectorWidth = Vector<int>.Count;
+        int vectorEnd = Vector.IsHardwareAccelerated ? tileLength - tileLength % vectorWidth : 0;
+        fixed (int* accBase = accumulators)
+        fixed (int* colBase = col)
+        fixed (short* wBase = weights)
         {
-            var accVectors = MemoryMarshal.Cast<int, Vector<int>>(acc);
-            var columnVectors = MemoryMarshal.Cast<int, Vector<int>>(column);
-            var w = new Vector<int>(weight);
-            for (int v = 0; v < accVectors.Length; v++) accVectors[v] += columnVectors[v] * w;
-            i = accVectors.Length * Vector<int>.Count;
+            // Unused channel slots point at channel 0 with weight 0 so the loop body stays branch-free.
+            int* a0 = accBase, a1 = accBase + PixelTile, a2 = accBase + 2 * PixelTile, a3 = accBase + 3 * PixelTile;
+            for (int k = 0; k < reduction; k++)
+            {
+                int w0 = wBase[k];
+                int w1 = channelCount > 1 ? wBase[reduction + k] : 0;
+                int w2 = channelCount > 2 ? wBase[2 * reduction + k] : 0;
+                int w3 = channelCount > 3 ? wBase[3 * reduction + k] : 0;
+                if ((w0 | w1 | w2 | w3) == 0) continue;
+                int* column = colBase + k * pixels + tileStart;
+                var v0 = new Vector<int>(w0);
+                var v1 = new Vector<int>(w1);
+                var v2 = new Vector<int>(w2);
+                var v3 = new Vector<int>(w3);
+                int p = 0;
+                for (; p < vectorEnd; p += vectorWidth)
+                {
+                    var c = Unsafe.Read<Vector<int>>(column + p);
+                    Unsafe.Write(a0 + p, Unsafe.Read<Vector<int>>(a0 + p) + c * v0);
+                    Unsafe.Write(a1 + p, Unsafe.Read<Vector<int>>(a1 + p) + c * v1);
+                    Unsafe.Write(a2 + p, Unsafe.Read<Vector<int>>(a2 + p) + c * v2);
+                    Unsafe.Write(a3 + p, Unsafe.Read<Vector<int>>(a3 + p) + c * v3);
+                }
+                for (; p < tileLength; p++)
+                {
+                    int c = column[p];
+                    a0[p] += c * w0;
+                    a1[p] += c * w1;
+                    a2[p] += c * w2;
+                    a3[p] += c * w3;
+                }
+            }
         }
-        for (; i < acc.Length; i++) acc[i] += column[i] * weight;
     }
 
     /// <summary>

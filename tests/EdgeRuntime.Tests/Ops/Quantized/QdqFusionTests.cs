@@ -140,6 +140,8 @@ public sealed class QdqFusionTests(ITestOutputHelper output)
         var sw = new Stopwatch();
         var shapes = InferConvInputShapes(graph);
         int ran = 0;
+        double cpuMs = 0;
+        using var process = Process.GetCurrentProcess();
         var perLayer = new List<(double Ms, string What)>();
         foreach (var node in graph.Nodes)
         {
@@ -152,18 +154,27 @@ public sealed class QdqFusionTests(ITestOutputHelper output)
             if (inputs.Where((t, i) => t == null && node.Inputs[i].Length > 0).Any()) continue;
             var consts = Enumerable.Range(0, node.Inputs.Length).Where(i => graph.Initializers.ContainsKey(node.Inputs[i])).ToArray();
             var outs = OpHarness.Run(node, inputs, consts, graph.OpsetFor(node.Domain)); // warm-up (JIT)
-            long before = sw.ElapsedTicks;
+            // CPU time rather than wall time: the CI machine may be shared with other builds.
+            var before = process.TotalProcessorTime;
             sw.Start();
             outs = OpHarness.Run(node, inputs, consts, graph.OpsetFor(node.Domain));
             sw.Stop();
-            perLayer.Add(((sw.ElapsedTicks - before) * 1000.0 / Stopwatch.Frequency, $"{node.OpType} {string.Join(" ", inputs.Where(t => t != null).Take(4).Select(t => t!.ToString()))}"));
+            process.Refresh();
+            var spent = (process.TotalProcessorTime - before).TotalMilliseconds;
+            cpuMs += spent;
+            perLayer.Add((spent, $"{node.OpType} {string.Join(" ", inputs.Where(t => t != null).Take(4).Select(t => t!.ToString()))}"));
             values[node.Outputs[0]] = outs[0]!;
             ran++;
         }
         foreach (var (ms, what) in perLayer.OrderByDescending(p => p.Ms).Take(8)) output.WriteLine($"{ms,8:F1} ms  {what}");
         Assert.True(ran >= 60, $"only {ran} layers ran");
-        output.WriteLine($"{ran} QLinearConv/QLinearAdd layers of MobileNetV2 (bind + run): {sw.ElapsedMilliseconds} ms");
-        Assert.True(sw.ElapsedMilliseconds < 2000, $"took {sw.ElapsedMilliseconds} ms");
+        output.WriteLine($"{ran} QLinearConv/QLinearAdd layers of MobileNetV2 (bind + run): {sw.ElapsedMilliseconds} ms wall, {cpuMs:F0} ms CPU");
+        // Unoptimized (Debug) kernel builds are ~5-10x slower; the budget is for optimized code.
+        bool optimized = !(typeof(EdgeRuntime.Kernels.Conv.QLinearConvReference).Assembly
+            .GetCustomAttributes(typeof(DebuggableAttribute), false).OfType<DebuggableAttribute>().FirstOrDefault()?.IsJITOptimizerDisabled ?? false);
+        double budget = optimized ? 1500 : 15000;
+        output.WriteLine($"kernels optimized: {optimized}, budget {budget} ms CPU");
+        Assert.True(cpuMs < budget, $"took {cpuMs:F0} ms CPU (budget {budget})");
     }
 
     /// <summary>The graph input of MobileNetV2 is NHWC; the first conv reads the transposed NCHW tensor.</summary>
