@@ -1,0 +1,189 @@
+using System.Diagnostics;
+using EdgeRuntime.Graph;
+using EdgeRuntime.Graph.Passes;
+using EdgeRuntime.Onnx.Proto;
+using EdgeRuntime.Tensors;
+using EdgeRuntime.Tests.Infrastructure;
+using Xunit;
+using Xunit.Abstractions;
+using static EdgeRuntime.Tests.Ops.Quantized.QuantizedTestSupport;
+
+namespace EdgeRuntime.Tests.Ops.Quantized;
+
+/// <summary>QDQ fusion: structure of the rewritten graph and numerical agreement with ORT on the unfused QDQ model.</summary>
+public sealed class QdqFusionTests(ITestOutputHelper output)
+{
+    /// <summary>
+    /// x → Q → DQ ─┬→ Conv(DQ w per-channel, DQ bias) → Relu → Q → DQ ─→ Add → Q → DQ → MaxPool → Q → DQ → GAP → Q → DQ → y
+    ///             └──────────────────────────────────────────────────↗
+    /// </summary>
+    private static OnnxModelBuilder BuildResidualModel(bool signed, Random rng, bool convOutputIsGraphOutput = false)
+    {
+        const int c = 4;
+        var b = new OnnxModelBuilder(13);
+        float xs = 0.02f, ys = 0.03f, adds = 0.04f, gs = 0.035f;
+        int zp(int v) => signed ? v - 128 : v;
+        var wScales = Enumerable.Range(0, c).Select(_ => 0.002f + (float)rng.NextDouble() * 0.004f).ToArray();
+        b.Input("x", TensorElementType.Float32, 1, c, 9, 9);
+        b.Initializer("xs", Scalar(xs)).Initializer("xzp", ZeroPoint(signed, zp(120)));
+        b.Initializer("ys", Scalar(ys)).Initializer("yzp", ZeroPoint(signed, zp(125)));
+        b.Initializer("as", Scalar(adds)).Initializer("azp", ZeroPoint(signed, zp(130)));
+        b.Initializer("gs", Scalar(gs)).Initializer("gzp", ZeroPoint(signed, zp(128)));
+        b.Initializer("w", Random8(rng, true, [c, c, 3, 3], -60, 60));
+        b.Initializer("ws", Tensor.FromFloats([c], wScales)).Initializer("wzp", I8([c], new int[c]));
+        b.Initializer("bias", Tensor.FromArray<int>(TensorElementType.Int32, [c], Enumerable.Range(0, c).Select(_ => rng.Next(-3000, 3000)).ToArray()));
+        b.Initializer("bs", Tensor.FromFloats([c], wScales.Select(w => xs * w).ToArray())).Initializer("bzp", Tensor.FromArray<int>(TensorElementType.Int32, [c], new int[c]));
+        b.Node("QuantizeLinear", ["x", "xs", "xzp"], ["xq"]);
+        b.Node("DequantizeLinear", ["xq", "xs", "xzp"], ["xf"]);
+        b.Node("DequantizeLinear", ["w", "ws", "wzp"], ["wf"], a => a.Int("axis", 0));
+        b.Node("DequantizeLinear", ["bias", "bs", "bzp"], ["bf"], a => a.Int("axis", 0));
+        b.Node("Conv", ["xf", "wf", "bf"], ["conv"], a => a.Ints("pads", 1, 1, 1, 1));
+        b.Node("Relu", ["conv"], ["relu"]);
+        b.Node("QuantizeLinear", ["relu", "ys", "yzp"], ["yq"]);
+        b.Node("DequantizeLinear", ["yq", "ys", "yzp"], ["yf"]);
+        b.Node("Add", ["yf", "xf"], ["sum"]);
+        b.Node("QuantizeLinear", ["sum", "as", "azp"], ["sumq"]);
+        b.Node("DequantizeLinear", ["sumq", "as", "azp"], ["sumf"]);
+        b.Node("MaxPool", ["sumf"], ["pool"], a => a.Ints("kernel_shape", 2, 2).Ints("strides", 2, 2));
+        b.Node("QuantizeLinear", ["pool", "as", "azp"], ["poolq"]);
+        b.Node("DequantizeLinear", ["poolq", "as", "azp"], ["poolf"]);
+        b.Node("GlobalAveragePool", ["poolf"], ["gap"]);
+        b.Node("QuantizeLinear", ["gap", "gs", "gzp"], ["gq"]);
+        b.Node("DequantizeLinear", ["gq", "gs", "gzp"], ["y"]);
+        b.Output("y", TensorElementType.Float32);
+        if (convOutputIsGraphOutput) b.Output("conv", TensorElementType.Float32);
+        return b;
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ResidualQdqGraph_FusesAndMatchesOrt(bool signed)
+    {
+        var rng = new Random(signed ? 2 : 1);
+        var model = BuildResidualModel(signed, rng);
+        var graph = ToGraph(model.Proto);
+        int fusions = QdqFusion.Fuse(graph);
+        var ops = graph.Nodes.Select(n => n.OpType).ToArray();
+        output.WriteLine(string.Join(" → ", ops));
+        Assert.Equal(4, fusions);
+        Assert.Equal(["QuantizeLinear", "QLinearConv", "QLinearAdd", "MaxPool", "QLinearGlobalAveragePool", "DequantizeLinear"], ops);
+        Assert.Equal(1, graph.OpsetFor("com.microsoft"));
+        var conv = graph.Nodes.Single(n => n.OpType == "QLinearConv");
+        // Relu folds into the clamp only when the zero point is above the type minimum.
+        Assert.Equal(signed ? -3 : 125, conv.Attributes["edge_clamp_min"].Int);
+
+        for (int trial = 0; trial < 3; trial++)
+        {
+            var x = Tensor.FromFloats([1, 4, 9, 9], Enumerable.Range(0, 324).Select(_ => (float)(rng.NextDouble() * 5 - 2.5)).ToArray());
+            var ort = OrtRunner.Run(model.Build(), new Dictionary<string, Tensor> { ["x"] = x })["y"].ToFloatArray();
+            var native = RunGraph(graph, new Dictionary<string, Tensor> { ["x"] = x })["y"].ToFloatArray();
+            for (int i = 0; i < ort.Length; i++)
+                Assert.True(Math.Abs(ort[i] - native[i]) <= 0.035f * 1.001f, $"signed {signed} trial {trial} element {i}: native {native[i]} vs ORT {ort[i]}");
+        }
+    }
+
+    [Fact]
+    public void IntermediateGraphOutput_IsNotFused()
+    {
+        var graph = ToGraph(BuildResidualModel(false, new Random(3), convOutputIsGraphOutput: true).Proto);
+        QdqFusion.Fuse(graph);
+        Assert.Contains(graph.Nodes, n => n.OpType == "Conv");
+        Assert.Contains(graph.Nodes, n => n.OpType == "QLinearAdd");
+        // xf still feeds the float Conv, so its DQ stays.
+        Assert.Contains(graph.Nodes, n => n.OpType == "DequantizeLinear" && n.Outputs[0] == "xf");
+    }
+
+    [Fact]
+    public void DataMovement_WithDifferentScales_StaysFloat()
+    {
+        var b = new OnnxModelBuilder(13);
+        b.Input("xq", TensorElementType.UInt8, 1, 2, 4, 4);
+        b.Initializer("s1", Scalar(0.1f)).Initializer("s2", Scalar(0.2f)).Initializer("z", U8([], 128));
+        b.Node("DequantizeLinear", ["xq", "s1", "z"], ["xf"]);
+        b.Node("MaxPool", ["xf"], ["p"], a => a.Ints("kernel_shape", 2, 2));
+        b.Node("QuantizeLinear", ["p", "s2", "z"], ["y"]);
+        b.Output("y", TensorElementType.UInt8);
+        var graph = ToGraph(b.Proto);
+        Assert.Equal(0, QdqFusion.Fuse(graph));
+        Assert.Equal(3, graph.Nodes.Count);
+    }
+
+    [Theory]
+    [InlineData("mobilenet_v1_0.25_128_quant.onnx")]
+    [InlineData("mobilenet_v2_1.0_224_quant.onnx")]
+    public void ConvertedCoralModels_ResidualsAndPoolsFuse(string file)
+    {
+        var path = SharedData.Path(Path.Combine("models", "converted", file));
+        var graph = ToGraph(ModelProto.Parser.ParseFrom(File.ReadAllBytes(path)));
+        string Summary() => string.Join(", ", graph.Nodes.GroupBy(n => n.OpType).Select(g => $"{g.Key}×{g.Count()}"));
+        output.WriteLine("before: " + Summary());
+        int fusions = QdqFusion.Fuse(graph);
+        output.WriteLine($"after {fusions} fusions: " + Summary());
+        Assert.DoesNotContain(graph.Nodes, n => n.OpType is "Add" or "AveragePool" && n.Domain.Length == 0);
+        if (file.Contains("v2")) Assert.Contains(graph.Nodes, n => n.OpType == "QLinearAdd");
+        Assert.Contains(graph.Nodes, n => n.OpType == "QLinearAveragePool");
+    }
+
+    [Fact]
+    public void MobileNetV2_QuantizedLayers_AreFastEnough()
+    {
+        // Time every QLinear* node of the fused real model on realistic data (its own convolution weights).
+        var path = SharedData.Path(Path.Combine("models", "converted", "mobilenet_v2_1.0_224_quant.onnx"));
+        var graph = ToGraph(ModelProto.Parser.ParseFrom(File.ReadAllBytes(path)));
+        QdqFusion.Fuse(graph);
+        var convs = graph.Nodes.Where(n => n.OpType == "QLinearConv").ToList();
+        Assert.True(convs.Count >= 50, $"expected ~52 QLinearConv, found {convs.Count}");
+        // Shapes: run the chain in order, feeding each conv a random tensor of its bound input shape when the producer is not a conv.
+        var values = new Dictionary<string, Tensor>(graph.Initializers);
+        var rng = new Random(9);
+        var sw = new Stopwatch();
+        var shapes = InferConvInputShapes(graph);
+        int ran = 0;
+        double cpuMs = 0;
+        using var process = Process.GetCurrentProcess();
+        var perLayer = new List<(double Ms, string What)>();
+        foreach (var node in graph.Nodes)
+        {
+            if (node.OpType == "Identity" && values.TryGetValue(node.Inputs[0], out var passed)) { values[node.Outputs[0]] = passed; continue; }
+            if (node.OpType is not ("QLinearConv" or "QLinearAdd")) continue;
+            var inputs = node.Inputs.Select(n => n.Length == 0 ? null : values.GetValueOrDefault(n)).ToArray();
+            for (int i = 0; i < inputs.Length; i++)
+                if (inputs[i] == null && node.Inputs[i].Length > 0 && shapes.TryGetValue(node.Inputs[i], out var s))
+                    inputs[i] = Random8(rng, false, s);
+            if (inputs.Where((t, i) => t == null && node.Inputs[i].Length > 0).Any()) continue;
+            var consts = Enumerable.Range(0, node.Inputs.Length).Where(i => graph.Initializers.ContainsKey(node.Inputs[i])).ToArray();
+            var outs = OpHarness.Run(node, inputs, consts, graph.OpsetFor(node.Domain)); // warm-up (JIT)
+            // CPU time rather than wall time: the CI machine may be shared with other builds.
+            var before = process.TotalProcessorTime;
+            sw.Start();
+            outs = OpHarness.Run(node, inputs, consts, graph.OpsetFor(node.Domain));
+            sw.Stop();
+            process.Refresh();
+            var spent = (process.TotalProcessorTime - before).TotalMilliseconds;
+            cpuMs += spent;
+            perLayer.Add((spent, $"{node.OpType} {string.Join(" ", inputs.Where(t => t != null).Take(4).Select(t => t!.ToString()))}"));
+            values[node.Outputs[0]] = outs[0]!;
+            ran++;
+        }
+        foreach (var (ms, what) in perLayer.OrderByDescending(p => p.Ms).Take(8)) output.WriteLine($"{ms,8:F1} ms  {what}");
+        Assert.True(ran >= 60, $"only {ran} layers ran");
+        output.WriteLine($"{ran} QLinearConv/QLinearAdd layers of MobileNetV2 (bind + run): {sw.ElapsedMilliseconds} ms wall, {cpuMs:F0} ms CPU");
+        // Unoptimized (Debug) kernel builds are ~5-10x slower; the budget is for optimized code.
+        bool optimized = !(typeof(EdgeRuntime.Kernels.Conv.QLinearConvReference).Assembly
+            .GetCustomAttributes(typeof(DebuggableAttribute), false).OfType<DebuggableAttribute>().FirstOrDefault()?.IsJITOptimizerDisabled ?? false);
+        double budget = optimized ? 1500 : 15000;
+        output.WriteLine($"kernels optimized: {optimized}, budget {budget} ms CPU");
+        Assert.True(cpuMs < budget, $"took {cpuMs:F0} ms CPU (budget {budget})");
+    }
+
+    /// <summary>The graph input of MobileNetV2 is NHWC; the first conv reads the transposed NCHW tensor.</summary>
+    private static Dictionary<string, int[]> InferConvInputShapes(ModelGraph graph)
+    {
+        var result = new Dictionary<string, int[]>();
+        var input = graph.Inputs[0];
+        var first = graph.Nodes.First(n => n.OpType == "QLinearConv");
+        result[first.Inputs[0]] = [1, input.Shape[3], input.Shape[1], input.Shape[2]];
+        return result;
+    }
+}
