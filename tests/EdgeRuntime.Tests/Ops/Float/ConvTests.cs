@@ -87,6 +87,42 @@ public sealed class ConvTests(ITestOutputHelper output)
         AssertAllMatch(7, cases);
     }
 
+    /// <summary>
+    /// ORT rejects dilated convolutions with SAME_* auto_pad, so these check EdgeRuntime's ONNX-spec padding
+    /// (total = max(0, (ceil(in/s) - 1)*s + (k-1)*d + 1 - in), odd element at the end for UPPER, at the start for LOWER)
+    /// against ORT running the same convolution with those pads written out explicitly.
+    /// </summary>
+    [Fact]
+    public void DilatedSameAutoPadFollowsTheSpec()
+    {
+        var rng = new Random(12);
+        var cases = new List<OracleCase>();
+        foreach (var mode in new[] { "SAME_UPPER", "SAME_LOWER" })
+        for (int i = 0; i < 12; i++)
+        {
+            int k = rng.Next(2, 4), d = rng.Next(2, 4), s = rng.Next(1, 4), h = rng.Next(1, 14), w = rng.Next(1, 14);
+            var pads = new long[4];
+            int[] extents = [h, w];
+            for (int axis = 0; axis < 2; axis++)
+            {
+                int outExtent = (extents[axis] + s - 1) / s;
+                int total = Math.Max(0, (outExtent - 1) * s + (k - 1) * d + 1 - extents[axis]);
+                pads[axis] = mode == "SAME_UPPER" ? total / 2 : total - total / 2;
+                pads[axis + 2] = total - pads[axis];
+            }
+            var oc = new OracleCase
+            {
+                OpType = "Conv",
+                Description = $"{mode} k={k} d={d} s={s} x=[1,2,{h},{w}] pads=[{string.Join(",", pads)}]",
+                Inputs = [RandomFloats(rng, 1, 2, h, w), RandomFloats(rng, 3, 2, k, k)],
+                ConstantInputs = [1],
+            }.With("auto_pad", mode).With("dilations", new long[] { d, d }).With("strides", new long[] { s, s });
+            oc.OrtAttributes = [("pads", pads), ("dilations", new long[] { d, d }), ("strides", new long[] { s, s })];
+            cases.Add(oc);
+        }
+        AssertAllMatch(13, cases);
+    }
+
     /// <summary>Wider layers exercise several GEMM row blocks and column panels, including partial ones.</summary>
     [Fact]
     public void LargerLayersMatchOnnxRuntime()
@@ -244,5 +280,31 @@ public sealed class ConvTests(ITestOutputHelper output)
         var ex = Assert.Throws<ModelFormatException>(() =>
             OpHarness.Run(node, [new Tensor(TensorElementType.Float32, [1, 3, 8, 8]), new Tensor(TensorElementType.Float32, weights)], [1]));
         Assert.Contains(expectedText, ex.Message);
+    }
+}
+
+/// <summary>The fused-clamp binding (Conv + Relu/Clip) equals Conv followed by the clamp.</summary>
+public sealed class ConvFusedClampTests
+{
+    [Theory]
+    [InlineData(1, 0f, float.PositiveInfinity)]
+    [InlineData(4, 0f, float.PositiveInfinity)]
+    [InlineData(1, -0.5f, 0.75f)]
+    [InlineData(4, -0.5f, 0.75f)]
+    public void ClampIsApplied(int group, float min, float max)
+    {
+        var rng = new Random(group);
+        var inputs = new Tensor?[] { RandomFloats(rng, 1, 4, 9, 11), RandomFloats(rng, 4, 4 / group, 3, 3), RandomFloats(rng, 4) };
+        var node = OpHarness.MakeNode("Conv", 3, 1, "", OpHarness.Int("group", group), OpHarness.Ints("pads", 1, 1, 1, 1));
+        var plain = OpHarness.Run(node, inputs, [1, 2])[0]!.ToArray<float>();
+
+        var infos = inputs.Select(t => (Execution.Ops.TensorInfo?)new Execution.Ops.TensorInfo(t!.ElementType, t.Shape)).ToArray();
+        var ctx = new Execution.Ops.OpContext(node, 13, "test.onnx", infos, [null, inputs[1], inputs[2]]);
+        var kernel = new Execution.Ops.Float.ConvOp().Bind(ctx, min, max);
+        var fused = new Tensor(TensorElementType.Float32, ctx.Outputs[0]!.Value.Shape);
+        kernel.Run(inputs, [fused]);
+        var actual = fused.ToArray<float>();
+        Assert.Contains(plain, v => v < min || v > max);
+        for (int i = 0; i < plain.Length; i++) Assert.Equal(Math.Clamp(plain[i], min, max), actual[i], 1e-6f);
     }
 }

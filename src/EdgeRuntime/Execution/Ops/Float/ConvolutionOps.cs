@@ -13,8 +13,15 @@ internal sealed class ConvOp : OpDefinition
 {
     public override string OpType => "Conv";
 
-    public override IOpKernel Bind(OpContext ctx)
+    public override IOpKernel Bind(OpContext ctx) => Bind(ctx, float.NegativeInfinity, float.PositiveInfinity);
+
+    /// <summary>
+    /// Binds the Conv with every output clamped to [<paramref name="outputMin"/>, <paramref name="outputMax"/>]
+    /// inside the kernel: a graph optimizer fuses a following Relu (0, +∞) or Clip (min, max) this way.
+    /// </summary>
+    public IOpKernel Bind(OpContext ctx, float outputMin, float outputMax)
     {
+        if (!(outputMin <= outputMax)) throw ctx.Fail($"fused clamp range [{outputMin}, {outputMax}] is empty");
         var x = ctx.InputOfType(0, TensorElementType.Float32);
         int spatialRank = x.Shape.Length - 2;
         if (spatialRank is not (1 or 2))
@@ -59,7 +66,9 @@ internal sealed class ConvOp : OpDefinition
         ctx.SetOutput(0, TensorElementType.Float32, [x.Shape[0], outChannels, .. window.Output]);
 
         bool depthwise = group == channels && outChannels == channels && group > 1;
-        return depthwise ? new DepthwiseKernel(shape, w.ToArray<float>(), bias) : new Im2ColKernel(shape, w.AsSpan<float>(), bias);
+        return depthwise
+            ? new DepthwiseKernel(shape, w.ToArray<float>(), bias, outputMin, outputMax)
+            : new Im2ColKernel(shape, w.AsSpan<float>(), bias, outputMin, outputMax);
     }
 
     private sealed class Im2ColKernel : IOpKernel
@@ -68,9 +77,11 @@ internal sealed class ConvOp : OpDefinition
         private readonly float[] _packedWeights;
         private readonly float[] _bias;
         private readonly float[] _scratch;
+        private readonly float _min, _max;
 
-        public Im2ColKernel(ConvFloatShape shape, ReadOnlySpan<float> weights, float[] bias)
+        public Im2ColKernel(ConvFloatShape shape, ReadOnlySpan<float> weights, float[] bias, float min, float max)
         {
+            (_min, _max) = (min, max);
             _shape = shape;
             _bias = bias;
             _packedWeights = new float[ConvFloatIm2Col.PackedWeightsLength(shape)];
@@ -79,13 +90,13 @@ internal sealed class ConvOp : OpDefinition
         }
 
         public void Run(ReadOnlySpan<Tensor?> inputs, ReadOnlySpan<Tensor?> outputs) =>
-            ConvFloatIm2Col.Run(_shape, inputs[0]!.AsSpan<float>(), _packedWeights, _bias, outputs[0]!.AsSpan<float>(), _scratch);
+            ConvFloatIm2Col.Run(_shape, inputs[0]!.AsSpan<float>(), _packedWeights, _bias, outputs[0]!.AsSpan<float>(), _scratch, _min, _max);
     }
 
-    private sealed class DepthwiseKernel(ConvFloatShape shape, float[] weights, float[] bias) : IOpKernel
+    private sealed class DepthwiseKernel(ConvFloatShape shape, float[] weights, float[] bias, float min, float max) : IOpKernel
     {
         public void Run(ReadOnlySpan<Tensor?> inputs, ReadOnlySpan<Tensor?> outputs) =>
-            ConvFloatDepthwise.Run(shape, inputs[0]!.AsSpan<float>(), weights, bias, outputs[0]!.AsSpan<float>());
+            ConvFloatDepthwise.Run(shape, inputs[0]!.AsSpan<float>(), weights, bias, outputs[0]!.AsSpan<float>(), min, max);
     }
 }
 
