@@ -1,3 +1,4 @@
+using EdgeRuntime.Execution.Ops.Quantized;
 using EdgeRuntime.Kernels.Common;
 using EdgeRuntime.Tensors;
 
@@ -124,6 +125,9 @@ public static class QdqFusion
         else y = SoleQuantizeConsumer(graph, index, convOut);
         if (y == null) return false;
 
+        var clamp = new Dictionary<string, NodeAttribute>();
+        if (activation != null && !AddActivationClamp(graph, activation, y, clamp)) return false;
+
         float xScale = x.Scale.AsSpan<float>()[0];
         var wScales = w.Scale.AsSpan<float>();
         string? biasName = null;
@@ -143,7 +147,7 @@ public static class QdqFusion
             Outputs = [y.Node.Outputs[0]],
         };
         foreach (var (name, attr) in conv.Attributes) fused.Attributes[name] = attr;
-        if (activation != null && !AddActivationClamp(graph, activation, y, fused)) return false;
+        foreach (var (name, attr) in clamp) fused.Attributes[name] = attr;
 
         Replace(graph, conv, fused, [y.Node, .. (activation != null ? new[] { activation } : [])]);
         RemoveUnusedDequantize(graph, x.Node, w.Node);
@@ -186,8 +190,12 @@ public static class QdqFusion
         return Tensor.FromArray<int>(TensorElementType.Int32, [outChannels], result);
     }
 
-    /// <summary>Folds Relu / Clip(min, max) after the conv into the output clamp attributes.</summary>
-    private static bool AddActivationClamp(ModelGraph graph, Node activation, Quantization y, Node fused)
+    /// <summary>
+    /// Folds Relu / Clip(min, max) after the conv into output clamp attributes (added to <paramref name="attributes"/>
+    /// only where tighter than the type range). Exact: Q(clip(v, lo, hi)) = clamp(Q(v), Q(lo), Q(hi)) because
+    /// division by a positive scale and rounding are monotonic. False when Clip's bounds are not constants.
+    /// </summary>
+    private static bool AddActivationClamp(ModelGraph graph, Node activation, Quantization y, Dictionary<string, NodeAttribute> attributes)
     {
         float low = float.NegativeInfinity, high = float.PositiveInfinity;
         if (activation.OpType == "Relu") low = 0;
@@ -203,8 +211,8 @@ public static class QdqFusion
         int zeroPoint = (int)y.ZeroPoint.ToFloatArray()[0];
         int qLow = float.IsNegativeInfinity(low) ? min : Requantization.Quantize(low, scale, zeroPoint, min, max);
         int qHigh = float.IsPositiveInfinity(high) ? max : Requantization.Quantize(high, scale, zeroPoint, min, max);
-        if (qLow > min) fused.Attributes["edge_clamp_min"] = new NodeAttribute { Name = "edge_clamp_min", Kind = AttributeKind.Int, Int = qLow };
-        if (qHigh < max) fused.Attributes["edge_clamp_max"] = new NodeAttribute { Name = "edge_clamp_max", Kind = AttributeKind.Int, Int = qHigh };
+        if (qLow > min) attributes[QLinearConvDefinition.ClampMinAttribute] = new NodeAttribute { Name = QLinearConvDefinition.ClampMinAttribute, Kind = AttributeKind.Int, Int = qLow };
+        if (qHigh < max) attributes[QLinearConvDefinition.ClampMaxAttribute] = new NodeAttribute { Name = QLinearConvDefinition.ClampMaxAttribute, Kind = AttributeKind.Int, Int = qHigh };
         return true;
     }
 
