@@ -46,6 +46,9 @@ for proj in tests/QuantizedKernels.Tests tests/EdgeRuntime.Tests; do
   fi
 done
 
+# --- ISA paths: selftest per x86 path here, and ARM64 under qemu (cortex-a72: NEON, cortex-a76: SDOT) ------------------
+# (section filled by the ARM verification work; each stage adds to passed/failed)
+
 echo
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
