@@ -79,8 +79,17 @@ public sealed class EdgeModel : IDisposable
 
         QdqFusion.Fuse(graph);
         var order = GraphTopology.Sort(graph);
-        var plan = GraphPlanner.Build(graph, order);
-        return new EdgeModel(graph, new NativeBackend(plan), unsupported);
+        var workers = new WorkerPool(threads);
+        try
+        {
+            var plan = GraphPlanner.Build(graph, order, workers);
+            return new EdgeModel(graph, new NativeBackend(plan, workers), unsupported);
+        }
+        catch
+        {
+            workers.Dispose();
+            throw;
+        }
     }
 
     /// <summary>

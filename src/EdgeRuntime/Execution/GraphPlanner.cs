@@ -32,7 +32,7 @@ internal static class GraphPlanner
             .Select(g => $"{g.Key} ({g.Count()} node{(g.Count() == 1 ? "" : "s")}: {string.Join(", ", g.Take(5).Select(n => n.Name))}{(g.Count() > 5 ? ", ..." : "")})"));
 
     /// <summary>Builds the plan. Throws <see cref="ModelFormatException"/> for anything the model gets wrong.</summary>
-    public static ExecutionPlan Build(ModelGraph graph, IReadOnlyList<Node> order)
+    public static ExecutionPlan Build(ModelGraph graph, IReadOnlyList<Node> order, WorkerPool? workers = null)
     {
         var file = graph.SourcePath;
         var unsupported = FindUnsupported(graph);
@@ -72,7 +72,7 @@ internal static class GraphPlanner
                 else allConstant = false;
             }
 
-            var ctx = new OpContext(node, graph.OpsetFor(node.Domain), file, inInfos, inConsts);
+            var ctx = new OpContext(node, graph.OpsetFor(node.Domain), file, inInfos, inConsts, workers);
             IOpKernel kernel;
             try
             {

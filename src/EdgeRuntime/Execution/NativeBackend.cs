@@ -8,10 +8,12 @@ internal sealed class NativeBackend : IInferenceBackend
 {
     private readonly ExecutionPlan _plan;
     private readonly Tensor[] _publicOutputs;
+    private readonly WorkerPool _workers;
 
-    public NativeBackend(ExecutionPlan plan)
+    public NativeBackend(ExecutionPlan plan, WorkerPool workers)
     {
         _plan = plan;
+        _workers = workers;
         // Outputs declared float16 are computed in float32 and converted into their own float16 tensors.
         _publicOutputs = new Tensor[plan.OutputTensors.Length];
         for (int i = 0; i < _publicOutputs.Length; i++)
@@ -58,7 +60,8 @@ internal sealed class NativeBackend : IInferenceBackend
         return _publicOutputs;
     }
 
-    public void Dispose()
-    {
-    }
+    /// <summary>Threads the kernels split work across.</summary>
+    public int ThreadCount => _workers.ThreadCount;
+
+    public void Dispose() => _workers.Dispose();
 }

@@ -51,8 +51,9 @@ internal sealed class OpContext
     private readonly TensorInfo?[] _inputs;
     private readonly Tensor?[] _constants;
 
-    public OpContext(Node node, int opset, string? file, TensorInfo?[] inputs, Tensor?[] constants)
+    public OpContext(Node node, int opset, string? file, TensorInfo?[] inputs, Tensor?[] constants, WorkerPool? workers = null)
     {
+        Workers = workers;
         Node = node;
         Opset = opset;
         File = file;
@@ -60,6 +61,12 @@ internal sealed class OpContext
         _constants = constants;
         Outputs = new TensorInfo?[node.Outputs.Length];
     }
+
+    /// <summary>Threads a kernel may split its work across (null: run on the calling thread only).</summary>
+    public WorkerPool? Workers { get; }
+
+    /// <summary>Number of workers a kernel should prepare scratch for (1 without a pool).</summary>
+    public int WorkerCount => Workers?.ThreadCount ?? 1;
 
     /// <summary>The node being bound.</summary>
     public Node Node { get; }

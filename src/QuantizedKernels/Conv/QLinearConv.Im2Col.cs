@@ -1,0 +1,86 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+
+namespace EdgeRuntime.Kernels.Conv;
+
+/// <summary>
+/// Builds the int8 GEMM operand B for one group of a QLinearConv: a K×T tile (K = InChannelsPerGroup·KH·KW rows,
+/// T output pixels starting at pixel p0, row stride T) in signed form:
+/// <code>col[k * T + j] = inside ? (sbyte)(x[c, ih, iw] ^ xorMask) : paddingValue</code>
+/// with k = (c·KH + kh)·KW + kw, p = p0 + j, oh = p / OW, ow = p % OW, ih = oh·SH - PadTop + kh·DH,
+/// iw = ow·SW - PadLeft + kw·DW. <c>xorMask</c> is 0x80 for uint8 input (x - 128) and 0 for int8; the padding
+/// value is the input zero point in the same signed form, so padded positions contribute nothing after the
+/// zero-point correction.
+/// </summary>
+public static class QLinearConvIm2Col
+{
+    /// <summary>Fills <paramref name="col"/> (at least K·<paramref name="tileLength"/> bytes); see the class summary.</summary>
+    /// <param name="g">Convolution geometry.</param>
+    /// <param name="groupInput">The group's input planes <c>[C/group, H, W]</c> of one image.</param>
+    /// <param name="xorMask">0x80 for uint8 input, 0 for int8.</param>
+    /// <param name="paddingValue">Input zero point in signed form.</param>
+    /// <param name="firstPixel">First output pixel (row-major over OH×OW) of the tile.</param>
+    /// <param name="tileLength">Output pixels in the tile (the row stride of <paramref name="col"/>).</param>
+    /// <param name="col">Receives K rows of <paramref name="tileLength"/> values.</param>
+    public static void Tile(in QLinearConvGeometry g, ReadOnlySpan<byte> groupInput, int xorMask, sbyte paddingValue,
+        int firstPixel, int tileLength, Span<sbyte> col)
+    {
+        int kh = g.KernelHeight, kw = g.KernelWidth, ow = g.OutWidth;
+        int inH = g.InHeight, inW = g.InWidth;
+        var colBytes = MemoryMarshal.AsBytes(col);
+        for (int c = 0; c < g.InChannelsPerGroup; c++)
+        {
+            var plane = groupInput.Slice(c * inH * inW, inH * inW);
+            for (int r = 0; r < kh; r++)
+            {
+                for (int s = 0; s < kw; s++)
+                {
+                    int k = (c * kh + r) * kw + s;
+                    var row = colBytes.Slice(k * tileLength, tileLength);
+                    int j = 0;
+                    int p = firstPixel;
+                    while (j < tileLength)
+                    {
+                        int oh = p / ow, owStart = p % ow;
+                        int run = Math.Min(ow - owStart, tileLength - j); // pixels left in this output row
+                        int ih = oh * g.StrideHeight - g.PadTop + r * g.DilationHeight;
+                        var dst = row.Slice(j, run);
+                        if ((uint)ih >= (uint)inH)
+                        {
+                            dst.Fill((byte)paddingValue);
+                        }
+                        else
+                        {
+                            var src = plane.Slice(ih * inW, inW);
+                            int iwBase = owStart * g.StrideWidth - g.PadLeft + s * g.DilationWidth;
+                            if (g.StrideWidth == 1 && iwBase >= 0 && iwBase + run <= inW)
+                                CopyXor(src.Slice(iwBase, run), dst, (byte)xorMask);
+                            else
+                                for (int t = 0; t < run; t++)
+                                {
+                                    int iw = iwBase + t * g.StrideWidth;
+                                    dst[t] = (uint)iw < (uint)inW ? (byte)(src[iw] ^ xorMask) : (byte)paddingValue;
+                                }
+                        }
+                        j += run;
+                        p += run;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary><c>dst[i] = src[i] ^ mask</c>.</summary>
+    public static void CopyXor(ReadOnlySpan<byte> src, Span<byte> dst, byte mask)
+    {
+        if (mask == 0) { src.CopyTo(dst); return; }
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && src.Length >= Vector<byte>.Count)
+        {
+            var m = new Vector<byte>(mask);
+            for (; i <= src.Length - Vector<byte>.Count; i += Vector<byte>.Count)
+                (new Vector<byte>(src.Slice(i)) ^ m).CopyTo(dst.Slice(i));
+        }
+        for (; i < src.Length; i++) dst[i] = (byte)(src[i] ^ mask);
+    }
+}
