@@ -117,6 +117,34 @@ public class ModelReaderTests
     }
 
     [Fact]
+    public void Float16Widening_IsExactForEveryBitPattern()
+    {
+        var raw = new byte[65536 * 2];
+        var typed = new TensorProto { Name = "T", DataType = (int)TensorElementType.Float16 };
+        typed.Dims.Add(65536);
+        for (int bits = 0; bits < 65536; bits++)
+        {
+            raw[2 * bits] = (byte)bits;
+            raw[2 * bits + 1] = (byte)(bits >> 8);
+            typed.Int32Data.Add(bits);
+        }
+        var b = Base().Initializer("R", new Tensor(TensorElementType.Float16, [65536], raw));
+        b.Proto.Graph.Initializer.Add(typed);
+        var g = Load(b.Build());
+        foreach (var name in new[] { "R", "T" })
+        {
+            var widened = g.Initializers[name].AsSpan<float>();
+            for (int bits = 0; bits < 65536; bits++)
+            {
+                float expected = (float)BitConverter.UInt16BitsToHalf((ushort)bits);
+                if (float.IsNaN(expected)) Assert.True(float.IsNaN(widened[bits]), $"{name}: 0x{bits:X4} should be NaN");
+                else Assert.True(BitConverter.SingleToUInt32Bits(expected) == BitConverter.SingleToUInt32Bits(widened[bits]),
+                    $"{name}: 0x{bits:X4} -> {widened[bits]}, expected {expected}");
+            }
+        }
+    }
+
+    [Fact]
     public void Opsets_DomainsAreNormalizedAndStored()
     {
         var b = Base();
