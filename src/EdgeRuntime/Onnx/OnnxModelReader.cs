@@ -76,6 +76,11 @@ public static class OnnxModelReader
         {
             throw ctx.Fail($"not an ONNX model or truncated file ({e.Message})", inner: e);
         }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Anything else the protobuf layer throws (e.g. a text decoding failure) is still malformed input.
+            throw ctx.Fail($"not an ONNX model or truncated file ({e.GetType().Name}: {e.Message})", inner: e);
+        }
 
         try
         {

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using EdgeRuntime.Onnx.Proto;
 using EdgeRuntime.Tensors;
 
@@ -146,8 +147,7 @@ internal static class TensorProtoDecoder
         {
             case TensorElementType.Float16:
             {
-                var dst = tensor.AsSpan<float>();
-                for (int i = 0; i < dst.Length; i++) dst[i] = (float)BinaryPrimitives.ReadHalfLittleEndian(raw.Slice(2 * i, 2));
+                WidenHalfBits(MemoryMarshal.Cast<byte, ushort>(raw), tensor.AsSpan<float>(), littleEndian: true);
                 break;
             }
             case TensorElementType.Bool:
@@ -168,6 +168,51 @@ internal static class TensorProtoDecoder
                 }
                 break;
             }
+        }
+    }
+
+    /// <summary>float32 bit pattern of every binary16 bit pattern (256 KiB, built on first use).</summary>
+    private static readonly Lazy<uint[]> HalfToSingleBits = new(() =>
+    {
+        var table = new uint[65536];
+        for (int h = 0; h < table.Length; h++) table[h] = HalfBitsToSingleBits((uint)h);
+        return table;
+    });
+
+    /// <summary>Exact binary16 -> binary32 conversion on bit patterns (every half value is a float value).</summary>
+    private static uint HalfBitsToSingleBits(uint h)
+    {
+        uint sign = (h & 0x8000u) << 16;
+        uint exponent = (h >> 10) & 0x1Fu;
+        uint mantissa = h & 0x3FFu;
+        if (exponent == 0x1F) return sign | 0x7F80_0000u | (mantissa << 13); // infinity or NaN (payload kept)
+        if (exponent != 0) return sign | ((exponent + 112) << 23) | (mantissa << 13); // normal: rebias 15 -> 127
+        if (mantissa == 0) return sign; // signed zero
+        // Subnormal half: shift the mantissa up until its leading 1 reaches the implicit-bit position.
+        int shift = System.Numerics.BitOperations.LeadingZeroCount(mantissa) - 21;
+        mantissa = (mantissa << shift) & 0x3FFu;
+        return sign | ((uint)(113 - shift) << 23) | (mantissa << 13);
+    }
+
+    /// <summary>
+    /// Widens binary16 bit patterns to float32 through <see cref="HalfToSingleBits"/>. <paramref name="littleEndian"/>
+    /// tells whether <paramref name="bits"/> holds the patterns in little-endian byte order (as read from raw_data).
+    /// A table and raw pointers because large float16 models must load fast even in Debug builds, where every
+    /// span indexer and helper call is a real call.
+    /// </summary>
+    private static unsafe void WidenHalfBits(ReadOnlySpan<ushort> bits, Span<float> dst, bool littleEndian)
+    {
+        bool swap = littleEndian != BitConverter.IsLittleEndian;
+        int count = dst.Length;
+        fixed (uint* table = HalfToSingleBits.Value)
+        fixed (ushort* source = bits)
+        fixed (float* destination = dst)
+        {
+            uint* target = (uint*)destination;
+            if (swap)
+                for (int i = 0; i < count; i++) target[i] = table[(ushort)(source[i] >> 8 | source[i] << 8)];
+            else
+                for (int i = 0; i < count; i++) target[i] = table[source[i]];
         }
     }
 
@@ -196,8 +241,9 @@ internal static class TensorProtoDecoder
             case TensorElementType.Float16:
             {
                 // One element per int32 value, the binary16 bit pattern in the low 16 bits.
-                var dst = tensor.AsSpan<float>();
-                for (int i = 0; i < dst.Length; i++) dst[i] = (float)BitConverter.UInt16BitsToHalf((ushort)(proto.Int32Data[i] & 0xFFFF));
+                var bits = new ushort[proto.Int32Data.Count];
+                for (int i = 0; i < bits.Length; i++) bits[i] = (ushort)(proto.Int32Data[i] & 0xFFFF);
+                WidenHalfBits(bits, tensor.AsSpan<float>(), littleEndian: BitConverter.IsLittleEndian);
                 break;
             }
             case TensorElementType.Int8:
