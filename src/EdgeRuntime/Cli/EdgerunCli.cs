@@ -45,6 +45,11 @@ internal static class EdgerunCli
             Console.Error.WriteLine($"edgerun: bad configuration: {ex.Message}");
             return ExitCodes.Usage;
         }
+        catch (EdgeRuntime.Kernels.Common.IsaNotSupportedException ex)
+        {
+            Console.Error.WriteLine($"edgerun: {ex.Message}");
+            return ExitCodes.Usage;
+        }
         catch (UsageException ex)
         {
             Console.Error.WriteLine($"edgerun: {ex.Message}");
