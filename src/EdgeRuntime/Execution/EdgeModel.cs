@@ -10,7 +10,7 @@ namespace EdgeRuntime.Execution;
 /// A loaded model ready to run: <c>using var model = EdgeModel.Load(path, options); var outputs = model.Run(input);</c>.
 /// Loading parses and validates the ONNX file, fuses QDQ patterns into int8 ops, plans memory and binds
 /// native kernels (or, per <see cref="EdgeModelOptions.Backend"/>, opens ONNX Runtime). Not thread-safe:
-/// one <see cref="Run(Tensor[])"/> at a time.
+/// one <see cref="Run(ReadOnlySpan{Tensor})"/> at a time.
 /// </summary>
 public sealed class EdgeModel : IDisposable
 {
@@ -26,10 +26,10 @@ public sealed class EdgeModel : IDisposable
     /// <summary>The parsed model (after QDQ fusion).</summary>
     public ModelGraph Graph { get; }
 
-    /// <summary>Declared graph inputs, in the order <see cref="Run(Tensor[])"/> takes them.</summary>
+    /// <summary>Declared graph inputs, in the order <see cref="Run(ReadOnlySpan{Tensor})"/> takes them.</summary>
     public IReadOnlyList<ValueInfo> Inputs => Graph.Inputs;
 
-    /// <summary>Declared graph outputs, in the order <see cref="Run(Tensor[])"/> returns them.</summary>
+    /// <summary>Declared graph outputs, in the order <see cref="Run(ReadOnlySpan{Tensor})"/> returns them.</summary>
     public IReadOnlyList<ValueInfo> Outputs => Graph.Outputs;
 
     /// <summary>The engine actually running the model.</summary>
@@ -37,6 +37,12 @@ public sealed class EdgeModel : IDisposable
 
     /// <summary>Nodes without a native kernel (why <see cref="BackendKind.Auto"/> chose ONNX Runtime); empty when none.</summary>
     public IReadOnlyList<Node> UnsupportedNodes { get; }
+
+    /// <summary>Instruction-set path of the native int8 kernels (null on ONNX Runtime).</summary>
+    public Kernels.Common.IsaPath? Isa => (_backend as NativeBackend)?.Isa;
+
+    /// <summary>Threads the model runs on (native: the worker pool; ONNX Runtime: intra-op threads).</summary>
+    public int Threads { get; private init; }
 
     /// <summary>The native plan (null on ONNX Runtime).</summary>
     internal ExecutionPlan? Plan => (_backend as NativeBackend)?.Plan;
@@ -74,16 +80,17 @@ public sealed class EdgeModel : IDisposable
             // Topology is still validated so that a broken graph gets EdgeRuntime's clear error, not ORT's.
             GraphTopology.Sort(graph);
             var backend = new OrtBackend(graph.SourcePath, bytes(), graph.Inputs.Select(i => i.Name).ToArray(), graph.Outputs.Select(o => o.Name).ToArray(), threads);
-            return new EdgeModel(graph, backend, unsupported);
+            return new EdgeModel(graph, backend, unsupported) { Threads = threads };
         }
 
         QdqFusion.Fuse(graph);
         var order = GraphTopology.Sort(graph);
+        if (options.Isa is { } isa) Kernels.Common.CpuFeatures.Require(isa);
         var workers = new WorkerPool(threads);
         try
         {
-            var plan = GraphPlanner.Build(graph, order, workers);
-            return new EdgeModel(graph, new NativeBackend(plan, workers), unsupported);
+            var plan = GraphPlanner.Build(graph, order, workers, options.Isa);
+            return new EdgeModel(graph, new NativeBackend(plan, workers, options.Isa ?? Kernels.Common.CpuFeatures.Active), unsupported) { Threads = threads };
         }
         catch
         {
@@ -99,10 +106,7 @@ public sealed class EdgeModel : IDisposable
     /// the model and are overwritten by the next run; clone them to keep them.
     /// </summary>
     /// <exception cref="InvalidInputException">Wrong number, type or shape of inputs.</exception>
-    public IReadOnlyList<Tensor> Run(params Tensor[] inputs) => Run((ReadOnlySpan<Tensor>)inputs);
-
-    /// <inheritdoc cref="Run(Tensor[])"/>
-    public IReadOnlyList<Tensor> Run(ReadOnlySpan<Tensor> inputs)
+    public IReadOnlyList<Tensor> Run(params ReadOnlySpan<Tensor> inputs)
     {
         if (inputs.Length != Inputs.Count)
             throw new InvalidInputException(Graph.SourcePath, $"the model takes {Inputs.Count} input(s) ({string.Join(", ", Inputs.Select(i => i.Name))}), got {inputs.Length}");

@@ -25,6 +25,13 @@ public sealed class EdgeModelOptions
     /// <summary>Worker threads; 0 means one per core.</summary>
     public int Threads { get; init; }
 
+    /// <summary>
+    /// Instruction-set path for the native int8 kernels; null uses the process's choice
+    /// (<see cref="Kernels.Common.CpuFeatures.Active"/>: <c>EDGE_ISA</c> or the fastest supported).
+    /// Loading fails with <see cref="Kernels.Common.IsaNotSupportedException"/> when the CPU lacks the path.
+    /// </summary>
+    public Kernels.Common.IsaPath? Isa { get; init; }
+
     /// <summary>Receives diagnostic messages (e.g. why auto fell back to ONNX Runtime); may be null.</summary>
     public Action<string>? Log { get; init; }
 }

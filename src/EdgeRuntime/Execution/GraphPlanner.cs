@@ -1,5 +1,6 @@
 using EdgeRuntime.Execution.Ops;
 using EdgeRuntime.Graph;
+using EdgeRuntime.Kernels.Common;
 using EdgeRuntime.Onnx;
 using EdgeRuntime.Tensors;
 
@@ -32,7 +33,7 @@ internal static class GraphPlanner
             .Select(g => $"{g.Key} ({g.Count()} node{(g.Count() == 1 ? "" : "s")}: {string.Join(", ", g.Take(5).Select(n => n.Name))}{(g.Count() > 5 ? ", ..." : "")})"));
 
     /// <summary>Builds the plan. Throws <see cref="ModelFormatException"/> for anything the model gets wrong.</summary>
-    public static ExecutionPlan Build(ModelGraph graph, IReadOnlyList<Node> order, WorkerPool? workers = null)
+    public static ExecutionPlan Build(ModelGraph graph, IReadOnlyList<Node> order, WorkerPool? workers = null, IsaPath? isa = null)
     {
         var file = graph.SourcePath;
         var unsupported = FindUnsupported(graph);
@@ -72,7 +73,7 @@ internal static class GraphPlanner
                 else allConstant = false;
             }
 
-            var ctx = new OpContext(node, graph.OpsetFor(node.Domain), file, inInfos, inConsts, workers);
+            var ctx = new OpContext(node, graph.OpsetFor(node.Domain), file, inInfos, inConsts, workers, isa);
             IOpKernel kernel;
             try
             {

@@ -10,10 +10,11 @@ internal sealed class NativeBackend : IInferenceBackend
     private readonly Tensor[] _publicOutputs;
     private readonly WorkerPool _workers;
 
-    public NativeBackend(ExecutionPlan plan, WorkerPool workers)
+    public NativeBackend(ExecutionPlan plan, WorkerPool workers, Kernels.Common.IsaPath isa)
     {
         _plan = plan;
         _workers = workers;
+        Isa = isa;
         // Outputs declared float16 are computed in float32 and converted into their own float16 tensors.
         _publicOutputs = new Tensor[plan.OutputTensors.Length];
         for (int i = 0; i < _publicOutputs.Length; i++)
@@ -59,6 +60,9 @@ internal sealed class NativeBackend : IInferenceBackend
         }
         return _publicOutputs;
     }
+
+    /// <summary>Instruction-set path of the int8 kernels.</summary>
+    public Kernels.Common.IsaPath Isa { get; }
 
     /// <summary>Threads the kernels split work across.</summary>
     public int ThreadCount => _workers.ThreadCount;

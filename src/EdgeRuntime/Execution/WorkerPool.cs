@@ -9,19 +9,20 @@ internal interface IParallelWork
 
 /// <summary>
 /// A fixed set of threads created once per model, used to split a kernel's independent items (output tiles,
-/// channel ranges) across cores. <see cref="Run"/> does not allocate: the calling thread takes items too, and
-/// items are claimed one at a time from a shared counter, so the split adapts to a busy core. Which worker runs
-/// an item never changes its result, so outputs are identical for any thread count.
+/// channel ranges) across cores. <see cref="Run"/> does not allocate (only a monitor is used for signalling); the
+/// calling thread takes items too, and items are claimed one at a time from a shared counter, so the split adapts to
+/// a busy core. Which worker runs an item never changes its result, so outputs are identical for any thread count.
 /// </summary>
 internal sealed class WorkerPool : IDisposable
 {
     private readonly Thread[] _threads;
-    private readonly SemaphoreSlim _start = new(0);
-    private readonly CountdownEvent _done = new(1);
+    private readonly object _gate = new();
     private IParallelWork? _work;
     private int _itemCount;
     private int _nextItem;
-    private volatile bool _disposed;
+    private long _generation;
+    private int _pending;
+    private bool _disposed;
     private Exception? _failure;
 
     /// <param name="threadCount">Total threads including the caller; 1 means no extra threads.</param>
@@ -50,25 +51,36 @@ internal sealed class WorkerPool : IDisposable
             for (int i = 0; i < itemCount; i++) work.Execute(i, 0);
             return;
         }
-        int helpers = Math.Min(_threads.Length, itemCount - 1);
-        _work = work;
-        _itemCount = itemCount;
-        _nextItem = 0;
-        _failure = null;
-        _done.Reset(helpers + 1);
-        _start.Release(helpers);
+        lock (_gate)
+        {
+            _work = work;
+            _itemCount = itemCount;
+            _nextItem = 0;
+            _failure = null;
+            _pending = _threads.Length + 1;
+            _generation++;
+            Monitor.PulseAll(_gate);
+        }
         Drain(0);
-        _done.Wait();
-        _work = null;
+        lock (_gate)
+        {
+            while (_pending > 0) Monitor.Wait(_gate);
+            _work = null;
+        }
         if (_failure != null) throw new AggregateException("a parallel kernel failed", _failure);
     }
 
     private void WorkerLoop(int worker)
     {
+        long seen = 0;
         while (true)
         {
-            _start.Wait();
-            if (_disposed) return;
+            lock (_gate)
+            {
+                while (_generation == seen && !_disposed) Monitor.Wait(_gate);
+                if (_disposed) return;
+                seen = _generation;
+            }
             Drain(worker);
         }
     }
@@ -88,17 +100,21 @@ internal sealed class WorkerPool : IDisposable
         }
         finally
         {
-            _done.Signal();
+            lock (_gate)
+            {
+                if (--_pending == 0) Monitor.PulseAll(_gate);
+            }
         }
     }
 
     public void Dispose()
     {
-        if (_disposed) return;
-        _disposed = true;
-        if (_threads.Length > 0) _start.Release(_threads.Length);
+        lock (_gate)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            Monitor.PulseAll(_gate);
+        }
         foreach (var t in _threads) t.Join();
-        _start.Dispose();
-        _done.Dispose();
     }
 }

@@ -1,4 +1,5 @@
 using EdgeRuntime.Graph;
+using EdgeRuntime.Kernels.Common;
 using EdgeRuntime.Onnx;
 using EdgeRuntime.Tensors;
 
@@ -51,9 +52,10 @@ internal sealed class OpContext
     private readonly TensorInfo?[] _inputs;
     private readonly Tensor?[] _constants;
 
-    public OpContext(Node node, int opset, string? file, TensorInfo?[] inputs, Tensor?[] constants, WorkerPool? workers = null)
+    public OpContext(Node node, int opset, string? file, TensorInfo?[] inputs, Tensor?[] constants, WorkerPool? workers = null, IsaPath? isa = null)
     {
         Workers = workers;
+        Isa = isa ?? CpuFeatures.Active;
         Node = node;
         Opset = opset;
         File = file;
@@ -64,6 +66,9 @@ internal sealed class OpContext
 
     /// <summary>Threads a kernel may split its work across (null: run on the calling thread only).</summary>
     public WorkerPool? Workers { get; }
+
+    /// <summary>Instruction-set path the int8 kernels use for this model.</summary>
+    public IsaPath Isa { get; }
 
     /// <summary>Number of workers a kernel should prepare scratch for (1 without a pool).</summary>
     public int WorkerCount => Workers?.ThreadCount ?? 1;

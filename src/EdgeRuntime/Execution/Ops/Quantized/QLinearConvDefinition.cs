@@ -68,13 +68,23 @@ internal sealed class QLinearConvDefinition : OpDefinition
             oneD ? 0 : padsBegin[0], padsBegin[^1],
             oneD ? 1 : dilations[0], dilations[^1],
             group);
-        var packed = new short[outChannels * geometry.ReductionLength];
-        QLinearConvReference.PackWeights(weights.Bytes, wSigned, wZeroPoints, geometry, packed);
         var multipliers = new float[outChannels];
         for (int m = 0; m < outChannels; m++) multipliers[m] = Requantization.Multiplier(xScale, wScales[m], yScale);
-
         int[] outShape = oneD ? [batch, outChannels, outSpatial[0]] : [batch, outChannels, outSpatial[0], outSpatial[1]];
         ctx.SetOutput(0, yType, outShape);
+
+        bool depthwise = group > 1 && geometry.InChannelsPerGroup == 1 && geometry.OutChannelsPerGroup == 1;
+        if (!depthwise)
+        {
+            var constantBias = ctx.HasInput(8) ? ctx.Constant(8) : null;
+            bool runtimeBias = ctx.HasInput(8) && constantBias == null;
+            return new QLinearConvGemmKernel(geometry, ctx.Isa, ctx.Workers, weights.Bytes, wSigned, wZeroPoints,
+                constantBias != null ? constantBias.AsSpan<int>() : ReadOnlySpan<int>.Empty, runtimeBias,
+                xSigned, xZeroPoint, multipliers, yZeroPoint, yMin, yMax);
+        }
+
+        var packed = new short[outChannels * geometry.ReductionLength];
+        QLinearConvReference.PackWeights(weights.Bytes, wSigned, wZeroPoints, geometry, packed);
         return new Kernel(geometry, xSigned, xZeroPoint, packed, multipliers, yZeroPoint, yMin, yMax,
             new int[QLinearConvReference.ColumnScratchLength(geometry)], new int[QLinearConvReference.AccumulatorScratchLength(geometry)]);
     }

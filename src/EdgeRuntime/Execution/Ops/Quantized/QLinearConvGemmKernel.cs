@@ -1,0 +1,164 @@
+using EdgeRuntime.Kernels.Common;
+using EdgeRuntime.Kernels.Conv;
+using EdgeRuntime.Kernels.Gemm;
+using EdgeRuntime.Tensors;
+
+namespace EdgeRuntime.Execution.Ops.Quantized;
+
+/// <summary>
+/// QLinearConv on the int8 GEMM (<see cref="QGemm"/>) of the process's instruction-set path: pointwise, general KxK
+/// and grouped convolutions. Per (image, group, tile of output pixels) — the unit split across worker threads —
+/// the receptive fields are expanded into a signed K×T tile (<see cref="QLinearConvIm2Col"/>; skipped for int8
+/// 1x1/stride-1/unpadded convolutions, whose input planes already are that matrix), multiplied by the weights packed
+/// at load, and requantized straight into the NCHW output (<see cref="QGemmRequantization"/>).
+/// Weights and zero points are converted to signed form at load (uint8 w → w - 128), and every constant
+/// zero-point term is folded into a per-channel bias, so the result is exactly the reference's.
+/// </summary>
+internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork
+{
+    /// <summary>Bytes of im2col tile a worker aims to keep in L2.</summary>
+    private const int TileBytesTarget = 96 * 1024;
+
+    private readonly QLinearConvGeometry _g;
+    private readonly IsaPath _isa;
+    private readonly WorkerPool? _workers;
+    private readonly sbyte[][] _packedWeights;   // per group, QGemm.PackA layout of [M/group, K]
+    private readonly int[] _bias;                 // per output channel: model bias + folded zero-point terms
+    private readonly int[]? _foldedTerms;         // the zero-point terms alone, when the model bias arrives at run time
+    private readonly int[] _weightZeroPoints;     // per output channel, signed form; all zero → empty
+    private readonly float[] _multipliers;
+    private readonly int _yZeroPoint, _yMin, _yMax;
+    private readonly int _xorMask;                // 0x80 for uint8 input
+    private readonly sbyte _paddingValue;         // input zero point in signed form
+    private readonly bool _direct;                // int8 1x1/s1/p0: the input plane is the GEMM operand B
+    private readonly int _tile, _tilesPerGroup;
+    private readonly WorkerScratch[] _scratch;
+    private Tensor? _x, _y;
+
+    private sealed class WorkerScratch(int colLength, int accLength, int sumLength, int gemmLength)
+    {
+        public readonly sbyte[] Columns = new sbyte[colLength];
+        public readonly int[] Accumulators = new int[accLength];
+        public readonly int[] ColumnSums = new int[sumLength];
+        public readonly int[] Gemm = new int[gemmLength];
+    }
+
+    public QLinearConvGemmKernel(in QLinearConvGeometry g, IsaPath isa, WorkerPool? workers, ReadOnlySpan<byte> weights, bool weightsSigned,
+        ReadOnlySpan<int> weightZeroPoints, ReadOnlySpan<int> bias, bool runtimeBias, bool xSigned, int xZeroPoint,
+        float[] multipliers, int yZeroPoint, int yMin, int yMax)
+    {
+        _g = g;
+        _isa = isa;
+        _workers = workers;
+        _multipliers = multipliers;
+        _yZeroPoint = yZeroPoint;
+        _yMin = yMin;
+        _yMax = yMax;
+        _xorMask = xSigned ? 0 : 0x80;
+        int xzSigned = xSigned ? xZeroPoint : xZeroPoint - 128;
+        _paddingValue = (sbyte)xzSigned;
+
+        int k = g.ReductionLength, mPerGroup = g.OutChannelsPerGroup;
+        var signedWeights = new sbyte[g.OutChannels * k];
+        var wz = new int[g.OutChannels];
+        _bias = new int[g.OutChannels];
+        bool anyWeightZeroPoint = false;
+        for (int m = 0; m < g.OutChannels; m++)
+        {
+            wz[m] = weightsSigned ? weightZeroPoints[m] : weightZeroPoints[m] - 128;
+            anyWeightZeroPoint |= wz[m] != 0;
+            long rowSum = 0;
+            for (int i = 0; i < k; i++)
+            {
+                sbyte w = (sbyte)(weights[m * k + i] ^ (weightsSigned ? 0 : 0x80));
+                signedWeights[m * k + i] = w;
+                rowSum += w;
+            }
+            // Σ (x' - xz')(w' - wz') = Σ x'w' - xz'·Σw' + K·xz'·wz' - wz'·Σx'  (the last term per pixel, at run time)
+            _bias[m] = checked((int)((bias.IsEmpty ? 0 : bias[m]) - xzSigned * rowSum + (long)k * xzSigned * wz[m]));
+        }
+        _weightZeroPoints = anyWeightZeroPoint ? wz : [];
+        if (runtimeBias) _foldedTerms = (int[])_bias.Clone();
+
+        _packedWeights = new sbyte[g.Group][];
+        for (int group = 0; group < g.Group; group++)
+        {
+            _packedWeights[group] = new sbyte[QGemm.PackedALength(isa, mPerGroup, k)];
+            QGemm.PackA(isa, signedWeights.AsSpan(group * mPerGroup * k, mPerGroup * k), mPerGroup, k, _packedWeights[group]);
+        }
+
+        _direct = xSigned && g.KernelHeight == 1 && g.KernelWidth == 1 && g.StrideHeight == 1 && g.StrideWidth == 1
+                  && g.PadTop == 0 && g.PadLeft == 0 && g.InHeight == g.OutHeight && g.InWidth == g.OutWidth;
+
+        int pixels = g.OutputPixels;
+        int tile = Math.Max(16, TileBytesTarget / Math.Max(1, k)) / 16 * 16;
+        int threads = workers?.ThreadCount ?? 1;
+        if (threads > 1)
+        {
+            // Enough tiles that every thread gets work even for small layers.
+            int want = 4 * threads;
+            int units = g.Batch * g.Group;
+            if (units * ((pixels + tile - 1) / tile) < want)
+                tile = Math.Max(16, ((pixels * units + want - 1) / want + 15) / 16 * 16);
+        }
+        _tile = Math.Min(pixels, tile);
+        _tilesPerGroup = (pixels + _tile - 1) / _tile;
+        _scratch = new WorkerScratch[threads];
+        for (int t = 0; t < threads; t++)
+            _scratch[t] = new WorkerScratch(_direct ? 0 : k * _tile, mPerGroup * _tile, anyWeightZeroPoint ? _tile : 0,
+                QGemm.ScratchLength(isa, mPerGroup, _tile, k));
+    }
+
+    public void Run(ReadOnlySpan<Tensor?> inputs, ReadOnlySpan<Tensor?> outputs)
+    {
+        _x = inputs[0];
+        _y = outputs[0];
+        if (_foldedTerms != null)
+        {
+            var modelBias = inputs[8]!.AsSpan<int>();
+            for (int m = 0; m < _bias.Length; m++) _bias[m] = _foldedTerms[m] + modelBias[m];
+        }
+        int items = _g.Batch * _g.Group * _tilesPerGroup;
+        if (_workers != null) _workers.Run(this, items);
+        else for (int i = 0; i < items; i++) Execute(i, 0);
+        _x = _y = null;
+    }
+
+    public void Execute(int item, int worker)
+    {
+        var g = _g;
+        int tileIndex = item % _tilesPerGroup;
+        int group = item / _tilesPerGroup % g.Group;
+        int n = item / _tilesPerGroup / g.Group;
+        int pixels = g.OutputPixels, k = g.ReductionLength, mPerGroup = g.OutChannelsPerGroup;
+        int firstPixel = tileIndex * _tile;
+        int length = Math.Min(_tile, pixels - firstPixel);
+        var s = _scratch[worker];
+
+        int planeSize = g.InHeight * g.InWidth;
+        var groupInput = _x!.Bytes.Slice((n * g.InChannels + group * g.InChannelsPerGroup) * planeSize, g.InChannelsPerGroup * planeSize);
+        ReadOnlySpan<sbyte> b;
+        int ldb;
+        if (_direct)
+        {
+            b = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(groupInput[firstPixel..]);
+            ldb = planeSize;
+        }
+        else
+        {
+            QLinearConvIm2Col.Tile(g, groupInput, _xorMask, _paddingValue, firstPixel, length, s.Columns);
+            b = s.Columns;
+            ldb = length;
+        }
+
+        QGemm.Multiply(_isa, mPerGroup, length, k, _packedWeights[group], b, ldb, s.Accumulators, length, s.Gemm);
+        var wz = _weightZeroPoints.Length == 0 ? ReadOnlySpan<int>.Empty : _weightZeroPoints.AsSpan(group * mPerGroup, mPerGroup);
+        if (!wz.IsEmpty) QGemm.ColumnSums(_isa, b, k, length, ldb, s.ColumnSums);
+
+        int firstChannel = group * mPerGroup;
+        var y = _y!.Bytes[((n * g.OutChannels + firstChannel) * pixels + firstPixel)..];
+        QGemmRequantization.Rows(_isa, s.Accumulators, length, mPerGroup, length,
+            _bias.AsSpan(firstChannel, mPerGroup), wz, s.ColumnSums, _multipliers.AsSpan(firstChannel, mPerGroup),
+            _yZeroPoint, _yMin, _yMax, 0, y, pixels);
+    }
+}
