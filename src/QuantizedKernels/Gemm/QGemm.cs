@@ -16,12 +16,14 @@ public static partial class QGemm
     /// <summary>Number of sbytes <see cref="PackA"/> writes for an M×K matrix on <paramref name="isa"/>.</summary>
     public static int PackedALength(IsaPath isa, int m, int k) => isa switch
     {
+        IsaPath.Avx2 => Avx2PackedALength(m, k),
         _ => checked(m * k),
     };
 
     /// <summary>Ints of scratch <see cref="Multiply"/> needs for these dimensions on <paramref name="isa"/>.</summary>
     public static int ScratchLength(IsaPath isa, int m, int n, int k) => isa switch
     {
+        IsaPath.Avx2 => Avx2ScratchLength(k),
         _ => 0,
     };
 
@@ -30,6 +32,9 @@ public static partial class QGemm
     {
         switch (isa)
         {
+            case IsaPath.Avx2:
+                PackAAvx2(a, m, k, packed);
+                break;
             default:
                 a[..(m * k)].CopyTo(packed);
                 break;
@@ -45,6 +50,9 @@ public static partial class QGemm
     {
         switch (isa)
         {
+            case IsaPath.Avx2:
+                MultiplyAvx2(m, n, k, packedA, b, ldb, acc, ldAcc, scratch);
+                break;
             default:
                 MultiplyScalar(m, n, k, packedA, b, ldb, acc, ldAcc);
                 break;
