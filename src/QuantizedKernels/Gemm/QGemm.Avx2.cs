@@ -43,6 +43,7 @@ public static partial class QGemm
                 }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void MultiplyAvx2(int m, int n, int k, ReadOnlySpan<sbyte> packedA,
         ReadOnlySpan<sbyte> b, int ldb, Span<int> acc, int ldAcc, Span<int> scratch)
     {
@@ -74,6 +75,7 @@ public static partial class QGemm
     }
 
     /// <summary>Sign-extends a strip of up to 16 columns of B into the interleaved int16 pair panel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void PackBPanelAvx2(sbyte* b, int ldb, int k, int columns, short* panel)
     {
         int pairs = DivideRoundingUp(k, 2);
@@ -165,5 +167,39 @@ public static partial class QGemm
         if (scratch.Length < scratchLength) throw new ArgumentException($"scratch holds {scratch.Length} ints, needs {scratchLength}", nameof(scratch));
         if (ldAcc < n || acc.Length < (long)(m - 1) * ldAcc + n) throw new ArgumentException($"acc ({acc.Length} ints, ldAcc {ldAcc}) is too small for {m}x{n}", nameof(acc));
         if (k > 0 && (ldb < n || b.Length < (long)(k - 1) * ldb + n)) throw new ArgumentException($"B ({b.Length} bytes, ldb {ldb}) is too small for {k}x{n}", nameof(b));
+    }
+}
+
+public static partial class QGemm
+{
+    /// <summary>
+    /// AVX2 column sums: 16 columns at a time, sign-extended to int16 and summed there for up to 256 rows
+    /// (|sum| ≤ 128 · 256 = 32768 fits: the extremes are −32768 and 32512), then widened into int32 totals.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void ColumnSumsAvx2(ReadOnlySpan<sbyte> b, int k, int n, int ldb, Span<int> sums)
+    {
+        CheckColumnSumsArguments(b, k, n, ldb, sums);
+        int j = 0;
+        fixed (sbyte* bBase = b)
+        fixed (int* sumBase = sums)
+        {
+            for (; j + 16 <= n; j += 16)
+            {
+                Vector256<int> total0 = default, total1 = default;
+                for (int k0 = 0; k0 < k; k0 += 256)
+                {
+                    int kEnd = Math.Min(k, k0 + 256);
+                    Vector256<short> partial = default;
+                    for (int kk = k0; kk < kEnd; kk++)
+                        partial = Avx2.Add(partial, Avx2.ConvertToVector256Int16(Sse2.LoadVector128(bBase + (long)kk * ldb + j)));
+                    total0 = Avx2.Add(total0, Avx2.ConvertToVector256Int32(partial.GetLower()));
+                    total1 = Avx2.Add(total1, Avx2.ConvertToVector256Int32(partial.GetUpper()));
+                }
+                Avx.Store(sumBase + j, total0);
+                Avx.Store(sumBase + j + 8, total1);
+            }
+        }
+        if (j < n) ColumnSumsScalar(b[j..], k, n - j, ldb, sums[j..]);
     }
 }
