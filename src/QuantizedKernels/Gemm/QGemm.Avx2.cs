@@ -180,6 +180,7 @@ public static partial class QGemm
     private static unsafe void ColumnSumsAvx2(ReadOnlySpan<sbyte> b, int k, int n, int ldb, Span<int> sums)
     {
         CheckColumnSumsArguments(b, k, n, ldb, sums);
+        if (k == 0) { sums[..n].Clear(); return; }
         int j = 0;
         fixed (sbyte* bBase = b)
         fixed (int* sumBase = sums)
