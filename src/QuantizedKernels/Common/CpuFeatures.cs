@@ -19,7 +19,7 @@ public enum IsaPath
     Avx2,
     /// <summary>x86-64 AVX-VNNI (VPDPBUSD on 256-bit vectors).</summary>
     AvxVnni,
-    /// <summary>x86-64 AVX-512 VNNI (VPDPBUSD on 512-bit vectors).</summary>
+    /// <summary>x86-64 512-bit VNNI. .NET 10 exposes no 512-bit VPDPBUSD, so this is VPDPBSSD zmm (AVX10.2 / AVX-VNNI-INT8 V512).</summary>
     Avx512Vnni,
 }
 
@@ -48,7 +48,8 @@ public static class CpuFeatures
         IsaPath.NeonDot => AdvSimd.Arm64.IsSupported && Dp.IsSupported,
         IsaPath.Avx2 => Avx2.IsSupported,
         IsaPath.AvxVnni => Avx2.IsSupported && AvxVnni.IsSupported,
-        IsaPath.Avx512Vnni => Avx512BW.IsSupported && Avx10v1.V512.IsSupported,
+        // .NET 10 has no 512-bit VPDPBUSD API; the path uses VPDPBSSD zmm (AVX-VNNI-INT8 at 512 bits, AVX10.2).
+        IsaPath.Avx512Vnni => Avx2.IsSupported && AvxVnniInt8.V512.IsSupported,
         _ => false,
     };
 

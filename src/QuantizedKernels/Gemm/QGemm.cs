@@ -16,12 +16,20 @@ public static partial class QGemm
     /// <summary>Number of sbytes <see cref="PackA"/> writes for an M×K matrix on <paramref name="isa"/>.</summary>
     public static int PackedALength(IsaPath isa, int m, int k) => isa switch
     {
+        IsaPath.Avx2 => Avx2PackedALength(m, k),
+        IsaPath.AvxVnni => AvxVnniPackedALength(m, k),
+        IsaPath.Avx512Vnni => Avx512VnniPackedALength(m, k),
+        IsaPath.Vector128 => Vector128PackedALength(m, k),
         _ => checked(m * k),
     };
 
     /// <summary>Ints of scratch <see cref="Multiply"/> needs for these dimensions on <paramref name="isa"/>.</summary>
     public static int ScratchLength(IsaPath isa, int m, int n, int k) => isa switch
     {
+        IsaPath.Avx2 => Avx2ScratchLength(k),
+        IsaPath.AvxVnni => AvxVnniScratchLength(k),
+        IsaPath.Avx512Vnni => Avx512VnniScratchLength(k),
+        IsaPath.Vector128 => Vector128ScratchLength(k),
         _ => 0,
     };
 
@@ -30,6 +38,18 @@ public static partial class QGemm
     {
         switch (isa)
         {
+            case IsaPath.Avx2:
+                PackAAvx2(a, m, k, packed);
+                break;
+            case IsaPath.AvxVnni:
+                PackAAvxVnni(a, m, k, packed);
+                break;
+            case IsaPath.Avx512Vnni:
+                PackAAvx512Vnni(a, m, k, packed);
+                break;
+            case IsaPath.Vector128:
+                PackAVector128(a, m, k, packed);
+                break;
             default:
                 a[..(m * k)].CopyTo(packed);
                 break;
@@ -45,6 +65,18 @@ public static partial class QGemm
     {
         switch (isa)
         {
+            case IsaPath.Avx2:
+                MultiplyAvx2(m, n, k, packedA, b, ldb, acc, ldAcc, scratch);
+                break;
+            case IsaPath.AvxVnni:
+                MultiplyAvxVnni(m, n, k, packedA, b, ldb, acc, ldAcc, scratch);
+                break;
+            case IsaPath.Avx512Vnni:
+                MultiplyAvx512Vnni(m, n, k, packedA, b, ldb, acc, ldAcc, scratch);
+                break;
+            case IsaPath.Vector128:
+                MultiplyVector128(m, n, k, packedA, b, ldb, acc, ldAcc, scratch);
+                break;
             default:
                 MultiplyScalar(m, n, k, packedA, b, ldb, acc, ldAcc);
                 break;
@@ -71,6 +103,25 @@ public static partial class QGemm
     /// <summary><c>sums[j] = Σ_kk b[kk * ldb + j]</c> (needed when weight zero points are not zero).</summary>
     public static void ColumnSums(IsaPath isa, ReadOnlySpan<sbyte> b, int k, int n, int ldb, Span<int> sums)
     {
+        switch (isa)
+        {
+            case IsaPath.Avx2:
+            case IsaPath.AvxVnni:
+            case IsaPath.Avx512Vnni:
+                ColumnSumsAvx2(b, k, n, ldb, sums);
+                break;
+            case IsaPath.Vector128:
+                ColumnSumsVector128(b, k, n, ldb, sums);
+                break;
+            default:
+                ColumnSumsScalar(b, k, n, ldb, sums);
+                break;
+        }
+    }
+
+    /// <summary>The definition of <see cref="ColumnSums"/>.</summary>
+    private static void ColumnSumsScalar(ReadOnlySpan<sbyte> b, int k, int n, int ldb, Span<int> sums)
+    {
         sums[..n].Clear();
         for (int kk = 0; kk < k; kk++)
         {
@@ -90,10 +141,31 @@ public static partial class QGemm
 /// arithmetic is <see cref="Requantization.Requantize"/>'s. <c>outputXor</c> is 0 for the signed-form value written
 /// as int8, 0x80 to write uint8.
 /// </summary>
-public static class QGemmRequantization
+public static partial class QGemmRequantization
 {
     /// <summary>Requantizes an M×N accumulator tile (see the class summary). An empty <paramref name="weightZeroPoints"/> means all zero.</summary>
     public static void Rows(IsaPath isa, ReadOnlySpan<int> acc, int ldAcc, int m, int n,
+        ReadOnlySpan<int> bias, ReadOnlySpan<int> weightZeroPoints, ReadOnlySpan<int> columnSums,
+        ReadOnlySpan<float> multipliers, int yZeroPoint, int yMin, int yMax, int outputXor, Span<byte> y, int ldy)
+    {
+        switch (isa)
+        {
+            case IsaPath.Avx2:
+            case IsaPath.AvxVnni:
+            case IsaPath.Avx512Vnni:
+                RowsAvx2(acc, ldAcc, m, n, bias, weightZeroPoints, columnSums, multipliers, yZeroPoint, yMin, yMax, outputXor, y, ldy);
+                break;
+            case IsaPath.Vector128:
+                RowsVector128(acc, ldAcc, m, n, bias, weightZeroPoints, columnSums, multipliers, yZeroPoint, yMin, yMax, outputXor, y, ldy);
+                break;
+            default:
+                RowsScalar(acc, ldAcc, m, n, bias, weightZeroPoints, columnSums, multipliers, yZeroPoint, yMin, yMax, outputXor, y, ldy);
+                break;
+        }
+    }
+
+    /// <summary>The definition of <see cref="Rows"/>.</summary>
+    private static void RowsScalar(ReadOnlySpan<int> acc, int ldAcc, int m, int n,
         ReadOnlySpan<int> bias, ReadOnlySpan<int> weightZeroPoints, ReadOnlySpan<int> columnSums,
         ReadOnlySpan<float> multipliers, int yZeroPoint, int yMin, int yMax, int outputXor, Span<byte> y, int ldy)
     {

@@ -1,0 +1,206 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace EdgeRuntime.Kernels.Gemm;
+
+/// <summary>
+/// AVX2 path. AVX2 has no exact int8 dot product (VPMADDUBSW saturates its int16 pair sums), so both operands are
+/// widened to int16 and multiplied with VPMADDWD, which forms <c>a0·b0 + a1·b1</c> exactly in int32: 16 MACs per
+/// instruction, one VPADDD to accumulate.
+/// <para>Packed A (int16, zero padded to whole blocks): <c>[⌈M/6⌉ blocks][⌈K/2⌉ k-pairs][6 rows][2 k]</c>, so one
+/// 32-bit broadcast gives a row's (a[m, 2p], a[m, 2p+1]) pair.</para>
+/// <para>B panel in scratch (int16, 16 columns): <c>[⌈K/2⌉ k-pairs][16 columns][2 k]</c>, zero padded in k and
+/// columns; built per 16-column strip of B just before use so it stays in L1 while every row block of A streams past.</para>
+/// <para>Microkernel: 6 rows × 16 columns = 12 ymm accumulators.</para>
+/// </summary>
+public static partial class QGemm
+{
+    private const int Avx2RowsPerBlock = 6;
+    private const int Avx2ColumnsPerPanel = 16;
+
+    private static int Avx2PackedALength(int m, int k) =>
+        checked(DivideRoundingUp(m, Avx2RowsPerBlock) * Avx2RowsPerBlock * DivideRoundingUp(k, 2) * 2 * sizeof(short));
+
+    private static int Avx2ScratchLength(int k) => checked(DivideRoundingUp(k, 2) * Avx2ColumnsPerPanel);
+
+    private static int DivideRoundingUp(int value, int divisor) => (value + divisor - 1) / divisor;
+
+    private static void PackAAvx2(ReadOnlySpan<sbyte> a, int m, int k, Span<sbyte> packed)
+    {
+        int length = Avx2PackedALength(m, k);
+        CheckPackArguments(a, m, k, packed, length);
+        var destination = MemoryMarshal.Cast<sbyte, short>(packed[..length]);
+        int pairs = DivideRoundingUp(k, 2), index = 0;
+        for (int block = 0; block < m; block += Avx2RowsPerBlock)
+            for (int pair = 0; pair < pairs; pair++)
+                for (int r = 0; r < Avx2RowsPerBlock; r++)
+                {
+                    int row = block + r, k0 = 2 * pair, k1 = k0 + 1;
+                    destination[index++] = row < m ? a[row * k + k0] : (short)0;
+                    destination[index++] = row < m && k1 < k ? a[row * k + k1] : (short)0;
+                }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void MultiplyAvx2(int m, int n, int k, ReadOnlySpan<sbyte> packedA,
+        ReadOnlySpan<sbyte> b, int ldb, Span<int> acc, int ldAcc, Span<int> scratch)
+    {
+        CheckMultiplyArguments(m, n, k, packedA, Avx2PackedALength(m, k), b, ldb, acc, ldAcc, scratch, Avx2ScratchLength(k));
+        if (m == 0 || n == 0) return;
+        int pairs = DivideRoundingUp(k, 2);
+        int blockInts = pairs * Avx2RowsPerBlock; // one int = one (a0, a1) int16 pair
+        int* tile = stackalloc int[Avx2RowsPerBlock * Avx2ColumnsPerPanel];
+        fixed (sbyte* aBase = packedA)
+        fixed (sbyte* bBase = b)
+        fixed (int* accBase = acc)
+        fixed (int* panel = scratch)
+        {
+            for (int j0 = 0; j0 < n; j0 += Avx2ColumnsPerPanel)
+            {
+                int columns = Math.Min(Avx2ColumnsPerPanel, n - j0);
+                PackBPanelAvx2(bBase + j0, ldb, k, columns, (short*)panel);
+                for (int i0 = 0; i0 < m; i0 += Avx2RowsPerBlock)
+                {
+                    int rows = Math.Min(Avx2RowsPerBlock, m - i0);
+                    int* aBlock = (int*)aBase + (i0 / Avx2RowsPerBlock) * blockInts;
+                    int* c = accBase + (long)i0 * ldAcc + j0;
+                    bool full = rows == Avx2RowsPerBlock && columns == Avx2ColumnsPerPanel;
+                    Avx2Kernel6x16(aBlock, panel, pairs, full ? c : tile, full ? ldAcc : Avx2ColumnsPerPanel);
+                    if (!full) CopyTile(tile, Avx2ColumnsPerPanel, c, ldAcc, rows, columns);
+                }
+            }
+        }
+    }
+
+    /// <summary>Sign-extends a strip of up to 16 columns of B into the interleaved int16 pair panel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void PackBPanelAvx2(sbyte* b, int ldb, int k, int columns, short* panel)
+    {
+        int pairs = DivideRoundingUp(k, 2);
+        if (columns == Avx2ColumnsPerPanel)
+        {
+            for (int pair = 0; pair < pairs; pair++)
+            {
+                var row0 = Sse2.LoadVector128(b + (long)(2 * pair) * ldb);
+                var row1 = 2 * pair + 1 < k ? Sse2.LoadVector128(b + (long)(2 * pair + 1) * ldb) : Vector128<sbyte>.Zero;
+                short* destination = panel + pair * 2 * Avx2ColumnsPerPanel;
+                Avx.Store(destination, Avx2.ConvertToVector256Int16(Sse2.UnpackLow(row0, row1)));
+                Avx.Store(destination + 16, Avx2.ConvertToVector256Int16(Sse2.UnpackHigh(row0, row1)));
+            }
+            return;
+        }
+        for (int pair = 0; pair < pairs; pair++)
+        {
+            short* destination = panel + pair * 2 * Avx2ColumnsPerPanel;
+            sbyte* row0 = b + (long)(2 * pair) * ldb;
+            sbyte* row1 = row0 + ldb;
+            bool hasRow1 = 2 * pair + 1 < k;
+            for (int j = 0; j < Avx2ColumnsPerPanel; j++)
+            {
+                destination[2 * j] = j < columns ? row0[j] : (short)0;
+                destination[2 * j + 1] = j < columns && hasRow1 ? row1[j] : (short)0;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Avx2Kernel6x16(int* a, int* panel, int pairs, int* c, int ldc)
+    {
+        Vector256<int> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<int> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < pairs; p++)
+        {
+            var b0 = Avx.LoadVector256((short*)panel);
+            var b1 = Avx.LoadVector256((short*)panel + 16);
+            var w = Avx2.BroadcastScalarToVector256(a).AsInt16();
+            c00 = Avx2.Add(c00, Avx2.MultiplyAddAdjacent(b0, w));
+            c01 = Avx2.Add(c01, Avx2.MultiplyAddAdjacent(b1, w));
+            w = Avx2.BroadcastScalarToVector256(a + 1).AsInt16();
+            c10 = Avx2.Add(c10, Avx2.MultiplyAddAdjacent(b0, w));
+            c11 = Avx2.Add(c11, Avx2.MultiplyAddAdjacent(b1, w));
+            w = Avx2.BroadcastScalarToVector256(a + 2).AsInt16();
+            c20 = Avx2.Add(c20, Avx2.MultiplyAddAdjacent(b0, w));
+            c21 = Avx2.Add(c21, Avx2.MultiplyAddAdjacent(b1, w));
+            w = Avx2.BroadcastScalarToVector256(a + 3).AsInt16();
+            c30 = Avx2.Add(c30, Avx2.MultiplyAddAdjacent(b0, w));
+            c31 = Avx2.Add(c31, Avx2.MultiplyAddAdjacent(b1, w));
+            w = Avx2.BroadcastScalarToVector256(a + 4).AsInt16();
+            c40 = Avx2.Add(c40, Avx2.MultiplyAddAdjacent(b0, w));
+            c41 = Avx2.Add(c41, Avx2.MultiplyAddAdjacent(b1, w));
+            w = Avx2.BroadcastScalarToVector256(a + 5).AsInt16();
+            c50 = Avx2.Add(c50, Avx2.MultiplyAddAdjacent(b0, w));
+            c51 = Avx2.Add(c51, Avx2.MultiplyAddAdjacent(b1, w));
+            a += Avx2RowsPerBlock;
+            panel += Avx2ColumnsPerPanel;
+        }
+        Avx.Store(c, c00); Avx.Store(c + 8, c01); c += ldc;
+        Avx.Store(c, c10); Avx.Store(c + 8, c11); c += ldc;
+        Avx.Store(c, c20); Avx.Store(c + 8, c21); c += ldc;
+        Avx.Store(c, c30); Avx.Store(c + 8, c31); c += ldc;
+        Avx.Store(c, c40); Avx.Store(c + 8, c41); c += ldc;
+        Avx.Store(c, c50); Avx.Store(c + 8, c51);
+    }
+
+    /// <summary>Copies the valid rows × columns of a padded microkernel tile into acc.</summary>
+    private static unsafe void CopyTile(int* tile, int tileStride, int* c, int ldc, int rows, int columns)
+    {
+        for (int r = 0; r < rows; r++)
+            new ReadOnlySpan<int>(tile + r * tileStride, columns).CopyTo(new Span<int>(c + (long)r * ldc, columns));
+    }
+
+    private static void CheckPackArguments(ReadOnlySpan<sbyte> a, int m, int k, Span<sbyte> packed, int packedLength)
+    {
+        if (m < 0 || k < 0) throw new ArgumentOutOfRangeException(nameof(m), $"negative GEMM dimension m={m}, k={k}");
+        if (a.Length < (long)m * k) throw new ArgumentException($"A holds {a.Length} values, {m}x{k} needs {(long)m * k}", nameof(a));
+        if (packed.Length < packedLength) throw new ArgumentException($"packed A holds {packed.Length} bytes, needs {packedLength}", nameof(packed));
+    }
+
+    /// <summary>Bounds checks for the unsafe paths: every pointer a kernel forms must lie inside its span.</summary>
+    private static void CheckMultiplyArguments(int m, int n, int k, ReadOnlySpan<sbyte> packedA, int packedALength,
+        ReadOnlySpan<sbyte> b, int ldb, Span<int> acc, int ldAcc, Span<int> scratch, int scratchLength)
+    {
+        if (m < 0 || n < 0 || k < 0) throw new ArgumentOutOfRangeException(nameof(m), $"negative GEMM dimension m={m}, n={n}, k={k}");
+        if (m == 0 || n == 0) return;
+        if (packedA.Length < packedALength) throw new ArgumentException($"packed A holds {packedA.Length} bytes, needs {packedALength}", nameof(packedA));
+        if (scratch.Length < scratchLength) throw new ArgumentException($"scratch holds {scratch.Length} ints, needs {scratchLength}", nameof(scratch));
+        if (ldAcc < n || acc.Length < (long)(m - 1) * ldAcc + n) throw new ArgumentException($"acc ({acc.Length} ints, ldAcc {ldAcc}) is too small for {m}x{n}", nameof(acc));
+        if (k > 0 && (ldb < n || b.Length < (long)(k - 1) * ldb + n)) throw new ArgumentException($"B ({b.Length} bytes, ldb {ldb}) is too small for {k}x{n}", nameof(b));
+    }
+}
+
+public static partial class QGemm
+{
+    /// <summary>
+    /// AVX2 column sums: 16 columns at a time, sign-extended to int16 and summed there for up to 256 rows
+    /// (|sum| ≤ 128 · 256 = 32768 fits: the extremes are −32768 and 32512), then widened into int32 totals.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void ColumnSumsAvx2(ReadOnlySpan<sbyte> b, int k, int n, int ldb, Span<int> sums)
+    {
+        CheckColumnSumsArguments(b, k, n, ldb, sums);
+        if (k == 0) { sums[..n].Clear(); return; }
+        int j = 0;
+        fixed (sbyte* bBase = b)
+        fixed (int* sumBase = sums)
+        {
+            for (; j + 16 <= n; j += 16)
+            {
+                Vector256<int> total0 = default, total1 = default;
+                for (int k0 = 0; k0 < k; k0 += 256)
+                {
+                    int kEnd = Math.Min(k, k0 + 256);
+                    Vector256<short> partial = default;
+                    for (int kk = k0; kk < kEnd; kk++)
+                        partial = Avx2.Add(partial, Avx2.ConvertToVector256Int16(Sse2.LoadVector128(bBase + (long)kk * ldb + j)));
+                    total0 = Avx2.Add(total0, Avx2.ConvertToVector256Int32(partial.GetLower()));
+                    total1 = Avx2.Add(total1, Avx2.ConvertToVector256Int32(partial.GetUpper()));
+                }
+                Avx.Store(sumBase + j, total0);
+                Avx.Store(sumBase + j + 8, total1);
+            }
+        }
+        if (j < n) ColumnSumsScalar(b[j..], k, n - j, ldb, sums[j..]);
+    }
+}

@@ -1,0 +1,210 @@
+using EdgeRuntime.Kernels.Common;
+using EdgeRuntime.Kernels.Gemm;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace EdgeRuntime.Kernels.Tests;
+
+/// <summary>Every SIMD path of <see cref="QGemm"/> and <see cref="QGemmRequantization"/> must equal the scalar definition bit for bit.</summary>
+public sealed class QGemmTests(ITestOutputHelper output)
+{
+    private static readonly int[] Ms = [1, 2, 3, 4, 7, 8, 15, 16, 17, 31, 32, 33, 64];
+    private static readonly int[] Ks = [1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 31, 32, 33, 64, 100];
+    private static readonly int[] Ns = [1, 2, 3, 7, 8, 15, 16, 17, 33, 64, 100];
+
+    public static TheoryData<IsaPath> VectorPaths() =>
+        new(Enum.GetValues<IsaPath>().Where(p => p != IsaPath.Scalar));
+
+    private bool Skip(IsaPath isa)
+    {
+        if (CpuFeatures.IsSupported(isa)) return false;
+        output.WriteLine($"SKIPPED: this CPU does not support {CpuFeatures.Name(isa)}");
+        return true;
+    }
+
+    /// <summary>How the operands are filled: random, or constant extremes that stress exactness.</summary>
+    private enum Fill { Random, AllMinimum, AllMaximum, Mixed }
+
+    private static void FillValues(sbyte[] values, Fill fill, Random random, bool isWeights)
+    {
+        for (int i = 0; i < values.Length; i++)
+            values[i] = fill switch
+            {
+                Fill.AllMinimum => sbyte.MinValue,
+                Fill.AllMaximum => sbyte.MaxValue,
+                // weights -128 against activations alternating -128/127: the largest |products| of both signs
+                Fill.Mixed => isWeights ? sbyte.MinValue : (i % 3 == 0 ? sbyte.MaxValue : sbyte.MinValue),
+                _ => (sbyte)random.Next(-128, 128),
+            };
+    }
+
+    /// <summary>Runs one case on <paramref name="isa"/> and the scalar definition; returns a message on mismatch.</summary>
+    private static string? CompareMultiply(IsaPath isa, int m, int k, int n, int ldb, Fill fill, Random random)
+    {
+        var a = new sbyte[m * k];
+        var b = new sbyte[(k - 1) * ldb + n];
+        FillValues(a, fill, random, isWeights: true);
+        FillValues(b, fill, random, isWeights: false);
+        int ldAcc = n + 3;
+        var expected = new int[m * ldAcc];
+        var actual = new int[m * ldAcc];
+        Array.Fill(expected, 0x5A5A5A5A); // padding between rows must stay untouched
+        Array.Fill(actual, 0x5A5A5A5A);
+        QGemm.MultiplyScalar(m, n, k, a, b, ldb, expected, ldAcc);
+        var packed = new sbyte[QGemm.PackedALength(isa, m, k)];
+        QGemm.PackA(isa, a, m, k, packed);
+        var scratch = new int[QGemm.ScratchLength(isa, m, n, k)];
+        QGemm.Multiply(isa, m, n, k, packed, b, ldb, actual, ldAcc, scratch);
+        for (int i = 0; i < expected.Length; i++)
+            if (expected[i] != actual[i])
+                return $"{isa} m={m} k={k} n={n} ldb={ldb} fill={fill}: acc[{i / ldAcc},{i % ldAcc}] = {actual[i]}, scalar {expected[i]}";
+        return null;
+    }
+
+    [Theory]
+    [MemberData(nameof(VectorPaths))]
+    public void Multiply_MatchesScalar_OverShapeSweep(IsaPath isa)
+    {
+        if (Skip(isa)) return;
+        var random = new Random(20240611);
+        var failures = new List<string>();
+        int cases = 0;
+        foreach (int m in Ms)
+            foreach (int k in Ks)
+                foreach (int n in Ns)
+                {
+                    int ldb = (m + k + n) % 4 == 0 ? n + 5 : n; // a quarter of the cases with a wider row stride
+                    var fill = (cases % 11) switch { 0 => Fill.AllMinimum, 1 => Fill.AllMaximum, 2 => Fill.Mixed, _ => Fill.Random };
+                    if (CompareMultiply(isa, m, k, n, ldb, fill, random) is { } failure) failures.Add(failure);
+                    cases++;
+                }
+        output.WriteLine($"{isa}: {cases} shapes compared");
+        Assert.True(failures.Count == 0, $"{failures.Count} of {cases} cases differ, e.g.\n{string.Join("\n", failures.Take(10))}");
+    }
+
+    [Theory]
+    [MemberData(nameof(VectorPaths))]
+    public void Multiply_MatchesScalar_OnExtremesAndLargerShapes(IsaPath isa)
+    {
+        if (Skip(isa)) return;
+        var random = new Random(7);
+        var failures = new List<string>();
+        foreach (var fill in Enum.GetValues<Fill>())
+            foreach (var (m, k, n) in new[] { (64, 960, 49), (70, 300, 200), (16, 1000, 37), (33, 257, 129) })
+                if (CompareMultiply(isa, m, k, n, n + 16, fill, random) is { } failure) failures.Add(failure);
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
+
+    [Theory]
+    [MemberData(nameof(VectorPaths))]
+    public void Multiply_WithZeroSizedDimensions_WritesZerosOrNothing(IsaPath isa)
+    {
+        if (Skip(isa)) return;
+        // K = 0: the empty sum is 0.
+        var acc = new int[6];
+        Array.Fill(acc, 99);
+        var packed = new sbyte[QGemm.PackedALength(isa, 2, 0)];
+        QGemm.PackA(isa, [], 2, 0, packed);
+        QGemm.Multiply(isa, 2, 3, 0, packed, [], 3, acc, 3, new int[QGemm.ScratchLength(isa, 2, 3, 0)]);
+        Assert.All(acc, v => Assert.Equal(0, v));
+        // M = 0 or N = 0: nothing to write.
+        QGemm.Multiply(isa, 0, 3, 4, [], new sbyte[12], 3, [], 3, new int[QGemm.ScratchLength(isa, 0, 3, 4)]);
+        QGemm.Multiply(isa, 2, 0, 4, new sbyte[QGemm.PackedALength(isa, 2, 4)], [], 0, [], 0, new int[QGemm.ScratchLength(isa, 2, 0, 4)]);
+    }
+
+    [Theory]
+    [MemberData(nameof(VectorPaths))]
+    public void Multiply_RejectsTooSmallBuffers(IsaPath isa)
+    {
+        if (Skip(isa)) return;
+        int m = 5, k = 9, n = 20;
+        var packed = new sbyte[QGemm.PackedALength(isa, m, k)];
+        var b = new sbyte[k * n];
+        var acc = new int[m * n];
+        var scratch = new int[QGemm.ScratchLength(isa, m, n, k)];
+        Assert.Throws<ArgumentException>(() => QGemm.Multiply(isa, m, n, k, packed.AsSpan(1), b, n, acc, n, scratch));
+        Assert.Throws<ArgumentException>(() => QGemm.Multiply(isa, m, n, k, packed, b.AsSpan(1), n, acc, n, scratch));
+        Assert.Throws<ArgumentException>(() => QGemm.Multiply(isa, m, n, k, packed, b, n, acc.AsSpan(1), n, scratch));
+        if (scratch.Length > 0)
+            Assert.Throws<ArgumentException>(() => QGemm.Multiply(isa, m, n, k, packed, b, n, acc, n, scratch.AsSpan(1)));
+    }
+
+    [Theory]
+    [MemberData(nameof(VectorPaths))]
+    public void ColumnSums_MatchScalar(IsaPath isa)
+    {
+        if (Skip(isa)) return;
+        var random = new Random(3);
+        int cases = 0;
+        foreach (int k in new[] { 0, 1, 2, 17, 100, 255, 256, 257, 600 })
+            foreach (int n in new[] { 1, 7, 8, 9, 15, 16, 17, 33, 100 })
+                foreach (var fill in Enum.GetValues<Fill>())
+                {
+                    int ldb = n + (k % 3);
+                    var b = new sbyte[Math.Max(0, (k - 1) * ldb + n)];
+                    FillValues(b, fill, random, isWeights: false);
+                    var expected = new int[n + 2];
+                    var actual = new int[n + 2];
+                    expected[n] = actual[n] = 77;
+                    QGemm.ColumnSums(IsaPath.Scalar, b, k, n, ldb, expected);
+                    QGemm.ColumnSums(isa, b, k, n, ldb, actual);
+                    Assert.True(expected.AsSpan().SequenceEqual(actual), $"{isa} k={k} n={n} fill={fill}: [{string.Join(",", actual)}] vs scalar [{string.Join(",", expected)}]");
+                    cases++;
+                }
+        output.WriteLine($"{isa}: {cases} column-sum cases compared");
+    }
+
+    [Theory]
+    [MemberData(nameof(VectorPaths))]
+    public void Rows_MatchScalar(IsaPath isa)
+    {
+        if (Skip(isa)) return;
+        var random = new Random(11);
+        int cases = 0;
+        foreach (int n in new[] { 1, 7, 8, 9, 16, 23, 64 })
+            foreach (bool withWeightZeroPoints in new[] { false, true })
+                foreach (var (yZeroPoint, yMin, yMax, outputXor) in new[] { (0, -128, 127, 0), (-128, -128, 127, 0x80), (5, -128, 127, 0), (-20, -10, 100, 0x80), (0, 0, 6, 0) })
+                {
+                    int m = 5, ldAcc = n + 2, ldy = n + 1;
+                    var acc = new int[m * ldAcc];
+                    for (int i = 0; i < acc.Length; i++)
+                        acc[i] = (i % 9) switch
+                        {
+                            0 => int.MaxValue, 1 => int.MinValue, 2 => 2 * (i % 7) + 1, // odd × 0.5 gives ties
+                            _ => random.Next(-200000, 200000),
+                        };
+                    var bias = new[] { 0, 17, -100000, 1 << 28, -3 };
+                    var multipliers = new[] { 0.5f, 1f / 1024, 3.1e-4f, 1e30f, float.NaN };
+                    var weightZeroPoints = withWeightZeroPoints ? new[] { 0, 3, -128, 127, 1 } : [];
+                    var columnSums = Enumerable.Range(0, n).Select(j => random.Next(-30000, 30000)).ToArray();
+                    var expected = new byte[m * ldy];
+                    var actual = new byte[m * ldy];
+                    expected[^1] = actual[^1] = 0xEE;
+                    QGemmRequantization.Rows(IsaPath.Scalar, acc, ldAcc, m, n, bias, weightZeroPoints, columnSums, multipliers, yZeroPoint, yMin, yMax, outputXor, expected, ldy);
+                    QGemmRequantization.Rows(isa, acc, ldAcc, m, n, bias, weightZeroPoints, columnSums, multipliers, yZeroPoint, yMin, yMax, outputXor, actual, ldy);
+                    Assert.True(expected.AsSpan().SequenceEqual(actual),
+                        $"{isa} n={n} wz={withWeightZeroPoints} zp={yZeroPoint} range=[{yMin},{yMax}] xor={outputXor}: [{string.Join(",", actual)}] vs scalar [{string.Join(",", expected)}]");
+                    cases++;
+                }
+        output.WriteLine($"{isa}: {cases} requantization cases compared");
+    }
+
+    [Theory]
+    [MemberData(nameof(VectorPaths))]
+    public void Rows_TiesRoundToEven(IsaPath isa)
+    {
+        if (Skip(isa)) return;
+        // acc × 0.5 = k + 0.5 for every k in -20..19: halves go to the even neighbour, exactly as the scalar path.
+        int n = 40;
+        var acc = Enumerable.Range(-20, n).Select(v => 2 * v + 1).ToArray();
+        var expected = new byte[n];
+        var actual = new byte[n];
+        QGemmRequantization.Rows(IsaPath.Scalar, acc, n, 1, n, [0], [], [], [0.5f], 0, -128, 127, 0, expected, n);
+        QGemmRequantization.Rows(isa, acc, n, 1, n, [0], [], [], [0.5f], 0, -128, 127, 0, actual, n);
+        Assert.Equal(expected, actual);
+        Assert.Equal(unchecked((byte)-20), actual[0]); // -19.5 → -20
+        Assert.Equal(0, actual[19]);               // -0.5 → 0
+        Assert.Equal(0, actual[20]);               // 0.5 → 0
+        Assert.Equal(2, actual[21]);               // 1.5 → 2
+    }
+}
