@@ -15,6 +15,10 @@ public static partial class DepthwiseConv
     // (v = padded value row). Tap pairs start at even kw; an odd kernel width pairs its last tap with weight 0.
     // weightPairs[kh * pairsPerRow + p] = (w[kh][2p], w[kh][2p+1] or 0) packed the same way.
 
+    // Output stores: a channel's rows are written in order, so a full vector store may run past the end of row oh
+    // into row oh + 1 (rewritten afterwards); only the end of the channel plane (rowSpace bytes from the row start) is
+    // a hard limit, which keeps narrow layers (7 columns) on full stores.
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void RunAvx2(in DepthwiseConvGeometry g, ReadOnlySpan<byte> x, bool xSigned, int xZeroPoint,
         ReadOnlySpan<short> weights, ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers,
@@ -32,6 +36,7 @@ public static partial class DepthwiseConv
 
         var planeInts = scratch[..(plan.Rows * plan.RowInts)];
         var byteRow = MemoryMarshal.AsBytes(scratch.Slice(plan.Rows * plan.RowInts, (plan.RowBytes + ByteRowSlack) / sizeof(int)));
+        InitPaddedByteRow(byteRow, xZeroPoint);
         byte flip = (byte)QuantizedByte.FlipMask(xSigned);
         int subtract = xZeroPoint + QuantizedByte.Offset(xSigned); // (b ^ flip) - subtract == value - xZeroPoint
         var requant = new Avx2Requantizer(yZeroPoint, yMin, yMax);
@@ -57,7 +62,7 @@ public static partial class DepthwiseConv
                 var xPlane = x.Slice(c * g.InPlane, g.InPlane);
                 for (int r = 0; r < plan.Rows; r++)
                 {
-                    FillPaddedByteRow(g, xPlane, r, PadByte(xZeroPoint), byteRow);
+                    if (!CopyInputRow(g, xPlane, r, byteRow)) { planeInts.Slice(r * plan.RowInts, plan.RowInts).Clear(); continue; }
                     int* dst = planeBase + r * plan.RowInts;
                     if (g.StrideWidth == 1) BuildPairRowStride1(rowBase, dst, plan.RowBytes, flip, subtract);
                     else BuildPairRowStride2(rowBase, (short*)dst, plan.RowBytes, flip, subtract);
@@ -70,11 +75,11 @@ public static partial class DepthwiseConv
                     int* rowStart = planeBase + oh * g.StrideHeight * plan.RowInts;
                     byte* yRow = yPlane + oh * g.OutWidth;
                     if (g.KernelHeight == 3 && pairsPerRow == 2)
-                        OutputRowAvx2_3x3(rowStart, pairBase, plan.RowInts, pairStep, g.OutWidth, requant, yRow);
+                        OutputRowAvx2_3x3(rowStart, pairBase, plan.RowInts, pairStep, g.OutWidth, (g.OutHeight - oh) * g.OutWidth, requant, yRow);
                     else if (g.KernelHeight == 5 && pairsPerRow == 3)
-                        OutputRowAvx2_5x5(rowStart, pairBase, plan.RowInts, pairStep, g.OutWidth, requant, yRow);
+                        OutputRowAvx2_5x5(rowStart, pairBase, plan.RowInts, pairStep, g.OutWidth, (g.OutHeight - oh) * g.OutWidth, requant, yRow);
                     else
-                        OutputRowAvx2(rowStart, pairBase, offsetBase, g.KernelHeight * pairsPerRow, g.OutWidth, requant, yRow);
+                        OutputRowAvx2(rowStart, pairBase, offsetBase, g.KernelHeight * pairsPerRow, g.OutWidth, (g.OutHeight - oh) * g.OutWidth, requant, yRow);
                 }
             }
         }
@@ -107,7 +112,7 @@ public static partial class DepthwiseConv
 
     /// <summary>Any kernel: <paramref name="pairCount"/> (offset, weight pair) terms per output, 8 outputs per step.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void OutputRowAvx2(int* rowStart, int* weightPairs, int* offsets, int pairCount, int outWidth,
+    private static unsafe void OutputRowAvx2(int* rowStart, int* weightPairs, int* offsets, int pairCount, int outWidth, int rowSpace,
         in Avx2Requantizer requant, byte* yRow)
     {
         for (int ow = 0; ow < outWidth; ow += 8)
@@ -116,13 +121,13 @@ public static partial class DepthwiseConv
             int* origin = rowStart + ow;
             for (int t = 0; t < pairCount; t++)
                 acc = Avx2.Add(acc, Avx2.MultiplyAddAdjacent(Avx.LoadVector256((short*)(origin + offsets[t])), Vector256.Create(weightPairs[t]).AsInt16()));
-            requant.Store8(acc, yRow + ow, outWidth - ow);
+            requant.Store8(acc, yRow + ow, rowSpace - ow);
         }
     }
 
     /// <summary>3×3 kernel (3 rows × 2 weight pairs), 16 then 8 outputs per step.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void OutputRowAvx2_3x3(int* rowStart, int* weightPairs, int rowInts, int pairStep, int outWidth,
+    private static unsafe void OutputRowAvx2_3x3(int* rowStart, int* weightPairs, int rowInts, int pairStep, int outWidth, int rowSpace,
         in Avx2Requantizer requant, byte* yRow)
     {
         var w00 = Vector256.Create(weightPairs[0]).AsInt16();
@@ -148,7 +153,7 @@ public static partial class DepthwiseConv
             a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(r2 + 16), w20));
             a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(r2 + s), w21));
             a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(r2 + s + 16), w21));
-            requant.Store16(a0, a1, yRow + ow, outWidth - ow);
+            requant.Store16(a0, a1, yRow + ow, rowSpace - ow);
         }
         for (; ow < outWidth; ow += 8)
         {
@@ -160,13 +165,13 @@ public static partial class DepthwiseConv
             a = Avx2.Add(a, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(r1 + s), w11));
             a = Avx2.Add(a, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(r2), w20));
             a = Avx2.Add(a, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(r2 + s), w21));
-            requant.Store8(a, yRow + ow, outWidth - ow);
+            requant.Store8(a, yRow + ow, rowSpace - ow);
         }
     }
 
     /// <summary>5×5 kernel (5 rows × 3 weight pairs), 16 then 8 outputs per step.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void OutputRowAvx2_5x5(int* rowStart, int* weightPairs, int rowInts, int pairStep, int outWidth,
+    private static unsafe void OutputRowAvx2_5x5(int* rowStart, int* weightPairs, int rowInts, int pairStep, int outWidth, int rowSpace,
         in Avx2Requantizer requant, byte* yRow)
     {
         int s = 2 * pairStep; // shorts per pair step
@@ -189,7 +194,7 @@ public static partial class DepthwiseConv
                 a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(r + 2 * s), p2));
                 a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(r + 2 * s + 16), p2));
             }
-            requant.Store16(a0, a1, yRow + ow, outWidth - ow);
+            requant.Store16(a0, a1, yRow + ow, rowSpace - ow);
         }
         for (; ow < outWidth; ow += 8)
         {
@@ -202,7 +207,7 @@ public static partial class DepthwiseConv
                 a = Avx2.Add(a, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(r + s), Vector256.Create(wp[1]).AsInt16()));
                 a = Avx2.Add(a, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(r + 2 * s), Vector256.Create(wp[2]).AsInt16()));
             }
-            requant.Store8(a, yRow + ow, outWidth - ow);
+            requant.Store8(a, yRow + ow, rowSpace - ow);
         }
     }
 

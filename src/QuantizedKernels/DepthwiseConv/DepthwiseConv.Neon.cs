@@ -28,6 +28,7 @@ public static partial class DepthwiseConv
 
         var planeShorts = MemoryMarshal.Cast<int, short>(scratch[..(plan.Rows * plan.RowInts)]);
         var byteRow = MemoryMarshal.AsBytes(scratch.Slice(plan.Rows * plan.RowInts, (plan.RowBytes + ByteRowSlack) / sizeof(int)));
+        InitPaddedByteRow(byteRow, xZeroPoint);
         byte flip = (byte)QuantizedByte.FlipMask(xSigned);
         int subtract = xZeroPoint + QuantizedByte.Offset(xSigned); // (b ^ flip) - subtract == value - xZeroPoint
         var low = Vector128.Create((float)(yMin - yZeroPoint));
@@ -48,7 +49,7 @@ public static partial class DepthwiseConv
                 var xPlane = x.Slice(c * g.InPlane, g.InPlane);
                 for (int r = 0; r < plan.Rows; r++)
                 {
-                    FillPaddedByteRow(g, xPlane, r, PadByte(xZeroPoint), byteRow);
+                    if (!CopyInputRow(g, xPlane, r, byteRow)) { planeShorts.Slice(r * rowShorts, rowShorts).Clear(); continue; }
                     BuildValueRowNeon(rowBase, planeBase + r * rowShorts, plan.RowBytes, g.StrideWidth, flip, subtract);
                 }
 
@@ -81,7 +82,7 @@ public static partial class DepthwiseConv
                         var bytes = Vector128.Create(
                             NarrowToBytesNeon(RequantizeNeon(a0, multiplier, low, high, zeroPoint), RequantizeNeon(a1, multiplier, low, high, zeroPoint)),
                             NarrowToBytesNeon(RequantizeNeon(a2, multiplier, low, high, zeroPoint), RequantizeNeon(a3, multiplier, low, high, zeroPoint)));
-                        int available = g.OutWidth - ow;
+                        int available = (g.OutHeight - oh) * g.OutWidth - ow; // may spill into the next row, rewritten later
                         if (available >= 16) AdvSimd.Store(yRow + ow, bytes);
                         else StorePartial(bytes, yRow + ow, available);
                     }
@@ -98,7 +99,7 @@ public static partial class DepthwiseConv
                             a1 = AdvSimd.MultiplyWideningUpperAndAdd(a1, s0, weight);
                         }
                         var bytes = NarrowToBytesNeon(RequantizeNeon(a0, multiplier, low, high, zeroPoint), RequantizeNeon(a1, multiplier, low, high, zeroPoint));
-                        int available = g.OutWidth - ow;
+                        int available = (g.OutHeight - oh) * g.OutWidth - ow; // may spill into the next row, rewritten later
                         if (available >= 8) AdvSimd.Store(yRow + ow, bytes);
                         else StorePartial(Vector128.Create(bytes, Vector64<byte>.Zero), yRow + ow, available);
                     }

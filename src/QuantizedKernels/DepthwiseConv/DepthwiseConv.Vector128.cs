@@ -28,6 +28,7 @@ public static partial class DepthwiseConv
 
         var planeInts = scratch[..(plan.Rows * plan.RowInts)];
         var byteRow = MemoryMarshal.AsBytes(scratch.Slice(plan.Rows * plan.RowInts, (plan.RowBytes + ByteRowSlack) / sizeof(int)));
+        InitPaddedByteRow(byteRow, xZeroPoint);
         byte flip = (byte)QuantizedByte.FlipMask(xSigned);
         int subtract = xZeroPoint + QuantizedByte.Offset(xSigned); // (b ^ flip) - subtract == value - xZeroPoint
         var low = Vector128.Create((float)(yMin - yZeroPoint));
@@ -48,7 +49,7 @@ public static partial class DepthwiseConv
                 var xPlane = x.Slice(c * g.InPlane, g.InPlane);
                 for (int r = 0; r < plan.Rows; r++)
                 {
-                    FillPaddedByteRow(g, xPlane, r, PadByte(xZeroPoint), byteRow);
+                    if (!CopyInputRow(g, xPlane, r, byteRow)) { planeInts.Slice(r * plan.RowInts, plan.RowInts).Clear(); continue; }
                     BuildValueRowVector128(rowBase, planeBase + r * plan.RowInts, plan.RowBytes, g.StrideWidth, flip, subtract);
                 }
 
@@ -75,7 +76,7 @@ public static partial class DepthwiseConv
                         var v1 = RequantizeVector128(a1, multiplier, low, high, zeroPoint);
                         // Narrow truncates: the low byte of each value, as the scalar (byte) cast.
                         var bytes = Vector128.Narrow(Vector128.Narrow(v0, v1), Vector128<short>.Zero).AsByte();
-                        int available = g.OutWidth - ow;
+                        int available = (g.OutHeight - oh) * g.OutWidth - ow; // may spill into the next row, rewritten later
                         if (available >= 8) Unsafe.WriteUnaligned(yRow + ow, bytes.AsUInt64().ToScalar());
                         else StorePartial(bytes, yRow + ow, available);
                     }

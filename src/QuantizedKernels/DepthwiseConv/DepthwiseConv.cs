@@ -147,18 +147,24 @@ public static partial class DepthwiseConv
     }
 
     /// <summary>
-    /// Fills <paramref name="row"/> (<see cref="PlanePlan.RowBytes"/> + slack bytes) with padded row <paramref name="paddedRow"/>
-    /// of <paramref name="plane"/>: input bytes at columns <c>[PadLeft, PadLeft + InWidth)</c>, <paramref name="padByte"/> elsewhere.
+    /// Sets every byte of the padded byte row buffer to the stored byte of <paramref name="xZeroPoint"/> (the value that
+    /// becomes 0 once the zero point is subtracted). Done once per call: <see cref="CopyInputRow"/> only ever rewrites the
+    /// interior columns, so the padding columns keep this value.
     /// </summary>
-    private static void FillPaddedByteRow(in DepthwiseConvGeometry g, ReadOnlySpan<byte> plane, int paddedRow, byte padByte, Span<byte> row)
+    private static void InitPaddedByteRow(Span<byte> row, int xZeroPoint) => row.Fill((byte)xZeroPoint);
+
+    /// <summary>
+    /// Copies input row <c>paddedRow - PadTop</c> of <paramref name="plane"/> into columns <c>[PadLeft, PadLeft + InWidth)</c>
+    /// of the padded byte row (cut at <see cref="PlanePlan.RowBytes"/>). Returns false, copying nothing, when that row is
+    /// outside the image: the whole padded row is padding and the caller writes zeros instead.
+    /// </summary>
+    private static bool CopyInputRow(in DepthwiseConvGeometry g, ReadOnlySpan<byte> plane, int paddedRow, Span<byte> row)
     {
-        row.Fill(padByte);
         int ih = paddedRow - g.PadTop;
-        if ((uint)ih >= (uint)g.InHeight) return;
+        if ((uint)ih >= (uint)g.InHeight) return false;
         int count = Math.Min(g.InWidth, row.Length - ByteRowSlack - g.PadLeft);
         if (count > 0) plane.Slice(ih * g.InWidth, count).CopyTo(row.Slice(g.PadLeft, count));
+        return true;
     }
 
-    /// <summary>The stored byte whose value is <paramref name="xZeroPoint"/> (so padding subtracts to 0).</summary>
-    private static byte PadByte(int xZeroPoint) => (byte)xZeroPoint;
 }
