@@ -1,0 +1,130 @@
+using EdgeRuntime.Kernels.Common;
+using EdgeRuntime.Kernels.Conv;
+using EdgeRuntime.Kernels.Depthwise;
+using Xunit;
+
+namespace EdgeRuntime.Kernels.Tests;
+
+/// <summary>The depthwise definition against the general QLinearConv reference, and every path against the definition.</summary>
+public sealed class DepthwiseConvTests
+{
+    public static TheoryData<IsaPath> SupportedPaths()
+    {
+        var data = new TheoryData<IsaPath>();
+        foreach (var path in Enum.GetValues<IsaPath>())
+            if (CpuFeatures.IsSupported(path)) data.Add(path);
+        return data;
+    }
+
+    [Fact]
+    public void Reference_EqualsQLinearConvWithGroupEqualToChannels()
+    {
+        var random = new Random(4242);
+        for (int trial = 0; trial < 150; trial++)
+        {
+            int channels = random.Next(1, 20);
+            int kh = random.Next(1, 6), kw = random.Next(1, 6);
+            int sh = random.Next(1, 4), sw = random.Next(1, 4);
+            int dh = random.Next(1, 3), dw = random.Next(1, 3);
+            int padTop = random.Next(3), padLeft = random.Next(3), padBottom = random.Next(3), padRight = random.Next(3);
+            int inHeight = random.Next(1, 20), inWidth = random.Next(1, 20);
+            int outHeight = DepthwiseConvGeometry.OutputSize(inHeight, kh, sh, padTop + padBottom, dh);
+            int outWidth = DepthwiseConvGeometry.OutputSize(inWidth, kw, sw, padLeft + padRight, dw);
+            if (outHeight < 1 || outWidth < 1) continue;
+            bool xSigned = random.Next(2) == 1, wSigned = random.Next(2) == 1, ySigned = random.Next(2) == 1;
+            var dg = new DepthwiseConvGeometry(channels, inHeight, inWidth, outHeight, outWidth, kh, kw, sh, sw, padTop, padLeft, dh, dw);
+            var cg = new QLinearConvGeometry(1, channels, inHeight, inWidth, channels, outHeight, outWidth, kh, kw, sh, sw, padTop, padLeft, dh, dw, channels);
+
+            var x = new byte[channels * inHeight * inWidth];
+            random.NextBytes(x);
+            var rawWeights = new byte[channels * kh * kw];
+            random.NextBytes(rawWeights);
+            var weightZeroPoints = new int[channels];
+            for (int c = 0; c < channels; c++) weightZeroPoints[c] = random.Next(Requantization.MinOf(wSigned), Requantization.MaxOf(wSigned) + 1);
+            var weights = new short[rawWeights.Length];
+            QLinearConvReference.PackWeights(rawWeights, wSigned, weightZeroPoints, cg, weights);
+            var bias = random.Next(4) == 0 ? Array.Empty<int>() : Enumerable.Range(0, channels).Select(_ => random.Next(-50000, 50000)).ToArray();
+            var multipliers = Enumerable.Range(0, channels).Select(_ => (float)(random.NextDouble() * 3e-3)).ToArray();
+            int xZeroPoint = random.Next(Requantization.MinOf(xSigned), Requantization.MaxOf(xSigned) + 1);
+            int yZeroPoint = random.Next(Requantization.MinOf(ySigned), Requantization.MaxOf(ySigned) + 1);
+            int yMin = Requantization.MinOf(ySigned), yMax = Requantization.MaxOf(ySigned);
+
+            var expected = new byte[channels * outHeight * outWidth];
+            QLinearConvReference.Run(cg, x, xSigned, xZeroPoint, weights, bias, multipliers, yZeroPoint, yMin, yMax, expected,
+                new int[QLinearConvReference.ColumnScratchLength(cg)], new int[QLinearConvReference.AccumulatorScratchLength(cg)]);
+            var actual = new byte[expected.Length];
+            DepthwiseConvReference.Run(dg, x, xSigned, xZeroPoint, weights, bias, multipliers, yZeroPoint, yMin, yMax, actual, 0, channels);
+            Assert.True(expected.AsSpan().SequenceEqual(actual), $"trial {trial}: {dg} x{(xSigned ? "int8" : "uint8")} w{(wSigned ? "int8" : "uint8")} y{(ySigned ? "int8" : "uint8")}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(SupportedPaths))]
+    public void EveryPath_MatchesReferenceOverTheSweep(IsaPath isa)
+    {
+        var result = DepthwiseConvSelfTest.Run(isa);
+        Assert.True(result.Failed == 0, $"{result.Failed} of {result.Passed + result.Failed} cases differ; first: {result.FirstMismatch}");
+        Assert.True(result.Passed > 250, $"only {result.Passed} cases ran");
+    }
+
+    [Theory]
+    [MemberData(nameof(SupportedPaths))]
+    public void EveryPath_MatchesReferenceOnMobileNetShapes(IsaPath isa)
+    {
+        // Real layer shapes (reduced channel counts): 3×3 s1/s2 pad 1 and 5×5 s1/s2 pad 2 at 56, 28, 14 and 7.
+        int seed = 7;
+        foreach (var (kernel, stride, size, channels) in new[] { (3, 1, 56, 5), (3, 2, 56, 3), (3, 1, 7, 40), (5, 1, 14, 9), (5, 2, 28, 4), (3, 2, 112, 2) })
+        {
+            int pad = kernel / 2;
+            int outSize = DepthwiseConvGeometry.OutputSize(size, kernel, stride, 2 * pad);
+            var g = new DepthwiseConvGeometry(channels, size, size, outSize, outSize, kernel, kernel, stride, stride, pad, pad);
+            foreach (bool signed in new[] { false, true })
+            {
+                var testCase = new DepthwiseConvSelfTestCase(g, signed, signed, Extreme: false, FusedClamp: seed % 3 == 0, WithBias: true, Seed: seed++);
+                Assert.Null(DepthwiseConvSelfTest.Check(isa, testCase));
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(SupportedPaths))]
+    public void ChannelRange_WritesOnlyThoseChannels(IsaPath isa)
+    {
+        var g = new DepthwiseConvGeometry(9, 13, 11, 13, 11, 3, 3, 1, 1, 1, 1);
+        var data = DepthwiseConvSelfTest.CaseData.Create(new DepthwiseConvSelfTestCase(g, false, false, false, false, true, 99));
+        var expected = new byte[g.Channels * g.OutPlane];
+        DepthwiseConvReference.Run(g, data.X, false, data.XZeroPoint, data.Weights, data.Bias, data.Multipliers, data.YZeroPoint, data.YMin, data.YMax, expected, 0, g.Channels);
+        var actual = new byte[expected.Length];
+        Array.Fill(actual, (byte)0xA5);
+        var scratch = new int[DepthwiseConv.ScratchLength(g)];
+        DepthwiseConv.Run(isa, g, data.X, false, data.XZeroPoint, data.Weights, data.Bias, data.Multipliers, data.YZeroPoint, data.YMin, data.YMax, actual, scratch, 3, 4);
+        for (int i = 0; i < actual.Length; i++)
+        {
+            int c = i / g.OutPlane;
+            Assert.Equal(c is >= 3 and < 7 ? expected[i] : (byte)0xA5, actual[i]);
+        }
+        // The remaining channels complete the output.
+        DepthwiseConv.Run(isa, g, data.X, false, data.XZeroPoint, data.Weights, data.Bias, data.Multipliers, data.YZeroPoint, data.YMin, data.YMax, actual, scratch, 0, 3);
+        DepthwiseConv.Run(isa, g, data.X, false, data.XZeroPoint, data.Weights, data.Bias, data.Multipliers, data.YZeroPoint, data.YMin, data.YMax, actual, scratch, 7, 2);
+        Assert.Equal(expected, actual);
+    }
+
+    [Fact]
+    public void UnsupportedPath_Throws()
+    {
+        var unsupported = Enum.GetValues<IsaPath>().Where(p => !CpuFeatures.IsSupported(p)).ToArray();
+        var g = new DepthwiseConvGeometry(1, 3, 3, 3, 3, 3, 3, 1, 1, 1, 1);
+        foreach (var isa in unsupported)
+            Assert.Throws<IsaNotSupportedException>(() => DepthwiseConv.Run(isa, g, new byte[9], false, 0, new short[9], [], [1f], 0, 0, 255, new byte[9], new int[DepthwiseConv.ScratchLength(g)]));
+    }
+
+    [Fact]
+    public void ShortSpansAndBadRanges_Throw()
+    {
+        var g = new DepthwiseConvGeometry(2, 3, 3, 3, 3, 3, 3, 1, 1, 1, 1);
+        var scratch = new int[DepthwiseConv.ScratchLength(g)];
+        Assert.Throws<ArgumentException>(() => DepthwiseConv.Run(IsaPath.Scalar, g, new byte[17], false, 0, new short[18], [], [1f, 1f], 0, 0, 255, new byte[18], scratch));
+        Assert.Throws<ArgumentException>(() => DepthwiseConv.Run(IsaPath.Scalar, g, new byte[18], false, 0, new short[18], [], [1f, 1f], 0, 0, 255, new byte[18], scratch, 1, 2));
+        Assert.Throws<ArgumentException>(() => DepthwiseConv.Run(CpuFeatures.Best, g, new byte[18], false, 0, new short[18], [], [1f, 1f], 0, 0, 255, new byte[18], new int[1]));
+    }
+}
