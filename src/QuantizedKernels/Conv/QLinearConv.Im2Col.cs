@@ -28,6 +28,14 @@ public static class QLinearConvIm2Col
         int kh = g.KernelHeight, kw = g.KernelWidth, ow = g.OutWidth;
         int inH = g.InHeight, inW = g.InWidth;
         var colBytes = MemoryMarshal.AsBytes(col);
+        if (kh == 1 && kw == 1 && g.StrideHeight == 1 && g.StrideWidth == 1 && g.PadTop == 0 && g.PadLeft == 0
+            && g.OutHeight == inH && g.OutWidth == inW)
+        {
+            // Pointwise: output pixel p reads input pixel p, so each row is one contiguous run of the input plane.
+            for (int c = 0; c < g.InChannelsPerGroup; c++)
+                CopyXor(groupInput.Slice(c * inH * inW + firstPixel, tileLength), colBytes.Slice(c * tileLength, tileLength), (byte)xorMask);
+            return;
+        }
         for (int c = 0; c < g.InChannelsPerGroup; c++)
         {
             var plane = groupInput.Slice(c * inH * inW, inH * inW);

@@ -1,5 +1,6 @@
 using EdgeRuntime.Kernels.Common;
 using EdgeRuntime.Kernels.Conv;
+using EdgeRuntime.Kernels.Depthwise;
 using EdgeRuntime.Tensors;
 
 namespace EdgeRuntime.Execution.Ops.Quantized;
@@ -85,6 +86,12 @@ internal sealed class QLinearConvDefinition : OpDefinition
 
         var packed = new short[outChannels * geometry.ReductionLength];
         QLinearConvReference.PackWeights(weights.Bytes, wSigned, wZeroPoints, geometry, packed);
+        if (geometry.DilationHeight == 1 && geometry.DilationWidth == 1)
+        {
+            var dw = new DepthwiseConvGeometry(inChannels, geometry.InHeight, geometry.InWidth, geometry.OutHeight, geometry.OutWidth,
+                geometry.KernelHeight, geometry.KernelWidth, geometry.StrideHeight, geometry.StrideWidth, geometry.PadTop, geometry.PadLeft);
+            return new QLinearConvDepthwiseKernel(dw, batch, ctx.Isa, ctx.Workers, packed, xSigned, xZeroPoint, multipliers, yZeroPoint, yMin, yMax);
+        }
         return new Kernel(geometry, xSigned, xZeroPoint, packed, multipliers, yZeroPoint, yMin, yMax,
             new int[QLinearConvReference.ColumnScratchLength(geometry)], new int[QLinearConvReference.AccumulatorScratchLength(geometry)]);
     }

@@ -1,0 +1,70 @@
+using EdgeRuntime.Kernels.Common;
+using EdgeRuntime.Kernels.Depthwise;
+using EdgeRuntime.Tensors;
+
+namespace EdgeRuntime.Execution.Ops.Quantized;
+
+/// <summary>
+/// Depthwise QLinearConv (group == input channels == output channels) on <see cref="DepthwiseConv"/>: per image,
+/// the channels are split into ranges that the worker threads compute independently into the NCHW output.
+/// Weights are stored as <c>w - wZeroPoint[c]</c> per channel <c>[C][KH*KW]</c>, packed once at load.
+/// </summary>
+internal sealed class QLinearConvDepthwiseKernel : IOpKernel, IParallelWork
+{
+    private readonly DepthwiseConvGeometry _g;
+    private readonly int _batch;
+    private readonly IsaPath _isa;
+    private readonly WorkerPool? _workers;
+    private readonly short[] _weights;
+    private readonly float[] _multipliers;
+    private readonly bool _xSigned;
+    private readonly int _xZeroPoint, _yZeroPoint, _yMin, _yMax;
+    private readonly int _channelsPerItem, _itemsPerImage;
+    private readonly int[][] _scratch;
+    private Tensor? _x, _bias, _y;
+
+    public QLinearConvDepthwiseKernel(in DepthwiseConvGeometry g, int batch, IsaPath isa, WorkerPool? workers, short[] weights,
+        bool xSigned, int xZeroPoint, float[] multipliers, int yZeroPoint, int yMin, int yMax)
+    {
+        g.Validate();
+        _g = g;
+        _batch = batch;
+        _isa = isa;
+        _workers = workers;
+        _weights = weights;
+        _xSigned = xSigned;
+        _xZeroPoint = xZeroPoint;
+        _multipliers = multipliers;
+        _yZeroPoint = yZeroPoint;
+        _yMin = yMin;
+        _yMax = yMax;
+        int threads = workers?.ThreadCount ?? 1;
+        // A few items per thread so a busy core does not hold the others up; at least 8 channels per item.
+        _channelsPerItem = threads == 1 ? g.Channels : Math.Max(8, (g.Channels + 4 * threads - 1) / (4 * threads));
+        _itemsPerImage = (g.Channels + _channelsPerItem - 1) / _channelsPerItem;
+        _scratch = new int[threads][];
+        for (int t = 0; t < threads; t++) _scratch[t] = new int[DepthwiseConv.ScratchLength(g)];
+    }
+
+    public void Run(ReadOnlySpan<Tensor?> inputs, ReadOnlySpan<Tensor?> outputs)
+    {
+        _x = inputs[0];
+        _bias = inputs.Length > 8 ? inputs[8] : null;
+        _y = outputs[0];
+        int items = _batch * _itemsPerImage;
+        if (_workers != null) _workers.Run(this, items);
+        else for (int i = 0; i < items; i++) Execute(i, 0);
+        _x = _bias = _y = null;
+    }
+
+    public void Execute(int item, int worker)
+    {
+        int n = item / _itemsPerImage;
+        int cFirst = item % _itemsPerImage * _channelsPerItem;
+        int cCount = Math.Min(_channelsPerItem, _g.Channels - cFirst);
+        int inImage = _g.Channels * _g.InHeight * _g.InWidth, outImage = _g.Channels * _g.OutHeight * _g.OutWidth;
+        DepthwiseConv.Run(_isa, _g, _x!.Bytes.Slice(n * inImage, inImage), _xSigned, _xZeroPoint, _weights,
+            _bias != null ? _bias.AsSpan<int>() : ReadOnlySpan<int>.Empty, _multipliers, _yZeroPoint, _yMin, _yMax,
+            _y!.Bytes.Slice(n * outImage, outImage), _scratch[worker], cFirst, cCount);
+    }
+}
