@@ -83,8 +83,10 @@ public sealed class EdgeModel : IDisposable
             return new EdgeModel(graph, backend, unsupported) { Threads = threads };
         }
 
+        var order = GraphTopology.Sort(graph); // validates the graph as written, before any rewriting
+        IdentityElimination.Run(graph);
         QdqFusion.Fuse(graph);
-        var order = GraphTopology.Sort(graph);
+        order = GraphTopology.Sort(graph);
         if (options.Isa is { } isa) Kernels.Common.CpuFeatures.Require(isa);
         var workers = new WorkerPool(threads);
         try
