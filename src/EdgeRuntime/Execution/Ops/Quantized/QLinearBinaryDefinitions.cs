@@ -27,15 +27,15 @@ internal sealed class QLinearBinaryDefinition(string opType, bool multiply) : Op
         // Rank-0 inputs broadcast to a rank-0 output; the plan works on at least rank 1.
         int[] outShape = a.Shape.Length == 0 && b.Shape.Length == 0 ? [] : plan.OutputShape;
         ctx.SetOutput(0, a.Type, outShape);
-        return new Kernel(plan, p, multiply);
+        return new Kernel(plan, p, multiply, ctx.Isa);
     }
 
-    private sealed class Kernel(QuantizedBroadcast plan, QLinearBinaryParameters p, bool multiply) : IOpKernel
+    private sealed class Kernel(QuantizedBroadcast plan, QLinearBinaryParameters p, bool multiply, Kernels.Common.IsaPath isa) : IOpKernel
     {
         public void Run(ReadOnlySpan<Tensor?> inputs, ReadOnlySpan<Tensor?> outputs)
         {
             if (multiply) QLinearMulReference.Run(plan, inputs[0]!.Bytes, inputs[3]!.Bytes, outputs[0]!.Bytes, p);
-            else QLinearAddReference.Run(plan, inputs[0]!.Bytes, inputs[3]!.Bytes, outputs[0]!.Bytes, p);
+            else QLinearAdd.Run(isa, plan, inputs[0]!.Bytes, inputs[3]!.Bytes, outputs[0]!.Bytes, p);
         }
     }
 }

@@ -1,0 +1,81 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using EdgeRuntime.Kernels.Common;
+
+namespace EdgeRuntime.Kernels.Elementwise;
+
+/// <summary>
+/// QLinearAdd dispatched by instruction-set path. Every non-scalar path runs the portable <see cref="Vector128{T}"/>
+/// code below (it compiles to SSE/AVX on x86 and AdvSimd on ARM): the same float32 operations as
+/// <see cref="QLinearAddReference.Compute"/> in the same order — widen, subtract the zero point, multiply by the
+/// scale, add, divide by the output scale, clamp in float (NaN → 0), round half to even, add the zero point — so the
+/// result is bit-exact with the reference. Rows where an input is broadcast along the row use the reference.
+/// </summary>
+public static class QLinearAdd
+{
+    /// <summary>Broadcasting add over whole tensors with the code of <paramref name="isa"/>.</summary>
+    public static void Run(IsaPath isa, QuantizedBroadcast plan, ReadOnlySpan<byte> a, ReadOnlySpan<byte> b, Span<byte> c, in QLinearBinaryParameters p)
+    {
+        if (isa == IsaPath.Scalar || !Vector128.IsHardwareAccelerated || plan.InnerStrideA != 1 || plan.InnerStrideB != 1)
+        {
+            QLinearAddReference.Run(plan, a, b, c, p);
+            return;
+        }
+        int inner = plan.InnerLength;
+        for (int r = 0; r < plan.RowOffsetsA.Length; r++)
+            Row(a.Slice(plan.RowOffsetsA[r], inner), b.Slice(plan.RowOffsetsB[r], inner), c.Slice(r * inner, inner), p);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Row(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b, Span<byte> c, in QLinearBinaryParameters p)
+    {
+        int min = Requantization.MinOf(p.Signed), max = Requantization.MaxOf(p.Signed);
+        var flip = Vector128.Create((byte)(p.Signed ? 0x80 : 0));   // signed bytes → unsigned order for widening
+        int bias = p.Signed ? -128 : 0;
+        var zpA = Vector128.Create(p.ZeroPointA - bias);
+        var zpB = Vector128.Create(p.ZeroPointB - bias);
+        var scaleA = Vector128.Create(p.ScaleA);
+        var scaleB = Vector128.Create(p.ScaleB);
+        var scaleC = Vector128.Create(p.ScaleC);
+        var low = Vector128.Create((float)(min - p.ZeroPointC));
+        var high = Vector128.Create((float)(max - p.ZeroPointC));
+        var zpC = Vector128.Create(p.ZeroPointC);
+        ref byte ra = ref MemoryMarshal.GetReference(a);
+        ref byte rb = ref MemoryMarshal.GetReference(b);
+        ref byte rc = ref MemoryMarshal.GetReference(c);
+        int i = 0;
+        for (; i <= c.Length - 16; i += 16)
+        {
+            var va = Vector128.LoadUnsafe(ref ra, (nuint)i) ^ flip;
+            var vb = Vector128.LoadUnsafe(ref rb, (nuint)i) ^ flip;
+            var (a0, a1) = Vector128.Widen(va);
+            var (b0, b1) = Vector128.Widen(vb);
+            var (a00, a01) = Vector128.Widen(a0);
+            var (a10, a11) = Vector128.Widen(a1);
+            var (b00, b01) = Vector128.Widen(b0);
+            var (b10, b11) = Vector128.Widen(b1);
+            var q0 = Quad(a00.AsInt32(), b00.AsInt32(), zpA, zpB, scaleA, scaleB, scaleC, low, high, zpC);
+            var q1 = Quad(a01.AsInt32(), b01.AsInt32(), zpA, zpB, scaleA, scaleB, scaleC, low, high, zpC);
+            var q2 = Quad(a10.AsInt32(), b10.AsInt32(), zpA, zpB, scaleA, scaleB, scaleC, low, high, zpC);
+            var q3 = Quad(a11.AsInt32(), b11.AsInt32(), zpA, zpB, scaleA, scaleB, scaleC, low, high, zpC);
+            // Values are within [min, max] of the 8-bit type, so truncating narrows are exact (two's complement for int8).
+            var lo = Vector128.Narrow(q0, q1);
+            var hi = Vector128.Narrow(q2, q3);
+            Vector128.Narrow(lo, hi).AsByte().StoreUnsafe(ref rc, (nuint)i);
+        }
+        for (; i < c.Length; i++) c[i] = QLinearAddReference.Compute(a[i], b[i], p);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> Quad(Vector128<int> a, Vector128<int> b, Vector128<int> zpA, Vector128<int> zpB,
+        Vector128<float> scaleA, Vector128<float> scaleB, Vector128<float> scaleC, Vector128<float> low, Vector128<float> high, Vector128<int> zpC)
+    {
+        var fa = scaleA * Vector128.ConvertToSingle(a - zpA);
+        var fb = scaleB * Vector128.ConvertToSingle(b - zpB);
+        var scaled = (fa + fb) / scaleC;
+        scaled = Vector128.ConditionalSelect(Vector128.Equals(scaled, scaled), scaled, Vector128<float>.Zero); // NaN → 0
+        scaled = Vector128.Min(Vector128.Max(scaled, low), high);
+        return Vector128.ConvertToInt32(Vector128.Round(scaled)) + zpC;
+    }
+}
