@@ -1,0 +1,85 @@
+using System.Diagnostics;
+using System.Globalization;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Running;
+using EdgeRuntime.Benchmarks;
+using EdgeRuntime.Kernels.Common;
+
+// Usage:
+//   dotnet run -c Release --project bench/QuantizedKernels.Benchmarks                  BenchmarkDotNet, every shape × path
+//   dotnet run -c Release --project bench/QuantizedKernels.Benchmarks -- --filter '*'  (any BenchmarkDotNet argument)
+//   dotnet run -c Release --project bench/QuantizedKernels.Benchmarks -- --quick [seconds-per-case]
+// --quick skips BenchmarkDotNet: a Stopwatch loop per case (default 0.3 s), a check that every path's result equals
+// the scalar definition, and the same GOPS table; handy under qemu or for a first look.
+
+var inv = CultureInfo.InvariantCulture;
+var paths = CpuFeatures.Supported.ToArray();
+var results = new Dictionary<(GemmShape, IsaPath), double>();
+
+if (args.Length > 0 && args[0] == "--quick")
+{
+    double seconds = args.Length > 1 ? double.Parse(args[1], inv) : 0.3;
+    foreach (var shape in GemmShape.MobileNetV2Pointwise)
+    {
+        int[]? expected = null;
+        foreach (var isa in paths.Reverse()) // scalar first: the definition the others are checked against
+        {
+            var problem = new GemmProblem(shape, isa);
+            problem.Run();
+            if (expected == null) expected = (int[])problem.Accumulators.Clone();
+            else if (!problem.Accumulators.AsSpan().SequenceEqual(expected))
+            {
+                Console.Error.WriteLine($"{shape} on {CpuFeatures.Name(isa)}: result differs from {CpuFeatures.Name(paths[^1])}");
+                return 1;
+            }
+            var times = new List<double>();
+            var total = Stopwatch.StartNew();
+            while (total.Elapsed.TotalSeconds < seconds || times.Count < 3)
+            {
+                long start = Stopwatch.GetTimestamp();
+                problem.Run();
+                times.Add(Stopwatch.GetElapsedTime(start).TotalNanoseconds);
+            }
+            times.Sort();
+            results[(shape, isa)] = shape.Operations / times[times.Count / 2];
+        }
+    }
+    PrintTable("median of a Stopwatch loop");
+    return 0;
+}
+
+var config = DefaultConfig.Instance.AddColumn(new GopsColumn());
+if (!args.Contains("--job") && !args.Contains("-j"))
+    config = config.AddJob(Job.Default.WithWarmupCount(3).WithIterationCount(10).AsDefault());
+if (!args.Contains("--filter") && !args.Contains("-f"))
+    args = [.. args, "--filter", "*"];
+foreach (var summary in BenchmarkSwitcher.FromTypes([typeof(QGemmBenchmarks)]).Run(args, config))
+{
+    foreach (var report in summary.Reports)
+    {
+        var gops = GopsColumn.Gops(summary, report.BenchmarkCase);
+        var parameters = report.BenchmarkCase.Parameters.Items.Select(p => p.Value).ToArray();
+        if (gops is { } g && parameters.OfType<GemmShape>().FirstOrDefault() is { } shape && parameters.OfType<IsaPath>().Any())
+            results[(shape, parameters.OfType<IsaPath>().First())] = g;
+    }
+}
+if (results.Count > 0) PrintTable("BenchmarkDotNet mean");
+return 0;
+
+void PrintTable(string how)
+{
+    Console.WriteLine();
+    Console.WriteLine($"QGemm.Multiply GOPS (2*M*N*K / time, {how}), {Environment.ProcessorCount} cores visible, single-threaded kernel");
+    Console.Write($"{"MxKxN",-16} {"layer",-24}");
+    foreach (var isa in paths) Console.Write($" {CpuFeatures.Name(isa),11}");
+    Console.WriteLine();
+    foreach (var shape in GemmShape.MobileNetV2Pointwise)
+    {
+        if (!paths.Any(p => results.ContainsKey((shape, p)))) continue;
+        Console.Write($"{shape,-16} {shape.Layer,-24}");
+        foreach (var isa in paths)
+            Console.Write(results.TryGetValue((shape, isa), out var g) ? $" {g.ToString("0.00", inv),11}" : $" {"-",11}");
+        Console.WriteLine();
+    }
+}

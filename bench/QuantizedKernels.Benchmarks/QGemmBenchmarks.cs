@@ -1,0 +1,70 @@
+using BenchmarkDotNet.Attributes;
+using EdgeRuntime.Kernels.Common;
+using EdgeRuntime.Kernels.Gemm;
+
+namespace EdgeRuntime.Benchmarks;
+
+/// <summary>
+/// <see cref="QGemm.Multiply"/> on MobileNetV2's pointwise layer shapes, once per <see cref="IsaPath"/> this CPU
+/// supports. B has row stride N (an NCHW activation plane), acc row stride N: the layout a 1×1 convolution uses.
+/// </summary>
+public class QGemmBenchmarks
+{
+    private GemmProblem _problem = null!;
+
+    /// <summary>Layer shape (M×K×N).</summary>
+    [ParamsSource(nameof(Shapes))]
+    public GemmShape Shape { get; set; } = GemmShape.MobileNetV2Pointwise[0];
+
+    /// <summary>Kernel path.</summary>
+    [ParamsSource(nameof(Paths))]
+    public IsaPath Isa { get; set; }
+
+    public static IEnumerable<GemmShape> Shapes => GemmShape.MobileNetV2Pointwise;
+
+    public static IEnumerable<IsaPath> Paths => CpuFeatures.Supported;
+
+    [GlobalSetup]
+    public void Setup() => _problem = new GemmProblem(Shape, Isa);
+
+    [Benchmark]
+    public void Multiply() => _problem.Run();
+}
+
+/// <summary>Random int8 operands of one shape, A packed for one path, and the output and scratch buffers.</summary>
+public sealed class GemmProblem
+{
+    private readonly sbyte[] _packedA;
+    private readonly sbyte[] _b;
+    private readonly int[] _scratch;
+
+    public GemmProblem(GemmShape shape, IsaPath isa, int seed = 1)
+    {
+        Shape = shape;
+        Isa = isa;
+        var random = new Random(seed);
+        A = new sbyte[shape.M * shape.K];
+        _b = new sbyte[shape.K * shape.N];
+        random.NextBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(A.AsSpan()));
+        random.NextBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(_b.AsSpan()));
+        _packedA = new sbyte[QGemm.PackedALength(isa, shape.M, shape.K)];
+        QGemm.PackA(isa, A, shape.M, shape.K, _packedA);
+        _scratch = new int[QGemm.ScratchLength(isa, shape.M, shape.N, shape.K)];
+        Accumulators = new int[shape.M * shape.N];
+    }
+
+    public GemmShape Shape { get; }
+
+    public IsaPath Isa { get; }
+
+    /// <summary>Row-major M×K weights before packing.</summary>
+    public sbyte[] A { get; }
+
+    /// <summary>K×N activations, row stride N.</summary>
+    public ReadOnlySpan<sbyte> B => _b;
+
+    /// <summary>M×N result of the last <see cref="Run"/>.</summary>
+    public int[] Accumulators { get; }
+
+    public void Run() => QGemm.Multiply(Isa, Shape.M, Shape.N, Shape.K, _packedA, _b, Shape.N, Accumulators, Shape.N, _scratch);
+}

@@ -1,0 +1,153 @@
+using System.Text.Json;
+using EdgeRuntime.Cli;
+using EdgeRuntime.Execution;
+using EdgeRuntime.Kernels.Common;
+using EdgeRuntime.Tensors;
+using EdgeRuntime.Tests.Infrastructure;
+using Xunit;
+
+namespace EdgeRuntime.Tests.Cli;
+
+/// <summary>
+/// <c>edgerun bench</c> end to end (the real executable) plus its pure helpers. Only shapes and consistency of the
+/// report are checked, never speed: timings on a shared CI machine say nothing.
+/// </summary>
+public sealed class BenchCommandTests
+{
+    private static string MobileNet => SharedData.Path("models/converted/mobilenet_v1_0.25_128_quant.onnx");
+
+    [Fact]
+    public void Json_both_reports_every_key_with_consistent_values()
+    {
+        var r = EdgerunProcess.Run("bench", "--model", MobileNet, "--backend", "both", "--runs", "3", "--warmup", "1", "--threads", "1", "--json");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        using var doc = JsonDocument.Parse(r.StdOut);
+        var root = doc.RootElement;
+
+        Assert.Equal(MobileNet, root.GetProperty("model").GetString());
+        Assert.Equal(1, root.GetProperty("threads").GetInt32());
+        Assert.Equal(3, root.GetProperty("runs").GetInt32());
+        Assert.True(CpuFeatures.TryParse(root.GetProperty("isa").GetString()!, out var isa), r.StdOut);
+        Assert.Equal(CpuFeatures.Name(isa), root.GetProperty("isa").GetString());
+        Assert.False(string.IsNullOrWhiteSpace(root.GetProperty("cpu").GetString()));
+        Assert.Equal("uint8[1,128,128,3]", root.GetProperty("input").GetString());
+
+        foreach (var engine in new[] { "native", "ort" })
+        {
+            double median = root.GetProperty(engine + "_median_ms").GetDouble();
+            double p90 = root.GetProperty(engine + "_p90_ms").GetDouble();
+            double min = root.GetProperty(engine + "_min_ms").GetDouble();
+            Assert.True(min > 0 && min <= median && median <= p90, $"{engine}: min {min}, median {median}, p90 {p90}");
+        }
+        double ratio = root.GetProperty("ratio").GetDouble();
+        double expected = root.GetProperty("native_median_ms").GetDouble() / root.GetProperty("ort_median_ms").GetDouble();
+        Assert.InRange(ratio, expected * 0.99, expected * 1.01);
+
+        long weights = root.GetProperty("packed_weight_bytes").GetInt64();
+        long arena = root.GetProperty("arena_bytes").GetInt64();
+        long rss = root.GetProperty("peak_rss_bytes").GetInt64();
+        Assert.InRange(weights, 100_000, 10_000_000); // MobileNetV1 0.25 has ~470k int8 parameters
+        Assert.InRange(arena, 3 * 128 * 128, 10_000_000); // at least the input image
+        Assert.True(rss > weights + arena, $"peak RSS {rss} below weights {weights} + arena {arena}");
+    }
+
+    [Fact]
+    public void Json_single_engine_leaves_the_other_null()
+    {
+        var r = EdgerunProcess.Run("bench", "--model", MobileNet, "--backend", "ort", "--runs", "2", "--warmup", "0", "--json");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        using var doc = JsonDocument.Parse(r.StdOut);
+        var root = doc.RootElement;
+        Assert.True(root.GetProperty("ort_median_ms").GetDouble() > 0);
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("native_median_ms").ValueKind);
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("ratio").ValueKind);
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("arena_bytes").ValueKind);
+        Assert.Equal(Environment.ProcessorCount, root.GetProperty("threads").GetInt32()); // --threads 0 = one per core
+    }
+
+    [Fact]
+    public void Profile_lists_time_per_op_type_sorted_with_percentages()
+    {
+        var r = EdgerunProcess.Run("bench", "--model", MobileNet, "--backend", "native", "--runs", "2", "--warmup", "1", "--profile");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Contains("Native profile", r.StdOut);
+        Assert.Contains("QLinearConv", r.StdOut);
+        Assert.Contains("Slowest steps", r.StdOut);
+
+        var json = EdgerunProcess.Run("bench", "--model", MobileNet, "--backend", "native", "--runs", "2", "--warmup", "1", "--profile", "--json");
+        Assert.True(json.ExitCode == 0, json.StdErr);
+        using var doc = JsonDocument.Parse(json.StdOut);
+        var ops = doc.RootElement.GetProperty("profile").GetProperty("ops").EnumerateArray().ToList();
+        Assert.Contains(ops, o => o.GetProperty("op").GetString() == "QLinearConv" && o.GetProperty("steps").GetInt32() == 28);
+        var ms = ops.Select(o => o.GetProperty("ms").GetDouble()).ToList();
+        Assert.Equal(ms.OrderByDescending(x => x), ms);
+        Assert.InRange(ops.Sum(o => o.GetProperty("percent").GetDouble()), 99.5, 100.5);
+    }
+
+    [Theory]
+    [InlineData("--runs", "0")]
+    [InlineData("--warmup", "-1")]
+    [InlineData("--threads", "-2")]
+    [InlineData("--backend", "gpu")]
+    [InlineData("--runs", "many")]
+    [InlineData("--no-such-flag", "1")]
+    public void Bad_arguments_exit_2(string flag, string value)
+    {
+        var r = EdgerunProcess.Run("bench", "--model", MobileNet, flag, value);
+        Assert.True(r.ExitCode == 2, $"exit {r.ExitCode}: {r.StdErr}");
+        Assert.Contains("edgerun:", r.StdErr);
+    }
+
+    [Fact]
+    public void Missing_model_flag_or_profile_on_ort_exits_2_and_missing_file_exits_3()
+    {
+        Assert.Equal(2, EdgerunProcess.Run("bench").ExitCode);
+        Assert.Equal(2, EdgerunProcess.Run("bench", "--model", MobileNet, "--backend", "ort", "--profile").ExitCode);
+        var missing = EdgerunProcess.Run("bench", "--model", "/nonexistent/model.onnx");
+        Assert.Equal(3, missing.ExitCode);
+        Assert.Contains("bad model", missing.StdErr);
+    }
+
+    [Fact]
+    public void Synthetic_input_is_deterministic_and_in_the_preprocessed_range()
+    {
+        using (var quant = EdgeModel.Load(MobileNet, new EdgeModelOptions { Backend = BackendKind.Native }))
+        {
+            var a = BenchCommand.SyntheticInputs(MobileNet, quant);
+            var b = BenchCommand.SyntheticInputs(MobileNet, quant);
+            Assert.Single(a);
+            Assert.Equal(new[] { 1, 128, 128, 3 }, a[0].Shape);
+            Assert.True(a[0].Bytes.SequenceEqual(b[0].Bytes));
+            Assert.True(a[0].AsSpan<byte>().ToArray().Distinct().Count() > 200, "random bytes should cover most of 0..255");
+        }
+
+        // MNIST: float gray 1x1x28x28 -> defaults map pixels to [0, 1] with no mean/std.
+        var mnistPath = SharedData.Path("models/winml/mnist.onnx");
+        using var mnist = EdgeModel.Load(mnistPath, new EdgeModelOptions { Backend = BackendKind.Native });
+        var values = BenchCommand.SyntheticInputs(mnistPath, mnist)[0];
+        Assert.Equal(TensorElementType.Float32, values.ElementType);
+        var f = values.AsSpan<float>().ToArray();
+        Assert.All(f, v => Assert.InRange(v, 0f, 1f));
+        Assert.True(f.Max() - f.Min() > 0.9f, "values should span the range");
+    }
+
+    [Fact]
+    public void Latency_stats_use_nearest_rank_percentiles()
+    {
+        var stats = BenchCommand.LatencyStats.Of([5, 1, 4, 2, 3, 10, 9, 8, 7, 6]);
+        Assert.Equal(5.5, stats.MedianMs);
+        Assert.Equal(9, stats.P90Ms);
+        Assert.Equal(1, stats.MinMs);
+        Assert.Equal(5.5, stats.MeanMs);
+        var one = BenchCommand.LatencyStats.Of([2.5]);
+        Assert.Equal(2.5, one.MedianMs);
+        Assert.Equal(2.5, one.P90Ms);
+    }
+
+    [Fact]
+    public void Machine_facts_are_readable()
+    {
+        Assert.False(string.IsNullOrWhiteSpace(BenchCommand.CpuModelName()));
+        if (OperatingSystem.IsLinux()) Assert.True(BenchCommand.PeakRssBytes() > 1_000_000);
+    }
+}
