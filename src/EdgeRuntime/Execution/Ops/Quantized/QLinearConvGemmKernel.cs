@@ -16,8 +16,11 @@ namespace EdgeRuntime.Execution.Ops.Quantized;
 /// </summary>
 internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork
 {
-    /// <summary>Bytes of im2col tile a worker aims to keep in L2.</summary>
-    private const int TileBytesTarget = 96 * 1024;
+    /// <summary>
+    /// Bytes a worker's tile should occupy (K bytes of operand B plus 4·M bytes of int32 accumulators per output
+    /// pixel), so that B and the accumulators stay in L2 between the GEMM and the requantization pass.
+    /// </summary>
+    private const int TileBytesTarget = 128 * 1024;
 
     private readonly QLinearConvGeometry _g;
     private readonly IsaPath _isa;
@@ -91,7 +94,7 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork
                   && g.PadTop == 0 && g.PadLeft == 0 && g.InHeight == g.OutHeight && g.InWidth == g.OutWidth;
 
         int pixels = g.OutputPixels;
-        int tile = Math.Max(16, TileBytesTarget / Math.Max(1, k)) / 16 * 16;
+        int tile = Math.Max(16, TileBytesTarget / (k + 4 * mPerGroup)) / 16 * 16;
         int threads = workers?.ThreadCount ?? 1;
         if (threads > 1)
         {
