@@ -12,6 +12,7 @@ internal static class EdgerunCli
         {
             ClassifyCommand.Create(),
             InspectCommand.Create(),
+            SelftestCommand.Create(),
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

@@ -16,12 +16,16 @@ public static partial class QGemm
     /// <summary>Number of sbytes <see cref="PackA"/> writes for an M×K matrix on <paramref name="isa"/>.</summary>
     public static int PackedALength(IsaPath isa, int m, int k) => isa switch
     {
+        IsaPath.Neon => PackedALengthNeon(m, k),
+        IsaPath.NeonDot => PackedALengthNeonDot(m, k),
         _ => checked(m * k),
     };
 
     /// <summary>Ints of scratch <see cref="Multiply"/> needs for these dimensions on <paramref name="isa"/>.</summary>
     public static int ScratchLength(IsaPath isa, int m, int n, int k) => isa switch
     {
+        IsaPath.Neon => ScratchLengthNeon(k),
+        IsaPath.NeonDot => ScratchLengthNeonDot(k),
         _ => 0,
     };
 
@@ -30,6 +34,8 @@ public static partial class QGemm
     {
         switch (isa)
         {
+            case IsaPath.Neon: PackANeon(a, m, k, packed); break;
+            case IsaPath.NeonDot: PackANeonDot(a, m, k, packed); break;
             default:
                 a[..(m * k)].CopyTo(packed);
                 break;
@@ -45,6 +51,8 @@ public static partial class QGemm
     {
         switch (isa)
         {
+            case IsaPath.Neon: MultiplyNeon(m, n, k, packedA, b, ldb, acc, ldAcc, scratch); break;
+            case IsaPath.NeonDot: MultiplyNeonDot(m, n, k, packedA, b, ldb, acc, ldAcc, scratch); break;
             default:
                 MultiplyScalar(m, n, k, packedA, b, ldb, acc, ldAcc);
                 break;
@@ -71,6 +79,16 @@ public static partial class QGemm
     /// <summary><c>sums[j] = Σ_kk b[kk * ldb + j]</c> (needed when weight zero points are not zero).</summary>
     public static void ColumnSums(IsaPath isa, ReadOnlySpan<sbyte> b, int k, int n, int ldb, Span<int> sums)
     {
+        switch (isa)
+        {
+            case IsaPath.Neon or IsaPath.NeonDot: ColumnSumsNeon(b, k, n, ldb, sums); break;
+            default: ColumnSumsScalar(b, k, n, ldb, sums); break;
+        }
+    }
+
+    /// <summary>The definition of <see cref="ColumnSums"/>: plain loops.</summary>
+    public static void ColumnSumsScalar(ReadOnlySpan<sbyte> b, int k, int n, int ldb, Span<int> sums)
+    {
         sums[..n].Clear();
         for (int kk = 0; kk < k; kk++)
         {
@@ -90,10 +108,26 @@ public static partial class QGemm
 /// arithmetic is <see cref="Requantization.Requantize"/>'s. <c>outputXor</c> is 0 for the signed-form value written
 /// as int8, 0x80 to write uint8.
 /// </summary>
-public static class QGemmRequantization
+public static partial class QGemmRequantization
 {
     /// <summary>Requantizes an M×N accumulator tile (see the class summary). An empty <paramref name="weightZeroPoints"/> means all zero.</summary>
     public static void Rows(IsaPath isa, ReadOnlySpan<int> acc, int ldAcc, int m, int n,
+        ReadOnlySpan<int> bias, ReadOnlySpan<int> weightZeroPoints, ReadOnlySpan<int> columnSums,
+        ReadOnlySpan<float> multipliers, int yZeroPoint, int yMin, int yMax, int outputXor, Span<byte> y, int ldy)
+    {
+        switch (isa)
+        {
+            case IsaPath.Neon or IsaPath.NeonDot:
+                RowsNeon(acc, ldAcc, m, n, bias, weightZeroPoints, columnSums, multipliers, yZeroPoint, yMin, yMax, outputXor, y, ldy);
+                break;
+            default:
+                RowsScalar(acc, ldAcc, m, n, bias, weightZeroPoints, columnSums, multipliers, yZeroPoint, yMin, yMax, outputXor, y, ldy);
+                break;
+        }
+    }
+
+    /// <summary>The definition of <see cref="Rows"/>: <see cref="Requantization.Requantize"/> per element.</summary>
+    public static void RowsScalar(ReadOnlySpan<int> acc, int ldAcc, int m, int n,
         ReadOnlySpan<int> bias, ReadOnlySpan<int> weightZeroPoints, ReadOnlySpan<int> columnSums,
         ReadOnlySpan<float> multipliers, int yZeroPoint, int yMin, int yMax, int outputXor, Span<byte> y, int ldy)
     {
