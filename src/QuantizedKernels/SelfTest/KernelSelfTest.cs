@@ -235,6 +235,8 @@ public static class KernelSelfTest
     [
         (128, 0, 255, 0x80), (0, -128, 127, 0), (-3, -128, 127, 0), (0, 0, 255, 0x80), (10, 10, 255, 0x80),
         (255, 0, 255, 0x80), (-128, -128, 127, 0), (5, -20, 60, 0), (0, 0, 6, 0),
+        // Zero point outside [min, max] (fused clips): NaN products must still become the clamped zero point.
+        (0, 5, 100, 0), (200, 0, 150, 0x80), (-100, -90, -10, 0),
     ];
 
     private static void CheckRequantizeRows(IsaPath path, SelfTestRecorder recorder)
