@@ -129,16 +129,26 @@ public static partial class QGemm
                 }
     }
 
-    /// <summary>One k pair of one row: two SMULL/SMULL2 + SADALP per 8 columns, int16 lanes holding single products.</summary>
+    // The low halves are loaded separately (LDR d / LD1R .4h) rather than taken with GetLower(): the code generator
+    // copies a register for GetLower(), which costs a SIMD issue slot per use on Cortex-A72; loads use the load pipe.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<int> NeonMacLow(Vector128<int> sum, Vector128<sbyte> b, Vector128<sbyte> a) =>
-        AdvSimd.AddPairwiseWideningAndAdd(sum, AdvSimd.MultiplyWideningLower(b.GetLower(), a.GetLower()));
+    private static Vector128<int> NeonMacLow(Vector128<int> sum, Vector64<sbyte> bLow, Vector64<sbyte> aLow) =>
+        AdvSimd.AddPairwiseWideningAndAdd(sum, AdvSimd.MultiplyWideningLower(bLow, aLow));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<int> NeonMacHigh(Vector128<int> sum, Vector128<sbyte> b, Vector128<sbyte> a) =>
         AdvSimd.AddPairwiseWideningAndAdd(sum, AdvSimd.MultiplyWideningUpper(b, a));
 
-    /// <summary>4×16 tile: 16 int32 accumulators (row r, columns 4q..4q+3), one k pair per step.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector64<sbyte> ReplicatePair64(sbyte* pair) => AdvSimd.LoadAndReplicateToVector64((short*)pair).AsSByte();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector128<sbyte> ReplicatePair128(sbyte* pair) => AdvSimd.LoadAndReplicateToVector128((short*)pair).AsSByte();
+
+    /// <summary>
+    /// 4×16 tile: 16 int32 accumulators (row r, columns 4q..4q+3), one k pair per step: per row, SMULL (columns 0..3,
+    /// 8..11) and SMULL2 (4..7, 12..15) of the panel against the replicated pair of A, each followed by SADALP.
+    /// </summary>
     private static unsafe void KernelNeon4x16(sbyte* a, sbyte* panel, int pairs, int* c, int ldc, int rows)
     {
         Vector128<int> c00 = default, c01 = default, c02 = default, c03 = default;
@@ -149,14 +159,20 @@ public static partial class QGemm
         {
             var b0 = AdvSimd.LoadVector128(panel);
             var b1 = AdvSimd.LoadVector128(panel + 16);
-            var a0 = AdvSimd.LoadAndReplicateToVector128((short*)a).AsSByte();
-            c00 = NeonMacLow(c00, b0, a0); c01 = NeonMacHigh(c01, b0, a0); c02 = NeonMacLow(c02, b1, a0); c03 = NeonMacHigh(c03, b1, a0);
-            var a1 = AdvSimd.LoadAndReplicateToVector128((short*)(a + 2)).AsSByte();
-            c10 = NeonMacLow(c10, b0, a1); c11 = NeonMacHigh(c11, b0, a1); c12 = NeonMacLow(c12, b1, a1); c13 = NeonMacHigh(c13, b1, a1);
-            var a2 = AdvSimd.LoadAndReplicateToVector128((short*)(a + 4)).AsSByte();
-            c20 = NeonMacLow(c20, b0, a2); c21 = NeonMacHigh(c21, b0, a2); c22 = NeonMacLow(c22, b1, a2); c23 = NeonMacHigh(c23, b1, a2);
-            var a3 = AdvSimd.LoadAndReplicateToVector128((short*)(a + 6)).AsSByte();
-            c30 = NeonMacLow(c30, b0, a3); c31 = NeonMacHigh(c31, b0, a3); c32 = NeonMacLow(c32, b1, a3); c33 = NeonMacHigh(c33, b1, a3);
+            var b0Low = AdvSimd.LoadVector64(panel);
+            var b1Low = AdvSimd.LoadVector64(panel + 16);
+            var a0 = ReplicatePair128(a);
+            var a0Low = ReplicatePair64(a);
+            c00 = NeonMacLow(c00, b0Low, a0Low); c01 = NeonMacHigh(c01, b0, a0); c02 = NeonMacLow(c02, b1Low, a0Low); c03 = NeonMacHigh(c03, b1, a0);
+            var a1 = ReplicatePair128(a + 2);
+            var a1Low = ReplicatePair64(a + 2);
+            c10 = NeonMacLow(c10, b0Low, a1Low); c11 = NeonMacHigh(c11, b0, a1); c12 = NeonMacLow(c12, b1Low, a1Low); c13 = NeonMacHigh(c13, b1, a1);
+            var a2 = ReplicatePair128(a + 4);
+            var a2Low = ReplicatePair64(a + 4);
+            c20 = NeonMacLow(c20, b0Low, a2Low); c21 = NeonMacHigh(c21, b0, a2); c22 = NeonMacLow(c22, b1Low, a2Low); c23 = NeonMacHigh(c23, b1, a2);
+            var a3 = ReplicatePair128(a + 6);
+            var a3Low = ReplicatePair64(a + 6);
+            c30 = NeonMacLow(c30, b0Low, a3Low); c31 = NeonMacHigh(c31, b0, a3); c32 = NeonMacLow(c32, b1Low, a3Low); c33 = NeonMacHigh(c33, b1, a3);
             a += 8;
             panel += 32;
         }
@@ -173,10 +189,10 @@ public static partial class QGemm
         for (int p = 0; p < pairs; p++)
         {
             var b = AdvSimd.LoadVector64(panel);
-            c0 = AdvSimd.AddPairwiseWideningAndAdd(c0, AdvSimd.MultiplyWideningLower(b, AdvSimd.LoadAndReplicateToVector64((short*)a).AsSByte()));
-            c1 = AdvSimd.AddPairwiseWideningAndAdd(c1, AdvSimd.MultiplyWideningLower(b, AdvSimd.LoadAndReplicateToVector64((short*)(a + 2)).AsSByte()));
-            c2 = AdvSimd.AddPairwiseWideningAndAdd(c2, AdvSimd.MultiplyWideningLower(b, AdvSimd.LoadAndReplicateToVector64((short*)(a + 4)).AsSByte()));
-            c3 = AdvSimd.AddPairwiseWideningAndAdd(c3, AdvSimd.MultiplyWideningLower(b, AdvSimd.LoadAndReplicateToVector64((short*)(a + 6)).AsSByte()));
+            c0 = NeonMacLow(c0, b, ReplicatePair64(a));
+            c1 = NeonMacLow(c1, b, ReplicatePair64(a + 2));
+            c2 = NeonMacLow(c2, b, ReplicatePair64(a + 4));
+            c3 = NeonMacLow(c3, b, ReplicatePair64(a + 6));
             a += 8;
             panel += 8;
         }
