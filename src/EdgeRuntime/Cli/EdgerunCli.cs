@@ -13,6 +13,7 @@ internal static class EdgerunCli
             ClassifyCommand.Create(),
             InspectCommand.Create(),
             BenchCommand.Create(),
+            SelftestCommand.Create(),
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

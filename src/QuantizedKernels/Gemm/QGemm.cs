@@ -20,6 +20,8 @@ public static partial class QGemm
         IsaPath.AvxVnni => AvxVnniPackedALength(m, k),
         IsaPath.Avx512Vnni => Avx512VnniPackedALength(m, k),
         IsaPath.Vector128 => Vector128PackedALength(m, k),
+        IsaPath.Neon => PackedALengthNeon(m, k),
+        IsaPath.NeonDot => PackedALengthNeonDot(m, k),
         _ => checked(m * k),
     };
 
@@ -30,6 +32,8 @@ public static partial class QGemm
         IsaPath.AvxVnni => AvxVnniScratchLength(k),
         IsaPath.Avx512Vnni => Avx512VnniScratchLength(k),
         IsaPath.Vector128 => Vector128ScratchLength(k),
+        IsaPath.Neon => ScratchLengthNeon(k),
+        IsaPath.NeonDot => ScratchLengthNeonDot(k),
         _ => 0,
     };
 
@@ -50,6 +54,8 @@ public static partial class QGemm
             case IsaPath.Vector128:
                 PackAVector128(a, m, k, packed);
                 break;
+            case IsaPath.Neon: PackANeon(a, m, k, packed); break;
+            case IsaPath.NeonDot: PackANeonDot(a, m, k, packed); break;
             default:
                 a[..(m * k)].CopyTo(packed);
                 break;
@@ -77,6 +83,8 @@ public static partial class QGemm
             case IsaPath.Vector128:
                 MultiplyVector128(m, n, k, packedA, b, ldb, acc, ldAcc, scratch);
                 break;
+            case IsaPath.Neon: MultiplyNeon(m, n, k, packedA, b, ldb, acc, ldAcc, scratch); break;
+            case IsaPath.NeonDot: MultiplyNeonDot(m, n, k, packedA, b, ldb, acc, ldAcc, scratch); break;
             default:
                 MultiplyScalar(m, n, k, packedA, b, ldb, acc, ldAcc);
                 break;
@@ -113,14 +121,17 @@ public static partial class QGemm
             case IsaPath.Vector128:
                 ColumnSumsVector128(b, k, n, ldb, sums);
                 break;
+            case IsaPath.Neon or IsaPath.NeonDot:
+                ColumnSumsNeon(b, k, n, ldb, sums);
+                break;
             default:
                 ColumnSumsScalar(b, k, n, ldb, sums);
                 break;
         }
     }
 
-    /// <summary>The definition of <see cref="ColumnSums"/>.</summary>
-    private static void ColumnSumsScalar(ReadOnlySpan<sbyte> b, int k, int n, int ldb, Span<int> sums)
+    /// <summary>The definition of <see cref="ColumnSums"/>: plain loops.</summary>
+    public static void ColumnSumsScalar(ReadOnlySpan<sbyte> b, int k, int n, int ldb, Span<int> sums)
     {
         sums[..n].Clear();
         for (int kk = 0; kk < k; kk++)
@@ -158,14 +169,17 @@ public static partial class QGemmRequantization
             case IsaPath.Vector128:
                 RowsVector128(acc, ldAcc, m, n, bias, weightZeroPoints, columnSums, multipliers, yZeroPoint, yMin, yMax, outputXor, y, ldy);
                 break;
+            case IsaPath.Neon or IsaPath.NeonDot:
+                RowsNeon(acc, ldAcc, m, n, bias, weightZeroPoints, columnSums, multipliers, yZeroPoint, yMin, yMax, outputXor, y, ldy);
+                break;
             default:
                 RowsScalar(acc, ldAcc, m, n, bias, weightZeroPoints, columnSums, multipliers, yZeroPoint, yMin, yMax, outputXor, y, ldy);
                 break;
         }
     }
 
-    /// <summary>The definition of <see cref="Rows"/>.</summary>
-    private static void RowsScalar(ReadOnlySpan<int> acc, int ldAcc, int m, int n,
+    /// <summary>The definition of <see cref="Rows"/>: <see cref="Requantization.Requantize"/> per element.</summary>
+    public static void RowsScalar(ReadOnlySpan<int> acc, int ldAcc, int m, int n,
         ReadOnlySpan<int> bias, ReadOnlySpan<int> weightZeroPoints, ReadOnlySpan<int> columnSums,
         ReadOnlySpan<float> multipliers, int yZeroPoint, int yMin, int yMax, int outputXor, Span<byte> y, int ldy)
     {

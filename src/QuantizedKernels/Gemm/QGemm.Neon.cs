@@ -1,0 +1,223 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+
+namespace EdgeRuntime.Kernels.Gemm;
+
+// IsaPath.Neon (ARM64 AdvSimd without dot product, e.g. Cortex-A72 / Raspberry Pi 4).
+//
+// Exactness: SMLAL into int16 lanes would overflow for two (-128)·(-128) products (32768 > 32767), so every int16
+// lane holds exactly ONE product (SMULL/SMULL2, |p| <= 16384) and SADALP immediately folds adjacent pairs of lanes into
+// int32 accumulators. int32 accumulation wraps modulo 2^32 exactly like the scalar definition.
+//
+// Layouts (G = 2 k values per group, MR = 4 rows, NR = 16 columns; K is zero-padded to a multiple of 2 and M to 4):
+//   packed A:  [M/4][K/2][4 rows][2 k]                 — one LD1R (.8h) replicates a row's k pair across a vector.
+//   B panel:   [K/2][16 cols][2 k]  (32 bytes per pair) — SMULL of 8 bytes = 4 columns × 2 k against the replicated
+//              pair gives 8 products whose adjacent pairs belong to the same column, so SADALP yields 4 column sums.
+//   narrow B panel (the last n % 16 columns, 4 at a time): [K/2][4 cols][2 k].
+// Loop order: for each B panel (packed into scratch, reused from L1 by every row block), for each 4-row block of A.
+public static partial class QGemm
+{
+    private const int NeonRowBlock = 4;
+    private const int NeonColumnBlock = 16;
+    private const int NeonNarrowColumnBlock = 4;
+
+    private static int NeonPairs(int k) => (k + 1) / 2;
+
+    private static int PackedALengthNeon(int m, int k) => checked(RoundUp(m, NeonRowBlock) * NeonPairs(k) * 2);
+
+    private static int ScratchLengthNeon(int k) => checked(NeonPairs(k) * 2 * NeonColumnBlock / sizeof(int));
+
+    private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
+
+    private static void PackANeon(ReadOnlySpan<sbyte> a, int m, int k, Span<sbyte> packed)
+    {
+        int pairs = NeonPairs(k);
+        int length = PackedALengthNeon(m, k);
+        if (a.Length < m * k) throw new ArgumentException($"a holds {a.Length} values, fewer than m*k = {m * k}", nameof(a));
+        if (packed.Length < length) throw new ArgumentException($"packed holds {packed.Length} values, fewer than {length}", nameof(packed));
+        int o = 0;
+        for (int block = 0; block < m; block += NeonRowBlock)
+            for (int p = 0; p < pairs; p++)
+                for (int r = 0; r < NeonRowBlock; r++)
+                    for (int g = 0; g < 2; g++)
+                    {
+                        int row = block + r, kk = 2 * p + g;
+                        packed[o++] = row < m && kk < k ? a[row * k + kk] : (sbyte)0;
+                    }
+    }
+
+    private static unsafe void MultiplyNeon(int m, int n, int k, ReadOnlySpan<sbyte> packedA,
+        ReadOnlySpan<sbyte> b, int ldb, Span<int> acc, int ldAcc, Span<int> scratch)
+    {
+        ValidateMultiply(m, n, k, packedA.Length, PackedALengthNeon(m, k), b.Length, ldb, acc.Length, ldAcc,
+            scratch.Length, ScratchLengthNeon(k));
+        if (m == 0 || n == 0) return;
+        int pairs = NeonPairs(k);
+        var panel = MemoryMarshal.AsBytes(scratch);
+        fixed (sbyte* pa = packedA)
+        fixed (sbyte* pb = b)
+        fixed (int* pc = acc)
+        fixed (byte* pp = panel)
+        {
+            var panelPtr = (sbyte*)pp;
+            int j = 0;
+            for (; j + NeonColumnBlock <= n; j += NeonColumnBlock)
+            {
+                PackBPanelNeon16(pb + j, ldb, k, panelPtr);
+                for (int i = 0; i < m; i += NeonRowBlock)
+                    KernelNeon4x16(pa + i * pairs * 2, panelPtr, pairs, pc + i * ldAcc + j, ldAcc, Math.Min(NeonRowBlock, m - i));
+            }
+            for (; j < n; j += NeonNarrowColumnBlock)
+            {
+                int cols = Math.Min(NeonNarrowColumnBlock, n - j);
+                PackBPanelGeneric(pb + j, ldb, k, cols, NeonNarrowColumnBlock, 2, panelPtr);
+                for (int i = 0; i < m; i += NeonRowBlock)
+                    KernelNeon4x4(pa + i * pairs * 2, panelPtr, pairs, pc + i * ldAcc + j, ldAcc, Math.Min(NeonRowBlock, m - i), cols);
+            }
+        }
+    }
+
+    /// <summary>Checks every span is long enough for the pointer-based paths (they do no bounds checks of their own).</summary>
+    private static void ValidateMultiply(int m, int n, int k, int packedALength, int packedANeeded, int bLength, int ldb,
+        int accLength, int ldAcc, int scratchLength, int scratchNeeded)
+    {
+        if (m < 0 || n < 0 || k < 0) throw new ArgumentOutOfRangeException(nameof(m), $"negative dimension (m={m}, n={n}, k={k})");
+        if (m == 0 || n == 0) return;
+        if (ldb < n) throw new ArgumentOutOfRangeException(nameof(ldb), $"ldb={ldb} is smaller than n={n}");
+        if (ldAcc < n) throw new ArgumentOutOfRangeException(nameof(ldAcc), $"ldAcc={ldAcc} is smaller than n={n}");
+        if (packedALength < packedANeeded) throw new ArgumentException($"packedA holds {packedALength} values, fewer than {packedANeeded}", "packedA");
+        if (k > 0 && bLength < (long)(k - 1) * ldb + n) throw new ArgumentException($"b holds {bLength} values, fewer than (k-1)*ldb+n", "b");
+        if (accLength < (long)(m - 1) * ldAcc + n) throw new ArgumentException($"acc holds {accLength} values, fewer than (m-1)*ldAcc+n", "acc");
+        if (scratchLength < scratchNeeded) throw new ArgumentException($"scratch holds {scratchLength} ints, fewer than {scratchNeeded}", "scratch");
+    }
+
+    /// <summary>Packs 16 columns of B into [K/2][16][2] with ZIP1/ZIP2 of two rows; an odd last row pairs with zeros.</summary>
+    private static unsafe void PackBPanelNeon16(sbyte* b, int ldb, int k, sbyte* panel)
+    {
+        int kk = 0;
+        for (; kk + 2 <= k; kk += 2)
+        {
+            var r0 = AdvSimd.LoadVector128(b + kk * ldb);
+            var r1 = AdvSimd.LoadVector128(b + (kk + 1) * ldb);
+            AdvSimd.Store(panel, AdvSimd.Arm64.ZipLow(r0, r1));
+            AdvSimd.Store(panel + 16, AdvSimd.Arm64.ZipHigh(r0, r1));
+            panel += 32;
+        }
+        if (kk < k)
+        {
+            var r0 = AdvSimd.LoadVector128(b + kk * ldb);
+            AdvSimd.Store(panel, AdvSimd.Arm64.ZipLow(r0, Vector128<sbyte>.Zero));
+            AdvSimd.Store(panel + 16, AdvSimd.Arm64.ZipHigh(r0, Vector128<sbyte>.Zero));
+        }
+    }
+
+    /// <summary>
+    /// Scalar packing of <paramref name="cols"/> (≤ <paramref name="width"/>) columns of B into
+    /// [ceil(K/group)][width][group], zero-filling missing columns and the k padding. Used for narrow tail panels.
+    /// </summary>
+    private static unsafe void PackBPanelGeneric(sbyte* b, int ldb, int k, int cols, int width, int group, sbyte* panel)
+    {
+        int groups = (k + group - 1) / group;
+        for (int gi = 0; gi < groups; gi++)
+            for (int c = 0; c < width; c++)
+                for (int g = 0; g < group; g++)
+                {
+                    int kk = gi * group + g;
+                    *panel++ = c < cols && kk < k ? b[kk * ldb + c] : (sbyte)0;
+                }
+    }
+
+    // The low halves are loaded separately (LDR d / LD1R .4h) rather than taken with GetLower(): the code generator
+    // copies a register for GetLower(), which costs a SIMD issue slot per use on Cortex-A72; loads use the load pipe.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> NeonMacLow(Vector128<int> sum, Vector64<sbyte> bLow, Vector64<sbyte> aLow) =>
+        AdvSimd.AddPairwiseWideningAndAdd(sum, AdvSimd.MultiplyWideningLower(bLow, aLow));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> NeonMacHigh(Vector128<int> sum, Vector128<sbyte> b, Vector128<sbyte> a) =>
+        AdvSimd.AddPairwiseWideningAndAdd(sum, AdvSimd.MultiplyWideningUpper(b, a));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector64<sbyte> ReplicatePair64(sbyte* pair) => AdvSimd.LoadAndReplicateToVector64((short*)pair).AsSByte();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector128<sbyte> ReplicatePair128(sbyte* pair) => AdvSimd.LoadAndReplicateToVector128((short*)pair).AsSByte();
+
+    /// <summary>
+    /// 4×16 tile: 16 int32 accumulators (row r, columns 4q..4q+3), one k pair per step: per row, SMULL (columns 0..3,
+    /// 8..11) and SMULL2 (4..7, 12..15) of the panel against the replicated pair of A, each followed by SADALP.
+    /// </summary>
+    private static unsafe void KernelNeon4x16(sbyte* a, sbyte* panel, int pairs, int* c, int ldc, int rows)
+    {
+        Vector128<int> c00 = default, c01 = default, c02 = default, c03 = default;
+        Vector128<int> c10 = default, c11 = default, c12 = default, c13 = default;
+        Vector128<int> c20 = default, c21 = default, c22 = default, c23 = default;
+        Vector128<int> c30 = default, c31 = default, c32 = default, c33 = default;
+        for (int p = 0; p < pairs; p++)
+        {
+            var b0 = AdvSimd.LoadVector128(panel);
+            var b1 = AdvSimd.LoadVector128(panel + 16);
+            var b0Low = AdvSimd.LoadVector64(panel);
+            var b1Low = AdvSimd.LoadVector64(panel + 16);
+            var a0 = ReplicatePair128(a);
+            var a0Low = ReplicatePair64(a);
+            c00 = NeonMacLow(c00, b0Low, a0Low); c01 = NeonMacHigh(c01, b0, a0); c02 = NeonMacLow(c02, b1Low, a0Low); c03 = NeonMacHigh(c03, b1, a0);
+            var a1 = ReplicatePair128(a + 2);
+            var a1Low = ReplicatePair64(a + 2);
+            c10 = NeonMacLow(c10, b0Low, a1Low); c11 = NeonMacHigh(c11, b0, a1); c12 = NeonMacLow(c12, b1Low, a1Low); c13 = NeonMacHigh(c13, b1, a1);
+            var a2 = ReplicatePair128(a + 4);
+            var a2Low = ReplicatePair64(a + 4);
+            c20 = NeonMacLow(c20, b0Low, a2Low); c21 = NeonMacHigh(c21, b0, a2); c22 = NeonMacLow(c22, b1Low, a2Low); c23 = NeonMacHigh(c23, b1, a2);
+            var a3 = ReplicatePair128(a + 6);
+            var a3Low = ReplicatePair64(a + 6);
+            c30 = NeonMacLow(c30, b0Low, a3Low); c31 = NeonMacHigh(c31, b0, a3); c32 = NeonMacLow(c32, b1Low, a3Low); c33 = NeonMacHigh(c33, b1, a3);
+            a += 8;
+            panel += 32;
+        }
+        StoreRow16(c, c00, c01, c02, c03);
+        if (rows > 1) StoreRow16(c + ldc, c10, c11, c12, c13);
+        if (rows > 2) StoreRow16(c + 2 * ldc, c20, c21, c22, c23);
+        if (rows > 3) StoreRow16(c + 3 * ldc, c30, c31, c32, c33);
+    }
+
+    /// <summary>4×4 tile for the column tail: one SMULL + SADALP per row and k pair.</summary>
+    private static unsafe void KernelNeon4x4(sbyte* a, sbyte* panel, int pairs, int* c, int ldc, int rows, int cols)
+    {
+        Vector128<int> c0 = default, c1 = default, c2 = default, c3 = default;
+        for (int p = 0; p < pairs; p++)
+        {
+            var b = AdvSimd.LoadVector64(panel);
+            c0 = NeonMacLow(c0, b, ReplicatePair64(a));
+            c1 = NeonMacLow(c1, b, ReplicatePair64(a + 2));
+            c2 = NeonMacLow(c2, b, ReplicatePair64(a + 4));
+            c3 = NeonMacLow(c3, b, ReplicatePair64(a + 6));
+            a += 8;
+            panel += 8;
+        }
+        StoreRowPartial(c, c0, cols);
+        if (rows > 1) StoreRowPartial(c + ldc, c1, cols);
+        if (rows > 2) StoreRowPartial(c + 2 * ldc, c2, cols);
+        if (rows > 3) StoreRowPartial(c + 3 * ldc, c3, cols);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void StoreRow16(int* c, Vector128<int> v0, Vector128<int> v1, Vector128<int> v2, Vector128<int> v3)
+    {
+        v0.Store(c);
+        v1.Store(c + 4);
+        v2.Store(c + 8);
+        v3.Store(c + 12);
+    }
+
+    /// <summary>Stores the first <paramref name="cols"/> (1..4) lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void StoreRowPartial(int* c, Vector128<int> v, int cols)
+    {
+        if (cols == 4) { v.Store(c); return; }
+        c[0] = v.GetElement(0);
+        if (cols > 1) c[1] = v.GetElement(1);
+        if (cols > 2) c[2] = v.GetElement(2);
+    }
+}

@@ -1,0 +1,156 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+
+namespace EdgeRuntime.Kernels.Gemm;
+
+// IsaPath.NeonDot (ARM64 with the dot-product extension, e.g. Cortex-A76 / Raspberry Pi 5).
+//
+// SDOT (by element) adds, to each int32 lane i, Σ_{g<4} b[4i+g]·a[4·index+g] with exact int32 arithmetic, so any
+// operands in -128..127 are fine. int32 accumulation wraps modulo 2^32 exactly like the scalar definition.
+//
+// Layouts (G = 4 k values per group, MR = 4 rows, NR = 16 columns; K is zero-padded to a multiple of 4 and M to 4):
+//   packed A:  [M/4][K/4][4 rows][4 k]       — one 16-byte load per k quad; quadruplet r of it is row r.
+//   B panel:   [K/4][16 cols][4 k]           — 4 vectors per k quad, each 4 columns × 4 k (lane = column).
+//   narrow B panel (the last n % 16 columns, 4 at a time): [K/4][4 cols][4 k].
+// Loop order as in QGemm.Neon.cs: for each B panel packed into scratch, for each 4-row block of A.
+public static partial class QGemm
+{
+    private static int NeonDotQuads(int k) => (k + 3) / 4;
+
+    private static int PackedALengthNeonDot(int m, int k) => checked(RoundUp(m, NeonRowBlock) * NeonDotQuads(k) * 4);
+
+    private static int ScratchLengthNeonDot(int k) => checked(NeonDotQuads(k) * 4 * NeonColumnBlock / sizeof(int));
+
+    private static void PackANeonDot(ReadOnlySpan<sbyte> a, int m, int k, Span<sbyte> packed)
+    {
+        int quads = NeonDotQuads(k);
+        int length = PackedALengthNeonDot(m, k);
+        if (a.Length < m * k) throw new ArgumentException($"a holds {a.Length} values, fewer than m*k = {m * k}", nameof(a));
+        if (packed.Length < length) throw new ArgumentException($"packed holds {packed.Length} values, fewer than {length}", nameof(packed));
+        int o = 0;
+        for (int block = 0; block < m; block += NeonRowBlock)
+            for (int q = 0; q < quads; q++)
+                for (int r = 0; r < NeonRowBlock; r++)
+                    for (int g = 0; g < 4; g++)
+                    {
+                        int row = block + r, kk = 4 * q + g;
+                        packed[o++] = row < m && kk < k ? a[row * k + kk] : (sbyte)0;
+                    }
+    }
+
+    private static unsafe void MultiplyNeonDot(int m, int n, int k, ReadOnlySpan<sbyte> packedA,
+        ReadOnlySpan<sbyte> b, int ldb, Span<int> acc, int ldAcc, Span<int> scratch)
+    {
+        ValidateMultiply(m, n, k, packedA.Length, PackedALengthNeonDot(m, k), b.Length, ldb, acc.Length, ldAcc,
+            scratch.Length, ScratchLengthNeonDot(k));
+        if (m == 0 || n == 0) return;
+        int quads = NeonDotQuads(k);
+        var panel = MemoryMarshal.AsBytes(scratch);
+        fixed (sbyte* pa = packedA)
+        fixed (sbyte* pb = b)
+        fixed (int* pc = acc)
+        fixed (byte* pp = panel)
+        {
+            var panelPtr = (sbyte*)pp;
+            int j = 0;
+            for (; j + NeonColumnBlock <= n; j += NeonColumnBlock)
+            {
+                PackBPanelNeonDot16(pb + j, ldb, k, panelPtr);
+                for (int i = 0; i < m; i += NeonRowBlock)
+                    KernelNeonDot4x16(pa + i * quads * 4, panelPtr, quads, pc + i * ldAcc + j, ldAcc, Math.Min(NeonRowBlock, m - i));
+            }
+            for (; j < n; j += NeonNarrowColumnBlock)
+            {
+                int cols = Math.Min(NeonNarrowColumnBlock, n - j);
+                PackBPanelGeneric(pb + j, ldb, k, cols, NeonNarrowColumnBlock, 4, panelPtr);
+                for (int i = 0; i < m; i += NeonRowBlock)
+                    KernelNeonDot4x4(pa + i * quads * 4, panelPtr, quads, pc + i * ldAcc + j, ldAcc, Math.Min(NeonRowBlock, m - i), cols);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Packs 16 columns of B into [K/4][16][4]: ZIP of bytes pairs rows (0,1) and (2,3), ZIP of 16-bit elements then
+    /// joins the pairs into per-column quadruplets. Missing rows of the last quad are zeros.
+    /// </summary>
+    private static unsafe void PackBPanelNeonDot16(sbyte* b, int ldb, int k, sbyte* panel)
+    {
+        for (int kk = 0; kk < k; kk += 4)
+        {
+            var r0 = AdvSimd.LoadVector128(b + kk * ldb);
+            var r1 = kk + 1 < k ? AdvSimd.LoadVector128(b + (kk + 1) * ldb) : Vector128<sbyte>.Zero;
+            var r2 = kk + 2 < k ? AdvSimd.LoadVector128(b + (kk + 2) * ldb) : Vector128<sbyte>.Zero;
+            var r3 = kk + 3 < k ? AdvSimd.LoadVector128(b + (kk + 3) * ldb) : Vector128<sbyte>.Zero;
+            var p01Low = AdvSimd.Arm64.ZipLow(r0, r1).AsInt16();   // columns 0..7, (k0,k1) pairs
+            var p01High = AdvSimd.Arm64.ZipHigh(r0, r1).AsInt16(); // columns 8..15
+            var p23Low = AdvSimd.Arm64.ZipLow(r2, r3).AsInt16();
+            var p23High = AdvSimd.Arm64.ZipHigh(r2, r3).AsInt16();
+            AdvSimd.Store(panel, AdvSimd.Arm64.ZipLow(p01Low, p23Low).AsSByte());
+            AdvSimd.Store(panel + 16, AdvSimd.Arm64.ZipHigh(p01Low, p23Low).AsSByte());
+            AdvSimd.Store(panel + 32, AdvSimd.Arm64.ZipLow(p01High, p23High).AsSByte());
+            AdvSimd.Store(panel + 48, AdvSimd.Arm64.ZipHigh(p01High, p23High).AsSByte());
+            panel += 64;
+        }
+    }
+
+    /// <summary>4×16 tile: 16 int32 accumulators (row r, columns 4q..4q+3), one k quad (16 SDOT) per step.</summary>
+    private static unsafe void KernelNeonDot4x16(sbyte* a, sbyte* panel, int quads, int* c, int ldc, int rows)
+    {
+        Vector128<int> c00 = default, c01 = default, c02 = default, c03 = default;
+        Vector128<int> c10 = default, c11 = default, c12 = default, c13 = default;
+        Vector128<int> c20 = default, c21 = default, c22 = default, c23 = default;
+        Vector128<int> c30 = default, c31 = default, c32 = default, c33 = default;
+        for (int q = 0; q < quads; q++)
+        {
+            var av = AdvSimd.LoadVector128(a);
+            var b0 = AdvSimd.LoadVector128(panel);
+            var b1 = AdvSimd.LoadVector128(panel + 16);
+            var b2 = AdvSimd.LoadVector128(panel + 32);
+            var b3 = AdvSimd.LoadVector128(panel + 48);
+            c00 = Dp.DotProductBySelectedQuadruplet(c00, b0, av, 0);
+            c01 = Dp.DotProductBySelectedQuadruplet(c01, b1, av, 0);
+            c02 = Dp.DotProductBySelectedQuadruplet(c02, b2, av, 0);
+            c03 = Dp.DotProductBySelectedQuadruplet(c03, b3, av, 0);
+            c10 = Dp.DotProductBySelectedQuadruplet(c10, b0, av, 1);
+            c11 = Dp.DotProductBySelectedQuadruplet(c11, b1, av, 1);
+            c12 = Dp.DotProductBySelectedQuadruplet(c12, b2, av, 1);
+            c13 = Dp.DotProductBySelectedQuadruplet(c13, b3, av, 1);
+            c20 = Dp.DotProductBySelectedQuadruplet(c20, b0, av, 2);
+            c21 = Dp.DotProductBySelectedQuadruplet(c21, b1, av, 2);
+            c22 = Dp.DotProductBySelectedQuadruplet(c22, b2, av, 2);
+            c23 = Dp.DotProductBySelectedQuadruplet(c23, b3, av, 2);
+            c30 = Dp.DotProductBySelectedQuadruplet(c30, b0, av, 3);
+            c31 = Dp.DotProductBySelectedQuadruplet(c31, b1, av, 3);
+            c32 = Dp.DotProductBySelectedQuadruplet(c32, b2, av, 3);
+            c33 = Dp.DotProductBySelectedQuadruplet(c33, b3, av, 3);
+            a += 16;
+            panel += 64;
+        }
+        StoreRow16(c, c00, c01, c02, c03);
+        if (rows > 1) StoreRow16(c + ldc, c10, c11, c12, c13);
+        if (rows > 2) StoreRow16(c + 2 * ldc, c20, c21, c22, c23);
+        if (rows > 3) StoreRow16(c + 3 * ldc, c30, c31, c32, c33);
+    }
+
+    /// <summary>4×4 tile for the column tail: one SDOT per row and k quad.</summary>
+    private static unsafe void KernelNeonDot4x4(sbyte* a, sbyte* panel, int quads, int* c, int ldc, int rows, int cols)
+    {
+        Vector128<int> c0 = default, c1 = default, c2 = default, c3 = default;
+        for (int q = 0; q < quads; q++)
+        {
+            var av = AdvSimd.LoadVector128(a);
+            var bv = AdvSimd.LoadVector128(panel);
+            c0 = Dp.DotProductBySelectedQuadruplet(c0, bv, av, 0);
+            c1 = Dp.DotProductBySelectedQuadruplet(c1, bv, av, 1);
+            c2 = Dp.DotProductBySelectedQuadruplet(c2, bv, av, 2);
+            c3 = Dp.DotProductBySelectedQuadruplet(c3, bv, av, 3);
+            a += 16;
+            panel += 16;
+        }
+        StoreRowPartial(c, c0, cols);
+        if (rows > 1) StoreRowPartial(c + ldc, c1, cols);
+        if (rows > 2) StoreRowPartial(c + 2 * ldc, c2, cols);
+        if (rows > 3) StoreRowPartial(c + 3 * ldc, c3, cols);
+    }
+}
