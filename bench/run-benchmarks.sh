@@ -45,7 +45,7 @@ jnum() { grep -o "\"$1\":[^,}]*" <<<"$2" | head -1 | cut -d: -f2; }
 jstr() { grep -o "\"$1\":\"[^\"]*\"" <<<"$2" | head -1 | cut -d'"' -f4; }
 ms() { [ "$1" = null ] && echo "–" || printf '%.2f' "$1"; }
 bytes() { [ "$1" = null ] && echo "–" || awk -v b="$1" 'BEGIN { if (b >= 1048576) printf "%.1f MiB", b/1048576; else printf "%.0f KiB", b/1024 }'; }
-millions() { awk -v n="$1" 'BEGIN { printf "%.1f M", n/1e6 }'; }
+millions() { awk -v n="$1" 'BEGIN { if (n == 0) print "0"; else printf "%.1f M", n/1e6 }'; }
 
 # Replaces the text between <!-- NAME:begin --> and <!-- NAME:end --> in BENCHMARKS.md with file $2 (appends the
 # section when absent).
