@@ -83,7 +83,50 @@ public static class KernelSelfTest
         new("qgemm.multiply", CheckMultiply),
         new("qgemm.columnsums", CheckColumnSums),
         new("qgemm.requantize", CheckRequantizeRows),
+        new("depthwise.conv", CheckDepthwise),
+        new("qlinear.add", CheckQLinearAdd),
     ];
+
+    /// <summary>Depthwise convolution: the sweep of <see cref="Depthwise.DepthwiseConvSelfTest.Cases"/> against the reference.</summary>
+    private static void CheckDepthwise(IsaPath isa, SelfTestRecorder recorder)
+    {
+        foreach (var testCase in Depthwise.DepthwiseConvSelfTest.Cases())
+        {
+            var mismatch = Depthwise.DepthwiseConvSelfTest.Check(isa, testCase);
+            if (mismatch == null) recorder.Pass();
+            else recorder.Fail(testCase.ToString(), mismatch);
+        }
+    }
+
+    /// <summary>QLinearAdd: same-shape and broadcast tensors, uint8 and int8, random and saturating scales.</summary>
+    private static void CheckQLinearAdd(IsaPath isa, SelfTestRecorder recorder)
+    {
+        var rng = new Random(4242);
+        foreach (var signed in new[] { false, true })
+            foreach (var length in ColumnCounts)
+                for (int variant = 0; variant < 3; variant++)
+                {
+                    int channels = 1 + rng.Next(5);
+                    int[] shape = [1, channels, 1, length];
+                    int[] shapeB = variant == 2 ? [1, channels, 1, 1] : shape;
+                    var plan = Elementwise.QuantizedBroadcast.Create(shape, shapeB)!;
+                    var a = new byte[plan.OutputCount];
+                    var b = new byte[channels * (variant == 2 ? 1 : length)];
+                    rng.NextBytes(a);
+                    rng.NextBytes(b);
+                    int lo = signed ? -128 : 0, hi = signed ? 127 : 255;
+                    var p = new Elementwise.QLinearBinaryParameters((float)(rng.NextDouble() * 0.1 + 1e-3), rng.Next(lo, hi + 1),
+                        (float)(rng.NextDouble() * 0.1 + 1e-3), rng.Next(lo, hi + 1),
+                        variant == 1 ? 1e-6f : (float)(rng.NextDouble() * 0.1 + 1e-3), rng.Next(lo, hi + 1), signed);
+                    var expected = new byte[plan.OutputCount];
+                    var actual = new byte[plan.OutputCount];
+                    Elementwise.QLinearAddReference.Run(plan, a, b, expected, p);
+                    Elementwise.QLinearAdd.Run(isa, plan, a, b, actual, p);
+                    int at = expected.AsSpan().CommonPrefixLength(actual);
+                    if (at == expected.Length) recorder.Pass();
+                    else recorder.Fail($"{(signed ? "int8" : "uint8")} [{string.Join(",", shape)}]+[{string.Join(",", shapeB)}]", $"element {at}: expected {expected[at]} got {actual[at]}");
+                }
+    }
 
     /// <summary>
     /// Runs every group on each of <paramref name="paths"/> that this CPU supports (all supported paths when null).
