@@ -104,14 +104,14 @@ public static class KernelSelfTest
         var rng = new Random(4242);
         foreach (var signed in new[] { false, true })
             foreach (var length in ColumnCounts)
-                for (int variant = 0; variant < 3; variant++)
+                for (int variant = 0; variant < 5; variant++)
                 {
                     int channels = 1 + rng.Next(5);
                     int[] shape = [1, channels, 1, length];
-                    int[] shapeB = variant == 2 ? [1, channels, 1, 1] : shape;
+                    int[] shapeB = variant >= 3 ? [1, channels, 1, 1] : shape;
                     var plan = Elementwise.QuantizedBroadcast.Create(shape, shapeB)!;
                     var a = new byte[plan.OutputCount];
-                    var b = new byte[channels * (variant == 2 ? 1 : length)];
+                    var b = new byte[channels * (variant >= 3 ? 1 : length)];
                     rng.NextBytes(a);
                     rng.NextBytes(b);
                     int lo = signed ? -128 : 0, hi = signed ? 127 : 255;

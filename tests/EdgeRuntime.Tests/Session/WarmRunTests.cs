@@ -47,11 +47,16 @@ public sealed class WarmRunTests(ITestOutputHelper output)
             {
                 using var model = EdgeModel.Load(path, new EdgeModelOptions { Backend = BackendKind.Native, Threads = threads, Isa = isa });
                 var input = SyntheticInput(model);
-                model.Run(input);
-                model.Run(input);
-                long before = GC.GetAllocatedBytesForCurrentThread();
-                model.Run(input);
-                long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+                for (int i = 0; i < 3; i++) model.Run(input);
+                // The runtime itself may allocate on this thread once in a while (tiered JIT installing optimized
+                // code); a per-inference allocation would show in every run, so a run with zero bytes proves there is none.
+                long allocated = long.MaxValue;
+                for (int attempt = 0; attempt < 5 && allocated != 0; attempt++)
+                {
+                    long before = GC.GetAllocatedBytesForCurrentThread();
+                    model.Run(input);
+                    allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+                }
                 output.WriteLine($"{Path.GetFileName(path)} {CpuFeatures.Name(isa)} threads={threads}: {allocated} bytes allocated by a warm run");
                 Assert.True(allocated == 0, $"{CpuFeatures.Name(isa)}, {threads} threads: a warm run allocated {allocated} bytes");
             }
