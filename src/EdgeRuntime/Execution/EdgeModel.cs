@@ -79,7 +79,7 @@ public sealed class EdgeModel : IDisposable
         {
             // Topology is still validated so that a broken graph gets EdgeRuntime's clear error, not ORT's.
             GraphTopology.Sort(graph);
-            var backend = new OrtBackend(graph.SourcePath, bytes(), graph.Inputs.Select(i => i.Name).ToArray(), graph.Outputs.Select(o => o.Name).ToArray(), threads);
+            var backend = new OrtBackend(graph.SourcePath, bytes(), graph.Inputs.Select(i => i.Name).ToArray(), graph.Outputs.Select(o => o.Name).ToArray(), threads, options.AllowSpinning);
             return new EdgeModel(graph, backend, unsupported) { Threads = threads };
         }
 
@@ -88,7 +88,7 @@ public sealed class EdgeModel : IDisposable
         QdqFusion.Fuse(graph);
         order = GraphTopology.Sort(graph);
         if (options.Isa is { } isa) Kernels.Common.CpuFeatures.Require(isa);
-        var workers = new WorkerPool(threads);
+        var workers = new WorkerPool(threads, options.AllowSpinning);
         try
         {
             var plan = GraphPlanner.Build(graph, order, workers, options.Isa);

@@ -32,6 +32,14 @@ public sealed class EdgeModelOptions
     /// </summary>
     public Kernels.Common.IsaPath? Isa { get; init; }
 
+    /// <summary>
+    /// Whether idle worker threads spin briefly before blocking (default true: lower latency between layers and
+    /// frames). Applies to EdgeRuntime's worker pool and to ONNX Runtime's intra-op pool
+    /// (<c>session.intra_op.allow_spinning</c>). Turn it off when two engines share the cores, as in
+    /// <c>edgerun bench --backend both</c>, so one engine's spinning threads do not slow the other's runs.
+    /// </summary>
+    public bool AllowSpinning { get; init; } = true;
+
     /// <summary>Receives diagnostic messages (e.g. why auto fell back to ONNX Runtime); may be null.</summary>
     public Action<string>? Log { get; init; }
 }

@@ -18,7 +18,7 @@ internal sealed class OrtBackend : IInferenceBackend
     private readonly string[] _outputNames;
     private readonly RunOptions _runOptions = new();
 
-    public OrtBackend(string? path, byte[] model, string[] inputNames, string[] outputNames, int threads)
+    public OrtBackend(string? path, byte[] model, string[] inputNames, string[] outputNames, int threads, bool allowSpinning = true)
     {
         _options = new SessionOptions
         {
@@ -27,6 +27,7 @@ internal sealed class OrtBackend : IInferenceBackend
             InterOpNumThreads = 1,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
         };
+        _options.AddSessionConfigEntry("session.intra_op.allow_spinning", allowSpinning ? "1" : "0");
         try
         {
             _session = new InferenceSession(model, _options);
