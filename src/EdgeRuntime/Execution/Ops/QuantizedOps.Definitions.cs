@@ -16,5 +16,7 @@ internal static partial class QuantizedOps
         registry.Add(new QLinearAveragePoolDefinition());
         registry.Add(new QLinearLookupTableDefinition("QLinearSigmoid"));
         registry.Add(new QLinearLookupTableDefinition("QLinearLeakyRelu"));
+        foreach (var op in new[] { "QLinearTanh", "QLinearHardSigmoid", "QLinearHardSwish", "QLinearRelu", "QLinearClip" })
+            registry.Add(new QLinearLookupTableDefinition(op, Graph.Passes.QdqFusion.EdgeDomain));
     }
 }

@@ -24,6 +24,12 @@ namespace EdgeRuntime.Graph.Passes;
 public static class QdqFusion
 {
     private const string MicrosoftDomain = "com.microsoft";
+
+    /// <summary>
+    /// Domain of EdgeRuntime's own fused ops (int8 lookup-table activations ONNX has no QLinear form for); only ever
+    /// produced by this pass and run natively.
+    /// </summary>
+    public const string EdgeDomain = "ai.edgeruntime";
     private static readonly HashSet<string> DataMovementOps = ["MaxPool", "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Identity"];
 
     /// <summary>Fuses every matching group in <paramref name="graph"/>; returns the number of fusions.</summary>
@@ -48,6 +54,8 @@ public static class QdqFusion
         }
         if (fusions > 0 && graph.Nodes.Any(n => n.Domain == MicrosoftDomain) && graph.OpsetFor(MicrosoftDomain) == 0)
             graph.Opsets[MicrosoftDomain] = 1;
+        if (fusions > 0 && graph.Nodes.Any(n => n.Domain == EdgeDomain) && graph.OpsetFor(EdgeDomain) == 0)
+            graph.Opsets[EdgeDomain] = 1;
         return fusions;
     }
 
@@ -62,6 +70,11 @@ public static class QdqFusion
             ["auto_pad", "ceil_mode", "count_include_pad", "kernel_shape", "pads", "strides"]),
         "Sigmoid" => TryFuseUnary(graph, index, node, "QLinearSigmoid", []),
         "LeakyRelu" => TryFuseUnary(graph, index, node, "QLinearLeakyRelu", ["alpha"]),
+        "Tanh" => TryFuseUnary(graph, index, node, "QLinearTanh", [], EdgeDomain),
+        "HardSigmoid" => TryFuseUnary(graph, index, node, "QLinearHardSigmoid", ["alpha", "beta"], EdgeDomain),
+        "HardSwish" => TryFuseUnary(graph, index, node, "QLinearHardSwish", [], EdgeDomain),
+        "Relu" => TryFuseUnary(graph, index, node, "QLinearRelu", [], EdgeDomain),
+        "Clip" => TryFuseClip(graph, index, node),
         _ when DataMovementOps.Contains(node.OpType) => TryFuseDataMovement(graph, index, node),
         _ => false,
     };
@@ -273,7 +286,30 @@ public static class QdqFusion
         return true;
     }
 
-    private static bool TryFuseUnary(ModelGraph graph, GraphIndex index, Node node, string fusedOp, string[] copiedAttributes)
+    /// <summary>
+    /// DQ → Clip → Q ⇒ QLinearClip (a lookup table) when the bounds are constants: attributes before opset 11,
+    /// optional scalar inputs since; the bounds become float attributes of the fused node.
+    /// </summary>
+    private static bool TryFuseClip(ModelGraph graph, GraphIndex index, Node node)
+    {
+        float min = float.NegativeInfinity, max = float.PositiveInfinity;
+        if (node.Attributes.TryGetValue("min", out var minAttr)) min = minAttr.Float;
+        if (node.Attributes.TryGetValue("max", out var maxAttr)) max = maxAttr.Float;
+        for (int i = 1; i < node.Inputs.Length; i++)
+        {
+            if (node.Inputs[i].Length == 0) continue;
+            if (!graph.Initializers.TryGetValue(node.Inputs[i], out var bound) || bound.ElementCount != 1 || bound.ElementType != TensorElementType.Float32)
+                return false;
+            if (i == 1) min = bound.AsSpan<float>()[0]; else max = bound.AsSpan<float>()[0];
+        }
+        var unary = new Node { Name = node.Name, OpType = node.OpType, Domain = node.Domain, Inputs = [node.Inputs[0]], Outputs = node.Outputs };
+        unary.Attributes["min"] = new NodeAttribute { Name = "min", Kind = AttributeKind.Float, Float = min };
+        unary.Attributes["max"] = new NodeAttribute { Name = "max", Kind = AttributeKind.Float, Float = max };
+        return TryFuseUnary(graph, index, unary, "QLinearClip", ["min", "max"], EdgeDomain, replaced: node);
+    }
+
+    private static bool TryFuseUnary(ModelGraph graph, GraphIndex index, Node node, string fusedOp, string[] copiedAttributes,
+        string domain = MicrosoftDomain, Node? replaced = null)
     {
         if (node.Inputs.Length != 1 || node.Outputs.Length != 1) return false;
         var x = DequantizeOf(graph, index, node.Inputs[0]);
@@ -284,13 +320,13 @@ public static class QdqFusion
         {
             Name = node.Name,
             OpType = fusedOp,
-            Domain = MicrosoftDomain,
+            Domain = domain,
             Inputs = [x.Data, x.ScaleName, x.ZeroPointName, y.ScaleName, y.ZeroPointName],
             Outputs = [y.Node.Outputs[0]],
         };
         foreach (var name in copiedAttributes)
             if (node.Attributes.TryGetValue(name, out var attr)) fused.Attributes[name] = attr;
-        Replace(graph, node, fused, [y.Node]);
+        Replace(graph, replaced ?? node, fused, [y.Node]);
         RemoveUnusedDequantize(graph, x.Node);
         return true;
     }
