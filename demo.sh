@@ -3,7 +3,7 @@
 # (from ../shared or $EDGE_SHARED), natively and on ONNX Runtime, printing labels, scores and latency.
 set -euo pipefail
 cd "$(dirname "$0")"
-shared="${EDGE_SHARED:-$(pwd)/../shared}"
+shared=$(realpath "${EDGE_SHARED:-$(pwd)/../shared}")
 model="$shared/models/converted/mobilenet_v2_1.0_224_quant.onnx"
 labels="$shared/models/coral/imagenet_labels.txt"
 if [ ! -f "$model" ]; then
@@ -19,10 +19,13 @@ edgerun=src/EdgeRuntime/bin/Release/net10.0/edgerun
 
 echo
 echo "== model"
-"$edgerun" inspect "$model" | sed -n '1,12p;/^Backend/,$p' | grep -v '^  ' || true
+"$edgerun" inspect "$model" | sed '/^Nodes/,/^Totals/{/^Totals/!d}'
 echo
-echo "== native int8 (EdgeRuntime kernels)"
+echo "== native int8 (EdgeRuntime kernels; per-image latency is one run just after loading — steady state is measured at the end)"
 "$edgerun" classify --model "$model" --labels "$labels" --top 3 --backend native "${images[@]}"
 echo
 echo "== ONNX Runtime 1.31.1 on the same model"
 "$edgerun" classify --model "$model" --labels "$labels" --top 3 --backend ort "${images[@]}"
+echo
+echo "== latency, native vs ONNX Runtime interleaved in one process (1 thread)"
+"$edgerun" bench --model "$model" --backend both --threads 1 --warmup 20 --runs 40

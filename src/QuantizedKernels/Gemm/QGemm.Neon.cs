@@ -31,19 +31,25 @@ public static partial class QGemm
 
     private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
 
-    private static void PackANeon(ReadOnlySpan<sbyte> a, int m, int k, Span<sbyte> packed)
+    private static void PackANeon(ReadOnlySpan<sbyte> a, int m, int k, Span<sbyte> packed) =>
+        PackAInterleaved(a, m, k, NeonRowBlock, 2, packed, PackedALengthNeon(m, k));
+
+    /// <summary>
+    /// Packs row-major A as <c>[M/rowBlock][K/group][rowBlock][group]</c> sbytes, zero-padded to whole blocks: the
+    /// layout of the ARM microkernels (group 2 for SMULL/SADALP pairs, 4 for SDOT quads).
+    /// </summary>
+    private static void PackAInterleaved(ReadOnlySpan<sbyte> a, int m, int k, int rowBlock, int group, Span<sbyte> packed, int length)
     {
-        int pairs = NeonPairs(k);
-        int length = PackedALengthNeon(m, k);
+        int steps = (k + group - 1) / group;
         if (a.Length < m * k) throw new ArgumentException($"a holds {a.Length} values, fewer than m*k = {m * k}", nameof(a));
         if (packed.Length < length) throw new ArgumentException($"packed holds {packed.Length} values, fewer than {length}", nameof(packed));
         int o = 0;
-        for (int block = 0; block < m; block += NeonRowBlock)
-            for (int p = 0; p < pairs; p++)
-                for (int r = 0; r < NeonRowBlock; r++)
-                    for (int g = 0; g < 2; g++)
+        for (int block = 0; block < m; block += rowBlock)
+            for (int step = 0; step < steps; step++)
+                for (int r = 0; r < rowBlock; r++)
+                    for (int g = 0; g < group; g++)
                     {
-                        int row = block + r, kk = 2 * p + g;
+                        int row = block + r, kk = group * step + g;
                         packed[o++] = row < m && kk < k ? a[row * k + kk] : (sbyte)0;
                     }
     }

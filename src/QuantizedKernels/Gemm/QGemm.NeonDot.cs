@@ -22,22 +22,8 @@ public static partial class QGemm
 
     private static int ScratchLengthNeonDot(int k) => checked(NeonDotQuads(k) * 4 * NeonColumnBlock / sizeof(int));
 
-    private static void PackANeonDot(ReadOnlySpan<sbyte> a, int m, int k, Span<sbyte> packed)
-    {
-        int quads = NeonDotQuads(k);
-        int length = PackedALengthNeonDot(m, k);
-        if (a.Length < m * k) throw new ArgumentException($"a holds {a.Length} values, fewer than m*k = {m * k}", nameof(a));
-        if (packed.Length < length) throw new ArgumentException($"packed holds {packed.Length} values, fewer than {length}", nameof(packed));
-        int o = 0;
-        for (int block = 0; block < m; block += NeonRowBlock)
-            for (int q = 0; q < quads; q++)
-                for (int r = 0; r < NeonRowBlock; r++)
-                    for (int g = 0; g < 4; g++)
-                    {
-                        int row = block + r, kk = 4 * q + g;
-                        packed[o++] = row < m && kk < k ? a[row * k + kk] : (sbyte)0;
-                    }
-    }
+    private static void PackANeonDot(ReadOnlySpan<sbyte> a, int m, int k, Span<sbyte> packed) =>
+        PackAInterleaved(a, m, k, NeonRowBlock, 4, packed, PackedALengthNeonDot(m, k));
 
     private static unsafe void MultiplyNeonDot(int m, int n, int k, ReadOnlySpan<sbyte> packedA,
         ReadOnlySpan<sbyte> b, int ldb, Span<int> acc, int ldAcc, Span<int> scratch)
