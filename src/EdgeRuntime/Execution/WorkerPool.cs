@@ -21,6 +21,12 @@ internal sealed class WorkerPool : IDisposable
     /// </summary>
     private const int DefaultSpinRounds = 2000;
 
+    /// <summary>
+    /// Spin rounds with spinning "off" (≈ 5–10 µs): enough to catch the next layer of the same inference, too short
+    /// to take a core from another engine between inferences.
+    /// </summary>
+    private const int MinimalSpinRounds = 100;
+
     private readonly int _spinRounds;
 
     private readonly Thread[] _threads;
@@ -37,7 +43,7 @@ internal sealed class WorkerPool : IDisposable
     /// <param name="allowSpinning">Poll briefly before blocking (see <see cref="DefaultSpinRounds"/>).</param>
     public WorkerPool(int threadCount, bool allowSpinning = true)
     {
-        _spinRounds = allowSpinning ? DefaultSpinRounds : 0;
+        _spinRounds = allowSpinning ? DefaultSpinRounds : MinimalSpinRounds;
         if (threadCount < 1) throw new ArgumentOutOfRangeException(nameof(threadCount));
         ThreadCount = threadCount;
         _threads = new Thread[threadCount - 1];

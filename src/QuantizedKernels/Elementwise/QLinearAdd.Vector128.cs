@@ -22,6 +22,12 @@ public static class QLinearAdd
             QLinearAddReference.Run(plan, a, b, c, p);
             return;
         }
+        if (a.Length == plan.OutputCount && b.Length == plan.OutputCount)
+        {
+            // Same shapes (residual connections): the rows are consecutive, so run the whole tensor as one row.
+            Row(a[..plan.OutputCount], b[..plan.OutputCount], c[..plan.OutputCount], p);
+            return;
+        }
         int inner = plan.InnerLength;
         for (int r = 0; r < plan.RowOffsetsA.Length; r++)
             Row(a.Slice(plan.RowOffsetsA[r], inner), b.Slice(plan.RowOffsetsB[r], inner), c.Slice(r * inner, inner), p);
