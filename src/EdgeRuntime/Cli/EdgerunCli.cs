@@ -26,7 +26,7 @@ internal static class EdgerunCli
     }
 
     /// <summary>Runs a command body, turning EdgeRuntime's typed errors into a one-line message and an exit code.</summary>
-    public static int Guard(Func<int> body)
+    public static int Guard(Func<int> body, string tool = "edgerun")
     {
         try
         {
@@ -34,27 +34,27 @@ internal static class EdgerunCli
         }
         catch (ModelFormatException ex)
         {
-            Console.Error.WriteLine($"edgerun: bad model: {ex.Message}");
+            Console.Error.WriteLine($"{tool}: bad model: {ex.Message}");
             return ExitCodes.BadModel;
         }
         catch (InvalidInputException ex)
         {
-            Console.Error.WriteLine($"edgerun: bad input: {ex.Message}");
+            Console.Error.WriteLine($"{tool}: bad input: {ex.Message}");
             return ExitCodes.BadInput;
         }
         catch (ConfigurationException ex)
         {
-            Console.Error.WriteLine($"edgerun: bad configuration: {ex.Message}");
+            Console.Error.WriteLine($"{tool}: bad configuration: {ex.Message}");
             return ExitCodes.Usage;
         }
         catch (EdgeRuntime.Kernels.Common.IsaNotSupportedException ex)
         {
-            Console.Error.WriteLine($"edgerun: {ex.Message}");
+            Console.Error.WriteLine($"{tool}: {ex.Message}");
             return ExitCodes.Usage;
         }
         catch (UsageException ex)
         {
-            Console.Error.WriteLine($"edgerun: {ex.Message}");
+            Console.Error.WriteLine($"{tool}: {ex.Message}");
             return ExitCodes.Usage;
         }
     }

@@ -1,6 +1,4 @@
 using System.CommandLine;
-using EdgeRuntime;
-using EdgeRuntime.Onnx;
 
 namespace ModelConverter.Cli;
 
@@ -25,26 +23,7 @@ internal static class ModelconvCli
         return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
     }
 
-    public static int Guard(Func<int> body)
-    {
-        try
-        {
-            return body();
-        }
-        catch (ModelFormatException ex)
-        {
-            Console.Error.WriteLine($"modelconv: bad model: {ex.Message}");
-            return 3;
-        }
-        catch (InvalidInputException ex)
-        {
-            Console.Error.WriteLine($"modelconv: bad input: {ex.Message}");
-            return 4;
-        }
-        catch (ConfigurationException ex)
-        {
-            Console.Error.WriteLine($"modelconv: bad configuration: {ex.Message}");
-            return 2;
-        }
-    }
+    /// <summary>Same error handling and exit codes as <c>edgerun</c>.</summary>
+    public static int Guard(Func<int> body) => EdgeRuntime.Cli.EdgerunCli.Guard(body, "modelconv");
+
 }
