@@ -54,13 +54,43 @@ public static partial class QGemm
                     }
     }
 
-    private static unsafe void MultiplyNeon(int m, int n, int k, ReadOnlySpan<sbyte> packedA,
-        ReadOnlySpan<sbyte> b, int ldb, Span<int> acc, int ldAcc, Span<int> scratch)
+    private static void MultiplyNeon(int m, int n, int k, ReadOnlySpan<sbyte> packedA,
+        ReadOnlySpan<sbyte> b, int ldb, Span<int> acc, int ldAcc, Span<int> scratch) =>
+        MultiplyArm<NeonMicrokernel>(m, n, k, packedA, PackedALengthNeon(m, k), b, ldb, acc, ldAcc, scratch, ScratchLengthNeon(k));
+
+    /// <summary>
+    /// One ARM microkernel family: A packed by <see cref="PackAInterleaved"/> with <see cref="Group"/> k values per
+    /// step, B panels of 16 (and narrow 4) columns packed the same way, 4×16 and 4×4 register tiles.
+    /// </summary>
+    private interface IArmMicrokernel
     {
-        ValidateMultiply(m, n, k, packedA.Length, PackedALengthNeon(m, k), b.Length, ldb, acc.Length, ldAcc,
-            scratch.Length, ScratchLengthNeon(k));
+        /// <summary>k values per step: 2 for SMULL/SADALP pairs, 4 for SDOT quads.</summary>
+        static abstract int Group { get; }
+        static abstract unsafe void PackPanel16(sbyte* b, int ldb, int k, sbyte* panel);
+        static abstract unsafe void Kernel4x16(sbyte* a, sbyte* panel, int steps, int* c, int ldc, int rows);
+        static abstract unsafe void Kernel4x4(sbyte* a, sbyte* panel, int steps, int* c, int ldc, int rows, int cols);
+    }
+
+    private readonly struct NeonMicrokernel : IArmMicrokernel
+    {
+        public static int Group => 2;
+        public static unsafe void PackPanel16(sbyte* b, int ldb, int k, sbyte* panel) => PackBPanelNeon16(b, ldb, k, panel);
+        public static unsafe void Kernel4x16(sbyte* a, sbyte* panel, int steps, int* c, int ldc, int rows) => KernelNeon4x16(a, panel, steps, c, ldc, rows);
+        public static unsafe void Kernel4x4(sbyte* a, sbyte* panel, int steps, int* c, int ldc, int rows, int cols) => KernelNeon4x4(a, panel, steps, c, ldc, rows, cols);
+    }
+
+    /// <summary>
+    /// The ARM GEMM driver, specialised per microkernel family at compile time (no indirect calls): for each strip of
+    /// 16 columns, pack the B panel once and run the 4×16 kernel down all rows; the last columns use 4-wide panels.
+    /// </summary>
+    private static unsafe void MultiplyArm<TKernel>(int m, int n, int k, ReadOnlySpan<sbyte> packedA, int packedANeeded,
+        ReadOnlySpan<sbyte> b, int ldb, Span<int> acc, int ldAcc, Span<int> scratch, int scratchNeeded)
+        where TKernel : struct, IArmMicrokernel
+    {
+        ValidateMultiply(m, n, k, packedA.Length, packedANeeded, b.Length, ldb, acc.Length, ldAcc, scratch.Length, scratchNeeded);
         if (m == 0 || n == 0) return;
-        int pairs = NeonPairs(k);
+        int steps = (k + TKernel.Group - 1) / TKernel.Group;
+        int blockStride = steps * TKernel.Group; // sbytes of packed A per row of a 4-row block
         var panel = MemoryMarshal.AsBytes(scratch);
         fixed (sbyte* pa = packedA)
         fixed (sbyte* pb = b)
@@ -71,21 +101,20 @@ public static partial class QGemm
             int j = 0;
             for (; j + NeonColumnBlock <= n; j += NeonColumnBlock)
             {
-                PackBPanelNeon16(pb + j, ldb, k, panelPtr);
+                TKernel.PackPanel16(pb + j, ldb, k, panelPtr);
                 for (int i = 0; i < m; i += NeonRowBlock)
-                    KernelNeon4x16(pa + i * pairs * 2, panelPtr, pairs, pc + i * ldAcc + j, ldAcc, Math.Min(NeonRowBlock, m - i));
+                    TKernel.Kernel4x16(pa + i * blockStride, panelPtr, steps, pc + i * ldAcc + j, ldAcc, Math.Min(NeonRowBlock, m - i));
             }
             for (; j < n; j += NeonNarrowColumnBlock)
             {
                 int cols = Math.Min(NeonNarrowColumnBlock, n - j);
-                PackBPanelGeneric(pb + j, ldb, k, cols, NeonNarrowColumnBlock, 2, panelPtr);
+                PackBPanelGeneric(pb + j, ldb, k, cols, NeonNarrowColumnBlock, TKernel.Group, panelPtr);
                 for (int i = 0; i < m; i += NeonRowBlock)
-                    KernelNeon4x4(pa + i * pairs * 2, panelPtr, pairs, pc + i * ldAcc + j, ldAcc, Math.Min(NeonRowBlock, m - i), cols);
+                    TKernel.Kernel4x4(pa + i * blockStride, panelPtr, steps, pc + i * ldAcc + j, ldAcc, Math.Min(NeonRowBlock, m - i), cols);
             }
         }
     }
 
-    /// <summary>Checks every span is long enough for the pointer-based paths (they do no bounds checks of their own).</summary>
     private static void ValidateMultiply(int m, int n, int k, int packedALength, int packedANeeded, int bLength, int ldb,
         int accLength, int ldAcc, int scratchLength, int scratchNeeded)
     {

@@ -25,35 +25,16 @@ public static partial class QGemm
     private static void PackANeonDot(ReadOnlySpan<sbyte> a, int m, int k, Span<sbyte> packed) =>
         PackAInterleaved(a, m, k, NeonRowBlock, 4, packed, PackedALengthNeonDot(m, k));
 
-    private static unsafe void MultiplyNeonDot(int m, int n, int k, ReadOnlySpan<sbyte> packedA,
-        ReadOnlySpan<sbyte> b, int ldb, Span<int> acc, int ldAcc, Span<int> scratch)
+    private static void MultiplyNeonDot(int m, int n, int k, ReadOnlySpan<sbyte> packedA,
+        ReadOnlySpan<sbyte> b, int ldb, Span<int> acc, int ldAcc, Span<int> scratch) =>
+        MultiplyArm<NeonDotMicrokernel>(m, n, k, packedA, PackedALengthNeonDot(m, k), b, ldb, acc, ldAcc, scratch, ScratchLengthNeonDot(k));
+
+    private readonly struct NeonDotMicrokernel : IArmMicrokernel
     {
-        ValidateMultiply(m, n, k, packedA.Length, PackedALengthNeonDot(m, k), b.Length, ldb, acc.Length, ldAcc,
-            scratch.Length, ScratchLengthNeonDot(k));
-        if (m == 0 || n == 0) return;
-        int quads = NeonDotQuads(k);
-        var panel = MemoryMarshal.AsBytes(scratch);
-        fixed (sbyte* pa = packedA)
-        fixed (sbyte* pb = b)
-        fixed (int* pc = acc)
-        fixed (byte* pp = panel)
-        {
-            var panelPtr = (sbyte*)pp;
-            int j = 0;
-            for (; j + NeonColumnBlock <= n; j += NeonColumnBlock)
-            {
-                PackBPanelNeonDot16(pb + j, ldb, k, panelPtr);
-                for (int i = 0; i < m; i += NeonRowBlock)
-                    KernelNeonDot4x16(pa + i * quads * 4, panelPtr, quads, pc + i * ldAcc + j, ldAcc, Math.Min(NeonRowBlock, m - i));
-            }
-            for (; j < n; j += NeonNarrowColumnBlock)
-            {
-                int cols = Math.Min(NeonNarrowColumnBlock, n - j);
-                PackBPanelGeneric(pb + j, ldb, k, cols, NeonNarrowColumnBlock, 4, panelPtr);
-                for (int i = 0; i < m; i += NeonRowBlock)
-                    KernelNeonDot4x4(pa + i * quads * 4, panelPtr, quads, pc + i * ldAcc + j, ldAcc, Math.Min(NeonRowBlock, m - i), cols);
-            }
-        }
+        public static int Group => 4;
+        public static unsafe void PackPanel16(sbyte* b, int ldb, int k, sbyte* panel) => PackBPanelNeonDot16(b, ldb, k, panel);
+        public static unsafe void Kernel4x16(sbyte* a, sbyte* panel, int steps, int* c, int ldc, int rows) => KernelNeonDot4x16(a, panel, steps, c, ldc, rows);
+        public static unsafe void Kernel4x4(sbyte* a, sbyte* panel, int steps, int* c, int ldc, int rows, int cols) => KernelNeonDot4x4(a, panel, steps, c, ldc, rows, cols);
     }
 
     /// <summary>
