@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using EdgeRuntime.Execution;
+using EdgeRuntime.Graph;
 using EdgeRuntime.Imaging;
 using EdgeRuntime.Postprocessing;
 using EdgeRuntime.Tensors;
@@ -51,7 +52,7 @@ internal static class ClassifyCommand
             throw new InvalidInputException(modelPath, $"classify needs a model with one image input; this one has {model.Inputs.Count}");
         var input = new ModelInputPipeline(modelPath, model, overrides);
         var output = model.Outputs[0];
-        var quant = Classification.OutputQuantization(model.Graph, output.Name);
+        var quant = QuantizedOperands.ScalarParameters(model.Graph, output.Name);
 
         var results = new List<(string Image, double LatencyMs, ClassScore[] Top)>();
         float[]? probabilities = null;

@@ -27,7 +27,7 @@ public sealed class ModelInputPipeline
                                                                              : (d == 3 ? options.Channels : d == 1 ? options.Height : options.Width);
         Options = options;
         _loader = loader ?? ImageLoader.Default;
-        _preprocessor = new ImagePreprocessor(options, input.ElementType, shape, FindInputQuantization(model.Graph, input.Name));
+        _preprocessor = new ImagePreprocessor(options, input.ElementType, shape, QuantizedOperands.ScalarParameters(model.Graph, input.Name) is { } q ? new InputQuantization(q.Scale, q.ZeroPoint) : null);
         _labels = options.Labels != null ? Labels.Load(options.Labels) : null;
     }
 
@@ -48,24 +48,4 @@ public sealed class ModelInputPipeline
     /// <summary>Label of class <paramref name="index"/> (label line <c>index - label_offset</c>), or the index as text.</summary>
     public string Label(int index) =>
         Labels.Name(_labels, index, Options.LabelOffset) ?? index.ToString(System.Globalization.CultureInfo.InvariantCulture);
-
-    /// <summary>
-    /// Scale and zero point of a quantized graph input, read from the node that consumes it (DequantizeLinear or a
-    /// QLinear* op whose first operand it is); null when the input is not quantized or they are not constants.
-    /// </summary>
-    public static InputQuantization? FindInputQuantization(ModelGraph graph, string inputName)
-    {
-        foreach (var node in graph.Nodes)
-        {
-            if (node.Inputs.Length < 3 || node.Inputs[0] != inputName) continue;
-            if (node.OpType is not ("DequantizeLinear" or "QLinearConv" or "QLinearMatMul" or "QLinearAdd" or "QLinearMul" or "QLinearGlobalAveragePool" or "QLinearSigmoid" or "QLinearLeakyRelu" or "QLinearAveragePool"))
-                continue;
-            if (!graph.Initializers.TryGetValue(node.Inputs[1], out var s) || s.ElementCount != 1 || s.ElementType != TensorElementType.Float32) return null;
-            int zp = 0;
-            if (node.Inputs[2].Length > 0 && graph.Initializers.TryGetValue(node.Inputs[2], out var z) && z.ElementCount == 1)
-                zp = z.ElementType switch { TensorElementType.UInt8 => z.AsSpan<byte>()[0], TensorElementType.Int8 => z.AsSpan<sbyte>()[0], _ => 0 };
-            return new InputQuantization(s.AsSpan<float>()[0], zp);
-        }
-        return null;
-    }
 }

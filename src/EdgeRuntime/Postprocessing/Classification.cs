@@ -77,28 +77,4 @@ public static class Classification
         }
         return best.ToArray();
     }
-
-    /// <summary>
-    /// Scale and zero point of a quantized graph output, read from the node producing it
-    /// (QuantizeLinear or a QLinear* op whose last two inputs are the output scale and zero point); null when unknown.
-    /// </summary>
-    public static (float Scale, int ZeroPoint)? OutputQuantization(ModelGraph graph, string outputName)
-    {
-        var producer = graph.Nodes.FirstOrDefault(n => Array.IndexOf(n.Outputs, outputName) >= 0);
-        if (producer == null) return null;
-        int scaleIndex = producer.OpType switch
-        {
-            "QuantizeLinear" => 1,
-            "QLinearConv" or "QLinearMatMul" or "QLinearAdd" or "QLinearMul" => 6,
-            "QLinearGlobalAveragePool" or "QLinearSigmoid" or "QLinearLeakyRelu" or "QLinearAveragePool" or "QLinearSoftmax" => 3,
-            _ => -1,
-        };
-        if (scaleIndex < 0 || producer.Inputs.Length <= scaleIndex) return null;
-        if (!graph.Initializers.TryGetValue(producer.Inputs[scaleIndex], out var scale) || scale.ElementCount != 1 || scale.ElementType != TensorElementType.Float32)
-            return null;
-        int zp = 0;
-        if (producer.Inputs.Length > scaleIndex + 1 && graph.Initializers.TryGetValue(producer.Inputs[scaleIndex + 1], out var z) && z.ElementCount == 1)
-            zp = z.ElementType switch { TensorElementType.UInt8 => z.AsSpan<byte>()[0], TensorElementType.Int8 => z.AsSpan<sbyte>()[0], _ => 0 };
-        return (scale.AsSpan<float>()[0], zp);
-    }
 }

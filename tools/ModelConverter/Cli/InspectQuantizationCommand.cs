@@ -13,21 +13,6 @@ namespace ModelConverter.Cli;
 /// </summary>
 internal static class InspectQuantizationCommand
 {
-    /// <summary>Where each quantizing op keeps (value, scale, zero point) triples, as input indices.</summary>
-    private static readonly Dictionary<string, (int Value, int Scale, int ZeroPoint)[]> QuantizedOperands = new()
-    {
-        ["QuantizeLinear"] = [(2, 1, 2)],
-        ["DequantizeLinear"] = [(0, 1, 2)],
-        ["QLinearConv"] = [(0, 1, 2), (3, 4, 5), (-1, 6, 7)],
-        ["QLinearMatMul"] = [(0, 1, 2), (3, 4, 5), (-1, 6, 7)],
-        ["QLinearAdd"] = [(0, 1, 2), (3, 4, 5), (-1, 6, 7)],
-        ["QLinearMul"] = [(0, 1, 2), (3, 4, 5), (-1, 6, 7)],
-        ["QLinearGlobalAveragePool"] = [(0, 1, 2), (-1, 3, 4)],
-        ["QLinearAveragePool"] = [(0, 1, 2), (-1, 3, 4)],
-        ["QLinearSigmoid"] = [(0, 1, 2), (-1, 3, 4)],
-        ["QLinearLeakyRelu"] = [(0, 1, 2), (-1, 3, 4)],
-    };
-
     public static Command Create()
     {
         var model = new Argument<string>("model") { Description = "ONNX model file" };
@@ -54,13 +39,12 @@ internal static class InspectQuantizationCommand
         var rows = new List<string>();
         foreach (var node in graph.Nodes)
         {
-            if (!QuantizedOperands.TryGetValue(node.OpType, out var operands)) continue;
-            foreach (var (valueIndex, scaleIndex, zpIndex) in operands)
+            foreach (var operand in QuantizedOperands.Of(node.OpType))
             {
-                var tensor = valueIndex >= 0 ? At(node.Inputs, valueIndex) : At(node.Outputs, 0);
+                var tensor = QuantizedOperands.TensorName(node, operand);
                 if (tensor == null || !seen.Add(tensor)) continue;
-                var scale = At(node.Inputs, scaleIndex) is { } s ? graph.Initializers.GetValueOrDefault(s) : null;
-                var zp = At(node.Inputs, zpIndex) is { } z ? graph.Initializers.GetValueOrDefault(z) : null;
+                var scale = At(node.Inputs, operand.Scale) is { } s ? graph.Initializers.GetValueOrDefault(s) : null;
+                var zp = At(node.Inputs, operand.ZeroPoint) is { } z ? graph.Initializers.GetValueOrDefault(z) : null;
                 rows.Add($"  {tensor,-40} {Describe(scale, zp)}");
             }
         }

@@ -70,9 +70,6 @@ internal sealed class OpContext
     /// <summary>Instruction-set path the int8 kernels use for this model.</summary>
     public IsaPath Isa { get; }
 
-    /// <summary>Number of workers a kernel should prepare scratch for (1 without a pool).</summary>
-    public int WorkerCount => Workers?.ThreadCount ?? 1;
-
     /// <summary>The node being bound.</summary>
     public Node Node { get; }
 

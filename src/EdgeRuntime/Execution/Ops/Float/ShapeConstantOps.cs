@@ -121,11 +121,11 @@ internal sealed class GatherOp : OpDefinition
         {
             Span<byte> data = inputs[0]!.Bytes, y = outputs[0]!.Bytes;
             if (constantIndices != null)
-                GatherReference.Gather<byte>(data, constantIndices, y, outer, axisLength, innerBytes);
+                GatherReference.Gather<byte, long>(data, constantIndices, y, outer, axisLength, innerBytes);
             else if (inputs[1]!.ElementType == TensorElementType.Int64)
-                GatherReference.Gather<byte>(data, inputs[1]!.AsSpan<long>(), y, outer, axisLength, innerBytes);
+                GatherReference.Gather<byte, long>(data, inputs[1]!.AsSpan<long>(), y, outer, axisLength, innerBytes);
             else
-                GatherReference.Gather<byte>(data, inputs[1]!.AsSpan<int>(), y, outer, axisLength, innerBytes);
+                GatherReference.Gather<byte, int>(data, inputs[1]!.AsSpan<int>(), y, outer, axisLength, innerBytes);
         }
     }
 }
