@@ -6,7 +6,8 @@ using Xunit;
 namespace EdgeRuntime.Tests.ModelConverter;
 
 /// <summary>The <c>modelconv compare</c> executable: report JSON, chart PNG, and errors with edgerun's exit codes.</summary>
-public sealed class CompareCliTests(CompareModelsFixture fixture) : IClassFixture<CompareModelsFixture>
+[Collection(CompareCollection.Name)]
+public sealed class CompareCliTests(CompareModelsFixture fixture)
 {
     private CompareTestModels M => fixture.Models;
 

@@ -33,7 +33,7 @@ internal sealed class CompareTestModels : IDisposable
         // Calibration: min/max of every activation over all photos (float model on ONNX Runtime).
         var calibration = BuildFloat(extraOutputs: true).Build();
         var ranges = new Dictionary<string, (float Min, float Max)>();
-        foreach (var input in Inputs(FloatModel))
+        foreach (var input in Inputs())
         {
             var outputs = OrtRunner.Run(calibration, new Dictionary<string, Tensor> { ["input"] = input });
             outputs["input"] = input;
@@ -60,12 +60,15 @@ internal sealed class CompareTestModels : IDisposable
     public float[] Bias { get; }
     public IReadOnlyDictionary<string, (float Min, float Max)> Ranges { get; }
 
-    /// <summary>The photos preprocessed for the float model (its defaults: 32x32, ImageNet mean/std).</summary>
-    public IEnumerable<Tensor> Inputs(string model)
+    private Tensor[]? _inputs;
+
+    /// <summary>The photos preprocessed for the float model (its defaults: 32x32, ImageNet mean/std); the twins take the same.</summary>
+    public IReadOnlyList<Tensor> Inputs()
     {
-        using var m = EdgeModel.Load(model);
-        var pipeline = new ModelInputPipeline(model, m);
-        foreach (var photo in Photos) yield return pipeline.Prepare(photo);
+        if (_inputs != null) return _inputs;
+        using var m = EdgeModel.Load(FloatModel);
+        var pipeline = new ModelInputPipeline(FloatModel, m);
+        return _inputs = Photos.Select(pipeline.Prepare).ToArray();
     }
 
     private OnnxModelBuilder BuildFloat(bool extraOutputs)

@@ -16,11 +16,19 @@ public sealed class CompareModelsFixture : IDisposable
     public void Dispose() { if (_models.IsValueCreated) _models.Value.Dispose(); }
 }
 
+/// <summary>The compare test classes share one <see cref="CompareModelsFixture"/>.</summary>
+[CollectionDefinition(Name)]
+public sealed class CompareCollection : ICollectionFixture<CompareModelsFixture>
+{
+    public const string Name = "modelconv compare models";
+}
+
 /// <summary>
 /// <c>modelconv compare</c>'s numbers on real photos against an independent computation: agreement from the models'
 /// own predictions, SQNR from ONNX Runtime runs of the models with their tensors as declared outputs.
 /// </summary>
-public sealed class CompareTests(CompareModelsFixture fixture) : IClassFixture<CompareModelsFixture>
+[Collection(CompareCollection.Name)]
+public sealed class CompareTests(CompareModelsFixture fixture)
 {
     private CompareTestModels M => fixture.Models;
 
@@ -181,7 +189,7 @@ public sealed class CompareTests(CompareModelsFixture fixture) : IClassFixture<C
     private int[] Predictions(string model)
     {
         using var m = EdgeModel.Load(model);
-        return M.Inputs(M.FloatModel).Select(input => ArgSort(m.Run(input)[0].ToFloatArray())[0]).ToArray();
+        return M.Inputs().Select(input => ArgSort(m.Run(input)[0].ToFloatArray())[0]).ToArray();
     }
 
     /// <summary>Top-1 and top-5 agreement computed here: a stable descending sort of each model's output.</summary>
@@ -190,7 +198,7 @@ public sealed class CompareTests(CompareModelsFixture fixture) : IClassFixture<C
         using var f = EdgeModel.Load(M.FloatModel);
         using var q = EdgeModel.Load(quant);
         int top1 = 0, top5 = 0, n = 0;
-        foreach (var input in M.Inputs(M.FloatModel))
+        foreach (var input in M.Inputs())
         {
             var fs = ArgSort(f.Run(input)[0].ToFloatArray());
             var qs = ArgSort(q.Run(input)[0].ToFloatArray());
@@ -212,7 +220,7 @@ public sealed class CompareTests(CompareModelsFixture fixture) : IClassFixture<C
         var noise = pairs.Keys.ToDictionary(k => k, _ => 0.0);
         try
         {
-            foreach (var input in M.Inputs(M.FloatModel))
+            foreach (var input in M.Inputs())
             {
                 var fo = OrtRunner.Run(floatTapped, new Dictionary<string, Tensor> { ["input"] = input }, optimize: true);
                 fo["input"] = input;

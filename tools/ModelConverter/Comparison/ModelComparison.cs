@@ -63,12 +63,16 @@ internal static class ModelComparison
 
         int threads = request.Threads > 0 ? request.Threads : Environment.ProcessorCount;
         using var taps = LayerTaps.Open(request.FloatModel, request.QuantModel, threads);
+        // One decode per image when both models take the same float input the same way (the usual QDQ twin).
+        bool sameInput = floatModel.Inputs[0].ElementType == quantModel.Inputs[0].ElementType
+                         && floatModel.Inputs[0].ElementType is TensorElementType.Float32 or TensorElementType.Float16
+                         && floatPipeline.Options.ToString() == quantPipeline.Options.ToString();
         int top1Agree = 0, top5Agree = 0, labelled = 0, floatTop1 = 0, quantTop1 = 0, floatTop5 = 0, quantTop5 = 0;
         for (int k = 0; k < images.Length; k++)
         {
             var image = images[k];
             var floatInput = floatPipeline.Prepare(image);
-            var quantInput = quantPipeline.Prepare(image);
+            var quantInput = sameInput ? floatInput : quantPipeline.Prepare(image);
             var floatOut = floatModel.Run(floatInput)[0];
             var quantOut = quantModel.Run(quantInput)[0];
             if (floatOut.ElementCount != quantOut.ElementCount)
