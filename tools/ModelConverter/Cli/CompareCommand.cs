@@ -1,5 +1,6 @@
 using System.CommandLine;
 using EdgeRuntime.Cli;
+using EdgeRuntime.Execution;
 using ModelConverter.Comparison;
 
 namespace ModelConverter.Cli;
@@ -26,12 +27,14 @@ internal static class CompareCommand
         var report = new Option<string?>("--report") { Description = "Write the results as JSON to this file" };
         var chart = new Option<string?>("--chart") { Description = "Write a PNG bar chart of per-layer SQNR to this file" };
         var classNames = new Option<string?>("--class-names") { Description = "The model's labels file, one class name per line (overrides the sidecar's 'labels')" };
+        var backend = new Option<string>("--backend") { Description = "Engine for both models: auto (native, ONNX Runtime when a node has no kernel), native or ort", DefaultValueFactory = _ => "auto" };
+        backend.AcceptOnlyFromAmong("auto", "native", "ort");
         var threads = new Option<int>("--threads") { Description = "Threads per engine (0 = one per core)" };
         var quiet = new Option<bool>("--quiet") { Description = "Do not print a line per image" };
 
         var cmd = new Command("compare", "Measure what quantization cost: prediction agreement, accuracy and per-layer SQNR of an int8 model against its float model")
         {
-            floatModel, quantModel, images, labels, count, report, chart, classNames, threads, quiet,
+            floatModel, quantModel, images, labels, count, report, chart, classNames, backend, threads, quiet,
         };
         var preprocessing = new PreprocessingOptions();
         var probe = new Command("probe");
@@ -55,6 +58,7 @@ internal static class CompareCommand
                 Labels = parse.GetValue(labels),
                 Count = n,
                 Preprocessing = overrides,
+                Backend = parse.GetValue(backend) switch { "native" => BackendKind.Native, "ort" => BackendKind.Ort, _ => BackendKind.Auto },
                 Threads = parse.GetValue(threads),
                 Log = verbose ? Console.Error.WriteLine : null,
             });
@@ -66,7 +70,7 @@ internal static class CompareCommand
             }
             if (parse.GetValue(chart) is { } chartPath)
             {
-                SqnrChart.Save(result, chartPath);
+                if (SqnrChart.Save(result, chartPath) is { } warning) Console.Error.WriteLine($"modelconv: {warning}");
                 Console.WriteLine($"Chart   {chartPath}");
             }
             return ExitCodes.Ok;

@@ -1,11 +1,13 @@
-using EdgeRuntime.Fallback;
+using EdgeRuntime.Execution;
 using EdgeRuntime.Graph;
 using EdgeRuntime.Onnx;
 using EdgeRuntime.Onnx.Proto;
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using OrtType = Microsoft.ML.OnnxRuntime.Tensors.TensorElementType;
+using EdgeRuntime.Tensors;
 using Tensor = EdgeRuntime.Tensors.Tensor;
+using TensorElementType = EdgeRuntime.Tensors.TensorElementType;
 
 namespace ModelConverter.Comparison;
 
@@ -31,28 +33,22 @@ internal enum CounterpartForm
 internal sealed record LayerPair(string Name, string Op, string Node, string Counterpart, CounterpartForm Form, float Scale = 1, int ZeroPoint = 0);
 
 /// <summary>
-/// Reads every float tensor of the float model that has a counterpart in the quantized model, image by image, and
-/// accumulates the signal power Σs² and the quantization noise power Σ(s−q)² of each pair over all images — only
-/// the sums are kept, never the activations of more than the current image.
+/// Both models loaded with every matched tensor added as a graph output, and the sums of the comparison: per pair the
+/// signal power Σs² and the quantization noise power Σ(s−q)² over all images — only the sums are kept, never the
+/// activations of more than the current image.
 /// </summary>
 /// <remarks>
 /// Counterparts follow ONNX Runtime's quantizer naming: for float tensor T the quantized model has
 /// <c>T_DequantizeLinear_Output</c> (QDQ), else <c>T_quantized</c> (QOperator, scale/zero point from the initializers
 /// <c>T_scale</c>/<c>T_zero_point</c> or from the node that quantizes it), else <c>T</c> itself when it is still a float
-/// tensor there. Both models run on ONNX Runtime (the reference engine) with the tensors added as graph outputs.
+/// tensor there. Tensor types are learnt from ONNX Runtime (the models opened once with the tensors as untyped outputs);
+/// the models then run on the engine the options choose (<see cref="BackendKind.Auto"/>: EdgeRuntime's native kernels,
+/// ONNX Runtime when a node has none), with the tapped tensors declared as typed outputs after the model's own outputs.
 /// </remarks>
 internal sealed class LayerTaps : IDisposable
 {
-    private readonly InferenceSession _float;
-    private readonly InferenceSession _quant;
-    private readonly SessionOptions _options;
-    private readonly RunOptions _run = new();
-    private readonly string _floatInput;
-    private readonly string _quantInput;
-    private readonly string[] _floatFetch;
-    private readonly string[] _quantFetch;
-    private readonly int[] _floatSlot; // pair p: index of its float tensor in _floatFetch, -1 = the float model's input
-    private readonly int[] _quantSlot; // pair p: index of its counterpart in _quantFetch
+    private readonly int[] _floatSlot; // pair p: index of its float tensor in FloatModel.Outputs, -1 = the float model's input
+    private readonly int[] _quantSlot; // pair p: index of its counterpart in QuantModel.Outputs
     private readonly double[] _signal;
     private readonly double[] _noise;
     private readonly long[] _elements;
@@ -60,97 +56,82 @@ internal sealed class LayerTaps : IDisposable
     private float[] _s = [];
     private float[] _q = [];
 
-    private LayerTaps(InferenceSession f, InferenceSession q, SessionOptions options, string floatInput, string quantInput,
-                      IReadOnlyList<LayerPair> pairs, string[] floatFetch, string[] quantFetch, int[] floatSlot, int[] quantSlot)
+    private LayerTaps(EdgeModel f, EdgeModel q, IReadOnlyList<LayerPair> pairs)
     {
-        _float = f;
-        _quant = q;
-        _options = options;
-        _floatInput = floatInput;
-        _quantInput = quantInput;
+        FloatModel = f;
+        QuantModel = q;
         Pairs = pairs;
-        _floatFetch = floatFetch;
-        _quantFetch = quantFetch;
-        _floatSlot = floatSlot;
-        _quantSlot = quantSlot;
+        var floatOutputs = f.Outputs.Select(o => o.Name).ToList();
+        var quantOutputs = q.Outputs.Select(o => o.Name).ToList();
+        _floatSlot = pairs.Select(p => p.Op == "input" ? -1 : floatOutputs.IndexOf(p.Name)).ToArray();
+        _quantSlot = pairs.Select(p => quantOutputs.IndexOf(p.Counterpart)).ToArray();
         _signal = new double[pairs.Count];
         _noise = new double[pairs.Count];
         _elements = new long[pairs.Count];
         _shapeMismatch = new bool[pairs.Count];
     }
 
+    /// <summary>The float model with the tapped tensors as extra outputs (its own outputs first).</summary>
+    public EdgeModel FloatModel { get; }
+
+    /// <summary>The quantized model with the tapped counterparts as extra outputs (its own outputs first).</summary>
+    public EdgeModel QuantModel { get; }
+
     /// <summary>The compared tensors, in the float model's node order (graph input first).</summary>
     public IReadOnlyList<LayerPair> Pairs { get; }
 
-    /// <summary>Opens both models on ONNX Runtime with every matched tensor as an extra output.</summary>
-    /// <exception cref="ModelFormatException">A model cannot be parsed or ONNX Runtime cannot load it.</exception>
-    public static LayerTaps Open(string floatPath, string quantPath, int threads)
+    /// <summary>Finds the tensor pairs and loads both models with them as outputs.</summary>
+    /// <exception cref="ModelFormatException">A model cannot be parsed or loaded.</exception>
+    public static LayerTaps Open(string floatPath, string quantPath, EdgeModelOptions engine)
     {
         var floatProto = ReadProto(floatPath);
         var quantProto = ReadProto(quantPath);
-        var quantGraph = OnnxModelReader.ReadFile(quantPath);
-        var floatInput = RealInputs(floatProto).First();
-        var quantInput = RealInputs(quantProto).First();
+        var quantGraph = OnnxModelReader.ReadFile(quantPath, engine.Limits);
+        var floatInput = RealInputs(floatProto).FirstOrDefault() ?? throw new ModelFormatException(floatPath, "the model has no input");
+        var quantInput = RealInputs(quantProto).FirstOrDefault() ?? throw new ModelFormatException(quantPath, "the model has no input");
 
         var quantTensors = new HashSet<string>(quantProto.Graph.Node.SelectMany(n => n.Output).Where(o => o.Length > 0), StringComparer.Ordinal);
         var candidates = new List<LayerPair>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var seen = new HashSet<string>(StringComparer.Ordinal) { floatInput };
         if (Match(floatInput, "input", "", quantTensors, quantGraph, quantProto, allowSame: false) is { } inputPair) candidates.Add(inputPair);
-        seen.Add(floatInput);
         foreach (var node in floatProto.Graph.Node)
             foreach (var output in node.Output)
                 if (output.Length > 0 && seen.Add(output) && Match(output, node.OpType, node.Name, quantTensors, quantGraph, quantProto, allowSame: true) is { } pair)
                     candidates.Add(pair);
 
-        var options = new SessionOptions
-        {
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            IntraOpNumThreads = threads,
-            InterOpNumThreads = 1,
-            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-        };
-        InferenceSession? f = null, q = null;
+        // Learn the tensors' element types from ONNX Runtime; keep pairs whose types fit the form: float on the float
+        // side, float (QDQ, kept float) or int8/uint8 (QOperator) on the quantized side.
+        var floatTypes = OutputTypes(floatProto, candidates.Where(c => c.Op != "input").Select(c => c.Name), floatPath);
+        var quantTypes = OutputTypes(quantProto, candidates.Select(c => c.Counterpart), quantPath);
+        var pairs = candidates.Where(c =>
+            (c.Op == "input" || IsFloat(floatTypes[c.Name]))
+            && (c.Form == CounterpartForm.QOperator ? quantTypes[c.Counterpart] is OrtType.Int8 or OrtType.UInt8 : IsFloat(quantTypes[c.Counterpart]))).ToArray();
+
+        EdgeModel? f = null;
         try
         {
-            f = Open(floatProto, candidates.Where(c => c.Op != "input").Select(c => c.Name), floatPath, options);
-            q = Open(quantProto, candidates.Select(c => c.Counterpart).Where(c => c != quantInput), quantPath, options);
-            // Keep only pairs whose types are what the form says: float on the float side, float or int8/uint8 on the other.
-            var pairs = new List<LayerPair>();
-            foreach (var c in candidates)
-            {
-                if (c.Op != "input" && !IsFloat(f.OutputMetadata[c.Name].ElementDataType)) continue;
-                var qType = c.Counterpart == quantInput ? q.InputMetadata[c.Counterpart].ElementDataType : q.OutputMetadata[c.Counterpart].ElementDataType;
-                bool ok = c.Form == CounterpartForm.QOperator ? qType is OrtType.Int8 or OrtType.UInt8 : IsFloat(qType);
-                if (ok) pairs.Add(c);
-            }
-            var floatFetch = pairs.Where(p => p.Op != "input").Select(p => p.Name).ToArray();
-            var quantFetch = pairs.Select(p => p.Counterpart).Where(c => c != quantInput).Distinct().ToArray();
-            var floatSlot = pairs.Select(p => p.Op == "input" ? -1 : Array.IndexOf(floatFetch, p.Name)).ToArray();
-            var quantSlot = pairs.Select(p => p.Counterpart == quantInput ? -1 : Array.IndexOf(quantFetch, p.Counterpart)).ToArray();
-            return new LayerTaps(f, q, options, floatInput, quantInput, pairs, floatFetch, quantFetch, floatSlot, quantSlot);
+            f = Load(floatProto, pairs.Where(p => p.Op != "input").Select(p => p.Name), floatTypes, floatPath, engine);
+            var q = Load(quantProto, pairs.Select(p => p.Counterpart), quantTypes, quantPath, engine);
+            return new LayerTaps(f, q, pairs);
         }
         catch
         {
             f?.Dispose();
-            q?.Dispose();
-            options.Dispose();
             throw;
         }
     }
 
-    /// <summary>Runs both models on one image's input tensors and adds each pair's sums.</summary>
-    public void Accumulate(Tensor floatInput, Tensor quantInput)
+    /// <summary>
+    /// Adds one image's sums from the two models' outputs (<see cref="FloatModel"/> and <see cref="QuantModel"/> run
+    /// on <paramref name="floatInput"/> and the quantized model's input).
+    /// </summary>
+    public void Accumulate(Tensor floatInput, IReadOnlyList<Tensor> floatOutputs, IReadOnlyList<Tensor> quantOutputs)
     {
-        using var fIn = OrtTensorConversion.ToOrtValue(floatInput);
-        using var qIn = OrtTensorConversion.ToOrtValue(quantInput);
-        using var fOut = _floatFetch.Length > 0 ? _float.Run(_run, [_floatInput], [fIn], _floatFetch) : null;
-        using var qOut = _quantFetch.Length > 0 ? _quant.Run(_run, [_quantInput], [qIn], _quantFetch) : null;
         for (int p = 0; p < Pairs.Count; p++)
         {
             var pair = Pairs[p];
-            int n = ReadFloat(_floatSlot[p] < 0 ? fIn : fOut![_floatSlot[p]], ref _s, 1, 0);
-            var qValue = _quantSlot[p] < 0 ? qIn : qOut![_quantSlot[p]];
-            int m = ReadFloat(qValue, ref _q, pair.Scale, pair.ZeroPoint);
+            int n = ReadFloat(_floatSlot[p] < 0 ? floatInput : floatOutputs[_floatSlot[p]], ref _s, 1, 0);
+            int m = ReadFloat(quantOutputs[_quantSlot[p]], ref _q, pair.Scale, pair.ZeroPoint);
             if (n != m)
             {
                 _shapeMismatch[p] = true;
@@ -178,34 +159,33 @@ internal sealed class LayerTaps : IDisposable
     public IReadOnlyList<LayerPair> Mismatched() => Pairs.Where((_, p) => _shapeMismatch[p]).ToArray();
 
     /// <summary>Copies a float/float16/int8/uint8 tensor into <paramref name="buffer"/> as float, dequantizing integers.</summary>
-    private static int ReadFloat(OrtValue value, ref float[] buffer, float scale, int zeroPoint)
+    private static int ReadFloat(Tensor value, ref float[] buffer, float scale, int zeroPoint)
     {
-        var info = value.GetTensorTypeAndShape();
-        int n = checked((int)info.ElementCount);
+        int n = value.ElementCount;
         if (buffer.Length < n) buffer = new float[n];
         var dst = buffer.AsSpan(0, n);
-        switch (info.ElementDataType)
+        switch (value.ElementType)
         {
-            case OrtType.Float: value.GetTensorDataAsSpan<float>().CopyTo(dst); break;
-            case OrtType.Float16:
+            case TensorElementType.Float32: value.AsSpan<float>().CopyTo(dst); break;
+            case TensorElementType.Float16:
             {
-                var src = value.GetTensorDataAsSpan<Float16>();
-                for (int i = 0; i < n; i++) dst[i] = (float)BitConverter.UInt16BitsToHalf(src[i].value);
+                var src = value.AsSpan<Half>();
+                for (int i = 0; i < n; i++) dst[i] = (float)src[i];
                 break;
             }
-            case OrtType.Int8:
+            case TensorElementType.Int8:
             {
-                var src = value.GetTensorDataAsSpan<sbyte>();
+                var src = value.AsSpan<sbyte>();
                 for (int i = 0; i < n; i++) dst[i] = (src[i] - zeroPoint) * scale;
                 break;
             }
-            case OrtType.UInt8:
+            case TensorElementType.UInt8:
             {
-                var src = value.GetTensorDataAsSpan<byte>();
+                var src = value.AsSpan<byte>();
                 for (int i = 0; i < n; i++) dst[i] = (src[i] - zeroPoint) * scale;
                 break;
             }
-            default: throw new InvalidOperationException($"unexpected tensor type {info.ElementDataType}");
+            default: throw new InvalidOperationException($"unexpected tensor type {value.ElementType}");
         }
         return n;
     }
@@ -225,7 +205,7 @@ internal sealed class LayerTaps : IDisposable
     /// <summary>Scale and zero point of <c>T_quantized</c>: initializers <c>T_scale</c>/<c>T_zero_point</c>, else the quantizing node's operands.</summary>
     private static (float Scale, int ZeroPoint)? ScalarParameters(ModelGraph graph, string quantized, string baseName)
     {
-        if (graph.Initializers.TryGetValue(baseName + "_scale", out var s) && s.ElementCount == 1 && s.ElementType == EdgeRuntime.Tensors.TensorElementType.Float32)
+        if (graph.Initializers.TryGetValue(baseName + "_scale", out var s) && s.ElementCount == 1 && s.ElementType == TensorElementType.Float32)
         {
             int zp = 0;
             if (graph.Initializers.TryGetValue(baseName + "_zero_point", out var z) && z.ElementCount == 1)
@@ -255,16 +235,19 @@ internal sealed class LayerTaps : IDisposable
         }
     }
 
-    /// <summary>ONNX Runtime session of <paramref name="model"/> with <paramref name="extraOutputs"/> added as (untyped) graph outputs.</summary>
-    private static InferenceSession Open(ModelProto model, IEnumerable<string> extraOutputs, string path, SessionOptions options)
+    /// <summary>Element types of <paramref name="names"/>, from ONNX Runtime with them as untyped graph outputs.</summary>
+    private static Dictionary<string, OrtType> OutputTypes(ModelProto model, IEnumerable<string> names, string path)
     {
         var tapped = model.Clone();
         var existing = new HashSet<string>(tapped.Graph.Output.Select(o => o.Name), StringComparer.Ordinal);
-        foreach (var name in extraOutputs)
+        var wanted = names.ToArray();
+        foreach (var name in wanted)
             if (existing.Add(name)) tapped.Graph.Output.Add(new ValueInfoProto { Name = name });
+        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL };
         try
         {
-            return new InferenceSession(tapped.ToByteArray(), options);
+            using var session = new InferenceSession(tapped.ToByteArray(), options);
+            return wanted.Distinct().ToDictionary(n => n, n => session.OutputMetadata[n].ElementDataType, StringComparer.Ordinal);
         }
         catch (OnnxRuntimeException ex)
         {
@@ -272,13 +255,22 @@ internal sealed class LayerTaps : IDisposable
         }
     }
 
+    /// <summary>Loads <paramref name="model"/> with <paramref name="extraOutputs"/> declared as typed graph outputs.</summary>
+    private static EdgeModel Load(ModelProto model, IEnumerable<string> extraOutputs, Dictionary<string, OrtType> types, string path, EdgeModelOptions engine)
+    {
+        var tapped = model.Clone();
+        var existing = new HashSet<string>(tapped.Graph.Output.Select(o => o.Name), StringComparer.Ordinal);
+        foreach (var name in extraOutputs)
+            if (existing.Add(name))
+                tapped.Graph.Output.Add(new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)types[name] } } });
+        return EdgeModel.Load(tapped.ToByteArray(), path, engine);
+    }
+
     /// <inheritdoc/>
     public void Dispose()
     {
-        _float.Dispose();
-        _quant.Dispose();
-        _options.Dispose();
-        _run.Dispose();
+        FloatModel.Dispose();
+        QuantModel.Dispose();
     }
 }
 

@@ -21,6 +21,8 @@ internal sealed record ComparisonRequest
     public int? Count { get; init; }
     /// <summary>Preprocessing flags (override the sidecars).</summary>
     public PreprocessOverrides? Preprocessing { get; init; }
+    /// <summary>Engine for both models (default <see cref="BackendKind.Auto"/>: native, ONNX Runtime when a node has no kernel).</summary>
+    public BackendKind Backend { get; init; } = BackendKind.Auto;
     /// <summary>Threads per engine; 0 = one per core.</summary>
     public int Threads { get; init; }
     /// <summary>Receives one line per processed image and warnings; may be null.</summary>
@@ -33,8 +35,9 @@ internal sealed record ComparisonRequest
 /// with a quantized counterpart (<see cref="LayerTaps"/>).
 /// </summary>
 /// <remarks>
-/// Predictions come from the models as EdgeRuntime deploys them (<see cref="BackendKind.Auto"/>: native kernels, ONNX
-/// Runtime when a node has none). Intermediate tensors come from ONNX Runtime with the tensors added as graph outputs.
+/// Both models run once per image on the chosen engine (default <see cref="BackendKind.Auto"/>, as EdgeRuntime deploys
+/// them: native kernels, ONNX Runtime when a node has none), with the compared tensors added as graph outputs
+/// (<see cref="LayerTaps"/>); predictions come from each model's first output.
 /// Preprocessing per model: its own sidecar (<c>model.edge.json</c>), else the other model's sidecar, then the flags.
 /// </remarks>
 internal static class ModelComparison
@@ -46,9 +49,10 @@ internal static class ModelComparison
     public static ComparisonReport Run(ComparisonRequest request)
     {
         var images = ImageSet.List(request.Images, request.Count);
-        var engine = new EdgeModelOptions { Backend = BackendKind.Auto, Threads = request.Threads, AllowSpinning = false };
-        using var floatModel = EdgeModel.Load(request.FloatModel, engine);
-        using var quantModel = EdgeModel.Load(request.QuantModel, engine);
+        var engine = new EdgeModelOptions { Backend = request.Backend, Threads = request.Threads, AllowSpinning = false };
+        using var taps = LayerTaps.Open(request.FloatModel, request.QuantModel, engine);
+        var floatModel = taps.FloatModel;
+        var quantModel = taps.QuantModel;
         CheckSameInterface(request, floatModel, quantModel);
 
         var floatPipeline = new ModelInputPipeline(request.FloatModel, floatModel, Preprocessing(request.FloatModel, request.QuantModel, request.Preprocessing));
@@ -61,8 +65,6 @@ internal static class ModelComparison
             truth = GroundTruth.Load(request.Labels, request.Images, images, modelLabels, labelsPipeline.Options.LabelOffset);
         }
 
-        int threads = request.Threads > 0 ? request.Threads : Environment.ProcessorCount;
-        using var taps = LayerTaps.Open(request.FloatModel, request.QuantModel, threads);
         // One decode per image when both models take the same float input the same way (the usual QDQ twin).
         bool sameInput = floatModel.Inputs[0].ElementType == quantModel.Inputs[0].ElementType
                          && floatModel.Inputs[0].ElementType is TensorElementType.Float32 or TensorElementType.Float16
@@ -73,8 +75,11 @@ internal static class ModelComparison
             var image = images[k];
             var floatInput = floatPipeline.Prepare(image);
             var quantInput = sameInput ? floatInput : quantPipeline.Prepare(image);
-            var floatOut = floatModel.Run(floatInput)[0];
-            var quantOut = quantModel.Run(quantInput)[0];
+            // Native outputs belong to the model until its next run: both are consumed before that.
+            var floatOutputs = floatModel.Run(floatInput);
+            var quantOutputs = quantModel.Run(quantInput);
+            var floatOut = floatOutputs[0];
+            var quantOut = quantOutputs[0];
             if (floatOut.ElementCount != quantOut.ElementCount)
                 throw new ModelFormatException(request.QuantModel,
                     $"the models have different outputs: the float model gives {floatOut.ElementType.OnnxName()}{TensorShape.Format(floatOut.Shape)}, the int8 model {quantOut.ElementType.OnnxName()}{TensorShape.Format(quantOut.Shape)}");
@@ -90,7 +95,7 @@ internal static class ModelComparison
                 if (floatTop.Contains(cls)) floatTop5++;
                 if (quantTop.Contains(cls)) quantTop5++;
             }
-            taps.Accumulate(floatInput, quantInput);
+            taps.Accumulate(floatInput, floatOutputs, quantOutputs);
             request.Log?.Invoke($"[{k + 1}/{images.Length}] {Path.GetRelativePath(request.Images, image)}: float {floatPipeline.Label(floatTop[0])}, int8 {labelsPipeline.Label(quantTop[0])}");
         }
         foreach (var m in taps.Mismatched())

@@ -41,11 +41,20 @@ internal static class SqnrChart
     }
 
     /// <summary>Renders the chart into <paramref name="path"/> (temporary file renamed into place).</summary>
-    public static void Save(ComparisonReport report, string path)
+    /// <returns>A warning when the chart had to be drawn without text (no fonts installed), else null.</returns>
+    public static string? Save(ComparisonReport report, string path)
     {
         var png = Render(report);
         AtomicFile.Write(path, s => s.Write(png));
+        return HasFonts ? null
+            : "warning: no fonts are installed, so the chart has no text (Debian/Ubuntu: apt-get install fonts-dejavu-core)";
     }
+
+    /// <summary>
+    /// Whether Skia finds any font. ScottPlot draws text with the system fonts (SkiaSharp's Linux build reads
+    /// /usr/share/fonts); without any, bars and grid still render but every label is blank.
+    /// </summary>
+    public static bool HasFonts => SkiaSharp.SKFontManager.Default.FontFamilyCount > 0;
 
     private static string Shorten(string name) => name.Length <= 28 ? name : name[..12] + "…" + name[^15..];
 }
