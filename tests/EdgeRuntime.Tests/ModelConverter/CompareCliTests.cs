@@ -112,6 +112,7 @@ public sealed class CompareCliTests(CompareModelsFixture fixture)
 
             Assert.Equal(2, EdgerunProcess.RunTool("modelconv", "compare", "--quant", M.QdqModel, "--images", SharedData.Path("images")).ExitCode);
             Assert.Equal(2, EdgerunProcess.RunTool("modelconv", "compare", "--float", M.FloatModel, "--quant", M.QdqModel, "--images", SharedData.Path("images"), "--count", "0").ExitCode);
+            Assert.Equal(2, EdgerunProcess.RunTool("modelconv", "compare", "--float", M.FloatModel, "--quant", M.QdqModel, "--images", SharedData.Path("images"), "--backend", "gpu").ExitCode);
             var labels = EdgerunProcess.RunTool("modelconv", "compare", "--float", M.FloatModel, "--quant", M.QdqModel, "--images", SharedData.Path("images"), "--labels", Path.Combine(dir, "nope"));
             Assert.Equal(2, labels.ExitCode);
             Assert.Contains("--labels", labels.StdErr);
