@@ -20,7 +20,7 @@ namespace ModelConverter.Comparison;
 ///   "top5_agreement": 1.0,            // float top-1 class is among the int8 top-5
 ///   "accuracy_float": null, "accuracy_int8": null,          // top-1 accuracy on labelled images; null without labels
 ///   "top5_accuracy_float": null, "top5_accuracy_int8": null,
-///   "worst_layers": ["conv10", ...],  // up to 5 tensor names with the lowest SQNR
+///   "worst_layers": ["conv10", ...],  // names of the lowest-SQNR tensors (a quarter of them, 1 to 5)
 ///   "layers": [                       // float model node order (its input first)
 ///     { "name": "conv1", "op": "Conv", "node": "conv1_node", "counterpart": "conv1_DequantizeLinear_Output",
 ///       "form": "qdq",                // "qdq", "qoperator" or "float" (how the counterpart is stored)
@@ -62,9 +62,13 @@ internal sealed record ComparisonReport
     /// <summary>Per-tensor SQNR, float model node order.</summary>
     public required IReadOnlyList<LayerSqnr> Layers { get; init; }
 
-    /// <summary>Up to <paramref name="count"/> layers with the lowest SQNR, lowest first (identical tensors never count).</summary>
-    public IReadOnlyList<LayerSqnr> Worst(int count = 5) =>
-        Layers.Where(l => !double.IsPositiveInfinity(l.SqnrDb)).OrderBy(l => l.SqnrDb).ThenBy(l => l.Pair.Name, StringComparer.Ordinal).Take(count).ToArray();
+    /// <summary>
+    /// The layers with the lowest SQNR, lowest first (identical tensors never count): <paramref name="count"/> of them,
+    /// by default a quarter of the compared tensors, at least 1 and at most 5.
+    /// </summary>
+    public IReadOnlyList<LayerSqnr> Worst(int? count = null) =>
+        Layers.Where(l => !double.IsPositiveInfinity(l.SqnrDb)).OrderBy(l => l.SqnrDb).ThenBy(l => l.Pair.Name, StringComparer.Ordinal)
+              .Take(count ?? Math.Clamp(Layers.Count / 4, 1, 5)).ToArray();
 
     /// <summary>The human-readable summary <c>modelconv compare</c> prints.</summary>
     public string ToText()
