@@ -12,7 +12,8 @@ log() { printf '\n== %s\n' "$*"; }
 need_apt=()
 # ARM64 cross-compilation (Native AOT) and emulation for the "ISA paths" stage (see ../shared/README.md).
 for pkg in qemu-user libc6-arm64-cross libstdc++6-arm64-cross libgcc-s1-arm64-cross clang lld llvm gcc-aarch64-linux-gnu \
-           libc6-dev-arm64-cross binutils-aarch64-linux-gnu gcc; do
+           libc6-dev-arm64-cross binutils-aarch64-linux-gnu gcc \
+           fonts-dejavu-core; do  # a font for modelconv's SQNR chart (ScottPlot/SkiaSharp draw no text without one)
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need_apt+=("$pkg")
 done
 command -v dotnet >/dev/null || { echo "test.sh: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
