@@ -85,6 +85,9 @@ public static class KernelSelfTest
         new("qgemm.requantize", CheckRequantizeRows),
         new("depthwise.conv", CheckDepthwise),
         new("qlinear.add", CheckQLinearAdd),
+        new("qlinear.mul", ElementwiseSelfTest.CheckQLinearMul),
+        new("qlinear.globalaveragepool", ElementwiseSelfTest.CheckQLinearGlobalAveragePool),
+        new("qlinear.averagepool", ElementwiseSelfTest.CheckQLinearAveragePool),
     ];
 
     /// <summary>Depthwise convolution: the sweep of <see cref="Depthwise.DepthwiseConvSelfTest.Cases"/> against the reference.</summary>
