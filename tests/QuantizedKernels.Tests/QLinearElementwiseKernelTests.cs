@@ -54,7 +54,7 @@ public sealed class QLinearElementwiseKernelTests
     {
         var data = new TheoryData<string, string>();
         foreach (var path in CpuFeatures.Supported)
-            foreach (var group in new[] { "qlinear.mul", "qlinear.globalaveragepool", "qlinear.averagepool" })
+            foreach (var group in new[] { "qlinear.mul", "qlinear.gap", "qlinear.avgpool" })
                 data.Add(CpuFeatures.Name(path), group);
         return data;
     }

@@ -21,6 +21,9 @@ namespace EdgeRuntime.Kernels.Pooling;
 /// </summary>
 public static class QLinearAveragePool
 {
+    /// <summary>Widest kernel the vector path handles (its column table lives on the stack); wider pools use the reference.</summary>
+    private const int MaxVectorKernelWidth = 256;
+
     /// <summary>Floats of scratch <see cref="Run"/> needs for <paramref name="g"/> (0 for channels-last).</summary>
     public static int ScratchLength(in QLinearPoolGeometry g) =>
         g.ChannelsLast ? 0 : g.InHeight * g.StrideWidth * PhaseLength(g);
@@ -31,7 +34,7 @@ public static class QLinearAveragePool
     public static void Run(IsaPath isa, in QLinearPoolGeometry g, ReadOnlySpan<byte> x, bool signed, float xScale, int xZeroPoint,
         float yScale, int yZeroPoint, Span<byte> y, Span<float> scratch)
     {
-        if (isa == IsaPath.Scalar || !Vector128.IsHardwareAccelerated)
+        if (isa == IsaPath.Scalar || !Vector128.IsHardwareAccelerated || g.KernelWidth > MaxVectorKernelWidth)
         {
             QLinearAveragePoolReference.Run(g, x, signed, xScale, xZeroPoint, yScale, yZeroPoint, y);
             return;
@@ -56,13 +59,30 @@ public static class QLinearAveragePool
         var low = Vector128.Create((float)min);
         var high = Vector128.Create((float)max);
         ref float rp = ref MemoryMarshal.GetReference(phases);
+        // Input column o·s + d (d = kw - padLeft) is (o + shift)·s + p: four adjacent outputs read four adjacent floats of
+        // phase p, at p·phaseLength + shift + o within the row (≥ 0 for interior outputs).
+        Span<int> columnOffsets = stackalloc int[g.KernelWidth];
+        for (int kw = 0; kw < columnOffsets.Length; kw++)
+        {
+            int d = kw - g.PadLeft;
+            int p = ((d % stride) + stride) % stride;
+            columnOffsets[kw] = p * phaseLength + (d - p) / stride;
+        }
 
         for (int plane = 0; plane < g.Batch * g.Channels; plane++)
         {
             var input = x.Slice(plane * inPlane, inPlane);
             for (int h = 0; h < g.InHeight; h++)
-                for (int w = 0; w < g.InWidth; w++)
-                    phases[h * rowLength + (w % stride) * phaseLength + w / stride] = xScale * (QuantizedByte.Value(input[h * g.InWidth + w], signed) - xZeroPoint);
+            {
+                var inputRow = input.Slice(h * g.InWidth, g.InWidth);
+                var phaseRow = phases.Slice(h * rowLength, rowLength);
+                for (int p = 0; p < stride; p++)
+                {
+                    var phase = phaseRow.Slice(p * phaseLength, phaseLength);
+                    for (int j = 0, w = p; w < inputRow.Length; j++, w += stride)
+                        phase[j] = xScale * (QuantizedByte.Value(inputRow[w], signed) - xZeroPoint);
+                }
+            }
 
             for (int oh = 0; oh < g.OutHeight; oh++)
             {
@@ -81,14 +101,8 @@ public static class QLinearAveragePool
                         for (int h = hStart; h < hEnd; h++)
                         {
                             int rowBase = h * rowLength;
-                            for (int kw = 0; kw < g.KernelWidth; kw++)
-                            {
-                                // Input column o·s + d = (o + shift)·s + p, so four adjacent outputs read four adjacent floats of phase p.
-                                int d = kw - g.PadLeft;
-                                int p = ((d % stride) + stride) % stride;
-                                int shift = (d - p) / stride;
-                                sum += Vector128.LoadUnsafe(ref rp, (nuint)(rowBase + p * phaseLength + o + shift));
-                            }
+                            for (int kw = 0; kw < columnOffsets.Length; kw++)
+                                sum += Vector128.LoadUnsafe(ref rp, (nuint)(rowBase + columnOffsets[kw] + o));
                         }
                         var scaled = sum / countVector / yScaleVector + zeroPointVector;
                         scaled = Vector128.ConditionalSelect(Vector128.Equals(scaled, scaled), scaled, Vector128<float>.Zero);

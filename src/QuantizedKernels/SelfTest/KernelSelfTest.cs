@@ -86,8 +86,8 @@ public static class KernelSelfTest
         new("depthwise.conv", CheckDepthwise),
         new("qlinear.add", CheckQLinearAdd),
         new("qlinear.mul", ElementwiseSelfTest.CheckQLinearMul),
-        new("qlinear.globalaveragepool", ElementwiseSelfTest.CheckQLinearGlobalAveragePool),
-        new("qlinear.averagepool", ElementwiseSelfTest.CheckQLinearAveragePool),
+        new("qlinear.gap", ElementwiseSelfTest.CheckQLinearGlobalAveragePool),
+        new("qlinear.avgpool", ElementwiseSelfTest.CheckQLinearAveragePool),
     ];
 
     /// <summary>Depthwise convolution: the sweep of <see cref="Depthwise.DepthwiseConvSelfTest.Cases"/> against the reference.</summary>
