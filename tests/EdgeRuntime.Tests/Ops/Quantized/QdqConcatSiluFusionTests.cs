@@ -185,4 +185,61 @@ public sealed class QdqConcatSiluFusionTests(ITestOutputHelper output)
         Assert.Equal(0, SiluFusion.Fuse(graph));
         Assert.Equal(["Sigmoid", "Mul", "Mul"], graph.Nodes.Select(n => n.OpType).ToArray());
     }
+
+    /// <summary>
+    /// An EfficientNet-style squeeze-and-excitation block with a SiLU and a Concat, all in QDQ form:
+    /// x → Q → DQ ─┬→ GAP → Q → DQ → Conv1x1 → Q → DQ → SiLU(QDQ) → Conv1x1 → Q → DQ → Sigmoid → Q → DQ ─→ Mul → Q → DQ ─→ Concat → Q → DQ → y
+    ///             ├───────────────────────────────────────────────────────────────────────────────↗                 ↗
+    ///             └─────────────────────────────────────────────────────────────────────────────────────────────────
+    /// The sigmoid of the gate multiplies another tensor, so it stays a QLinearSigmoid (not a SiLU).
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void SqueezeExcitationBlock_FusesAndMatchesOrt(bool signed)
+    {
+        var rng = new Random(signed ? 7 : 8);
+        const int c = 8, r = 4;
+        int zp(int v) => signed ? v - 128 : v;
+        var b = new OnnxModelBuilder(13);
+        b.Input("x", TensorElementType.Float32, 1, c, 9, 9);
+        void Q(string name, float scale, int zeroPoint) => b.Initializer(name + "_s", Scalar(scale)).Initializer(name + "_z", ZeroPoint(signed, zp(zeroPoint)));
+        Q("x", 0.03f, 128); Q("g", 0.01f, 128); Q("c1", 0.02f, 128); Q("sg", 1f / 256, 0); Q("si", 0.015f, 40); Q("c2", 0.05f, 128); Q("m", 0.02f, 128); Q("y", 0.03f, 128);
+        b.Initializer("w1", Random8(rng, true, [r, c, 1, 1], -100, 100)).Initializer("w1s", Scalar(0.01f)).Initializer("w1z", I8([], 0));
+        b.Initializer("w2", Random8(rng, true, [c, r, 1, 1], -100, 100)).Initializer("w2s", Scalar(0.02f)).Initializer("w2z", I8([], 0));
+        b.Node("QuantizeLinear", ["x", "x_s", "x_z"], ["xq"]).Node("DequantizeLinear", ["xq", "x_s", "x_z"], ["xf"]);
+        b.Node("GlobalAveragePool", ["xf"], ["gap"]).Node("QuantizeLinear", ["gap", "g_s", "g_z"], ["gq"]).Node("DequantizeLinear", ["gq", "g_s", "g_z"], ["gf"]);
+        b.Node("DequantizeLinear", ["w1", "w1s", "w1z"], ["w1f"]).Node("DequantizeLinear", ["w2", "w2s", "w2z"], ["w2f"]);
+        b.Node("Conv", ["gf", "w1f"], ["c1"]).Node("QuantizeLinear", ["c1", "c1_s", "c1_z"], ["c1q"]).Node("DequantizeLinear", ["c1q", "c1_s", "c1_z"], ["c1f"]);
+        b.Node("Sigmoid", ["c1f"], ["s1"]).Node("QuantizeLinear", ["s1", "sg_s", "sg_z"], ["s1q"]).Node("DequantizeLinear", ["s1q", "sg_s", "sg_z"], ["s1f"]);
+        b.Node("Mul", ["c1f", "s1f"], ["silu"]).Node("QuantizeLinear", ["silu", "si_s", "si_z"], ["siq"]).Node("DequantizeLinear", ["siq", "si_s", "si_z"], ["sif"]);
+        b.Node("Conv", ["sif", "w2f"], ["c2"]).Node("QuantizeLinear", ["c2", "c2_s", "c2_z"], ["c2q"]).Node("DequantizeLinear", ["c2q", "c2_s", "c2_z"], ["c2f"]);
+        b.Node("Sigmoid", ["c2f"], ["gate"]).Node("QuantizeLinear", ["gate", "sg_s", "sg_z"], ["gateq"]).Node("DequantizeLinear", ["gateq", "sg_s", "sg_z"], ["gatef"]);
+        b.Node("Mul", ["xf", "gatef"], ["se"]).Node("QuantizeLinear", ["se", "m_s", "m_z"], ["seq"]).Node("DequantizeLinear", ["seq", "m_s", "m_z"], ["sef"]);
+        b.Node("Concat", ["sef", "xf"], ["cat"], a => a.Int("axis", 1)).Node("QuantizeLinear", ["cat", "y_s", "y_z"], ["yq"]).Node("DequantizeLinear", ["yq", "y_s", "y_z"], ["y"]);
+        b.Output("y", TensorElementType.Float32);
+
+        var graph = ToGraph(b.Proto);
+        QdqFusion.Fuse(graph);
+        var ops = graph.Nodes.Select(n => n.OpType).ToArray();
+        output.WriteLine(string.Join(" → ", ops));
+        Assert.Equal(["QuantizeLinear", "QLinearGlobalAveragePool", "QLinearConv", "QLinearSilu", "QLinearConv", "QLinearSigmoid", "QLinearMul", "QLinearConcat", "DequantizeLinear"], ops);
+
+        long exact = 0, total = 0;
+        for (int trial = 0; trial < 3; trial++)
+        {
+            var x = Tensor.FromFloats([1, c, 9, 9], Enumerable.Range(0, c * 81).Select(_ => (float)(rng.NextDouble() * 6 - 3)).ToArray());
+            var feeds = new Dictionary<string, Tensor> { ["x"] = x };
+            var ort = OrtRunner.Run(b.Build(), feeds)["y"].ToFloatArray();
+            var native = RunGraph(graph, feeds)["y"].ToFloatArray();
+            for (int i = 0; i < ort.Length; i++)
+            {
+                float d = Math.Abs(ort[i] - native[i]);
+                Assert.True(d <= 0.03f * 1.001f, $"signed {signed} trial {trial} element {i}: native {native[i]} vs ORT {ort[i]}");
+                if (d == 0) exact++;
+                total++;
+            }
+        }
+        output.WriteLine($"SE block signed {signed}: {exact}/{total} exact");
+    }
 }
