@@ -59,6 +59,9 @@ public static class QLinearAveragePool
         var low = Vector128.Create((float)min);
         var high = Vector128.Create((float)max);
         ref float rp = ref MemoryMarshal.GetReference(phases);
+        var flip = Vector128.Create((byte)QuantizedByte.FlipMask(signed));
+        var zeroPoint = Vector128.Create(xZeroPoint + QuantizedByte.Offset(signed));
+        var scaleVector = Vector128.Create(xScale);
         // Input column o·s + d (d = kw - padLeft) is (o + shift)·s + p: four adjacent outputs read four adjacent floats of
         // phase p, at p·phaseLength + shift + o within the row (≥ 0 for interior outputs).
         Span<int> columnOffsets = stackalloc int[g.KernelWidth];
@@ -76,6 +79,11 @@ public static class QLinearAveragePool
             {
                 var inputRow = input.Slice(h * g.InWidth, g.InWidth);
                 var phaseRow = phases.Slice(h * rowLength, rowLength);
+                if (stride == 1)
+                {
+                    DequantizeRow(inputRow, phaseRow, flip, zeroPoint, scaleVector, signed, xScale, xZeroPoint);
+                    continue;
+                }
                 for (int p = 0; p < stride; p++)
                 {
                     var phase = phaseRow.Slice(p * phaseLength, phaseLength);
@@ -117,6 +125,26 @@ public static class QLinearAveragePool
                 for (; o < g.OutWidth; o++) outRow[o] = ScalarOutput(g, input, signed, xScale, xZeroPoint, yScale, yZeroPoint, hStart, hEnd, o, min, max);
             }
         }
+    }
+
+    /// <summary><c>row[w] = xScale * (float)(Value(input[w]) - xZeroPoint)</c>, sixteen at a time.</summary>
+    private static void DequantizeRow(ReadOnlySpan<byte> input, Span<float> row, Vector128<byte> flip, Vector128<int> zeroPoint,
+        Vector128<float> scale, bool signed, float xScale, int xZeroPoint)
+    {
+        ref byte rx = ref MemoryMarshal.GetReference(input);
+        ref float rr = ref MemoryMarshal.GetReference(row);
+        int w = 0;
+        for (; w <= input.Length - 16; w += 16)
+        {
+            var (lo, hi) = Vector128.Widen(Vector128.LoadUnsafe(ref rx, (nuint)w) ^ flip);
+            var (a, b) = Vector128.Widen(lo);
+            var (c, d) = Vector128.Widen(hi);
+            (scale * Vector128.ConvertToSingle(a.AsInt32() - zeroPoint)).StoreUnsafe(ref rr, (nuint)w);
+            (scale * Vector128.ConvertToSingle(b.AsInt32() - zeroPoint)).StoreUnsafe(ref rr, (nuint)(w + 4));
+            (scale * Vector128.ConvertToSingle(c.AsInt32() - zeroPoint)).StoreUnsafe(ref rr, (nuint)(w + 8));
+            (scale * Vector128.ConvertToSingle(d.AsInt32() - zeroPoint)).StoreUnsafe(ref rr, (nuint)(w + 12));
+        }
+        for (; w < input.Length; w++) row[w] = xScale * (QuantizedByte.Value(input[w], signed) - xZeroPoint);
     }
 
     /// <summary>One NCHW output exactly as the reference computes it.</summary>
