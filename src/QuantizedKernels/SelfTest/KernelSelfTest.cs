@@ -85,6 +85,9 @@ public static class KernelSelfTest
         new("qgemm.requantize", CheckRequantizeRows),
         new("depthwise.conv", CheckDepthwise),
         new("qlinear.add", CheckQLinearAdd),
+        new("qlinear.mul", ElementwiseSelfTest.CheckQLinearMul),
+        new("qlinear.gap", ElementwiseSelfTest.CheckQLinearGlobalAveragePool),
+        new("qlinear.avgpool", ElementwiseSelfTest.CheckQLinearAveragePool),
     ];
 
     /// <summary>Depthwise convolution: the sweep of <see cref="Depthwise.DepthwiseConvSelfTest.Cases"/> against the reference.</summary>

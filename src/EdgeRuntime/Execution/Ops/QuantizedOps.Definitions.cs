@@ -14,9 +14,11 @@ internal static partial class QuantizedOps
         registry.Add(new QLinearBinaryDefinition("QLinearMul", multiply: true));
         registry.Add(new QLinearGlobalAveragePoolDefinition());
         registry.Add(new QLinearAveragePoolDefinition());
+        registry.Add(new QLinearConcatDefinition());
+        registry.Add(new Float.SiluOp());
         registry.Add(new QLinearLookupTableDefinition("QLinearSigmoid"));
         registry.Add(new QLinearLookupTableDefinition("QLinearLeakyRelu"));
-        foreach (var op in new[] { "QLinearTanh", "QLinearHardSigmoid", "QLinearHardSwish", "QLinearRelu", "QLinearClip" })
+        foreach (var op in new[] { "QLinearTanh", "QLinearHardSigmoid", "QLinearHardSwish", "QLinearRelu", "QLinearClip", "QLinearSilu" })
             registry.Add(new QLinearLookupTableDefinition(op, Graph.Passes.QdqFusion.EdgeDomain));
     }
 }

@@ -15,6 +15,12 @@ namespace EdgeRuntime.Graph.Passes;
 /// <item>DQ, DQ → Add | Mul → Q ⇒ com.microsoft QLinearAdd | QLinearMul</item>
 /// <item>DQ → GlobalAveragePool | AveragePool | Sigmoid | LeakyRelu → Q ⇒ com.microsoft QLinearGlobalAveragePool |
 /// QLinearAveragePool | QLinearSigmoid | QLinearLeakyRelu</item>
+/// <item>DQ(x_1) … DQ(x_n) → Concat → Q ⇒ com.microsoft QLinearConcat (each input requantized by a table)</item>
+/// <item>DQ → Tanh | HardSigmoid | HardSwish | Relu | Clip | Silu → Q ⇒ ai.edgeruntime QLinearTanh | … | QLinearSilu
+/// (256-entry lookup tables)</item>
+/// <item>SiLU: DQ(x) → Sigmoid → Q → DQ → Mul(with DQ(x), either order) → Q ⇒ one ai.edgeruntime QLinearSilu whose table
+/// includes the intermediate quantization of the sigmoid exactly; float <c>Mul(x, Sigmoid(x))</c> is first rewritten
+/// to Silu by <see cref="SiluFusion"/></item>
 /// <item>DQ → MaxPool | Reshape | Flatten | Transpose | Squeeze | Unsqueeze | Identity → Q with identical scale and
 /// zero point ⇒ the op applied to the quantized tensor</item>
 /// </list>
@@ -35,7 +41,7 @@ public static class QdqFusion
     /// <summary>Fuses every matching group in <paramref name="graph"/>; returns the number of fusions.</summary>
     public static int Fuse(ModelGraph graph)
     {
-        int fusions = 0;
+        int fusions = SiluFusion.Fuse(graph);
         bool changed = true;
         while (changed)
         {
@@ -43,8 +49,9 @@ public static class QdqFusion
             var index = new GraphIndex(graph);
             foreach (var node in graph.Nodes.ToArray())
             {
-                if (node.Domain.Length != 0) continue;
-                if (TryFuse(graph, index, node))
+                bool fused = node.Domain.Length == 0 ? TryFuse(graph, index, node)
+                    : node.Domain == EdgeDomain && node.OpType == "Silu" && TryFuseUnary(graph, index, node, "QLinearSilu", [], EdgeDomain);
+                if (fused)
                 {
                     fusions++;
                     changed = true;
@@ -68,7 +75,8 @@ public static class QdqFusion
         "GlobalAveragePool" => TryFuseUnary(graph, index, node, "QLinearGlobalAveragePool", []),
         "AveragePool" => !HasNonUnitDilations(node) && TryFuseUnary(graph, index, node, "QLinearAveragePool",
             ["auto_pad", "ceil_mode", "count_include_pad", "kernel_shape", "pads", "strides"]),
-        "Sigmoid" => TryFuseUnary(graph, index, node, "QLinearSigmoid", []),
+        "Sigmoid" => TryFuseQdqSilu(graph, index, node) || TryFuseUnary(graph, index, node, "QLinearSigmoid", []),
+        "Concat" => TryFuseConcat(graph, index, node),
         "LeakyRelu" => TryFuseUnary(graph, index, node, "QLinearLeakyRelu", ["alpha"]),
         "Tanh" => TryFuseUnary(graph, index, node, "QLinearTanh", [], EdgeDomain),
         "HardSigmoid" => TryFuseUnary(graph, index, node, "QLinearHardSigmoid", ["alpha", "beta"], EdgeDomain),
@@ -328,6 +336,67 @@ public static class QdqFusion
             if (node.Attributes.TryGetValue(name, out var attr)) fused.Attributes[name] = attr;
         Replace(graph, replaced ?? node, fused, [y.Node]);
         RemoveUnusedDequantize(graph, x.Node);
+        return true;
+    }
+
+    /// <summary>
+    /// DQ(x) → Sigmoid → Q(s) → DQ(s) → Mul(DQ(x), ·) → Q(y) ⇒ QLinearSilu(x, x params, y params, s params): the sigmoid's
+    /// Q and DQ must use the same parameters, the Mul's other operand must be a DQ of the same quantized x with the same
+    /// parameters, and every removed intermediate must have no other consumer.
+    /// </summary>
+    private static bool TryFuseQdqSilu(ModelGraph graph, GraphIndex index, Node sigmoid)
+    {
+        if (sigmoid.Inputs.Length != 1 || sigmoid.Outputs.Length != 1) return false;
+        var x = DequantizeOf(graph, index, sigmoid.Inputs[0]);
+        if (x == null || !Is8Bit(x.ZeroPoint.ElementType)) return false;
+        var sq = SoleQuantizeConsumer(graph, index, sigmoid.Outputs[0]);
+        if (sq == null || !index.HasSoleConsumer(sq.Node.Outputs[0], out var sdqNode) || sdqNode.OpType != "DequantizeLinear" || sdqNode.Domain.Length != 0) return false;
+        var sdq = ReadParameters(graph, sdqNode, perTensor: true);
+        if (sdq == null || !SameQuantization(sq, sdq)) return false;
+        if (!index.HasSoleConsumer(sdqNode.Outputs[0], out var mul) || mul.OpType != "Mul" || mul.Domain.Length != 0 || mul.Inputs.Length != 2 || mul.Outputs.Length != 1) return false;
+        string other = mul.Inputs[0] == sdqNode.Outputs[0] ? mul.Inputs[1] : mul.Inputs[0];
+        if (other == sdqNode.Outputs[0]) return false;
+        var x2 = DequantizeOf(graph, index, other);
+        if (x2 == null || x2.Data != x.Data || !SameQuantization(x, x2)) return false;
+        var y = SoleQuantizeConsumer(graph, index, mul.Outputs[0]);
+        if (y == null || y.ZeroPoint.ElementType != x.ZeroPoint.ElementType) return false;
+        var fused = new Node
+        {
+            Name = mul.Name,
+            OpType = "QLinearSilu",
+            Domain = EdgeDomain,
+            Inputs = [x.Data, x.ScaleName, x.ZeroPointName, y.ScaleName, y.ZeroPointName, sq.ScaleName, sq.ZeroPointName],
+            Outputs = [y.Node.Outputs[0]],
+        };
+        Replace(graph, y.Node, fused, [sigmoid, sq.Node, sdqNode, mul]);
+        RemoveUnusedDequantize(graph, x.Node, x2.Node);
+        return true;
+    }
+
+    /// <summary>DQ(x_1) … DQ(x_n) → Concat(axis) → Q ⇒ com.microsoft QLinearConcat(y params, (x_k, x_k params)…).</summary>
+    private static bool TryFuseConcat(ModelGraph graph, GraphIndex index, Node concat)
+    {
+        if (concat.Inputs.Length == 0 || concat.Outputs.Length != 1 || !concat.Attributes.TryGetValue("axis", out var axis)) return false;
+        var y = SoleQuantizeConsumer(graph, index, concat.Outputs[0]);
+        if (y == null) return false;
+        var inputs = new List<Quantization>();
+        foreach (var value in concat.Inputs)
+        {
+            var x = value.Length == 0 ? null : DequantizeOf(graph, index, value);
+            if (x == null || x.ZeroPoint.ElementType != y.ZeroPoint.ElementType) return false;
+            inputs.Add(x);
+        }
+        var fused = new Node
+        {
+            Name = concat.Name,
+            OpType = "QLinearConcat",
+            Domain = MicrosoftDomain,
+            Inputs = [y.ScaleName, y.ZeroPointName, .. inputs.SelectMany(x => new[] { x.Data, x.ScaleName, x.ZeroPointName })],
+            Outputs = [y.Node.Outputs[0]],
+        };
+        fused.Attributes["axis"] = axis;
+        Replace(graph, concat, fused, [y.Node]);
+        RemoveUnusedDequantize(graph, inputs.Select(x => x.Node).Distinct().ToArray());
         return true;
     }
 

@@ -34,7 +34,7 @@ internal sealed class QLinearBinaryDefinition(string opType, bool multiply) : Op
     {
         public void Run(ReadOnlySpan<Tensor?> inputs, ReadOnlySpan<Tensor?> outputs)
         {
-            if (multiply) QLinearMulReference.Run(plan, inputs[0]!.Bytes, inputs[3]!.Bytes, outputs[0]!.Bytes, p);
+            if (multiply) QLinearMul.Run(isa, plan, inputs[0]!.Bytes, inputs[3]!.Bytes, outputs[0]!.Bytes, p);
             else QLinearAdd.Run(isa, plan, inputs[0]!.Bytes, inputs[3]!.Bytes, outputs[0]!.Bytes, p);
         }
     }

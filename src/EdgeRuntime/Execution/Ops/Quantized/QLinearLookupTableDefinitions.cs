@@ -7,8 +7,15 @@ namespace EdgeRuntime.Execution.Ops.Quantized;
 /// Unary int8 activations as a 256-entry lookup table built at bind time from constant scales and zero points
 /// (inputs X, X_scale, X_zero_point, Y_scale, Y_zero_point): <c>table[q] = quantize(f(dequantize(q)))</c>.
 /// com.microsoft QLinearSigmoid / QLinearLeakyRelu, and EdgeRuntime's own QLinearTanh, QLinearHardSigmoid,
-/// QLinearHardSwish, QLinearRelu and QLinearClip (domain <c>ai.edgeruntime</c>, produced only by QDQ fusion) with
-/// the ONNX float definitions of Tanh, HardSigmoid (alpha, beta), HardSwish, Relu and Clip (float attributes min, max).
+/// QLinearHardSwish, QLinearRelu, QLinearClip and QLinearSilu (domain <c>ai.edgeruntime</c>, produced only by QDQ
+/// fusion) with the ONNX float definitions of Tanh, HardSigmoid (alpha, beta), HardSwish, Relu, Clip (float attributes
+/// min, max) and SiLU <c>x·sigmoid(x)</c>.
+/// <para>
+/// QLinearSilu takes two optional extra inputs, S_scale and S_zero_point (indices 5, 6): the quantization of the
+/// sigmoid output in the QDQ pattern <c>Mul(DQ(x), DQ(Q(Sigmoid(DQ(x)))))</c>. With them the table includes that
+/// intermediate rounding exactly — <c>f(v) = (S_scale·(Q_S(sigmoid(v)) - S_zero_point)) · v</c> — so the fused op matches
+/// the unfused graph; without them <c>f(v) = v·sigmoid(v)</c>.
+/// </para>
 /// </summary>
 internal sealed class QLinearLookupTableDefinition(string opType, string domain = "com.microsoft") : OpDefinition
 {
@@ -32,6 +39,7 @@ internal sealed class QLinearLookupTableDefinition(string opType, string domain 
             "QLinearHardSwish" => v => v * Math.Max(0f, Math.Min(1f, v / 6f + 0.5f)),
             "QLinearRelu" => v => Math.Max(v, 0f),
             "QLinearClip" => Clip(ctx.GetFloat("min", float.NegativeInfinity), ctx.GetFloat("max", float.PositiveInfinity)),
+            "QLinearSilu" => Silu(ctx),
             _ => throw ctx.Fail($"no lookup table for {opType}"),
         };
         var table = new byte[256];
@@ -41,6 +49,22 @@ internal sealed class QLinearLookupTableDefinition(string opType, string domain 
     }
 
     private static Func<float, float> HardSigmoid(float alpha, float beta) => v => Math.Max(0f, Math.Min(1f, alpha * v + beta));
+
+    private static Func<float, float> Silu(OpContext ctx)
+    {
+        if (!ctx.HasInput(5) && !ctx.HasInput(6)) return v => v * QLinearLookupTableReference.Sigmoid(v);
+        if (!ctx.HasInput(5)) throw ctx.Fail("S_zero_point (input 6) is given without S_scale (input 5)");
+        float sScale = QuantizationParameters.Scale(ctx, 5, "S_scale");
+        var zeroPointType = ctx.HasInput(6) ? ctx.RequireConstant(6, "S_zero_point").ElementType : TensorElementType.UInt8;
+        bool sSigned = QuantizationParameters.IsSigned(ctx, zeroPointType, "S_zero_point");
+        int sZeroPoint = QuantizationParameters.ZeroPoint(ctx, 6, "S_zero_point", zeroPointType);
+        int sMin = Kernels.Common.Requantization.MinOf(sSigned), sMax = Kernels.Common.Requantization.MaxOf(sSigned);
+        return v =>
+        {
+            int q = Kernels.Common.Requantization.Quantize(QLinearLookupTableReference.Sigmoid(v), sScale, sZeroPoint, sMin, sMax);
+            return sScale * (q - sZeroPoint) * v;
+        };
+    }
 
     private static Func<float, float> Clip(float min, float max) => v => Math.Min(Math.Max(v, min), max);
 

@@ -28,7 +28,8 @@ internal sealed class QLinearGlobalAveragePoolDefinition : OpDefinition
         for (int d = channelsLast ? 1 : 2; d < (channelsLast ? x.Shape.Length - 1 : x.Shape.Length); d++) outShape[d] = 1;
         ctx.SetOutput(0, x.Type, outShape);
         bool signed = x.Type == TensorElementType.Int8;
-        return new Kernel((xIn, yOut) => QLinearGlobalAveragePoolReference.Run(xIn, signed, xScale, xZeroPoint, yScale, yZeroPoint,
+        var isa = ctx.Isa;
+        return new Kernel((xIn, yOut) => QLinearGlobalAveragePool.Run(isa, xIn, signed, xScale, xZeroPoint, yScale, yZeroPoint,
             batch, channels, imageSize, channelsLast, yOut));
     }
 
@@ -82,7 +83,9 @@ internal sealed class QLinearAveragePoolDefinition : OpDefinition
         if (channelsLast) outShape.Add(channels);
         ctx.SetOutput(0, x.Type, outShape.ToArray());
         bool signed = x.Type == TensorElementType.Int8;
+        var isa = ctx.Isa;
+        var scratch = new float[QLinearAveragePool.ScratchLength(g)]; // owned by the kernel: Run allocates nothing
         return new QLinearGlobalAveragePoolDefinition.Kernel((xIn, yOut) =>
-            QLinearAveragePoolReference.Run(g, xIn, signed, xScale, xZeroPoint, yScale, yZeroPoint, yOut));
+            QLinearAveragePool.Run(isa, g, xIn, signed, xScale, xZeroPoint, yScale, yZeroPoint, yOut, scratch));
     }
 }

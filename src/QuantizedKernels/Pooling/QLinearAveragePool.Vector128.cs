@@ -1,0 +1,239 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using EdgeRuntime.Kernels.Common;
+
+namespace EdgeRuntime.Kernels.Pooling;
+
+/// <summary>
+/// QLinearAveragePool dispatched by instruction-set path; bit-exact with <see cref="QLinearAveragePoolReference"/>
+/// because every output is the same sequence of float32 operations: the same dequantized terms
+/// <c>xScale * (float)(x - xZeroPoint)</c> added in the same row-major window order, then <c>/ count</c>,
+/// <c>/ yScale</c>, <c>+ yZeroPoint</c>, clamp, round half to even. Vectors only change which outputs are computed
+/// side by side:
+/// <list type="bullet">
+/// <item>NCHW: each plane is first dequantized into <c>scratch</c> split into stride phases
+/// (<c>phase[h][p][j] = term(h, p + stride·j)</c>) so that the inputs of four horizontally adjacent outputs are
+/// contiguous for every stride; outputs whose window lies inside the width run four at a time, the rest one at a
+/// time.</item>
+/// <item>Channels-last: sixteen channels of one output position at a time.</item>
+/// </list>
+/// </summary>
+public static class QLinearAveragePool
+{
+    /// <summary>Widest kernel the vector path handles (its column table lives on the stack); wider pools use the reference.</summary>
+    private const int MaxVectorKernelWidth = 256;
+
+    /// <summary>Floats of scratch <see cref="Run"/> needs for <paramref name="g"/> (0 for channels-last).</summary>
+    public static int ScratchLength(in QLinearPoolGeometry g) =>
+        g.ChannelsLast ? 0 : g.InHeight * g.StrideWidth * PhaseLength(g);
+
+    private static int PhaseLength(in QLinearPoolGeometry g) => (g.InWidth + g.StrideWidth - 1) / g.StrideWidth;
+
+    /// <summary>Runs the pool with the code of <paramref name="isa"/>; <paramref name="scratch"/> holds at least <see cref="ScratchLength"/> floats.</summary>
+    public static void Run(IsaPath isa, in QLinearPoolGeometry g, ReadOnlySpan<byte> x, bool signed, float xScale, int xZeroPoint,
+        float yScale, int yZeroPoint, Span<byte> y, Span<float> scratch)
+    {
+        if (isa == IsaPath.Scalar || !Vector128.IsHardwareAccelerated || g.KernelWidth > MaxVectorKernelWidth)
+        {
+            QLinearAveragePoolReference.Run(g, x, signed, xScale, xZeroPoint, yScale, yZeroPoint, y);
+            return;
+        }
+        if (g.ChannelsLast) RunChannelsLast(g, x, signed, xScale, xZeroPoint, yScale, yZeroPoint, y);
+        else RunPlanes(g, x, signed, xScale, xZeroPoint, yScale, yZeroPoint, y, scratch[..ScratchLength(g)]);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RunPlanes(in QLinearPoolGeometry g, ReadOnlySpan<byte> x, bool signed, float xScale, int xZeroPoint,
+        float yScale, int yZeroPoint, Span<byte> y, Span<float> phases)
+    {
+        int min = Requantization.MinOf(signed), max = Requantization.MaxOf(signed);
+        int inPlane = g.InHeight * g.InWidth, outPlane = g.OutHeight * g.OutWidth;
+        int stride = g.StrideWidth, phaseLength = PhaseLength(g), rowLength = stride * phaseLength;
+        // Outputs whose window [ow·s - padLeft, +kernelW) lies inside [0, W).
+        int interiorBegin = Math.Min(g.OutWidth, (g.PadLeft + stride - 1) / stride);
+        int interiorEnd = g.InWidth + g.PadLeft - g.KernelWidth < 0 ? 0 : Math.Min(g.OutWidth, (g.InWidth + g.PadLeft - g.KernelWidth) / stride + 1);
+        if (interiorEnd < interiorBegin) interiorEnd = interiorBegin;
+        var yScaleVector = Vector128.Create(yScale);
+        var zeroPointVector = Vector128.Create((float)yZeroPoint);
+        var low = Vector128.Create((float)min);
+        var high = Vector128.Create((float)max);
+        ref float rp = ref MemoryMarshal.GetReference(phases);
+        var flip = Vector128.Create((byte)QuantizedByte.FlipMask(signed));
+        var zeroPoint = Vector128.Create(xZeroPoint + QuantizedByte.Offset(signed));
+        var scaleVector = Vector128.Create(xScale);
+        // Input column o·s + d (d = kw - padLeft) is (o + shift)·s + p: four adjacent outputs read four adjacent floats of
+        // phase p, at p·phaseLength + shift + o within the row (≥ 0 for interior outputs).
+        Span<int> columnOffsets = stackalloc int[g.KernelWidth];
+        for (int kw = 0; kw < columnOffsets.Length; kw++)
+        {
+            int d = kw - g.PadLeft;
+            int p = ((d % stride) + stride) % stride;
+            columnOffsets[kw] = p * phaseLength + (d - p) / stride;
+        }
+
+        for (int plane = 0; plane < g.Batch * g.Channels; plane++)
+        {
+            var input = x.Slice(plane * inPlane, inPlane);
+            for (int h = 0; h < g.InHeight; h++)
+            {
+                var inputRow = input.Slice(h * g.InWidth, g.InWidth);
+                var phaseRow = phases.Slice(h * rowLength, rowLength);
+                if (stride == 1)
+                {
+                    DequantizeRow(inputRow, phaseRow, flip, zeroPoint, scaleVector, signed, xScale, xZeroPoint);
+                    continue;
+                }
+                for (int p = 0; p < stride; p++)
+                {
+                    var phase = phaseRow.Slice(p * phaseLength, phaseLength);
+                    for (int j = 0, w = p; w < inputRow.Length; j++, w += stride)
+                        phase[j] = xScale * (QuantizedByte.Value(inputRow[w], signed) - xZeroPoint);
+                }
+            }
+
+            for (int oh = 0; oh < g.OutHeight; oh++)
+            {
+                int hStart = oh * g.StrideHeight - g.PadTop;
+                int hEnd = Math.Min(hStart + g.KernelHeight, g.InHeight);
+                hStart = Math.Max(hStart, 0);
+                var outRow = y.Slice(plane * outPlane + oh * g.OutWidth, g.OutWidth);
+                for (int ow = 0; ow < interiorBegin; ow++) outRow[ow] = ScalarOutput(g, input, signed, xScale, xZeroPoint, yScale, yZeroPoint, hStart, hEnd, ow, min, max);
+                int interiorCount = g.CountIncludePad ? g.KernelHeight * g.KernelWidth : Math.Max(0, hEnd - hStart) * g.KernelWidth;
+                var countVector = Vector128.Create((float)interiorCount);
+                int o = interiorBegin;
+                {
+                    for (; o <= interiorEnd - 4; o += 4)
+                    {
+                        var sum = Vector128<float>.Zero;
+                        for (int h = hStart; h < hEnd; h++)
+                        {
+                            int rowBase = h * rowLength;
+                            for (int kw = 0; kw < columnOffsets.Length; kw++)
+                                sum += Vector128.LoadUnsafe(ref rp, (nuint)(rowBase + columnOffsets[kw] + o));
+                        }
+                        var scaled = sum / countVector / yScaleVector + zeroPointVector;
+                        scaled = Vector128.ConditionalSelect(Vector128.Equals(scaled, scaled), scaled, Vector128<float>.Zero);
+                        scaled = Vector128.Min(Vector128.Max(scaled, low), high);
+                        var q = Vector128.ConvertToInt32(Vector128.Round(scaled));
+                        outRow[o] = (byte)q[0];
+                        outRow[o + 1] = (byte)q[1];
+                        outRow[o + 2] = (byte)q[2];
+                        outRow[o + 3] = (byte)q[3];
+                    }
+                }
+                for (; o < g.OutWidth; o++) outRow[o] = ScalarOutput(g, input, signed, xScale, xZeroPoint, yScale, yZeroPoint, hStart, hEnd, o, min, max);
+            }
+        }
+    }
+
+    /// <summary><c>row[w] = xScale * (float)(Value(input[w]) - xZeroPoint)</c>, sixteen at a time.</summary>
+    private static void DequantizeRow(ReadOnlySpan<byte> input, Span<float> row, Vector128<byte> flip, Vector128<int> zeroPoint,
+        Vector128<float> scale, bool signed, float xScale, int xZeroPoint)
+    {
+        ref byte rx = ref MemoryMarshal.GetReference(input);
+        ref float rr = ref MemoryMarshal.GetReference(row);
+        int w = 0;
+        for (; w <= input.Length - 16; w += 16)
+        {
+            var (lo, hi) = Vector128.Widen(Vector128.LoadUnsafe(ref rx, (nuint)w) ^ flip);
+            var (a, b) = Vector128.Widen(lo);
+            var (c, d) = Vector128.Widen(hi);
+            (scale * Vector128.ConvertToSingle(a.AsInt32() - zeroPoint)).StoreUnsafe(ref rr, (nuint)w);
+            (scale * Vector128.ConvertToSingle(b.AsInt32() - zeroPoint)).StoreUnsafe(ref rr, (nuint)(w + 4));
+            (scale * Vector128.ConvertToSingle(c.AsInt32() - zeroPoint)).StoreUnsafe(ref rr, (nuint)(w + 8));
+            (scale * Vector128.ConvertToSingle(d.AsInt32() - zeroPoint)).StoreUnsafe(ref rr, (nuint)(w + 12));
+        }
+        for (; w < input.Length; w++) row[w] = xScale * (QuantizedByte.Value(input[w], signed) - xZeroPoint);
+    }
+
+    /// <summary>One NCHW output exactly as the reference computes it.</summary>
+    private static byte ScalarOutput(in QLinearPoolGeometry g, ReadOnlySpan<byte> plane, bool signed, float xScale, int xZeroPoint,
+        float yScale, int yZeroPoint, int hStart, int hEnd, int ow, int min, int max)
+    {
+        int wStart = ow * g.StrideWidth - g.PadLeft;
+        int wEnd = Math.Min(wStart + g.KernelWidth, g.InWidth);
+        wStart = Math.Max(wStart, 0);
+        float sum = 0f;
+        for (int h = hStart; h < hEnd; h++)
+            for (int w = wStart; w < wEnd; w++)
+                sum += xScale * (QuantizedByte.Value(plane[h * g.InWidth + w], signed) - xZeroPoint);
+        int count = g.CountIncludePad ? g.KernelHeight * g.KernelWidth : Math.Max(0, hEnd - hStart) * Math.Max(0, wEnd - wStart);
+        float average = sum / count;
+        return (byte)Requantization.RoundAndClamp(average / yScale + yZeroPoint, 0, min, max);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RunChannelsLast(in QLinearPoolGeometry g, ReadOnlySpan<byte> x, bool signed, float xScale, int xZeroPoint,
+        float yScale, int yZeroPoint, Span<byte> y)
+    {
+        int min = Requantization.MinOf(signed), max = Requantization.MaxOf(signed);
+        int channels = g.Channels;
+        var flip = Vector128.Create((byte)QuantizedByte.FlipMask(signed));
+        var zp = Vector128.Create(xZeroPoint + QuantizedByte.Offset(signed));
+        var scale = Vector128.Create(xScale);
+        var yScaleVector = Vector128.Create(yScale);
+        var zeroPointVector = Vector128.Create((float)yZeroPoint);
+        var low = Vector128.Create((float)min);
+        var high = Vector128.Create((float)max);
+        ref byte rx = ref MemoryMarshal.GetReference(x);
+        ref byte ry = ref MemoryMarshal.GetReference(y);
+        for (int n = 0; n < g.Batch; n++)
+            for (int oh = 0; oh < g.OutHeight; oh++)
+            {
+                int hStart = oh * g.StrideHeight - g.PadTop;
+                int hEnd = Math.Min(hStart + g.KernelHeight, g.InHeight);
+                hStart = Math.Max(hStart, 0);
+                for (int ow = 0; ow < g.OutWidth; ow++)
+                {
+                    int wStart = ow * g.StrideWidth - g.PadLeft;
+                    int wEnd = Math.Min(wStart + g.KernelWidth, g.InWidth);
+                    wStart = Math.Max(wStart, 0);
+                    int count = g.CountIncludePad ? g.KernelHeight * g.KernelWidth : Math.Max(0, hEnd - hStart) * Math.Max(0, wEnd - wStart);
+                    var countVector = Vector128.Create((float)count);
+                    int outBase = ((n * g.OutHeight + oh) * g.OutWidth + ow) * channels;
+                    int c = 0;
+                    for (; c <= channels - 16; c += 16)
+                    {
+                        Vector128<float> s0 = default, s1 = default, s2 = default, s3 = default;
+                        for (int h = hStart; h < hEnd; h++)
+                            for (int w = wStart; w < wEnd; w++)
+                            {
+                                int index = ((n * g.InHeight + h) * g.InWidth + w) * channels + c;
+                                var (lo, hi) = Vector128.Widen(Vector128.LoadUnsafe(ref rx, (nuint)index) ^ flip);
+                                var (a, b) = Vector128.Widen(lo);
+                                var (d, e) = Vector128.Widen(hi);
+                                s0 += scale * Vector128.ConvertToSingle(a.AsInt32() - zp);
+                                s1 += scale * Vector128.ConvertToSingle(b.AsInt32() - zp);
+                                s2 += scale * Vector128.ConvertToSingle(d.AsInt32() - zp);
+                                s3 += scale * Vector128.ConvertToSingle(e.AsInt32() - zp);
+                            }
+                        var q0 = Finish(s0, countVector, yScaleVector, zeroPointVector, low, high);
+                        var q1 = Finish(s1, countVector, yScaleVector, zeroPointVector, low, high);
+                        var q2 = Finish(s2, countVector, yScaleVector, zeroPointVector, low, high);
+                        var q3 = Finish(s3, countVector, yScaleVector, zeroPointVector, low, high);
+                        Vector128.Narrow(Vector128.Narrow(q0, q1), Vector128.Narrow(q2, q3)).AsByte().StoreUnsafe(ref ry, (nuint)(outBase + c));
+                    }
+                    for (; c < channels; c++)
+                    {
+                        float sum = 0f;
+                        for (int h = hStart; h < hEnd; h++)
+                            for (int w = wStart; w < wEnd; w++)
+                                sum += xScale * (QuantizedByte.Value(x[((n * g.InHeight + h) * g.InWidth + w) * channels + c], signed) - xZeroPoint);
+                        float average = sum / count;
+                        y[outBase + c] = (byte)Requantization.RoundAndClamp(average / yScale + yZeroPoint, 0, min, max);
+                    }
+                }
+            }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> Finish(Vector128<float> sum, Vector128<float> count, Vector128<float> yScale, Vector128<float> zeroPoint,
+        Vector128<float> low, Vector128<float> high)
+    {
+        var scaled = sum / count / yScale + zeroPoint;
+        scaled = Vector128.ConditionalSelect(Vector128.Equals(scaled, scaled), scaled, Vector128<float>.Zero);
+        scaled = Vector128.Min(Vector128.Max(scaled, low), high);
+        return Vector128.ConvertToInt32(Vector128.Round(scaled));
+    }
+}
