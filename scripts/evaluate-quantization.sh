@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Measures what int8 quantization costs on real models and real photos, and rewrites QUANTIZATION.md.
+# Not part of ./test.sh (minutes, not seconds); the tests check the same properties on fewer configurations.
+#
+#   scripts/evaluate-quantization.sh [--photos DIR]
+#
+# Photos: ../shared/images (15) plus the photographs of Debian's python3-skimage and opencv-doc packages
+#   (scripts/fetch-photos.sh, 53). Sorted by path and dealt alternately: even positions calibrate, odd positions
+#   evaluate, so no photo is used for both.
+# SqueezeNet 1.1 (../shared/models/winml/SqueezeNet_fp16.onnx, BGR 0..255): quantized with every range method
+#   (minmax, percentile 99.99, entropy) x weight granularity (per-channel, per-tensor), QDQ int8, then
+#   `modelconv compare` on the evaluation half: top-1/top-5 agreement with the float model and the worst layer SQNR.
+# Also reports the calibration wall time of each quantization.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+photos=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --photos) photos=$2; shift ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    *) echo "evaluate-quantization.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+shared="${EDGE_SHARED:-$root/../shared}"
+squeezenet="$shared/models/winml/SqueezeNet_fp16.onnx"
+[ -f "$squeezenet" ] || { echo "evaluate-quantization.sh: $squeezenet not found (set EDGE_SHARED)" >&2; exit 1; }
+[ -n "$photos" ] || photos=$(scripts/fetch-photos.sh | tail -1 | sed 's/^[0-9]* photos in //')
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+dotnet build tools/ModelConverter -c Release -nologo -v q >/dev/null
+modelconv="$root/tools/ModelConverter/bin/Release/net10.0/modelconv"
+
+out="$root/artifacts/quantization"; rm -rf "$out"; mkdir -p "$out/calibration" "$out/evaluation"
+i=0
+while IFS= read -r f; do
+  half=calibration; [ $((i % 2)) -eq 1 ] && half=evaluation
+  ln -s "$f" "$out/$half/$(printf '%03d' $i)_$(basename "$f")"
+  i=$((i + 1))
+done < <(find "$shared/images" "$photos" -type f \( -iname '*.png' -o -iname '*.jpg' -o -iname '*.jpeg' \) | sort)
+n_cal=$(ls "$out/calibration" | wc -l); n_eval=$(ls "$out/evaluation" | wc -l)
+echo "photos: $n_cal calibration, $n_eval evaluation"
+
+preprocess=(--color BGR --range 0,255)
+json_number() { sed -n "s/.*\"$1\": *\([-0-9.eE+]*\|null\).*/\1/p" "$2" | head -1; }
+fmt_pct() { awk -v v="$1" 'BEGIN { if (v == "" || v == "null") print "n/a"; else printf "%.1f%%", v * 100 }'; }
+
+rows=()
+for granularity in per-channel per-tensor; do
+  for method in minmax percentile entropy; do
+    name="squeezenet_${method}_${granularity}"
+    start=$(date +%s.%N)
+    "$modelconv" quantize --model "$squeezenet" --calibration "$out/calibration" --method "$method" "--$granularity" \
+      --format qdq --activations int8 "${preprocess[@]}" -o "$out/$name.onnx" > "$out/$name.quantize.log" 2>&1 \
+      || { echo "quantize $name failed:"; cat "$out/$name.quantize.log"; exit 1; }
+    seconds=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
+    "$modelconv" compare --float "$squeezenet" --quant "$out/$name.onnx" --images "$out/evaluation" "${preprocess[@]}" \
+      --report "$out/$name.json" --chart "$out/$name.png" > "$out/$name.compare.log" 2>&1 \
+      || { echo "compare $name failed:"; cat "$out/$name.compare.log"; exit 1; }
+    top1=$(json_number top1_agreement "$out/$name.json"); top5=$(json_number top5_agreement "$out/$name.json")
+    worst=$(python3 - "$out/$name.json" <<'EOF' 2>/dev/null || echo "n/a"
+import json, sys
+layers = [l for l in json.load(open(sys.argv[1]))["layers"] if l.get("sqnr_db") is not None]
+w = min(layers, key=lambda l: l["sqnr_db"])
+print(f'{w["sqnr_db"]:.1f} dB ({w["name"]})')
+EOF
+)
+    echo "$method $granularity: top-1 $(fmt_pct "$top1"), top-5 $(fmt_pct "$top5"), worst layer $worst, ${seconds}s"
+    rows+=("| $method | $granularity | $(fmt_pct "$top1") | $(fmt_pct "$top5") | $worst | $seconds |")
+  done
+done
+
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+{
+  echo "# Quantization results"
+  echo
+  echo "Written by \`scripts/evaluate-quantization.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'), $cpu, $(nproc) cores."
+  echo
+  echo "## SqueezeNet 1.1 (../shared/models/winml/SqueezeNet_fp16.onnx), float → int8 QDQ"
+  echo
+  echo "Calibrated on $n_cal real photos, evaluated on the other $n_eval (../shared/images + the photographs of Debian's"
+  echo "python3-skimage and opencv-doc, dealt alternately in path order). Agreement = the int8 model's top-1 (top-5)"
+  echo "contains the float model's top-1. Worst layer = lowest SQNR of any compared tensor on the evaluation photos."
+  echo "Time = \`modelconv quantize\` wall time (load, calibration on $n_cal photos, writing)."
+  echo
+  echo "| method | weights | top-1 agreement | top-5 agreement | worst layer SQNR | time (s) |"
+  echo "|---|---|---|---|---|---|"
+  printf '%s\n' "${rows[@]}"
+  echo
+  echo "Command: \`modelconv quantize --model SqueezeNet_fp16.onnx --calibration CAL --method M --per-channel|--per-tensor"
+  echo "--format qdq --activations int8 --color BGR --range 0,255 -o Q.onnx\`, then \`modelconv compare --float"
+  echo "SqueezeNet_fp16.onnx --quant Q.onnx --images EVAL --color BGR --range 0,255 --report R.json\`."
+} > QUANTIZATION.md
+echo "wrote QUANTIZATION.md"
