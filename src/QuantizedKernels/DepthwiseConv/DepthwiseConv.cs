@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 using EdgeRuntime.Kernels.Common;
@@ -10,11 +12,14 @@ namespace EdgeRuntime.Kernels.Depthwise;
 /// accumulation, then <see cref="Requantization.Requantize"/>).
 /// <para>
 /// Fast paths apply when both dilations are 1, the width stride is 1 or 2, the kernel has at most
-/// <see cref="MaxFastTaps"/> taps, <c>xZeroPoint</c> lies in the range of the input type and
-/// <c>yZeroPoint, yMin, yMax</c> lie in <c>[-65536, 65536]</c>; anything else runs the reference. They work per channel:
-/// the receptive rows are first copied into a padded plane in scratch (values <c>x - xZeroPoint</c>, 0 in the padding,
-/// with stride-2 rows split into even and odd columns so every tap reads contiguous memory), then each output row is
-/// computed a vector of output columns at a time with all taps accumulated in registers, then requantized in vectors.
+/// <see cref="MaxFastTaps"/> taps, <c>xZeroPoint</c> lies in the range of the input type, <c>yMin &lt;= yMax</c> lie both
+/// in the int8 or both in the uint8 range and <c>|yZeroPoint| &lt;= 255</c>; anything else runs the reference, and so does
+/// a channel whose multiplier is not finite. They work per channel and per output row, on raw input values: the
+/// accumulator starts at <c>bias - xZeroPoint * Σ weights</c> (equal modulo 2^32 to the reference's sum of
+/// <c>(x - xZeroPoint) * w</c>, and padding holds the stored byte of <c>xZeroPoint</c>, so it contributes nothing).
+/// The <c>KernelHeight</c> most recent padded input rows live in a ring of widened rows in scratch (each input row is
+/// widened once, stride-2 rows in a layout where every tap reads contiguous memory); each output row is then computed a
+/// vector of columns at a time with all taps accumulated in registers and requantized straight into the output.
 /// </para>
 /// </summary>
 public static partial class DepthwiseConv
@@ -37,7 +42,7 @@ public static partial class DepthwiseConv
     {
         if (!GeometryHasFastPath(g)) return 0;
         var plan = PlanePlan.For(g);
-        return checked(plan.Rows * plan.RowInts + (plan.RowBytes + ByteRowSlack) / sizeof(int));
+        return checked(g.KernelHeight * plan.RowInts + (plan.RowBytes + ByteRowSlack) / sizeof(int));
     }
 
     /// <summary>Runs every channel; see <see cref="Run(IsaPath, in DepthwiseConvGeometry, ReadOnlySpan{byte}, bool, int, ReadOnlySpan{short}, ReadOnlySpan{int}, ReadOnlySpan{float}, int, int, int, Span{byte}, Span{int}, int, int)"/>.</summary>
@@ -83,7 +88,7 @@ public static partial class DepthwiseConv
 
         bool fast = isa != IsaPath.Scalar && GeometryHasFastPath(g)
             && xZeroPoint >= Requantization.MinOf(xSigned) && xZeroPoint <= Requantization.MaxOf(xSigned)
-            && InSafeRange(yZeroPoint) && InSafeRange(yMin) && InSafeRange(yMax);
+            && RequantizationFitsBytes(yZeroPoint, yMin, yMax);
         if (fast && scratch.Length < ScratchLength(g))
             throw new ArgumentException($"depthwise scratch has {scratch.Length} ints, needs {ScratchLength(g)}");
 
@@ -115,14 +120,45 @@ public static partial class DepthwiseConv
         g.DilationHeight == 1 && g.DilationWidth == 1 && (g.StrideWidth == 1 || g.StrideWidth == 2)
         && g.Taps <= MaxFastTaps && g.OutWidth <= 1 << 16 && g.KernelWidth <= 1 << 10;
 
-    private static bool InSafeRange(int value) => value >= -65536 && value <= 65536;
+    /// <summary>
+    /// True when the fast requantization (float clamp, then saturating narrowing to 16 and 8 bits) is exact: the clamp
+    /// range lies inside int8 or inside uint8 and the zero point is small enough for the int16 steps.
+    /// </summary>
+    private static bool RequantizationFitsBytes(int yZeroPoint, int yMin, int yMax) =>
+        yMin <= yMax && ((yMin >= sbyte.MinValue && yMax <= sbyte.MaxValue) || (yMin >= byte.MinValue && yMax <= byte.MaxValue))
+        && yZeroPoint >= -255 && yZeroPoint <= 255;
+
+    /// <summary>Whether the requantized values are packed with signed (int8 clamp range) or unsigned saturation.</summary>
+    private static bool PackSigned(int yMin, int yMax) => yMin >= sbyte.MinValue && yMax <= sbyte.MaxValue;
 
     /// <summary>
-    /// Layout of the padded plane the fast paths build per channel. Padded row <c>r</c> holds input row
+    /// Accumulator start of channel <paramref name="c"/> for raw input values: <c>bias - xZeroPoint * Σ w</c> (int32,
+    /// wrapping like the reference's accumulation, so the final sums agree modulo 2^32).
+    /// </summary>
+    private static int RawValueBias(ReadOnlySpan<short> channelWeights, ReadOnlySpan<int> bias, int c, int xZeroPoint)
+    {
+        int sum = 0;
+        foreach (short w in channelWeights) sum += w;
+        return unchecked((bias.IsEmpty ? 0 : bias[c]) - xZeroPoint * sum);
+    }
+
+    /// <summary>
+    /// Copies the low <paramref name="count"/> (&lt; 16) bytes of <paramref name="bytes"/> to <paramref name="destination"/>
+    /// (the end of a channel plane, where a full vector store would write into the next channel).
+    /// </summary>
+    private static unsafe void StorePartial(Vector128<byte> bytes, byte* destination, int count)
+    {
+        byte* source = (byte*)&bytes;
+        for (int i = 0; i < count; i++) destination[i] = source[i];
+    }
+
+    /// <summary>
+    /// Layout of the padded rows the fast paths build per channel. Padded row <c>r</c> holds input row
     /// <c>r - PadTop</c> (all padding when outside the image); padded column <c>j</c> holds input column <c>j - PadLeft</c>.
     /// The output row <c>oh</c> reads padded rows <c>oh*StrideHeight + kh</c>. Each padded row first exists as
-    /// <see cref="RowBytes"/> bytes (padding = the stored byte of xZeroPoint, so it becomes 0 after subtracting the zero
-    /// point), then as <see cref="RowInts"/> ints of path-specific values.
+    /// <see cref="RowBytes"/> bytes (padding = the stored byte of xZeroPoint), then, widened to path-specific raw values,
+    /// in ring slot <c>r % KernelHeight</c> of <see cref="RowInts"/> ints; output row <c>oh</c> is computed once rows up
+    /// to <c>oh*StrideHeight + KernelHeight - 1</c> are built, when its rows are the last KernelHeight built.
     /// </summary>
     private readonly struct PlanePlan
     {
@@ -135,7 +171,7 @@ public static partial class DepthwiseConv
         /// so every column any vector block reads (plus one for pairing) exists. Also the plane's row stride in ints.
         /// </summary>
         public int RowBytes { get; init; }
-        /// <summary>Plane row stride in ints (= <see cref="RowBytes"/>).</summary>
+        /// <summary>Ring slot stride in ints (= <see cref="RowBytes"/>).</summary>
         public int RowInts => RowBytes;
 
         public static PlanePlan For(in DepthwiseConvGeometry g)
@@ -145,13 +181,6 @@ public static partial class DepthwiseConv
             return new PlanePlan { PaddedOutWidth = paddedOut, Rows = (g.OutHeight - 1) * g.StrideHeight + g.KernelHeight, RowBytes = rowBytes };
         }
     }
-
-    /// <summary>
-    /// Sets every byte of the padded byte row buffer to the stored byte of <paramref name="xZeroPoint"/> (the value that
-    /// becomes 0 once the zero point is subtracted). Done once per call: <see cref="CopyInputRow"/> only ever rewrites the
-    /// interior columns, so the padding columns keep this value.
-    /// </summary>
-    private static void InitPaddedByteRow(Span<byte> row, int xZeroPoint) => row.Fill((byte)xZeroPoint);
 
     /// <summary>
     /// Copies input row <c>paddedRow - PadTop</c> of <paramref name="plane"/> into columns <c>[PadLeft, PadLeft + InWidth)</c>
