@@ -29,19 +29,18 @@ public static partial class DepthwiseConv
         int pairsPerRow = (g.KernelWidth + 1) / 2;
         int pairStep = g.StrideWidth == 1 ? 2 : 1;
         Span<int> weightPairs = stackalloc int[kernelHeight * pairsPerRow];
-        int** rows = stackalloc int*[kernelHeight];
-
-        var slots = scratch[..(kernelHeight * plan.RowInts)];
-        var byteRow = MemoryMarshal.AsBytes(scratch.Slice(kernelHeight * plan.RowInts, (plan.RowBytes + ByteRowSlack) / sizeof(int)));
-        byteRow.Fill((byte)xZeroPoint);
-        int paddingPair = (xZeroPoint & 0xFFFF) | (xZeroPoint << 16);
+        int ring = RingSlots(g);
+        byte** rowPointers = stackalloc byte*[ring];
+        int** rows = (int**)rowPointers;
         var requant = new Avx2Requantizer(yZeroPoint, yMin, yMax, PackSigned(yMin, yMax));
 
-        fixed (int* slotBase = slots)
-        fixed (byte* rowBase = byteRow)
+        fixed (int* scratchBase = scratch)
         fixed (int* pairBase = weightPairs)
         fixed (byte* yBase = y)
+        fixed (byte* xBase = x)
         {
+            var rowRing = new RowRing(g, plan, xBase, x.Length, xSigned, xZeroPoint, (byte*)scratchBase, plan.RowInts * sizeof(int),
+                (byte*)(scratchBase + ring * plan.RowInts), rowPointers);
             for (int c = cFirst; c < cFirst + cCount; c++)
             {
                 if (!float.IsFinite(multipliers[c]))
@@ -60,35 +59,11 @@ public static partial class DepthwiseConv
                     }
                 requant.SetChannel(RawValueBias(w, bias, c, xZeroPoint), multipliers[c]);
 
-                var xPlane = x.Slice(c * g.InPlane, g.InPlane);
+                rowRing.StartChannel(xBase + c * g.InPlane);
                 byte* yPlane = yBase + c * g.OutPlane;
-                // Ring bookkeeping without divisions: padded row r lives in slot r % kernelHeight; firstSlot is that of
-                // the first row output row oh reads.
-                int built = 0, firstSlot = 0;
                 for (int oh = 0; oh < g.OutHeight; oh++)
                 {
-                    int first = oh * g.StrideHeight;
-                    int r = Math.Max(built, first);
-                    int slot = firstSlot + (r - first);
-                    if (slot >= kernelHeight) slot -= kernelHeight;
-                    for (; r < first + kernelHeight; r++)
-                    {
-                        int* dst = slotBase + slot * plan.RowInts;
-                        if (!CopyInputRow(g, xPlane, r, byteRow)) new Span<int>(dst, plan.RowInts).Fill(paddingPair);
-                        else if (g.StrideWidth == 1) BuildPairRowStride1(rowBase, dst, plan.RowInts, xSigned);
-                        else BuildPairRowStride2(rowBase, (short*)dst, plan.RowBytes, xSigned);
-                        if (++slot == kernelHeight) slot = 0;
-                    }
-                    built = first + kernelHeight;
-                    slot = firstSlot;
-                    for (int kh = 0; kh < kernelHeight; kh++)
-                    {
-                        rows[kh] = slotBase + slot * plan.RowInts;
-                        if (++slot == kernelHeight) slot = 0;
-                    }
-                    firstSlot += g.StrideHeight;
-                    while (firstSlot >= kernelHeight) firstSlot -= kernelHeight;
-
+                    rowRing.Advance<Avx2PairWidener>(oh * g.StrideHeight, kernelHeight);
                     byte* yRow = yPlane + oh * g.OutWidth;
                     int rowSpace = (g.OutHeight - oh) * g.OutWidth;
                     if (kernelHeight == 3 && pairsPerRow == 2)
@@ -97,9 +72,23 @@ public static partial class DepthwiseConv
                         OutputRowAvx2_5x5(rows, pairBase, pairStep, g.OutWidth, rowSpace, requant, yRow);
                     else
                         OutputRowAvx2(rows, kernelHeight, pairBase, pairsPerRow, pairStep, g.OutWidth, rowSpace, requant, yRow);
+                    rowRing.Step(1);
                 }
             }
         }
+    }
+
+    /// <summary>Ring slots of int32 pairs of int16 raw values (see the layout above).</summary>
+    private readonly struct Avx2PairWidener : IRowWidener
+    {
+        public static unsafe void Widen(byte* row, byte* slot, int rowBytes, int strideWidth, bool signed)
+        {
+            if (strideWidth == 1) BuildPairRowStride1(row, (int*)slot, rowBytes, signed);
+            else BuildPairRowStride2(row, (short*)slot, rowBytes, signed);
+        }
+
+        public static unsafe void FillPadding(byte* slot, int rowBytes, int xZeroPoint) =>
+            new Span<int>(slot, rowBytes).Fill((xZeroPoint & 0xFFFF) | (xZeroPoint << 16));
     }
 
     /// <summary>dst[j] = (v[j] &amp; 0xFFFF) | (v[j+1] &lt;&lt; 16) for j &lt; count (a multiple of 16), v = raw values of the byte row.</summary>

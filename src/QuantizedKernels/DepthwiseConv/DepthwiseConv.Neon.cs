@@ -23,26 +23,25 @@ public static partial class DepthwiseConv
     {
         var plan = PlanePlan.For(g);
         int kernelHeight = g.KernelHeight, taps = g.Taps;
-        int slotShorts = 2 * plan.RowInts;
+        int ring = RingSlots(g);
         Span<int> columnOffsets = stackalloc int[g.KernelWidth];
         for (int kw = 0; kw < g.KernelWidth; kw++) columnOffsets[kw] = TapColumnOffset(kw, g.StrideWidth, plan.RowBytes / 2);
         Span<Vector128<short>> tapWeights = stackalloc Vector128<short>[taps];
         Span<short> threeByThree = stackalloc short[16];
-        short** rows = stackalloc short*[kernelHeight];
-
-        var slots = MemoryMarshal.Cast<int, short>(scratch[..(kernelHeight * plan.RowInts)]);
-        var byteRow = MemoryMarshal.AsBytes(scratch.Slice(kernelHeight * plan.RowInts, (plan.RowBytes + ByteRowSlack) / sizeof(int)));
-        byteRow.Fill((byte)xZeroPoint);
+        byte** rowPointers = stackalloc byte*[ring];
+        short** rows = (short**)rowPointers;
         var requant = new NeonRequantizer(yZeroPoint, yMin, yMax, PackSigned(yMin, yMax));
         bool is3x3 = kernelHeight == 3 && g.KernelWidth == 3;
 
-        fixed (short* slotBase = slots)
-        fixed (byte* rowBase = byteRow)
+        fixed (int* scratchBase = scratch)
         fixed (int* offsetBase = columnOffsets)
         fixed (Vector128<short>* weightBase = tapWeights)
         fixed (short* w3Base = threeByThree)
         fixed (byte* yBase = y)
+        fixed (byte* xBase = x)
         {
+            var rowRing = new RowRing(g, plan, xBase, x.Length, xSigned, xZeroPoint, (byte*)scratchBase, plan.RowInts * sizeof(int),
+                (byte*)(scratchBase + ring * plan.RowInts), rowPointers);
             for (int c = cFirst; c < cFirst + cCount; c++)
             {
                 if (!float.IsFinite(multipliers[c]))
@@ -55,45 +54,42 @@ public static partial class DepthwiseConv
                 else for (int t = 0; t < taps; t++) tapWeights[t] = Vector128.Create(w[t]);
                 var channelBias = Vector128.Create(RawValueBias(w, bias, c, xZeroPoint));
                 requant.SetChannel(multipliers[c]);
+                var w0to7 = AdvSimd.LoadVector128(w3Base);
+                var w8 = AdvSimd.LoadVector128(w3Base + 8);
 
-                var xPlane = x.Slice(c * g.InPlane, g.InPlane);
+                rowRing.StartChannel(xBase + c * g.InPlane);
                 byte* yPlane = yBase + c * g.OutPlane;
-                // Ring bookkeeping without divisions: padded row r lives in slot r % kernelHeight; firstSlot is that of
-                // the first row output row oh reads.
-                int built = 0, firstSlot = 0;
-                for (int oh = 0; oh < g.OutHeight; oh++)
+                // Stride-1 3×3 computes two output rows per pass from 4 input rows.
+                for (int oh = 0; oh < g.OutHeight;)
                 {
-                    int first = oh * g.StrideHeight;
-                    int r = Math.Max(built, first);
-                    int slot = firstSlot + (r - first);
-                    if (slot >= kernelHeight) slot -= kernelHeight;
-                    for (; r < first + kernelHeight; r++)
-                    {
-                        short* dst = slotBase + slot * slotShorts;
-                        if (!CopyInputRow(g, xPlane, r, byteRow)) new Span<short>(dst, plan.RowBytes).Fill((short)xZeroPoint);
-                        else BuildValueRowNeon(rowBase, dst, plan.RowBytes, g.StrideWidth, xSigned);
-                        if (++slot == kernelHeight) slot = 0;
-                    }
-                    built = first + kernelHeight;
-                    slot = firstSlot;
-                    for (int kh = 0; kh < kernelHeight; kh++)
-                    {
-                        rows[kh] = slotBase + slot * slotShorts;
-                        if (++slot == kernelHeight) slot = 0;
-                    }
-                    firstSlot += g.StrideHeight;
-                    while (firstSlot >= kernelHeight) firstSlot -= kernelHeight;
-
+                    bool twoRows = is3x3 && g.StrideHeight == 1 && oh + 1 < g.OutHeight;
+                    rowRing.Advance<NeonWidener>(oh * g.StrideHeight, twoRows ? 4 : kernelHeight);
                     byte* yRow = yPlane + oh * g.OutWidth;
                     int rowSpace = (g.OutHeight - oh) * g.OutWidth;
-                    if (is3x3)
-                        OutputRowNeon3x3(rows[0], rows[1], rows[2], offsetBase[1], offsetBase[2],
-                            AdvSimd.LoadVector128(w3Base), AdvSimd.LoadVector128(w3Base + 8), channelBias, g.OutWidth, rowSpace, requant, yRow);
+                    if (twoRows)
+                        OutputRowPairNeon3x3(rows[0], rows[1], rows[2], rows[3], offsetBase[1], offsetBase[2], w0to7, w8, channelBias,
+                            g.OutWidth, rowSpace, requant, yRow);
+                    else if (is3x3)
+                        OutputRowNeon3x3(rows[0], rows[1], rows[2], offsetBase[1], offsetBase[2], w0to7, w8, channelBias,
+                            g.OutWidth, rowSpace, requant, yRow);
                     else
                         OutputRowNeon(rows, kernelHeight, g.KernelWidth, offsetBase, weightBase, channelBias, g.OutWidth, rowSpace, requant, yRow);
+                    int step = twoRows ? 2 : 1;
+                    oh += step;
+                    rowRing.Step(step);
                 }
             }
         }
+    }
+
+    /// <summary>Ring slots of int16 raw values (stride 2: even columns, then odd columns from RowBytes / 2).</summary>
+    private readonly struct NeonWidener : IRowWidener
+    {
+        public static unsafe void Widen(byte* row, byte* slot, int rowBytes, int strideWidth, bool signed) =>
+            BuildValueRowNeon(row, (short*)slot, rowBytes, strideWidth, signed);
+
+        public static unsafe void FillPadding(byte* slot, int rowBytes, int xZeroPoint) =>
+            new Span<short>(slot, rowBytes).Fill((short)xZeroPoint);
     }
 
     /// <summary>
@@ -104,6 +100,7 @@ public static partial class DepthwiseConv
     private static unsafe void OutputRowNeon3x3(short* r0, short* r1, short* r2, int o1, int o2, Vector128<short> w0to7, Vector128<short> w8,
         Vector128<int> bias, int outWidth, int rowSpace, in NeonRequantizer requant, byte* yRow)
     {
+        var rq = requant;
         int ow = 0;
         for (; ow + 8 < outWidth; ow += 16)
         {
@@ -123,7 +120,7 @@ public static partial class DepthwiseConv
             Mac16(ref a0, ref a1, ref a2, ref a3, p, w0to7, 6);
             Mac16(ref a0, ref a1, ref a2, ref a3, p + o1, w0to7, 7);
             Mac16(ref a0, ref a1, ref a2, ref a3, p + o2, w8, 0);
-            requant.Store16(a0, a1, a2, a3, yRow + ow, rowSpace - ow);
+            rq.Store16(a0, a1, a2, a3, yRow + ow, rowSpace - ow);
         }
         if (ow < outWidth)
         {
@@ -141,8 +138,114 @@ public static partial class DepthwiseConv
             Mac8(ref a0, ref a1, p, w0to7, 6);
             Mac8(ref a0, ref a1, p + o1, w0to7, 7);
             Mac8(ref a0, ref a1, p + o2, w8, 0);
-            requant.Store8(a0, a1, yRow + ow, rowSpace - ow);
+            rq.Store8(a0, a1, yRow + ow, rowSpace - ow);
         }
+    }
+
+    /// <summary>
+    /// Stride-1 3×3, two output rows at once (rows oh and oh + 1 from input rows <paramref name="r0"/>..<paramref name="r3"/>):
+    /// each loaded input vector feeds both rows. Output row oh + 1 starts at <c>yRow + outWidth</c>. Blocks run from the
+    /// last to the first, so the bytes a full store of row oh's last block writes past its end (into row oh + 1) are
+    /// rewritten by row oh + 1's first block, stored last.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void OutputRowPairNeon3x3(short* r0, short* r1, short* r2, short* r3, int o1, int o2,
+        Vector128<short> w0to7, Vector128<short> w8, Vector128<int> bias, int outWidth, int rowSpace, in NeonRequantizer requant, byte* yRow)
+    {
+        var rq = requant;
+        byte* yNext = yRow + outWidth;
+        int nextSpace = rowSpace - outWidth;
+        int blocks16 = outWidth > 8 ? (outWidth - 8 + 15) / 16 : 0;
+        int tail = 16 * blocks16;
+        if (tail < outWidth)
+        {
+            OutputRowNeon3x3Tail(r0, r1, r2, o1, o2, w0to7, w8, bias, tail, rowSpace, rq, yRow);
+            OutputRowNeon3x3Tail(r1, r2, r3, o1, o2, w0to7, w8, bias, tail, nextSpace, rq, yNext);
+        }
+        for (int ow = tail - 16; ow >= 0; ow -= 16)
+        {
+            var a0 = bias; var a1 = bias; var a2 = bias; var a3 = bias;
+            var b0 = bias; var b1 = bias; var b2 = bias; var b3 = bias;
+            Vector64<short> l0, l1, l2, l3;
+            short* p = r0 + ow;
+            Load16(p, out l0, out l1, out l2, out l3);
+            Mac16(ref a0, ref a1, ref a2, ref a3, l0, l1, l2, l3, w0to7, 0);
+            Load16(p + o1, out l0, out l1, out l2, out l3);
+            Mac16(ref a0, ref a1, ref a2, ref a3, l0, l1, l2, l3, w0to7, 1);
+            Load16(p + o2, out l0, out l1, out l2, out l3);
+            Mac16(ref a0, ref a1, ref a2, ref a3, l0, l1, l2, l3, w0to7, 2);
+            p = r1 + ow;
+            Load16(p, out l0, out l1, out l2, out l3);
+            Mac16(ref a0, ref a1, ref a2, ref a3, l0, l1, l2, l3, w0to7, 3);
+            Mac16(ref b0, ref b1, ref b2, ref b3, l0, l1, l2, l3, w0to7, 0);
+            Load16(p + o1, out l0, out l1, out l2, out l3);
+            Mac16(ref a0, ref a1, ref a2, ref a3, l0, l1, l2, l3, w0to7, 4);
+            Mac16(ref b0, ref b1, ref b2, ref b3, l0, l1, l2, l3, w0to7, 1);
+            Load16(p + o2, out l0, out l1, out l2, out l3);
+            Mac16(ref a0, ref a1, ref a2, ref a3, l0, l1, l2, l3, w0to7, 5);
+            Mac16(ref b0, ref b1, ref b2, ref b3, l0, l1, l2, l3, w0to7, 2);
+            p = r2 + ow;
+            Load16(p, out l0, out l1, out l2, out l3);
+            Mac16(ref a0, ref a1, ref a2, ref a3, l0, l1, l2, l3, w0to7, 6);
+            Mac16(ref b0, ref b1, ref b2, ref b3, l0, l1, l2, l3, w0to7, 3);
+            Load16(p + o1, out l0, out l1, out l2, out l3);
+            Mac16(ref a0, ref a1, ref a2, ref a3, l0, l1, l2, l3, w0to7, 7);
+            Mac16(ref b0, ref b1, ref b2, ref b3, l0, l1, l2, l3, w0to7, 4);
+            Load16(p + o2, out l0, out l1, out l2, out l3);
+            Mac16(ref a0, ref a1, ref a2, ref a3, l0, l1, l2, l3, w8, 0);
+            Mac16(ref b0, ref b1, ref b2, ref b3, l0, l1, l2, l3, w0to7, 5);
+            p = r3 + ow;
+            Load16(p, out l0, out l1, out l2, out l3);
+            Mac16(ref b0, ref b1, ref b2, ref b3, l0, l1, l2, l3, w0to7, 6);
+            Load16(p + o1, out l0, out l1, out l2, out l3);
+            Mac16(ref b0, ref b1, ref b2, ref b3, l0, l1, l2, l3, w0to7, 7);
+            Load16(p + o2, out l0, out l1, out l2, out l3);
+            Mac16(ref b0, ref b1, ref b2, ref b3, l0, l1, l2, l3, w8, 0);
+            rq.Store16(a0, a1, a2, a3, yRow + ow, rowSpace - ow);
+            rq.Store16(b0, b1, b2, b3, yNext + ow, nextSpace - ow);
+        }
+    }
+
+    /// <summary>The last 8 outputs (from <paramref name="ow"/>) of a 3×3 row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void OutputRowNeon3x3Tail(short* r0, short* r1, short* r2, int o1, int o2, Vector128<short> w0to7, Vector128<short> w8,
+        Vector128<int> bias, int ow, int rowSpace, in NeonRequantizer rq, byte* yRow)
+    {
+        var a0 = bias;
+        var a1 = bias;
+        short* p = r0 + ow;
+        Mac8(ref a0, ref a1, p, w0to7, 0);
+        Mac8(ref a0, ref a1, p + o1, w0to7, 1);
+        Mac8(ref a0, ref a1, p + o2, w0to7, 2);
+        p = r1 + ow;
+        Mac8(ref a0, ref a1, p, w0to7, 3);
+        Mac8(ref a0, ref a1, p + o1, w0to7, 4);
+        Mac8(ref a0, ref a1, p + o2, w0to7, 5);
+        p = r2 + ow;
+        Mac8(ref a0, ref a1, p, w0to7, 6);
+        Mac8(ref a0, ref a1, p + o1, w0to7, 7);
+        Mac8(ref a0, ref a1, p + o2, w8, 0);
+        rq.Store8(a0, a1, yRow + ow, rowSpace - ow);
+    }
+
+    /// <summary>16 int16 inputs at <paramref name="source"/> as four 4-lane halves (two LDP of D registers).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Load16(short* source, out Vector64<short> l0, out Vector64<short> l1, out Vector64<short> l2, out Vector64<short> l3)
+    {
+        (l0, l1) = AdvSimd.Arm64.LoadPairVector64(source);
+        (l2, l3) = AdvSimd.Arm64.LoadPairVector64(source + 8);
+    }
+
+    /// <summary>16 outputs += 16 loaded inputs × lane <paramref name="lane"/> of <paramref name="weights"/> (SMLAL by element).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Mac16(ref Vector128<int> a0, ref Vector128<int> a1, ref Vector128<int> a2, ref Vector128<int> a3,
+        Vector64<short> l0, Vector64<short> l1, Vector64<short> l2, Vector64<short> l3, Vector128<short> weights,
+        [ConstantExpected(Max = (byte)7)] byte lane)
+    {
+        a0 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(a0, l0, weights, lane);
+        a1 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(a1, l1, weights, lane);
+        a2 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(a2, l2, weights, lane);
+        a3 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(a3, l3, weights, lane);
     }
 
     /// <summary>16 outputs += 16 int16 inputs at <paramref name="source"/> × lane <paramref name="lane"/> of <paramref name="weights"/>.</summary>
@@ -150,12 +253,8 @@ public static partial class DepthwiseConv
     private static unsafe void Mac16(ref Vector128<int> a0, ref Vector128<int> a1, ref Vector128<int> a2, ref Vector128<int> a3,
         short* source, Vector128<short> weights, [ConstantExpected(Max = (byte)7)] byte lane)
     {
-        var s0 = AdvSimd.LoadVector128(source);
-        var s1 = AdvSimd.LoadVector128(source + 8);
-        a0 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(a0, s0.GetLower(), weights, lane);
-        a1 = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(a1, s0, weights, lane);
-        a2 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(a2, s1.GetLower(), weights, lane);
-        a3 = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(a3, s1, weights, lane);
+        Load16(source, out var l0, out var l1, out var l2, out var l3);
+        Mac16(ref a0, ref a1, ref a2, ref a3, l0, l1, l2, l3, weights, lane);
     }
 
     /// <summary>8 outputs += 8 int16 inputs at <paramref name="source"/> × lane <paramref name="lane"/> of <paramref name="weights"/>.</summary>
@@ -163,9 +262,9 @@ public static partial class DepthwiseConv
     private static unsafe void Mac8(ref Vector128<int> a0, ref Vector128<int> a1, short* source, Vector128<short> weights,
         [ConstantExpected(Max = (byte)7)] byte lane)
     {
-        var s0 = AdvSimd.LoadVector128(source);
-        a0 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(a0, s0.GetLower(), weights, lane);
-        a1 = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(a1, s0, weights, lane);
+        var (l0, l1) = AdvSimd.Arm64.LoadPairVector64(source);
+        a0 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(a0, l0, weights, lane);
+        a1 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(a1, l1, weights, lane);
     }
 
     /// <summary>Any kernel: every tap's weight broadcast in <paramref name="tapWeights"/>, 16 then 8 outputs per step.</summary>

@@ -24,21 +24,21 @@ public static partial class DepthwiseConv
         Span<int> columnOffsets = stackalloc int[g.KernelWidth];
         for (int kw = 0; kw < g.KernelWidth; kw++) columnOffsets[kw] = TapColumnOffset(kw, g.StrideWidth, half);
         Span<Vector128<int>> tapWeights = stackalloc Vector128<int>[taps];
-        int** rows = stackalloc int*[kernelHeight];
-
-        var slots = scratch[..(kernelHeight * plan.RowInts)];
-        var byteRow = MemoryMarshal.AsBytes(scratch.Slice(kernelHeight * plan.RowInts, (plan.RowBytes + ByteRowSlack) / sizeof(int)));
-        byteRow.Fill((byte)xZeroPoint);
+        int ring = RingSlots(g);
+        byte** rowPointers = stackalloc byte*[ring];
+        int** rows = (int**)rowPointers;
         var low = Vector128.Create((float)(yMin - yZeroPoint));
         var high = Vector128.Create((float)(yMax - yZeroPoint));
         var zeroPoint = Vector128.Create(yZeroPoint);
 
-        fixed (int* slotBase = slots)
-        fixed (byte* rowBase = byteRow)
+        fixed (int* scratchBase = scratch)
         fixed (int* offsetBase = columnOffsets)
         fixed (Vector128<int>* weightBase = tapWeights)
         fixed (byte* yBase = y)
+        fixed (byte* xBase = x)
         {
+            var rowRing = new RowRing(g, plan, xBase, x.Length, xSigned, xZeroPoint, (byte*)scratchBase, plan.RowInts * sizeof(int),
+                (byte*)(scratchBase + ring * plan.RowInts), rowPointers);
             for (int c = cFirst; c < cFirst + cCount; c++)
             {
                 if (!float.IsFinite(multipliers[c]))
@@ -51,34 +51,12 @@ public static partial class DepthwiseConv
                 var channelBias = Vector128.Create(RawValueBias(w, bias, c, xZeroPoint));
                 var multiplier = Vector128.Create(multipliers[c]);
 
-                var xPlane = x.Slice(c * g.InPlane, g.InPlane);
+                rowRing.StartChannel(xBase + c * g.InPlane);
                 byte* yPlane = yBase + c * g.OutPlane;
-                // Ring bookkeeping without divisions: padded row r lives in slot r % kernelHeight; firstSlot is that of
-                // the first row output row oh reads.
-                int built = 0, firstSlot = 0;
                 for (int oh = 0; oh < g.OutHeight; oh++)
                 {
-                    int first = oh * g.StrideHeight;
-                    int r = Math.Max(built, first);
-                    int slot = firstSlot + (r - first);
-                    if (slot >= kernelHeight) slot -= kernelHeight;
-                    for (; r < first + kernelHeight; r++)
-                    {
-                        int* dst = slotBase + slot * plan.RowInts;
-                        if (!CopyInputRow(g, xPlane, r, byteRow)) new Span<int>(dst, plan.RowInts).Fill(xZeroPoint);
-                        else BuildValueRowVector128(rowBase, dst, plan.RowBytes, g.StrideWidth, xSigned);
-                        if (++slot == kernelHeight) slot = 0;
-                    }
-                    built = first + kernelHeight;
-                    slot = firstSlot;
-                    for (int kh = 0; kh < kernelHeight; kh++)
-                    {
-                        rows[kh] = slotBase + slot * plan.RowInts;
-                        if (++slot == kernelHeight) slot = 0;
-                    }
-                    firstSlot += g.StrideHeight;
-                    while (firstSlot >= kernelHeight) firstSlot -= kernelHeight;
-
+                    rowRing.Advance<Vector128Widener>(oh * g.StrideHeight, kernelHeight);
+                    rowRing.Step(1);
                     byte* yRow = yPlane + oh * g.OutWidth;
                     int rowSpace = (g.OutHeight - oh) * g.OutWidth;
                     bool threeByThree = kernelHeight == 3 && g.KernelWidth == 3;
@@ -122,6 +100,15 @@ public static partial class DepthwiseConv
                 }
             }
         }
+    }
+
+    /// <summary>Ring slots of int32 raw values (stride 2: even columns, then odd columns from RowInts / 2).</summary>
+    private readonly struct Vector128Widener : IRowWidener
+    {
+        public static unsafe void Widen(byte* row, byte* slot, int rowBytes, int strideWidth, bool signed) =>
+            BuildValueRowVector128(row, (int*)slot, rowBytes, strideWidth, signed);
+
+        public static unsafe void FillPadding(byte* slot, int rowBytes, int xZeroPoint) => new Span<int>(slot, rowBytes).Fill(xZeroPoint);
     }
 
     /// <summary>Slot column (within a ring slot) read by tap column <paramref name="kw"/> for output column 0.</summary>

@@ -42,7 +42,7 @@ public static partial class DepthwiseConv
     {
         if (!GeometryHasFastPath(g)) return 0;
         var plan = PlanePlan.For(g);
-        return checked(g.KernelHeight * plan.RowInts + (plan.RowBytes + ByteRowSlack) / sizeof(int));
+        return checked(RingSlots(g) * plan.RowInts + (plan.RowBytes + ByteRowSlack) / sizeof(int));
     }
 
     /// <summary>Runs every channel; see <see cref="Run(IsaPath, in DepthwiseConvGeometry, ReadOnlySpan{byte}, bool, int, ReadOnlySpan{short}, ReadOnlySpan{int}, ReadOnlySpan{float}, int, int, int, Span{byte}, Span{int}, int, int)"/>.</summary>
@@ -128,6 +128,12 @@ public static partial class DepthwiseConv
         yMin <= yMax && ((yMin >= sbyte.MinValue && yMax <= sbyte.MaxValue) || (yMin >= byte.MinValue && yMax <= byte.MaxValue))
         && yZeroPoint >= -255 && yZeroPoint <= 255;
 
+    /// <summary>
+    /// Ring slots of widened rows in scratch: KernelHeight + 1, so a path may compute two output rows of stride 1 from
+    /// the KernelHeight + 1 input rows they read.
+    /// </summary>
+    private static int RingSlots(in DepthwiseConvGeometry g) => g.KernelHeight + 1;
+
     /// <summary>Whether the requantized values are packed with signed (int8 clamp range) or unsigned saturation.</summary>
     private static bool PackSigned(int yMin, int yMax) => yMin >= sbyte.MinValue && yMax <= sbyte.MaxValue;
 
@@ -182,18 +188,116 @@ public static partial class DepthwiseConv
         }
     }
 
-    /// <summary>
-    /// Copies input row <c>paddedRow - PadTop</c> of <paramref name="plane"/> into columns <c>[PadLeft, PadLeft + InWidth)</c>
-    /// of the padded byte row (cut at <see cref="PlanePlan.RowBytes"/>). Returns false, copying nothing, when that row is
-    /// outside the image: the whole padded row is padding and the caller writes zeros instead.
-    /// </summary>
-    private static bool CopyInputRow(in DepthwiseConvGeometry g, ReadOnlySpan<byte> plane, int paddedRow, Span<byte> row)
+    /// <summary>How one path widens a padded byte row into a ring slot, and fills a slot for a row outside the image.</summary>
+    private interface IRowWidener
     {
-        int ih = paddedRow - g.PadTop;
-        if ((uint)ih >= (uint)g.InHeight) return false;
-        int count = Math.Min(g.InWidth, row.Length - ByteRowSlack - g.PadLeft);
-        if (count > 0) plane.Slice(ih * g.InWidth, count).CopyTo(row.Slice(g.PadLeft, count));
-        return true;
+        /// <summary>Widens the <paramref name="rowBytes"/> bytes of the padded byte row into the slot.</summary>
+        static abstract unsafe void Widen(byte* row, byte* slot, int rowBytes, int strideWidth, bool signed);
+        /// <summary>Fills the slot with the raw value <paramref name="xZeroPoint"/> (a row of padding).</summary>
+        static abstract unsafe void FillPadding(byte* slot, int rowBytes, int xZeroPoint);
+    }
+
+    /// <summary>
+    /// The ring of widened padded rows of one thread (see <see cref="PlanePlan"/>): padded row <c>r</c> of the current
+    /// channel lives in slot <c>r % Ring</c>. Kept apart from the compute loops (and not inlined) so they keep their
+    /// registers.
+    /// </summary>
+    private unsafe struct RowRing
+    {
+        private readonly byte* xEnd, byteRow, slots;
+        private readonly int slotBytes, ring, rowBytes, padTop, padLeft, inHeight, inWidth, strideWidth, strideHeight, xZeroPoint;
+        private readonly bool signed;
+        private byte* xChannel;
+        private int built, firstSlot;
+
+        /// <summary>Slot pointers of the rows of the window set by the last <see cref="Advance{TWidener}"/>, in order.</summary>
+        public readonly byte** Rows;
+
+        public RowRing(in DepthwiseConvGeometry g, in PlanePlan plan, byte* x, int xLength, bool signed, int xZeroPoint,
+            byte* slots, int slotBytes, byte* byteRow, byte** rows)
+        {
+            xEnd = x + xLength;
+            this.byteRow = byteRow;
+            this.slots = slots;
+            this.slotBytes = slotBytes;
+            ring = RingSlots(g);
+            rowBytes = plan.RowBytes;
+            padTop = g.PadTop;
+            padLeft = g.PadLeft;
+            inHeight = g.InHeight;
+            inWidth = g.InWidth;
+            strideWidth = g.StrideWidth;
+            strideHeight = g.StrideHeight;
+            this.xZeroPoint = xZeroPoint;
+            this.signed = signed;
+            Rows = rows;
+            new Span<byte>(byteRow, plan.RowBytes + ByteRowSlack).Fill((byte)xZeroPoint);
+        }
+
+        /// <summary>Starts a channel whose input plane begins at <paramref name="plane"/>; its first output row is row 0.</summary>
+        public void StartChannel(byte* plane)
+        {
+            xChannel = plane;
+            built = 0;
+            firstSlot = 0;
+        }
+
+        /// <summary>
+        /// Makes padded rows <c>[first, first + count)</c> available (<paramref name="first"/> = the current output row
+        /// times StrideHeight, <paramref name="count"/> &lt;= Ring): builds those not built yet, then points
+        /// <see cref="Rows"/> at them.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public void Advance<TWidener>(int first, int count) where TWidener : IRowWidener
+        {
+            int r = Math.Max(built, first);
+            int slot = firstSlot + (r - first);
+            if (slot >= ring) slot -= ring;
+            for (; r < first + count; r++)
+            {
+                byte* destination = slots + (nint)slot * slotBytes;
+                if (CopyRow(r)) TWidener.Widen(byteRow, destination, rowBytes, strideWidth, signed);
+                else TWidener.FillPadding(destination, rowBytes, xZeroPoint);
+                if (++slot == ring) slot = 0;
+            }
+            built = first + count;
+            slot = firstSlot;
+            for (int i = 0; i < count; i++)
+            {
+                Rows[i] = slots + (nint)slot * slotBytes;
+                if (++slot == ring) slot = 0;
+            }
+        }
+
+        /// <summary>Moves on by <paramref name="outputRows"/> output rows.</summary>
+        public void Step(int outputRows)
+        {
+            firstSlot += outputRows * strideHeight;
+            while (firstSlot >= ring) firstSlot -= ring;
+        }
+
+        /// <summary>
+        /// Copies input row <c>paddedRow - PadTop</c> into columns <c>[PadLeft, PadLeft + InWidth)</c> of the padded byte
+        /// row (cut at RowBytes), whose other columns hold the stored byte of xZeroPoint and keep it. Returns false,
+        /// copying nothing, when the row is outside the image. Copies 16-byte vectors (then rewrites the padding after
+        /// the row) unless that would read past the end of the input.
+        /// </summary>
+        private readonly bool CopyRow(int paddedRow)
+        {
+            int ih = paddedRow - padTop;
+            if ((uint)ih >= (uint)inHeight) return false;
+            byte* source = xChannel + (nint)ih * inWidth;
+            int count = Math.Min(inWidth, rowBytes - padLeft);
+            if (count <= 0) return true;
+            byte* destination = byteRow + padLeft;
+            if ((nuint)(xEnd - source) >= (nuint)((count + 15) & ~15))
+            {
+                for (int j = 0; j < count; j += 16) Vector128.Store(Vector128.Load(source + j), destination + j);
+                Vector128.Store(Vector128.Create((byte)xZeroPoint), destination + count); // the padding the last vector overwrote
+            }
+            else Buffer.MemoryCopy(source, destination, count, count);
+            return true;
+        }
     }
 
 }
