@@ -41,6 +41,7 @@ public static partial class DepthwiseConv
         {
             var rowRing = new RowRing(g, plan, xBase, x.Length, xSigned, xZeroPoint, (byte*)scratchBase, plan.RowInts * sizeof(int),
                 (byte*)(scratchBase + ring * plan.RowInts), rowPointers);
+            rowRing.Initialize<Avx2PairWidener>();
             for (int c = cFirst; c < cFirst + cCount; c++)
             {
                 if (!float.IsFinite(multipliers[c]))
@@ -81,10 +82,10 @@ public static partial class DepthwiseConv
     /// <summary>Ring slots of int32 pairs of int16 raw values (see the layout above).</summary>
     private readonly struct Avx2PairWidener : IRowWidener
     {
-        public static unsafe void Widen(byte* row, byte* slot, int rowBytes, int strideWidth, bool signed)
+        public static unsafe void Widen(byte* row, byte* slot, int count, int rowBytes, int strideWidth, bool signed)
         {
-            if (strideWidth == 1) BuildPairRowStride1(row, (int*)slot, rowBytes, signed);
-            else BuildPairRowStride2(row, (short*)slot, rowBytes, signed);
+            if (strideWidth == 1) BuildPairRowStride1(row, (int*)slot, count, signed);
+            else BuildPairRowStride2(row, (short*)slot, count, signed);
         }
 
         public static unsafe void FillPadding(byte* slot, int rowBytes, int xZeroPoint) =>

@@ -42,6 +42,7 @@ public static partial class DepthwiseConv
         {
             var rowRing = new RowRing(g, plan, xBase, x.Length, xSigned, xZeroPoint, (byte*)scratchBase, plan.RowInts * sizeof(int),
                 (byte*)(scratchBase + ring * plan.RowInts), rowPointers);
+            rowRing.Initialize<NeonWidener>();
             for (int c = cFirst; c < cFirst + cCount; c++)
             {
                 if (!float.IsFinite(multipliers[c]))
@@ -85,8 +86,8 @@ public static partial class DepthwiseConv
     /// <summary>Ring slots of int16 raw values (stride 2: even columns, then odd columns from RowBytes / 2).</summary>
     private readonly struct NeonWidener : IRowWidener
     {
-        public static unsafe void Widen(byte* row, byte* slot, int rowBytes, int strideWidth, bool signed) =>
-            BuildValueRowNeon(row, (short*)slot, rowBytes, strideWidth, signed);
+        public static unsafe void Widen(byte* row, byte* slot, int count, int rowBytes, int strideWidth, bool signed) =>
+            BuildValueRowNeon(row, (short*)slot, count, rowBytes / 2, strideWidth, signed);
 
         public static unsafe void FillPadding(byte* slot, int rowBytes, int xZeroPoint) =>
             new Span<short>(slot, rowBytes).Fill((short)xZeroPoint);
@@ -317,9 +318,12 @@ public static partial class DepthwiseConv
         }
     }
 
-    /// <summary>Converts a padded byte row into int16 raw values (stride 2: even columns, then odd columns from <c>count / 2</c>).</summary>
+    /// <summary>
+    /// Converts the first <paramref name="count"/> bytes of a padded byte row into int16 raw values (stride 2: even
+    /// columns, then odd columns from <paramref name="half"/>).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void BuildValueRowNeon(byte* row, short* dst, int count, int strideWidth, bool signed)
+    private static unsafe void BuildValueRowNeon(byte* row, short* dst, int count, int half, int strideWidth, bool signed)
     {
         if (strideWidth == 1)
         {
@@ -340,7 +344,6 @@ public static partial class DepthwiseConv
         }
         else
         {
-            int half = count / 2;
             for (int j = 0; j < count; j += 16)
             {
                 // Little-endian: the even column is the low byte of each 16-bit lane, the odd column the high byte.

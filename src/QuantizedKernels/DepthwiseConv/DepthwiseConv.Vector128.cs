@@ -39,6 +39,7 @@ public static partial class DepthwiseConv
         {
             var rowRing = new RowRing(g, plan, xBase, x.Length, xSigned, xZeroPoint, (byte*)scratchBase, plan.RowInts * sizeof(int),
                 (byte*)(scratchBase + ring * plan.RowInts), rowPointers);
+            rowRing.Initialize<Vector128Widener>();
             for (int c = cFirst; c < cFirst + cCount; c++)
             {
                 if (!float.IsFinite(multipliers[c]))
@@ -105,8 +106,8 @@ public static partial class DepthwiseConv
     /// <summary>Ring slots of int32 raw values (stride 2: even columns, then odd columns from RowInts / 2).</summary>
     private readonly struct Vector128Widener : IRowWidener
     {
-        public static unsafe void Widen(byte* row, byte* slot, int rowBytes, int strideWidth, bool signed) =>
-            BuildValueRowVector128(row, (int*)slot, rowBytes, strideWidth, signed);
+        public static unsafe void Widen(byte* row, byte* slot, int count, int rowBytes, int strideWidth, bool signed) =>
+            BuildValueRowVector128(row, (int*)slot, count, rowBytes / 2, strideWidth, signed);
 
         public static unsafe void FillPadding(byte* slot, int rowBytes, int xZeroPoint) => new Span<int>(slot, rowBytes).Fill(xZeroPoint);
     }
@@ -115,9 +116,12 @@ public static partial class DepthwiseConv
     private static int TapColumnOffset(int kw, int strideWidth, int half) =>
         strideWidth == 1 ? kw : (kw & 1) * half + kw / 2;
 
-    /// <summary>Converts a padded byte row into int32 raw values (stride 2: even columns, then odd columns from <c>count / 2</c>).</summary>
+    /// <summary>
+    /// Converts the first <paramref name="count"/> bytes of a padded byte row into int32 raw values (stride 2: even
+    /// columns, then odd columns from <paramref name="half"/>).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void BuildValueRowVector128(byte* row, int* dst, int count, int strideWidth, bool signed)
+    private static unsafe void BuildValueRowVector128(byte* row, int* dst, int count, int half, int strideWidth, bool signed)
     {
         if (strideWidth == 1)
         {
@@ -145,7 +149,6 @@ public static partial class DepthwiseConv
         }
         else
         {
-            int half = count / 2;
             for (int j = 0; j < count; j += 16)
             {
                 var pairs = Vector128.Load(row + j).AsInt16();

@@ -191,8 +191,11 @@ public static partial class DepthwiseConv
     /// <summary>How one path widens a padded byte row into a ring slot, and fills a slot for a row outside the image.</summary>
     private interface IRowWidener
     {
-        /// <summary>Widens the <paramref name="rowBytes"/> bytes of the padded byte row into the slot.</summary>
-        static abstract unsafe void Widen(byte* row, byte* slot, int rowBytes, int strideWidth, bool signed);
+        /// <summary>
+        /// Widens the first <paramref name="count"/> (a multiple of 16) of the <paramref name="rowBytes"/> bytes of the
+        /// padded byte row into the slot; the rest of the slot already holds the widened padding.
+        /// </summary>
+        static abstract unsafe void Widen(byte* row, byte* slot, int count, int rowBytes, int strideWidth, bool signed);
         /// <summary>Fills the slot with the raw value <paramref name="xZeroPoint"/> (a row of padding).</summary>
         static abstract unsafe void FillPadding(byte* slot, int rowBytes, int xZeroPoint);
     }
@@ -205,7 +208,7 @@ public static partial class DepthwiseConv
     private unsafe struct RowRing
     {
         private readonly byte* xEnd, byteRow, slots;
-        private readonly int slotBytes, ring, rowBytes, padTop, padLeft, inHeight, inWidth, strideWidth, strideHeight, xZeroPoint;
+        private readonly int slotBytes, ring, rowBytes, widenBytes, padTop, padLeft, inHeight, inWidth, strideWidth, strideHeight, xZeroPoint;
         private readonly bool signed;
         private byte* xChannel;
         private int built, firstSlot;
@@ -222,6 +225,9 @@ public static partial class DepthwiseConv
             this.slotBytes = slotBytes;
             ring = RingSlots(g);
             rowBytes = plan.RowBytes;
+            // Columns after the image are padding in every row, so only the columns up to the image's end (rounded to
+            // whole vectors) are widened per row; the slots start as padding (Initialize).
+            widenBytes = Math.Min(plan.RowBytes, (g.PadLeft + g.InWidth + 15) / 16 * 16);
             padTop = g.PadTop;
             padLeft = g.PadLeft;
             inHeight = g.InHeight;
@@ -232,6 +238,12 @@ public static partial class DepthwiseConv
             this.signed = signed;
             Rows = rows;
             new Span<byte>(byteRow, plan.RowBytes + ByteRowSlack).Fill((byte)xZeroPoint);
+        }
+
+        /// <summary>Fills every slot with padding (once per call, before the first channel).</summary>
+        public readonly void Initialize<TWidener>() where TWidener : IRowWidener
+        {
+            for (int slot = 0; slot < ring; slot++) TWidener.FillPadding(slots + (nint)slot * slotBytes, rowBytes, xZeroPoint);
         }
 
         /// <summary>Starts a channel whose input plane begins at <paramref name="plane"/>; its first output row is row 0.</summary>
@@ -256,7 +268,7 @@ public static partial class DepthwiseConv
             for (; r < first + count; r++)
             {
                 byte* destination = slots + (nint)slot * slotBytes;
-                if (CopyRow(r)) TWidener.Widen(byteRow, destination, rowBytes, strideWidth, signed);
+                if (CopyRow(r)) TWidener.Widen(byteRow, destination, widenBytes, rowBytes, strideWidth, signed);
                 else TWidener.FillPadding(destination, rowBytes, xZeroPoint);
                 if (++slot == ring) slot = 0;
             }
