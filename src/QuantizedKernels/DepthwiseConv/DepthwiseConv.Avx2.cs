@@ -30,6 +30,7 @@ public static partial class DepthwiseConv
         int pairStep = g.StrideWidth == 1 ? 2 : 1;
         Span<int> weightPairs = stackalloc int[kernelHeight * pairsPerRow];
         int ring = RingSlots(g);
+        bool is3x3 = kernelHeight == 3 && pairsPerRow == 2;
         byte** rowPointers = stackalloc byte*[ring];
         int** rows = (int**)rowPointers;
         var requant = new Avx2Requantizer(yZeroPoint, yMin, yMax, PackSigned(yMin, yMax));
@@ -64,9 +65,18 @@ public static partial class DepthwiseConv
                 byte* yPlane = yBase + c * g.OutPlane;
                 for (int oh = 0; oh < g.OutHeight; oh++)
                 {
-                    rowRing.Advance<Avx2PairWidener>(oh * g.StrideHeight, kernelHeight);
                     byte* yRow = yPlane + oh * g.OutWidth;
                     int rowSpace = (g.OutHeight - oh) * g.OutWidth;
+                    if (is3x3 && g.StrideHeight == 1 && oh + 1 < g.OutHeight)
+                    {
+                        // Two output rows from 4 input rows per pass.
+                        rowRing.Advance<Avx2PairWidener>(oh, 4);
+                        OutputRowPairAvx2_3x3(rows[0], rows[1], rows[2], rows[3], pairBase, pairStep, g.OutWidth, rowSpace, requant, yRow);
+                        rowRing.Step(2);
+                        oh++;
+                        continue;
+                    }
+                    rowRing.Advance<Avx2PairWidener>(oh * g.StrideHeight, kernelHeight);
                     if (kernelHeight == 3 && pairsPerRow == 2)
                         OutputRowAvx2_3x3(rows[0], rows[1], rows[2], pairBase, pairStep, g.OutWidth, rowSpace, requant, yRow);
                     else if (kernelHeight == 5 && pairsPerRow == 3)
@@ -191,6 +201,44 @@ public static partial class DepthwiseConv
         }
     }
 
+    /// <summary>
+    /// Stride-1 3×3, two output rows at once (rows oh and oh + 1 from input rows <paramref name="r0"/>..<paramref name="r3"/>;
+    /// row oh + 1 starts at <c>yRow + outWidth</c>). Blocks run from the last to the first, so the bytes a full store of
+    /// row oh's last block writes past its end (into row oh + 1) are rewritten by row oh + 1's first block, stored last.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void OutputRowPairAvx2_3x3(int* r0, int* r1, int* r2, int* r3, int* weightPairs, int s, int outWidth, int rowSpace,
+        in Avx2Requantizer requant, byte* yRow)
+    {
+        var w00 = Vector256.Create(weightPairs[0]).AsInt16();
+        var w01 = Vector256.Create(weightPairs[1]).AsInt16();
+        var w10 = Vector256.Create(weightPairs[2]).AsInt16();
+        var w11 = Vector256.Create(weightPairs[3]).AsInt16();
+        var w20 = Vector256.Create(weightPairs[4]).AsInt16();
+        var w21 = Vector256.Create(weightPairs[5]).AsInt16();
+        var bias = requant.Bias;
+        byte* yNext = yRow + outWidth;
+        int nextSpace = rowSpace - outWidth;
+        int ow = (outWidth - 1) / 8 * 8; // last block of 8
+        for (; ow >= 0; ow -= 8)
+        {
+            int* p0 = r0 + ow, p1 = r1 + ow, p2 = r2 + ow, p3 = r3 + ow;
+            var a = Avx2.Add(bias, PairTerm(p0, w00));
+            var b = Avx2.Add(bias, PairTerm(p1, w00));
+            var c = PairTerm(p0 + s, w01);
+            var d = PairTerm(p1 + s, w01);
+            a = Avx2.Add(a, PairTerm(p1, w10));
+            b = Avx2.Add(b, PairTerm(p2, w10));
+            c = Avx2.Add(c, PairTerm(p1 + s, w11));
+            d = Avx2.Add(d, PairTerm(p2 + s, w11));
+            a = Avx2.Add(a, PairTerm(p2, w20));
+            b = Avx2.Add(b, PairTerm(p3, w20));
+            c = Avx2.Add(c, PairTerm(p2 + s, w21));
+            d = Avx2.Add(d, PairTerm(p3 + s, w21));
+            requant.Store8x2(Avx2.Add(a, c), Avx2.Add(b, d), yRow + ow, rowSpace - ow, yNext + ow, nextSpace - ow);
+        }
+    }
+
     /// <summary>5×5 kernel (5 rows × 3 weight pairs), 16 then 8 outputs per step.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void OutputRowAvx2_5x5(int** rows, int* weightPairs, int s, int outWidth, int rowSpace,
@@ -279,6 +327,22 @@ public static partial class DepthwiseConv
             var bytes = Pack(shorts, shorts);
             if (available >= 8) Sse2.StoreScalar((long*)destination, bytes.AsInt64());
             else StorePartial(bytes, destination, available);
+        }
+
+        /// <summary>
+        /// Writes min(8, <paramref name="available0"/>) bytes of <paramref name="acc0"/> to <paramref name="destination0"/>,
+        /// then min(8, <paramref name="available1"/>) of <paramref name="acc1"/> to <paramref name="destination1"/>.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly unsafe void Store8x2(Vector256<int> acc0, Vector256<int> acc1, byte* destination0, int available0, byte* destination1, int available1)
+        {
+            var packed = Avx2.PackSignedSaturate(ToInt(acc0), ToInt(acc1));
+            var shorts = Avx2.AddSaturate(Avx2.Permute4x64(packed.AsInt64(), 0b11_01_10_00).AsInt16(), zeroPoint);
+            var bytes = Pack(shorts.GetLower(), shorts.GetUpper());
+            if (available0 >= 8) Sse2.StoreScalar((long*)destination0, bytes.AsInt64());
+            else StorePartial(bytes, destination0, available0);
+            if (available1 >= 8) Sse2.StoreScalar((long*)destination1, Sse2.UnpackHigh(bytes.AsInt64(), bytes.AsInt64()));
+            else StorePartial(Sse2.UnpackHigh(bytes.AsInt64(), bytes.AsInt64()).AsByte(), destination1, available1);
         }
 
         /// <summary>Writes min(16, <paramref name="available"/>) output bytes.</summary>
