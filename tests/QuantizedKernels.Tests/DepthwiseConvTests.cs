@@ -109,6 +109,49 @@ public sealed class DepthwiseConvTests
         Assert.Equal(expected, actual);
     }
 
+    [Theory]
+    [MemberData(nameof(SupportedPaths))]
+    public void EveryPath_MatchesReferenceOnEveryNarrowWidthAndHeight(IsaPath isa)
+    {
+        // Every output width 1..20 and height 1..6 (two-row passes with an odd last row, stores running into the next
+        // row, partial stores at the plane end), 3×3 and 5×5, strides 1 and 2, uint8 and int8.
+        int seed = 100;
+        foreach (int kernel in new[] { 3, 5 })
+            foreach (int stride in new[] { 1, 2 })
+                for (int outWidth = 1; outWidth <= 20; outWidth++)
+                    for (int outHeight = 1; outHeight <= 6; outHeight++)
+                    {
+                        int pad = kernel / 2;
+                        int inWidth = Math.Max(1, (outWidth - 1) * stride + kernel - 2 * pad);
+                        int inHeight = Math.Max(1, (outHeight - 1) * stride + kernel - 2 * pad);
+                        var g = new DepthwiseConvGeometry(3, inHeight, inWidth,
+                            DepthwiseConvGeometry.OutputSize(inHeight, kernel, stride, 2 * pad),
+                            DepthwiseConvGeometry.OutputSize(inWidth, kernel, stride, 2 * pad), kernel, kernel, stride, stride, pad, pad);
+                        bool signed = seed % 2 == 0;
+                        var testCase = new DepthwiseConvSelfTestCase(g, signed, !signed, Extreme: seed % 5 == 0, FusedClamp: seed % 3 == 0,
+                            WithBias: true, Seed: seed++);
+                        Assert.Null(DepthwiseConvSelfTest.Check(isa, testCase));
+                    }
+    }
+
+    [Theory]
+    [MemberData(nameof(SupportedPaths))]
+    public void EveryPath_MatchesReferenceWhenRequantizationParametersLeaveTheByteRange(IsaPath isa)
+    {
+        // Zero points and clamp ranges outside the 8-bit types (the fast paths hand these to the reference).
+        var g = new DepthwiseConvGeometry(5, 9, 11, 9, 11, 3, 3, 1, 1, 1, 1);
+        var data = DepthwiseConvSelfTest.CaseData.Create(new DepthwiseConvSelfTestCase(g, true, false, false, false, true, 5));
+        foreach (var (zeroPoint, min, max) in new[] { (300, 0, 255), (-300, -128, 127), (10, -200, 300), (0, 0, 1000), (5, 7, 3) })
+        {
+            var expected = new byte[g.Channels * g.OutPlane];
+            DepthwiseConvReference.Run(g, data.X, true, data.XZeroPoint, data.Weights, data.Bias, data.Multipliers, zeroPoint, min, max, expected, 0, g.Channels);
+            var actual = new byte[expected.Length];
+            DepthwiseConv.Run(isa, g, data.X, true, data.XZeroPoint, data.Weights, data.Bias, data.Multipliers, zeroPoint, min, max, actual,
+                new int[DepthwiseConv.ScratchLength(g)]);
+            Assert.True(expected.AsSpan().SequenceEqual(actual), $"zero point {zeroPoint}, clamp [{min}, {max}]");
+        }
+    }
+
     [Fact]
     public void UnsupportedPath_Throws()
     {

@@ -8,16 +8,16 @@ namespace EdgeRuntime.Kernels.Depthwise;
 
 public static partial class DepthwiseConv
 {
-    // AVX2 path. The plane holds int32 "pairs": two int16 values (x - xZeroPoint) in one int, so VPMADDWD multiplies a
-    // pair by a pair of weights and adds them — two taps per instruction, exact in int32 (|x| <= 255).
-    //   stride 1: plane[r][j] = (v[r][j], v[r][j+1])          taps (kw, kw+1) of output ow read pair index ow + kw
-    //   stride 2: plane[r][j] = (v[r][2j], v[r][2j+1])        taps (kw, kw+1) of output ow read pair index ow + kw/2
-    // (v = padded value row). Tap pairs start at even kw; an odd kernel width pairs its last tap with weight 0.
+    // AVX2 path. A ring slot holds int32 "pairs" of two raw int16 input values, so VPMADDWD multiplies a pair by a pair
+    // of weights and adds them: two taps per instruction, exact in int32 (|x| <= 255, |w| <= 255):
+    //   stride 1: slot[j] = (v[j], v[j+1])          taps (kw, kw+1) of output ow read pair ow + kw
+    //   stride 2: slot[j] = (v[2j], v[2j+1])        taps (kw, kw+1) of output ow read pair ow + kw/2
+    // (v = raw values of the padded row). Tap pairs start at even kw; an odd kernel width pairs its last tap with weight 0.
     // weightPairs[kh * pairsPerRow + p] = (w[kh][2p], w[kh][2p+1] or 0) packed the same way.
-
-    // Output stores: a channel's rows are written in order, so a full vector store may run past the end of row oh
-    // into row oh + 1 (rewritten afterwards); only the end of the channel plane (rowSpace bytes from the row start) is
-    // a hard limit, which keeps narrow layers (7 columns) on full stores.
+    //
+    // Output stores: a channel's rows are written in order, so a full vector store may run past the end of row oh into
+    // row oh + 1 (rewritten afterwards); only the end of the channel plane (rowSpace bytes from the row start) is a hard
+    // limit, which keeps narrow layers (7 columns) on full stores.
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void RunAvx2(in DepthwiseConvGeometry g, ReadOnlySpan<byte> x, bool xSigned, int xZeroPoint,
@@ -25,32 +25,33 @@ public static partial class DepthwiseConv
         int yZeroPoint, int yMin, int yMax, Span<byte> y, Span<int> scratch, int cFirst, int cCount)
     {
         var plan = PlanePlan.For(g);
+        int kernelHeight = g.KernelHeight, taps = g.Taps;
         int pairsPerRow = (g.KernelWidth + 1) / 2;
         int pairStep = g.StrideWidth == 1 ? 2 : 1;
-        int taps = g.Taps;
-        Span<int> weightPairs = stackalloc int[g.KernelHeight * pairsPerRow];
-        Span<int> pairOffsets = stackalloc int[g.KernelHeight * pairsPerRow];
-        for (int kh = 0; kh < g.KernelHeight; kh++)
-            for (int p = 0; p < pairsPerRow; p++)
-                pairOffsets[kh * pairsPerRow + p] = kh * plan.RowInts + p * pairStep;
+        Span<int> weightPairs = stackalloc int[kernelHeight * pairsPerRow];
+        int ring = RingSlots(g);
+        bool is3x3 = kernelHeight == 3 && pairsPerRow == 2;
+        byte** rowPointers = stackalloc byte*[ring];
+        int** rows = (int**)rowPointers;
+        var requant = new Avx2Requantizer(yZeroPoint, yMin, yMax, PackSigned(yMin, yMax));
 
-        var planeInts = scratch[..(plan.Rows * plan.RowInts)];
-        var byteRow = MemoryMarshal.AsBytes(scratch.Slice(plan.Rows * plan.RowInts, (plan.RowBytes + ByteRowSlack) / sizeof(int)));
-        InitPaddedByteRow(byteRow, xZeroPoint);
-        byte flip = (byte)QuantizedByte.FlipMask(xSigned);
-        int subtract = xZeroPoint + QuantizedByte.Offset(xSigned); // (b ^ flip) - subtract == value - xZeroPoint
-        var requant = new Avx2Requantizer(yZeroPoint, yMin, yMax);
-
-        fixed (int* planeBase = planeInts)
-        fixed (byte* rowBase = byteRow)
+        fixed (int* scratchBase = scratch)
         fixed (int* pairBase = weightPairs)
-        fixed (int* offsetBase = pairOffsets)
         fixed (byte* yBase = y)
+        fixed (byte* xBase = x)
         {
+            var rowRing = new RowRing(g, plan, xBase, x.Length, xSigned, xZeroPoint, (byte*)scratchBase, plan.RowInts * sizeof(int),
+                (byte*)(scratchBase + ring * plan.RowInts), rowPointers);
+            rowRing.Initialize<Avx2PairWidener>();
             for (int c = cFirst; c < cFirst + cCount; c++)
             {
+                if (!float.IsFinite(multipliers[c]))
+                {
+                    DepthwiseConvReference.Run(g, x, xSigned, xZeroPoint, weights, bias, multipliers, yZeroPoint, yMin, yMax, y, c, 1);
+                    continue;
+                }
                 var w = weights.Slice(c * taps, taps);
-                for (int kh = 0; kh < g.KernelHeight; kh++)
+                for (int kh = 0; kh < kernelHeight; kh++)
                     for (int p = 0; p < pairsPerRow; p++)
                     {
                         int kw = 2 * p;
@@ -58,76 +59,108 @@ public static partial class DepthwiseConv
                         int high = kw + 1 < g.KernelWidth ? w[kh * g.KernelWidth + kw + 1] : 0;
                         weightPairs[kh * pairsPerRow + p] = (low & 0xFFFF) | (high << 16);
                     }
+                requant.SetChannel(RawValueBias(w, bias, c, xZeroPoint), multipliers[c]);
 
-                var xPlane = x.Slice(c * g.InPlane, g.InPlane);
-                for (int r = 0; r < plan.Rows; r++)
-                {
-                    if (!CopyInputRow(g, xPlane, r, byteRow)) { planeInts.Slice(r * plan.RowInts, plan.RowInts).Clear(); continue; }
-                    int* dst = planeBase + r * plan.RowInts;
-                    if (g.StrideWidth == 1) BuildPairRowStride1(rowBase, dst, plan.RowBytes, flip, subtract);
-                    else BuildPairRowStride2(rowBase, (short*)dst, plan.RowBytes, flip, subtract);
-                }
-
-                requant.SetChannel(bias.IsEmpty ? 0 : bias[c], multipliers[c]);
+                rowRing.StartChannel(xBase + c * g.InPlane);
                 byte* yPlane = yBase + c * g.OutPlane;
                 for (int oh = 0; oh < g.OutHeight; oh++)
                 {
-                    int* rowStart = planeBase + oh * g.StrideHeight * plan.RowInts;
                     byte* yRow = yPlane + oh * g.OutWidth;
-                    if (g.KernelHeight == 3 && pairsPerRow == 2)
-                        OutputRowAvx2_3x3(rowStart, pairBase, plan.RowInts, pairStep, g.OutWidth, (g.OutHeight - oh) * g.OutWidth, requant, yRow);
-                    else if (g.KernelHeight == 5 && pairsPerRow == 3)
-                        OutputRowAvx2_5x5(rowStart, pairBase, plan.RowInts, pairStep, g.OutWidth, (g.OutHeight - oh) * g.OutWidth, requant, yRow);
+                    int rowSpace = (g.OutHeight - oh) * g.OutWidth;
+                    if (is3x3 && g.StrideHeight == 1 && oh + 1 < g.OutHeight)
+                    {
+                        // Two output rows from 4 input rows per pass.
+                        rowRing.Advance<Avx2PairWidener>(oh, 4);
+                        OutputRowPairAvx2_3x3(rows[0], rows[1], rows[2], rows[3], pairBase, pairStep, g.OutWidth, rowSpace, requant, yRow);
+                        rowRing.Step(2);
+                        oh++;
+                        continue;
+                    }
+                    rowRing.Advance<Avx2PairWidener>(oh * g.StrideHeight, kernelHeight);
+                    if (kernelHeight == 3 && pairsPerRow == 2)
+                        OutputRowAvx2_3x3(rows[0], rows[1], rows[2], pairBase, pairStep, g.OutWidth, rowSpace, requant, yRow);
+                    else if (kernelHeight == 5 && pairsPerRow == 3)
+                        OutputRowAvx2_5x5(rows, pairBase, pairStep, g.OutWidth, rowSpace, requant, yRow);
                     else
-                        OutputRowAvx2(rowStart, pairBase, offsetBase, g.KernelHeight * pairsPerRow, g.OutWidth, (g.OutHeight - oh) * g.OutWidth, requant, yRow);
+                        OutputRowAvx2(rows, kernelHeight, pairBase, pairsPerRow, pairStep, g.OutWidth, rowSpace, requant, yRow);
+                    rowRing.Step(1);
                 }
             }
         }
     }
 
-    /// <summary>dst[j] = (v[j] &amp; 0xFFFF) | (v[j+1] &lt;&lt; 16) with v[j] = (row[j] ^ flip) - subtract, for j &lt; count.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void BuildPairRowStride1(byte* row, int* dst, int count, byte flip, int subtract)
+    /// <summary>Ring slots of int32 pairs of int16 raw values (see the layout above).</summary>
+    private readonly struct Avx2PairWidener : IRowWidener
     {
-        var flipVector = Vector256.Create((int)flip);
-        var subtractVector = Vector256.Create(subtract);
-        var lowMask = Vector256.Create(0xFFFF);
-        for (int j = 0; j < count; j += 8)
+        public static unsafe void Widen(byte* row, byte* slot, int count, int rowBytes, int strideWidth, bool signed)
         {
-            var first = Avx2.Subtract(Avx2.Xor(Avx2.ConvertToVector256Int32(row + j), flipVector), subtractVector);
-            var second = Avx2.Subtract(Avx2.Xor(Avx2.ConvertToVector256Int32(row + j + 1), flipVector), subtractVector);
-            Avx.Store(dst + j, Avx2.Or(Avx2.And(first, lowMask), Avx2.ShiftLeftLogical(second, 16)));
+            if (strideWidth == 1) BuildPairRowStride1(row, (int*)slot, count, signed);
+            else BuildPairRowStride2(row, (short*)slot, count, signed);
+        }
+
+        public static unsafe void FillPadding(byte* slot, int rowBytes, int xZeroPoint) =>
+            new Span<int>(slot, rowBytes).Fill((xZeroPoint & 0xFFFF) | (xZeroPoint << 16));
+    }
+
+    /// <summary>dst[j] = (v[j] &amp; 0xFFFF) | (v[j+1] &lt;&lt; 16) for j &lt; count (a multiple of 16), v = raw values of the byte row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void BuildPairRowStride1(byte* row, int* dst, int count, bool signed)
+    {
+        for (int j = 0; j < count; j += 16)
+        {
+            var here = Sse2.LoadVector128(row + j);
+            var next = Sse2.LoadVector128(row + j + 1);
+            var low = Sse2.UnpackLow(here, next);   // v[j], v[j+1], v[j+1], v[j+2], ... : pairs j .. j+7
+            var high = Sse2.UnpackHigh(here, next); // pairs j+8 .. j+15
+            if (signed)
+            {
+                Avx.Store((short*)(dst + j), Avx2.ConvertToVector256Int16(low.AsSByte()));
+                Avx.Store((short*)(dst + j + 8), Avx2.ConvertToVector256Int16(high.AsSByte()));
+            }
+            else
+            {
+                Avx.Store((short*)(dst + j), Avx2.ConvertToVector256Int16(low));
+                Avx.Store((short*)(dst + j + 8), Avx2.ConvertToVector256Int16(high));
+            }
         }
     }
 
-    /// <summary>dst[j] = (short)((row[j] ^ flip) - subtract) for j &lt; count: read as ints, the pairs (v[2i], v[2i+1]).</summary>
+    /// <summary>dst[j] = v[j] as int16 for j &lt; count (a multiple of 16): read as ints, the pairs (v[2i], v[2i+1]).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void BuildPairRowStride2(byte* row, short* dst, int count, byte flip, int subtract)
+    private static unsafe void BuildPairRowStride2(byte* row, short* dst, int count, bool signed)
     {
-        var flipVector = Vector256.Create((short)flip);
-        var subtractVector = Vector256.Create((short)subtract);
-        for (int j = 0; j < count; j += 16)
-            Avx.Store(dst + j, Avx2.Subtract(Avx2.Xor(Avx2.ConvertToVector256Int16(row + j), flipVector), subtractVector));
+        if (signed)
+            for (int j = 0; j < count; j += 16) Avx.Store(dst + j, Avx2.ConvertToVector256Int16((sbyte*)row + j));
+        else
+            for (int j = 0; j < count; j += 16) Avx.Store(dst + j, Avx2.ConvertToVector256Int16(row + j));
     }
 
-    /// <summary>Any kernel: <paramref name="pairCount"/> (offset, weight pair) terms per output, 8 outputs per step.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector256<int> PairTerm(int* source, Vector256<short> weightPair) =>
+        Avx2.MultiplyAddAdjacent(Avx.LoadVector256((short*)source), weightPair);
+
+    /// <summary>Any kernel: per row, <paramref name="pairsPerRow"/> (offset, weight pair) terms per output, 8 outputs per step.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void OutputRowAvx2(int* rowStart, int* weightPairs, int* offsets, int pairCount, int outWidth, int rowSpace,
-        in Avx2Requantizer requant, byte* yRow)
+    private static unsafe void OutputRowAvx2(int** rows, int kernelHeight, int* weightPairs, int pairsPerRow, int pairStep, int outWidth,
+        int rowSpace, in Avx2Requantizer requant, byte* yRow)
     {
         for (int ow = 0; ow < outWidth; ow += 8)
         {
-            var acc = Vector256<int>.Zero;
-            int* origin = rowStart + ow;
-            for (int t = 0; t < pairCount; t++)
-                acc = Avx2.Add(acc, Avx2.MultiplyAddAdjacent(Avx.LoadVector256((short*)(origin + offsets[t])), Vector256.Create(weightPairs[t]).AsInt16()));
+            var acc = requant.Bias;
+            for (int kh = 0; kh < kernelHeight; kh++)
+            {
+                int* origin = rows[kh] + ow;
+                int* pairs = weightPairs + kh * pairsPerRow;
+                for (int p = 0; p < pairsPerRow; p++)
+                    acc = Avx2.Add(acc, PairTerm(origin + p * pairStep, Vector256.Create(pairs[p]).AsInt16()));
+            }
             requant.Store8(acc, yRow + ow, rowSpace - ow);
         }
     }
 
-    /// <summary>3×3 kernel (3 rows × 2 weight pairs), 16 then 8 outputs per step.</summary>
+    /// <summary>3×3 kernel (3 rows × 2 weight pairs, held in registers), 16 then 8 outputs per step.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void OutputRowAvx2_3x3(int* rowStart, int* weightPairs, int rowInts, int pairStep, int outWidth, int rowSpace,
+    private static unsafe void OutputRowAvx2_3x3(int* r0, int* r1, int* r2, int* weightPairs, int s, int outWidth, int rowSpace,
         in Avx2Requantizer requant, byte* yRow)
     {
         var w00 = Vector256.Create(weightPairs[0]).AsInt16();
@@ -136,135 +169,192 @@ public static partial class DepthwiseConv
         var w11 = Vector256.Create(weightPairs[3]).AsInt16();
         var w20 = Vector256.Create(weightPairs[4]).AsInt16();
         var w21 = Vector256.Create(weightPairs[5]).AsInt16();
+        var bias = requant.Bias;
         int ow = 0;
         for (; ow + 8 < outWidth; ow += 16)
         {
-            short* r0 = (short*)(rowStart + ow), r1 = (short*)(rowStart + rowInts + ow), r2 = (short*)(rowStart + 2 * rowInts + ow);
-            int s = 2 * pairStep; // shorts per pair step
-            var a0 = Avx2.MultiplyAddAdjacent(Avx.LoadVector256(r0), w00);
-            var a1 = Avx2.MultiplyAddAdjacent(Avx.LoadVector256(r0 + 16), w00);
-            a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(r0 + s), w01));
-            a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(r0 + s + 16), w01));
-            a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(r1), w10));
-            a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(r1 + 16), w10));
-            a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(r1 + s), w11));
-            a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(r1 + s + 16), w11));
-            a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(r2), w20));
-            a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(r2 + 16), w20));
-            a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(r2 + s), w21));
-            a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(r2 + s + 16), w21));
-            requant.Store16(a0, a1, yRow + ow, rowSpace - ow);
+            int* p0 = r0 + ow, p1 = r1 + ow, p2 = r2 + ow;
+            var a0 = Avx2.Add(bias, PairTerm(p0, w00));
+            var a1 = Avx2.Add(bias, PairTerm(p0 + 8, w00));
+            var b0 = PairTerm(p0 + s, w01);
+            var b1 = PairTerm(p0 + s + 8, w01);
+            a0 = Avx2.Add(a0, PairTerm(p1, w10));
+            a1 = Avx2.Add(a1, PairTerm(p1 + 8, w10));
+            b0 = Avx2.Add(b0, PairTerm(p1 + s, w11));
+            b1 = Avx2.Add(b1, PairTerm(p1 + s + 8, w11));
+            a0 = Avx2.Add(a0, PairTerm(p2, w20));
+            a1 = Avx2.Add(a1, PairTerm(p2 + 8, w20));
+            b0 = Avx2.Add(b0, PairTerm(p2 + s, w21));
+            b1 = Avx2.Add(b1, PairTerm(p2 + s + 8, w21));
+            requant.Store16(Avx2.Add(a0, b0), Avx2.Add(a1, b1), yRow + ow, rowSpace - ow);
         }
-        for (; ow < outWidth; ow += 8)
+        if (ow < outWidth)
         {
-            short* r0 = (short*)(rowStart + ow), r1 = (short*)(rowStart + rowInts + ow), r2 = (short*)(rowStart + 2 * rowInts + ow);
-            int s = 2 * pairStep;
-            var a = Avx2.MultiplyAddAdjacent(Avx.LoadVector256(r0), w00);
-            a = Avx2.Add(a, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(r0 + s), w01));
-            a = Avx2.Add(a, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(r1), w10));
-            a = Avx2.Add(a, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(r1 + s), w11));
-            a = Avx2.Add(a, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(r2), w20));
-            a = Avx2.Add(a, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(r2 + s), w21));
-            requant.Store8(a, yRow + ow, rowSpace - ow);
+            int* p0 = r0 + ow, p1 = r1 + ow, p2 = r2 + ow;
+            var a = Avx2.Add(bias, PairTerm(p0, w00));
+            var b = PairTerm(p0 + s, w01);
+            a = Avx2.Add(a, PairTerm(p1, w10));
+            b = Avx2.Add(b, PairTerm(p1 + s, w11));
+            a = Avx2.Add(a, PairTerm(p2, w20));
+            b = Avx2.Add(b, PairTerm(p2 + s, w21));
+            requant.Store8(Avx2.Add(a, b), yRow + ow, rowSpace - ow);
+        }
+    }
+
+    /// <summary>
+    /// Stride-1 3×3, two output rows at once (rows oh and oh + 1 from input rows <paramref name="r0"/>..<paramref name="r3"/>;
+    /// row oh + 1 starts at <c>yRow + outWidth</c>). Blocks run from the last to the first, so the bytes a full store of
+    /// row oh's last block writes past its end (into row oh + 1) are rewritten by row oh + 1's first block, stored last.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void OutputRowPairAvx2_3x3(int* r0, int* r1, int* r2, int* r3, int* weightPairs, int s, int outWidth, int rowSpace,
+        in Avx2Requantizer requant, byte* yRow)
+    {
+        var w00 = Vector256.Create(weightPairs[0]).AsInt16();
+        var w01 = Vector256.Create(weightPairs[1]).AsInt16();
+        var w10 = Vector256.Create(weightPairs[2]).AsInt16();
+        var w11 = Vector256.Create(weightPairs[3]).AsInt16();
+        var w20 = Vector256.Create(weightPairs[4]).AsInt16();
+        var w21 = Vector256.Create(weightPairs[5]).AsInt16();
+        var bias = requant.Bias;
+        byte* yNext = yRow + outWidth;
+        int nextSpace = rowSpace - outWidth;
+        int ow = (outWidth - 1) / 8 * 8; // last block of 8
+        for (; ow >= 0; ow -= 8)
+        {
+            int* p0 = r0 + ow, p1 = r1 + ow, p2 = r2 + ow, p3 = r3 + ow;
+            var a = Avx2.Add(bias, PairTerm(p0, w00));
+            var b = Avx2.Add(bias, PairTerm(p1, w00));
+            var c = PairTerm(p0 + s, w01);
+            var d = PairTerm(p1 + s, w01);
+            a = Avx2.Add(a, PairTerm(p1, w10));
+            b = Avx2.Add(b, PairTerm(p2, w10));
+            c = Avx2.Add(c, PairTerm(p1 + s, w11));
+            d = Avx2.Add(d, PairTerm(p2 + s, w11));
+            a = Avx2.Add(a, PairTerm(p2, w20));
+            b = Avx2.Add(b, PairTerm(p3, w20));
+            c = Avx2.Add(c, PairTerm(p2 + s, w21));
+            d = Avx2.Add(d, PairTerm(p3 + s, w21));
+            requant.Store8x2(Avx2.Add(a, c), Avx2.Add(b, d), yRow + ow, rowSpace - ow, yNext + ow, nextSpace - ow);
         }
     }
 
     /// <summary>5×5 kernel (5 rows × 3 weight pairs), 16 then 8 outputs per step.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void OutputRowAvx2_5x5(int* rowStart, int* weightPairs, int rowInts, int pairStep, int outWidth, int rowSpace,
+    private static unsafe void OutputRowAvx2_5x5(int** rows, int* weightPairs, int s, int outWidth, int rowSpace,
         in Avx2Requantizer requant, byte* yRow)
     {
-        int s = 2 * pairStep; // shorts per pair step
         int ow = 0;
         for (; ow + 8 < outWidth; ow += 16)
         {
-            var a0 = Vector256<int>.Zero;
-            var a1 = Vector256<int>.Zero;
-            short* r = (short*)(rowStart + ow);
+            var a0 = requant.Bias;
+            var a1 = requant.Bias;
+            var b0 = Vector256<int>.Zero;
+            var b1 = Vector256<int>.Zero;
             int* wp = weightPairs;
-            for (int kh = 0; kh < 5; kh++, r += 2 * rowInts, wp += 3)
+            for (int kh = 0; kh < 5; kh++, wp += 3)
             {
+                int* r = rows[kh] + ow;
                 var p0 = Vector256.Create(wp[0]).AsInt16();
                 var p1 = Vector256.Create(wp[1]).AsInt16();
                 var p2 = Vector256.Create(wp[2]).AsInt16();
-                a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(r), p0));
-                a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(r + 16), p0));
-                a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(r + s), p1));
-                a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(r + s + 16), p1));
-                a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(r + 2 * s), p2));
-                a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(r + 2 * s + 16), p2));
+                a0 = Avx2.Add(a0, PairTerm(r, p0));
+                a1 = Avx2.Add(a1, PairTerm(r + 8, p0));
+                b0 = Avx2.Add(b0, PairTerm(r + s, p1));
+                b1 = Avx2.Add(b1, PairTerm(r + s + 8, p1));
+                a0 = Avx2.Add(a0, PairTerm(r + 2 * s, p2));
+                a1 = Avx2.Add(a1, PairTerm(r + 2 * s + 8, p2));
             }
-            requant.Store16(a0, a1, yRow + ow, rowSpace - ow);
+            requant.Store16(Avx2.Add(a0, b0), Avx2.Add(a1, b1), yRow + ow, rowSpace - ow);
         }
-        for (; ow < outWidth; ow += 8)
+        if (ow < outWidth)
         {
-            var a = Vector256<int>.Zero;
-            short* r = (short*)(rowStart + ow);
+            var a = requant.Bias;
+            var b = Vector256<int>.Zero;
             int* wp = weightPairs;
-            for (int kh = 0; kh < 5; kh++, r += 2 * rowInts, wp += 3)
+            for (int kh = 0; kh < 5; kh++, wp += 3)
             {
-                a = Avx2.Add(a, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(r), Vector256.Create(wp[0]).AsInt16()));
-                a = Avx2.Add(a, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(r + s), Vector256.Create(wp[1]).AsInt16()));
-                a = Avx2.Add(a, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(r + 2 * s), Vector256.Create(wp[2]).AsInt16()));
+                int* r = rows[kh] + ow;
+                a = Avx2.Add(a, PairTerm(r, Vector256.Create(wp[0]).AsInt16()));
+                b = Avx2.Add(b, PairTerm(r + s, Vector256.Create(wp[1]).AsInt16()));
+                a = Avx2.Add(a, PairTerm(r + 2 * s, Vector256.Create(wp[2]).AsInt16()));
             }
-            requant.Store8(a, yRow + ow, rowSpace - ow);
+            requant.Store8(Avx2.Add(a, b), yRow + ow, rowSpace - ow);
         }
     }
 
     /// <summary>
-    /// Vector form of <see cref="Requantization.Requantize"/> for one channel: (float)(acc + bias) (round to nearest even,
-    /// as VCVTDQ2PS under the default MXCSR), one float multiply, NaN → 0, clamp to [yMin - zp, yMax - zp] in float,
-    /// VCVTPS2DQ (round half to even), + zp, low byte.
+    /// Vector form of <see cref="Requantization.Requantize"/> for one channel, on accumulators that already include the
+    /// bias: VCVTDQ2PS (round to nearest even under the default MXCSR), one float multiply, clamp to
+    /// [yMin - zp, yMax - zp] in float, VCVTPS2DQ (round half to even), then saturating packs to int16, + zp (saturating,
+    /// exact since |values| &lt;= 510), and a saturating pack to bytes (signed or unsigned as the clamp range lies in int8 or
+    /// uint8, so the packs never change a value). The multiplier is finite, so the product is never NaN.
     /// </summary>
-    private struct Avx2Requantizer(int yZeroPoint, int yMin, int yMax)
+    private struct Avx2Requantizer(int yZeroPoint, int yMin, int yMax, bool packSigned)
     {
         private readonly Vector256<float> low = Vector256.Create((float)(yMin - yZeroPoint));
         private readonly Vector256<float> high = Vector256.Create((float)(yMax - yZeroPoint));
-        private readonly Vector256<int> zeroPoint = Vector256.Create(yZeroPoint);
-        private Vector256<int> bias;
+        private readonly Vector256<short> zeroPoint = Vector256.Create((short)yZeroPoint);
+        private readonly bool packSigned = packSigned;
         private Vector256<float> multiplier;
+
+        /// <summary>The channel's accumulator start (bias for raw input values), broadcast.</summary>
+        public Vector256<int> Bias { readonly get; private set; }
 
         public void SetChannel(int channelBias, float channelMultiplier)
         {
-            bias = Vector256.Create(channelBias);
+            Bias = Vector256.Create(channelBias);
             multiplier = Vector256.Create(channelMultiplier);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly Vector256<int> ToInt(Vector256<int> acc)
         {
-            var scaled = Avx.Multiply(Avx.ConvertToVector256Single(Avx2.Add(acc, bias)), multiplier);
-            scaled = Avx.And(scaled, Avx.CompareEqual(scaled, scaled));
-            scaled = Avx.Min(Avx.Max(scaled, low), high);
-            return Avx2.And(Avx2.Add(Avx.ConvertToVector256Int32(scaled), zeroPoint), Vector256.Create(0xFF));
+            var scaled = Avx.Multiply(Avx.ConvertToVector256Single(acc), multiplier);
+            return Avx.ConvertToVector256Int32(Avx.Min(Avx.Max(scaled, low), high));
         }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly Vector128<byte> Pack(Vector128<short> first, Vector128<short> second) =>
+            packSigned ? Sse2.PackSignedSaturate(first, second).AsByte() : Sse2.PackUnsignedSaturate(first, second);
 
         /// <summary>Writes min(8, <paramref name="available"/>) output bytes.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly unsafe void Store8(Vector256<int> acc, byte* destination, int available)
         {
             var v = ToInt(acc);
-            var bytes = Sse2.PackUnsignedSaturate(Sse2.PackSignedSaturate(v.GetLower(), v.GetUpper()), Vector128<short>.Zero);
+            var shorts = Sse2.AddSaturate(Sse2.PackSignedSaturate(v.GetLower(), v.GetUpper()), zeroPoint.GetLower());
+            var bytes = Pack(shorts, shorts);
             if (available >= 8) Sse2.StoreScalar((long*)destination, bytes.AsInt64());
             else StorePartial(bytes, destination, available);
+        }
+
+        /// <summary>
+        /// Writes min(8, <paramref name="available0"/>) bytes of <paramref name="acc0"/> to <paramref name="destination0"/>,
+        /// then min(8, <paramref name="available1"/>) of <paramref name="acc1"/> to <paramref name="destination1"/>.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly unsafe void Store8x2(Vector256<int> acc0, Vector256<int> acc1, byte* destination0, int available0, byte* destination1, int available1)
+        {
+            var packed = Avx2.PackSignedSaturate(ToInt(acc0), ToInt(acc1));
+            var shorts = Avx2.AddSaturate(Avx2.Permute4x64(packed.AsInt64(), 0b11_01_10_00).AsInt16(), zeroPoint);
+            var bytes = Pack(shorts.GetLower(), shorts.GetUpper());
+            if (available0 >= 8) Sse2.StoreScalar((long*)destination0, bytes.AsInt64());
+            else StorePartial(bytes, destination0, available0);
+            if (available1 >= 8) Sse2.StoreScalar((long*)destination1, Sse2.UnpackHigh(bytes.AsInt64(), bytes.AsInt64()));
+            else StorePartial(Sse2.UnpackHigh(bytes.AsInt64(), bytes.AsInt64()).AsByte(), destination1, available1);
         }
 
         /// <summary>Writes min(16, <paramref name="available"/>) output bytes.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly unsafe void Store16(Vector256<int> acc0, Vector256<int> acc1, byte* destination, int available)
         {
-            var v0 = ToInt(acc0);
-            var v1 = ToInt(acc1);
-            var bytes = Sse2.PackUnsignedSaturate(Sse2.PackSignedSaturate(v0.GetLower(), v0.GetUpper()), Sse2.PackSignedSaturate(v1.GetLower(), v1.GetUpper()));
+            // VPACKSSDW packs within 128-bit lanes: (acc0 0..3, acc1 0..3 | acc0 4..7, acc1 4..7); VPERMQ restores the order.
+            var packed = Avx2.PackSignedSaturate(ToInt(acc0), ToInt(acc1));
+            var shorts = Avx2.AddSaturate(Avx2.Permute4x64(packed.AsInt64(), 0b11_01_10_00).AsInt16(), zeroPoint);
+            var bytes = Pack(shorts.GetLower(), shorts.GetUpper());
             if (available >= 16) Sse2.Store(destination, bytes);
             else StorePartial(bytes, destination, available);
         }
-    }
-
-    private static unsafe void StorePartial(Vector128<byte> bytes, byte* destination, int count)
-    {
-        byte* temp = stackalloc byte[16];
-        bytes.Store(temp);
-        new ReadOnlySpan<byte>(temp, count).CopyTo(new Span<byte>(destination, count));
     }
 }

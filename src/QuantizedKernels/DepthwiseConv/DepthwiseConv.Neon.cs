@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -8,9 +9,12 @@ namespace EdgeRuntime.Kernels.Depthwise;
 
 public static partial class DepthwiseConv
 {
-    // ARM64 AdvSimd path. The plane holds int16 values v = x - xZeroPoint (|v| <= 255), laid out like the Vector128
-    // path's (stride 2: even columns, then odd columns from half = RowBytes / 2), but in shorts. Each tap is
-    // SMLAL + SMLAL2: 8 int16 inputs times the broadcast int16 weight, widened and added into two int32x4 accumulators.
+    // ARM64 AdvSimd path. A ring slot holds int16 raw values v (|v| <= 255), RowBytes shorts used of its 2*RowInts:
+    //   stride 1: slot[j] = v[j]                                   tap kw of output ow reads ow + kw
+    //   stride 2: slot[j] = v[2j], slot[half + j] = v[2j+1]         tap kw reads (kw odd ? half : 0) + ow + kw/2,
+    //             half = RowBytes / 2
+    // Each tap is SMLAL + SMLAL2 per 8 outputs: int16 inputs times one int16 weight, widened and added into int32x4
+    // accumulators. 3×3 takes its weights by element from two registers (taps 0-7, tap 8); other kernels broadcast.
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void RunNeon(in DepthwiseConvGeometry g, ReadOnlySpan<byte> x, bool xSigned, int xZeroPoint,
@@ -18,142 +22,403 @@ public static partial class DepthwiseConv
         int yZeroPoint, int yMin, int yMax, Span<byte> y, Span<int> scratch, int cFirst, int cCount)
     {
         var plan = PlanePlan.For(g);
-        int taps = g.Taps;
-        int rowShorts = plan.RowBytes; // each padded row uses RowBytes shorts of its RowInts ints
-        Span<int> tapOffsets = stackalloc int[taps];
-        for (int kh = 0; kh < g.KernelHeight; kh++)
-            for (int kw = 0; kw < g.KernelWidth; kw++)
-                tapOffsets[kh * g.KernelWidth + kw] = kh * rowShorts + TapColumnOffset(kw, g.StrideWidth, rowShorts / 2);
+        int kernelHeight = g.KernelHeight, taps = g.Taps;
+        int ring = RingSlots(g);
+        Span<int> columnOffsets = stackalloc int[g.KernelWidth];
+        for (int kw = 0; kw < g.KernelWidth; kw++) columnOffsets[kw] = TapColumnOffset(kw, g.StrideWidth, plan.RowBytes / 2);
         Span<Vector128<short>> tapWeights = stackalloc Vector128<short>[taps];
+        Span<short> threeByThree = stackalloc short[16];
+        byte** rowPointers = stackalloc byte*[ring];
+        short** rows = (short**)rowPointers;
+        var requant = new NeonRequantizer(yZeroPoint, yMin, yMax, PackSigned(yMin, yMax));
+        bool is3x3 = kernelHeight == 3 && g.KernelWidth == 3;
 
-        var planeShorts = MemoryMarshal.Cast<int, short>(scratch[..(plan.Rows * plan.RowInts)]);
-        var byteRow = MemoryMarshal.AsBytes(scratch.Slice(plan.Rows * plan.RowInts, (plan.RowBytes + ByteRowSlack) / sizeof(int)));
-        InitPaddedByteRow(byteRow, xZeroPoint);
-        byte flip = (byte)QuantizedByte.FlipMask(xSigned);
-        int subtract = xZeroPoint + QuantizedByte.Offset(xSigned); // (b ^ flip) - subtract == value - xZeroPoint
-        var low = Vector128.Create((float)(yMin - yZeroPoint));
-        var high = Vector128.Create((float)(yMax - yZeroPoint));
-        var zeroPoint = Vector128.Create(yZeroPoint);
-
-        fixed (short* planeBase = planeShorts)
-        fixed (byte* rowBase = byteRow)
-        fixed (int* offsetBase = tapOffsets)
+        fixed (int* scratchBase = scratch)
+        fixed (int* offsetBase = columnOffsets)
         fixed (Vector128<short>* weightBase = tapWeights)
+        fixed (short* w3Base = threeByThree)
         fixed (byte* yBase = y)
+        fixed (byte* xBase = x)
         {
+            var rowRing = new RowRing(g, plan, xBase, x.Length, xSigned, xZeroPoint, (byte*)scratchBase, plan.RowInts * sizeof(int),
+                (byte*)(scratchBase + ring * plan.RowInts), rowPointers);
+            rowRing.Initialize<NeonWidener>();
             for (int c = cFirst; c < cFirst + cCount; c++)
             {
-                var w = weights.Slice(c * taps, taps);
-                for (int t = 0; t < taps; t++) tapWeights[t] = Vector128.Create(w[t]);
-
-                var xPlane = x.Slice(c * g.InPlane, g.InPlane);
-                for (int r = 0; r < plan.Rows; r++)
+                if (!float.IsFinite(multipliers[c]))
                 {
-                    if (!CopyInputRow(g, xPlane, r, byteRow)) { planeShorts.Slice(r * rowShorts, rowShorts).Clear(); continue; }
-                    BuildValueRowNeon(rowBase, planeBase + r * rowShorts, plan.RowBytes, g.StrideWidth, flip, subtract);
+                    DepthwiseConvReference.Run(g, x, xSigned, xZeroPoint, weights, bias, multipliers, yZeroPoint, yMin, yMax, y, c, 1);
+                    continue;
                 }
+                var w = weights.Slice(c * taps, taps);
+                if (is3x3) w.CopyTo(threeByThree);
+                else for (int t = 0; t < taps; t++) tapWeights[t] = Vector128.Create(w[t]);
+                var channelBias = Vector128.Create(RawValueBias(w, bias, c, xZeroPoint));
+                requant.SetChannel(multipliers[c]);
+                var w0to7 = AdvSimd.LoadVector128(w3Base);
+                var w8 = AdvSimd.LoadVector128(w3Base + 8);
 
-                var channelBias = Vector128.Create(bias.IsEmpty ? 0 : bias[c]);
-                var multiplier = Vector128.Create(multipliers[c]);
+                rowRing.StartChannel(xBase + c * g.InPlane);
                 byte* yPlane = yBase + c * g.OutPlane;
-                for (int oh = 0; oh < g.OutHeight; oh++)
+                // Stride-1 3×3 computes two output rows per pass from 4 input rows.
+                for (int oh = 0; oh < g.OutHeight;)
                 {
-                    short* rowStart = planeBase + oh * g.StrideHeight * rowShorts;
+                    bool twoRows = is3x3 && g.StrideHeight == 1 && oh + 1 < g.OutHeight;
+                    rowRing.Advance<NeonWidener>(oh * g.StrideHeight, twoRows ? 4 : kernelHeight);
                     byte* yRow = yPlane + oh * g.OutWidth;
-                    int ow = 0;
-                    for (; ow + 8 < g.OutWidth; ow += 16)
-                    {
-                        var a0 = channelBias;
-                        var a1 = channelBias;
-                        var a2 = channelBias;
-                        var a3 = channelBias;
-                        short* origin = rowStart + ow;
-                        for (int t = 0; t < taps; t++)
-                        {
-                            short* source = origin + offsetBase[t];
-                            var weight = weightBase[t];
-                            var s0 = AdvSimd.LoadVector128(source);
-                            var s1 = AdvSimd.LoadVector128(source + 8);
-                            a0 = AdvSimd.MultiplyWideningLowerAndAdd(a0, s0.GetLower(), weight.GetLower());
-                            a1 = AdvSimd.MultiplyWideningUpperAndAdd(a1, s0, weight);
-                            a2 = AdvSimd.MultiplyWideningLowerAndAdd(a2, s1.GetLower(), weight.GetLower());
-                            a3 = AdvSimd.MultiplyWideningUpperAndAdd(a3, s1, weight);
-                        }
-                        var bytes = Vector128.Create(
-                            NarrowToBytesNeon(RequantizeNeon(a0, multiplier, low, high, zeroPoint), RequantizeNeon(a1, multiplier, low, high, zeroPoint)),
-                            NarrowToBytesNeon(RequantizeNeon(a2, multiplier, low, high, zeroPoint), RequantizeNeon(a3, multiplier, low, high, zeroPoint)));
-                        int available = (g.OutHeight - oh) * g.OutWidth - ow; // may spill into the next row, rewritten later
-                        if (available >= 16) AdvSimd.Store(yRow + ow, bytes);
-                        else StorePartial(bytes, yRow + ow, available);
-                    }
-                    for (; ow < g.OutWidth; ow += 8)
-                    {
-                        var a0 = channelBias;
-                        var a1 = channelBias;
-                        short* origin = rowStart + ow;
-                        for (int t = 0; t < taps; t++)
-                        {
-                            var weight = weightBase[t];
-                            var s0 = AdvSimd.LoadVector128(origin + offsetBase[t]);
-                            a0 = AdvSimd.MultiplyWideningLowerAndAdd(a0, s0.GetLower(), weight.GetLower());
-                            a1 = AdvSimd.MultiplyWideningUpperAndAdd(a1, s0, weight);
-                        }
-                        var bytes = NarrowToBytesNeon(RequantizeNeon(a0, multiplier, low, high, zeroPoint), RequantizeNeon(a1, multiplier, low, high, zeroPoint));
-                        int available = (g.OutHeight - oh) * g.OutWidth - ow; // may spill into the next row, rewritten later
-                        if (available >= 8) AdvSimd.Store(yRow + ow, bytes);
-                        else StorePartial(Vector128.Create(bytes, Vector64<byte>.Zero), yRow + ow, available);
-                    }
+                    int rowSpace = (g.OutHeight - oh) * g.OutWidth;
+                    if (twoRows)
+                        OutputRowPairNeon3x3(rows[0], rows[1], rows[2], rows[3], offsetBase[1], offsetBase[2], w0to7, w8, channelBias,
+                            g.OutWidth, rowSpace, requant, yRow);
+                    else if (is3x3)
+                        OutputRowNeon3x3(rows[0], rows[1], rows[2], offsetBase[1], offsetBase[2], w0to7, w8, channelBias,
+                            g.OutWidth, rowSpace, requant, yRow);
+                    else
+                        OutputRowNeon(rows, kernelHeight, g.KernelWidth, offsetBase, weightBase, channelBias, g.OutWidth, rowSpace, requant, yRow);
+                    int step = twoRows ? 2 : 1;
+                    oh += step;
+                    rowRing.Step(step);
                 }
             }
         }
     }
 
-    /// <summary>Converts a padded byte row into int16 values (stride 2: even columns, then odd columns from <c>count / 2</c>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void BuildValueRowNeon(byte* row, short* dst, int count, int strideWidth, byte flip, int subtract)
+    /// <summary>Ring slots of int16 raw values (stride 2: even columns, then odd columns from RowBytes / 2).</summary>
+    private readonly struct NeonWidener : IRowWidener
     {
-        var flipVector = Vector128.Create(flip);
-        var subtractVector = Vector128.Create((short)subtract);
+        public static unsafe void Widen(byte* row, byte* slot, int count, int rowBytes, int strideWidth, bool signed) =>
+            BuildValueRowNeon(row, (short*)slot, count, rowBytes / 2, strideWidth, signed);
+
+        public static unsafe void FillPadding(byte* slot, int rowBytes, int xZeroPoint) =>
+            new Span<short>(slot, rowBytes).Fill((short)xZeroPoint);
+    }
+
+    /// <summary>
+    /// 3×3: 16 then 8 outputs per step, tap t's weight taken by element from <paramref name="w0to7"/> (t &lt; 8) or lane 0
+    /// of <paramref name="w8"/>. Column offsets of taps 1 and 2 are <paramref name="o1"/>, <paramref name="o2"/> (tap 0: 0).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void OutputRowNeon3x3(short* r0, short* r1, short* r2, int o1, int o2, Vector128<short> w0to7, Vector128<short> w8,
+        Vector128<int> bias, int outWidth, int rowSpace, in NeonRequantizer requant, byte* yRow)
+    {
+        var rq = requant;
+        int ow = 0;
+        for (; ow + 8 < outWidth; ow += 16)
+        {
+            var a0 = bias;
+            var a1 = bias;
+            var a2 = bias;
+            var a3 = bias;
+            short* p = r0 + ow;
+            Mac16(ref a0, ref a1, ref a2, ref a3, p, w0to7, 0);
+            Mac16(ref a0, ref a1, ref a2, ref a3, p + o1, w0to7, 1);
+            Mac16(ref a0, ref a1, ref a2, ref a3, p + o2, w0to7, 2);
+            p = r1 + ow;
+            Mac16(ref a0, ref a1, ref a2, ref a3, p, w0to7, 3);
+            Mac16(ref a0, ref a1, ref a2, ref a3, p + o1, w0to7, 4);
+            Mac16(ref a0, ref a1, ref a2, ref a3, p + o2, w0to7, 5);
+            p = r2 + ow;
+            Mac16(ref a0, ref a1, ref a2, ref a3, p, w0to7, 6);
+            Mac16(ref a0, ref a1, ref a2, ref a3, p + o1, w0to7, 7);
+            Mac16(ref a0, ref a1, ref a2, ref a3, p + o2, w8, 0);
+            rq.Store16(a0, a1, a2, a3, yRow + ow, rowSpace - ow);
+        }
+        if (ow < outWidth)
+        {
+            var a0 = bias;
+            var a1 = bias;
+            short* p = r0 + ow;
+            Mac8(ref a0, ref a1, p, w0to7, 0);
+            Mac8(ref a0, ref a1, p + o1, w0to7, 1);
+            Mac8(ref a0, ref a1, p + o2, w0to7, 2);
+            p = r1 + ow;
+            Mac8(ref a0, ref a1, p, w0to7, 3);
+            Mac8(ref a0, ref a1, p + o1, w0to7, 4);
+            Mac8(ref a0, ref a1, p + o2, w0to7, 5);
+            p = r2 + ow;
+            Mac8(ref a0, ref a1, p, w0to7, 6);
+            Mac8(ref a0, ref a1, p + o1, w0to7, 7);
+            Mac8(ref a0, ref a1, p + o2, w8, 0);
+            rq.Store8(a0, a1, yRow + ow, rowSpace - ow);
+        }
+    }
+
+    /// <summary>
+    /// Stride-1 3×3, two output rows at once (rows oh and oh + 1 from input rows <paramref name="r0"/>..<paramref name="r3"/>):
+    /// each loaded input vector feeds both rows. Output row oh + 1 starts at <c>yRow + outWidth</c>. Blocks run from the
+    /// last to the first, so the bytes a full store of row oh's last block writes past its end (into row oh + 1) are
+    /// rewritten by row oh + 1's first block, stored last.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void OutputRowPairNeon3x3(short* r0, short* r1, short* r2, short* r3, int o1, int o2,
+        Vector128<short> w0to7, Vector128<short> w8, Vector128<int> bias, int outWidth, int rowSpace, in NeonRequantizer requant, byte* yRow)
+    {
+        var rq = requant;
+        byte* yNext = yRow + outWidth;
+        int nextSpace = rowSpace - outWidth;
+        int blocks16 = outWidth > 8 ? (outWidth - 8 + 15) / 16 : 0;
+        int tail = 16 * blocks16;
+        if (tail < outWidth)
+        {
+            OutputRowNeon3x3Tail(r0, r1, r2, o1, o2, w0to7, w8, bias, tail, rowSpace, rq, yRow);
+            OutputRowNeon3x3Tail(r1, r2, r3, o1, o2, w0to7, w8, bias, tail, nextSpace, rq, yNext);
+        }
+        for (int ow = tail - 16; ow >= 0; ow -= 16)
+        {
+            var a0 = bias; var a1 = bias; var a2 = bias; var a3 = bias;
+            var b0 = bias; var b1 = bias; var b2 = bias; var b3 = bias;
+            Vector64<short> l0, l1, l2, l3;
+            short* p = r0 + ow;
+            Load16(p, out l0, out l1, out l2, out l3);
+            Mac16(ref a0, ref a1, ref a2, ref a3, l0, l1, l2, l3, w0to7, 0);
+            Load16(p + o1, out l0, out l1, out l2, out l3);
+            Mac16(ref a0, ref a1, ref a2, ref a3, l0, l1, l2, l3, w0to7, 1);
+            Load16(p + o2, out l0, out l1, out l2, out l3);
+            Mac16(ref a0, ref a1, ref a2, ref a3, l0, l1, l2, l3, w0to7, 2);
+            p = r1 + ow;
+            Load16(p, out l0, out l1, out l2, out l3);
+            Mac16(ref a0, ref a1, ref a2, ref a3, l0, l1, l2, l3, w0to7, 3);
+            Mac16(ref b0, ref b1, ref b2, ref b3, l0, l1, l2, l3, w0to7, 0);
+            Load16(p + o1, out l0, out l1, out l2, out l3);
+            Mac16(ref a0, ref a1, ref a2, ref a3, l0, l1, l2, l3, w0to7, 4);
+            Mac16(ref b0, ref b1, ref b2, ref b3, l0, l1, l2, l3, w0to7, 1);
+            Load16(p + o2, out l0, out l1, out l2, out l3);
+            Mac16(ref a0, ref a1, ref a2, ref a3, l0, l1, l2, l3, w0to7, 5);
+            Mac16(ref b0, ref b1, ref b2, ref b3, l0, l1, l2, l3, w0to7, 2);
+            p = r2 + ow;
+            Load16(p, out l0, out l1, out l2, out l3);
+            Mac16(ref a0, ref a1, ref a2, ref a3, l0, l1, l2, l3, w0to7, 6);
+            Mac16(ref b0, ref b1, ref b2, ref b3, l0, l1, l2, l3, w0to7, 3);
+            Load16(p + o1, out l0, out l1, out l2, out l3);
+            Mac16(ref a0, ref a1, ref a2, ref a3, l0, l1, l2, l3, w0to7, 7);
+            Mac16(ref b0, ref b1, ref b2, ref b3, l0, l1, l2, l3, w0to7, 4);
+            Load16(p + o2, out l0, out l1, out l2, out l3);
+            Mac16(ref a0, ref a1, ref a2, ref a3, l0, l1, l2, l3, w8, 0);
+            Mac16(ref b0, ref b1, ref b2, ref b3, l0, l1, l2, l3, w0to7, 5);
+            p = r3 + ow;
+            Load16(p, out l0, out l1, out l2, out l3);
+            Mac16(ref b0, ref b1, ref b2, ref b3, l0, l1, l2, l3, w0to7, 6);
+            Load16(p + o1, out l0, out l1, out l2, out l3);
+            Mac16(ref b0, ref b1, ref b2, ref b3, l0, l1, l2, l3, w0to7, 7);
+            Load16(p + o2, out l0, out l1, out l2, out l3);
+            Mac16(ref b0, ref b1, ref b2, ref b3, l0, l1, l2, l3, w8, 0);
+            rq.Store16(a0, a1, a2, a3, yRow + ow, rowSpace - ow);
+            rq.Store16(b0, b1, b2, b3, yNext + ow, nextSpace - ow);
+        }
+    }
+
+    /// <summary>The last 8 outputs (from <paramref name="ow"/>) of a 3×3 row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void OutputRowNeon3x3Tail(short* r0, short* r1, short* r2, int o1, int o2, Vector128<short> w0to7, Vector128<short> w8,
+        Vector128<int> bias, int ow, int rowSpace, in NeonRequantizer rq, byte* yRow)
+    {
+        var a0 = bias;
+        var a1 = bias;
+        short* p = r0 + ow;
+        Mac8(ref a0, ref a1, p, w0to7, 0);
+        Mac8(ref a0, ref a1, p + o1, w0to7, 1);
+        Mac8(ref a0, ref a1, p + o2, w0to7, 2);
+        p = r1 + ow;
+        Mac8(ref a0, ref a1, p, w0to7, 3);
+        Mac8(ref a0, ref a1, p + o1, w0to7, 4);
+        Mac8(ref a0, ref a1, p + o2, w0to7, 5);
+        p = r2 + ow;
+        Mac8(ref a0, ref a1, p, w0to7, 6);
+        Mac8(ref a0, ref a1, p + o1, w0to7, 7);
+        Mac8(ref a0, ref a1, p + o2, w8, 0);
+        rq.Store8(a0, a1, yRow + ow, rowSpace - ow);
+    }
+
+    /// <summary>16 int16 inputs at <paramref name="source"/> as four 4-lane halves (two LDP of D registers).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Load16(short* source, out Vector64<short> l0, out Vector64<short> l1, out Vector64<short> l2, out Vector64<short> l3)
+    {
+        (l0, l1) = AdvSimd.Arm64.LoadPairVector64(source);
+        (l2, l3) = AdvSimd.Arm64.LoadPairVector64(source + 8);
+    }
+
+    /// <summary>16 outputs += 16 loaded inputs × lane <paramref name="lane"/> of <paramref name="weights"/> (SMLAL by element).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Mac16(ref Vector128<int> a0, ref Vector128<int> a1, ref Vector128<int> a2, ref Vector128<int> a3,
+        Vector64<short> l0, Vector64<short> l1, Vector64<short> l2, Vector64<short> l3, Vector128<short> weights,
+        [ConstantExpected(Max = (byte)7)] byte lane)
+    {
+        a0 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(a0, l0, weights, lane);
+        a1 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(a1, l1, weights, lane);
+        a2 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(a2, l2, weights, lane);
+        a3 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(a3, l3, weights, lane);
+    }
+
+    /// <summary>16 outputs += 16 int16 inputs at <paramref name="source"/> × lane <paramref name="lane"/> of <paramref name="weights"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Mac16(ref Vector128<int> a0, ref Vector128<int> a1, ref Vector128<int> a2, ref Vector128<int> a3,
+        short* source, Vector128<short> weights, [ConstantExpected(Max = (byte)7)] byte lane)
+    {
+        Load16(source, out var l0, out var l1, out var l2, out var l3);
+        Mac16(ref a0, ref a1, ref a2, ref a3, l0, l1, l2, l3, weights, lane);
+    }
+
+    /// <summary>8 outputs += 8 int16 inputs at <paramref name="source"/> × lane <paramref name="lane"/> of <paramref name="weights"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Mac8(ref Vector128<int> a0, ref Vector128<int> a1, short* source, Vector128<short> weights,
+        [ConstantExpected(Max = (byte)7)] byte lane)
+    {
+        var (l0, l1) = AdvSimd.Arm64.LoadPairVector64(source);
+        a0 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(a0, l0, weights, lane);
+        a1 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(a1, l1, weights, lane);
+    }
+
+    /// <summary>Any kernel: every tap's weight broadcast in <paramref name="tapWeights"/>, 16 then 8 outputs per step.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void OutputRowNeon(short** rows, int kernelHeight, int kernelWidth, int* columnOffsets, Vector128<short>* tapWeights,
+        Vector128<int> bias, int outWidth, int rowSpace, in NeonRequantizer requant, byte* yRow)
+    {
+        int ow = 0;
+        for (; ow + 8 < outWidth; ow += 16)
+        {
+            var a0 = bias;
+            var a1 = bias;
+            var a2 = bias;
+            var a3 = bias;
+            Vector128<short>* wt = tapWeights;
+            for (int kh = 0; kh < kernelHeight; kh++)
+            {
+                short* origin = rows[kh] + ow;
+                for (int kw = 0; kw < kernelWidth; kw++, wt++)
+                {
+                    short* source = origin + columnOffsets[kw];
+                    var weight = *wt;
+                    var s0 = AdvSimd.LoadVector128(source);
+                    var s1 = AdvSimd.LoadVector128(source + 8);
+                    a0 = AdvSimd.MultiplyWideningLowerAndAdd(a0, s0.GetLower(), weight.GetLower());
+                    a1 = AdvSimd.MultiplyWideningUpperAndAdd(a1, s0, weight);
+                    a2 = AdvSimd.MultiplyWideningLowerAndAdd(a2, s1.GetLower(), weight.GetLower());
+                    a3 = AdvSimd.MultiplyWideningUpperAndAdd(a3, s1, weight);
+                }
+            }
+            requant.Store16(a0, a1, a2, a3, yRow + ow, rowSpace - ow);
+        }
+        if (ow < outWidth)
+        {
+            var a0 = bias;
+            var a1 = bias;
+            Vector128<short>* wt = tapWeights;
+            for (int kh = 0; kh < kernelHeight; kh++)
+            {
+                short* origin = rows[kh] + ow;
+                for (int kw = 0; kw < kernelWidth; kw++, wt++)
+                {
+                    var weight = *wt;
+                    var s0 = AdvSimd.LoadVector128(origin + columnOffsets[kw]);
+                    a0 = AdvSimd.MultiplyWideningLowerAndAdd(a0, s0.GetLower(), weight.GetLower());
+                    a1 = AdvSimd.MultiplyWideningUpperAndAdd(a1, s0, weight);
+                }
+            }
+            requant.Store8(a0, a1, yRow + ow, rowSpace - ow);
+        }
+    }
+
+    /// <summary>
+    /// Converts the first <paramref name="count"/> bytes of a padded byte row into int16 raw values (stride 2: even
+    /// columns, then odd columns from <paramref name="half"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void BuildValueRowNeon(byte* row, short* dst, int count, int half, int strideWidth, bool signed)
+    {
         if (strideWidth == 1)
         {
-            for (int j = 0; j < count; j += 16)
-            {
-                var bytes = AdvSimd.Xor(AdvSimd.LoadVector128(row + j), flipVector);
-                AdvSimd.Store(dst + j, AdvSimd.Subtract(AdvSimd.ZeroExtendWideningLower(bytes.GetLower()).AsInt16(), subtractVector));
-                AdvSimd.Store(dst + j + 8, AdvSimd.Subtract(AdvSimd.ZeroExtendWideningUpper(bytes).AsInt16(), subtractVector));
-            }
+            if (signed)
+                for (int j = 0; j < count; j += 16)
+                {
+                    var bytes = AdvSimd.LoadVector128((sbyte*)row + j);
+                    AdvSimd.Store(dst + j, AdvSimd.SignExtendWideningLower(bytes.GetLower()));
+                    AdvSimd.Store(dst + j + 8, AdvSimd.SignExtendWideningUpper(bytes));
+                }
+            else
+                for (int j = 0; j < count; j += 16)
+                {
+                    var bytes = AdvSimd.LoadVector128(row + j);
+                    AdvSimd.Store(dst + j, AdvSimd.ZeroExtendWideningLower(bytes.GetLower()).AsInt16());
+                    AdvSimd.Store(dst + j + 8, AdvSimd.ZeroExtendWideningUpper(bytes).AsInt16());
+                }
         }
         else
         {
-            int half = count / 2;
-            var lowByte = Vector128.Create((ushort)0xFF);
             for (int j = 0; j < count; j += 16)
             {
-                var pairs = AdvSimd.Xor(AdvSimd.LoadVector128(row + j), flipVector).AsUInt16();
-                AdvSimd.Store(dst + j / 2, AdvSimd.Subtract(AdvSimd.And(pairs, lowByte).AsInt16(), subtractVector));
-                AdvSimd.Store(dst + half + j / 2, AdvSimd.Subtract(AdvSimd.ShiftRightLogical(pairs, 8).AsInt16(), subtractVector));
+                // Little-endian: the even column is the low byte of each 16-bit lane, the odd column the high byte.
+                var pairs = AdvSimd.LoadVector128(row + j).AsInt16();
+                Vector128<short> even, odd;
+                if (signed)
+                {
+                    even = AdvSimd.ShiftRightArithmetic(AdvSimd.ShiftLeftLogical(pairs, 8), 8);
+                    odd = AdvSimd.ShiftRightArithmetic(pairs, 8);
+                }
+                else
+                {
+                    even = AdvSimd.And(pairs, Vector128.Create((short)0xFF));
+                    odd = AdvSimd.ShiftRightLogical(pairs.AsUInt16(), 8).AsInt16();
+                }
+                AdvSimd.Store(dst + j / 2, even);
+                AdvSimd.Store(dst + half + j / 2, odd);
             }
         }
     }
 
     /// <summary>
-    /// <see cref="Requantization.Requantize"/> on 4 accumulators (bias included): SCVTF (round to nearest even), FMUL,
-    /// NaN → 0, clamp with FMAX/FMIN, FCVTNS (round half to even), + zero point.
+    /// <see cref="Requantization.Requantize"/> for one channel on accumulators that include the bias: SCVTF (round to
+    /// nearest even), FMUL, FCVTNS (round half to even, saturating), SQXTN to int16, SQADD the zero point, SQXTN/SQXTUN
+    /// to bytes, then the clamp to [yMin, yMax] on bytes. Exact: the clamp range lies inside the final byte type and
+    /// every saturating step is monotone and keeps the values of that range, so saturating early never changes a
+    /// clamped result; the multiplier is finite, so the product is never NaN.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<int> RequantizeNeon(Vector128<int> acc, Vector128<float> multiplier, Vector128<float> low, Vector128<float> high, Vector128<int> zeroPoint)
+    private struct NeonRequantizer(int yZeroPoint, int yMin, int yMax, bool packSigned)
     {
-        var scaled = AdvSimd.Multiply(AdvSimd.ConvertToSingle(acc), multiplier);
-        scaled = AdvSimd.And(scaled, AdvSimd.CompareEqual(scaled, scaled));
-        scaled = AdvSimd.Min(AdvSimd.Max(scaled, low), high);
-        return AdvSimd.Add(AdvSimd.ConvertToInt32RoundToEven(scaled), zeroPoint);
-    }
+        private readonly Vector128<short> zeroPoint = Vector128.Create((short)yZeroPoint);
+        private readonly Vector128<byte> low = packSigned ? Vector128.Create((sbyte)yMin).AsByte() : Vector128.Create((byte)yMin);
+        private readonly Vector128<byte> high = packSigned ? Vector128.Create((sbyte)yMax).AsByte() : Vector128.Create((byte)yMax);
+        private readonly bool packSigned = packSigned;
+        private Vector128<float> multiplier;
 
-    /// <summary>The low byte of each of 8 ints (XTN twice, truncating like the scalar (byte) cast).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector64<byte> NarrowToBytesNeon(Vector128<int> first, Vector128<int> second)
-    {
-        var shorts = AdvSimd.ExtractNarrowingUpper(AdvSimd.ExtractNarrowingLower(first), second);
-        return AdvSimd.ExtractNarrowingLower(shorts).AsByte();
+        public void SetChannel(float channelMultiplier) => multiplier = Vector128.Create(channelMultiplier);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly Vector128<int> ToInt(Vector128<int> acc) =>
+            AdvSimd.ConvertToInt32RoundToEven(AdvSimd.Multiply(AdvSimd.ConvertToSingle(acc), multiplier));
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly Vector128<short> ToShorts(Vector128<int> first, Vector128<int> second) =>
+            AdvSimd.AddSaturate(AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(ToInt(first)), ToInt(second)), zeroPoint);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly Vector128<byte> ToBytes(Vector128<short> first, Vector128<short> second)
+        {
+            if (packSigned)
+            {
+                var bytes = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(first), second);
+                return AdvSimd.Min(AdvSimd.Max(bytes, low.AsSByte()), high.AsSByte()).AsByte();
+            }
+            var unsignedBytes = AdvSimd.ExtractNarrowingSaturateUnsignedUpper(AdvSimd.ExtractNarrowingSaturateUnsignedLower(first), second);
+            return AdvSimd.Min(AdvSimd.Max(unsignedBytes, low), high);
+        }
+
+        /// <summary>Writes min(16, <paramref name="available"/>) output bytes.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly unsafe void Store16(Vector128<int> a0, Vector128<int> a1, Vector128<int> a2, Vector128<int> a3, byte* destination, int available)
+        {
+            var bytes = ToBytes(ToShorts(a0, a1), ToShorts(a2, a3));
+            if (available >= 16) AdvSimd.Store(destination, bytes);
+            else StorePartial(bytes, destination, available);
+        }
+
+        /// <summary>Writes min(8, <paramref name="available"/>) output bytes.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly unsafe void Store8(Vector128<int> a0, Vector128<int> a1, byte* destination, int available)
+        {
+            var shorts = ToShorts(a0, a1);
+            var bytes = ToBytes(shorts, shorts);
+            if (available >= 8) AdvSimd.Store(destination, bytes.GetLower());
+            else StorePartial(bytes, destination, available);
+        }
     }
 }

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 using EdgeRuntime.Kernels.Common;
@@ -10,11 +12,15 @@ namespace EdgeRuntime.Kernels.Depthwise;
 /// accumulation, then <see cref="Requantization.Requantize"/>).
 /// <para>
 /// Fast paths apply when both dilations are 1, the width stride is 1 or 2, the kernel has at most
-/// <see cref="MaxFastTaps"/> taps, <c>xZeroPoint</c> lies in the range of the input type and
-/// <c>yZeroPoint, yMin, yMax</c> lie in <c>[-65536, 65536]</c>; anything else runs the reference. They work per channel:
-/// the receptive rows are first copied into a padded plane in scratch (values <c>x - xZeroPoint</c>, 0 in the padding,
-/// with stride-2 rows split into even and odd columns so every tap reads contiguous memory), then each output row is
-/// computed a vector of output columns at a time with all taps accumulated in registers, then requantized in vectors.
+/// <see cref="MaxFastTaps"/> taps, <c>xZeroPoint</c> lies in the range of the input type, <c>yMin &lt;= yMax</c> lie both
+/// in the int8 or both in the uint8 range and <c>|yZeroPoint| &lt;= 255</c>; anything else runs the reference, and so does
+/// a channel whose multiplier is not finite. They work per channel and per output row, on raw input values: the
+/// accumulator starts at <c>bias - xZeroPoint * Σ weights</c> (equal modulo 2^32 to the reference's sum of
+/// <c>(x - xZeroPoint) * w</c>, and padding holds the stored byte of <c>xZeroPoint</c>, so it contributes nothing).
+/// The most recent padded input rows live in a ring of <c>KernelHeight + 1</c> widened rows in scratch (each input row is
+/// widened once, stride-2 rows in a layout where every tap reads contiguous memory); each output row (two at a time for
+/// stride-1 3×3 on AVX2 and NEON) is then computed a vector of columns at a time with all taps accumulated in registers
+/// and requantized straight into the output.
 /// </para>
 /// </summary>
 public static partial class DepthwiseConv
@@ -37,7 +43,7 @@ public static partial class DepthwiseConv
     {
         if (!GeometryHasFastPath(g)) return 0;
         var plan = PlanePlan.For(g);
-        return checked(plan.Rows * plan.RowInts + (plan.RowBytes + ByteRowSlack) / sizeof(int));
+        return checked(RingSlots(g) * plan.RowInts + (plan.RowBytes + ByteRowSlack) / sizeof(int));
     }
 
     /// <summary>Runs every channel; see <see cref="Run(IsaPath, in DepthwiseConvGeometry, ReadOnlySpan{byte}, bool, int, ReadOnlySpan{short}, ReadOnlySpan{int}, ReadOnlySpan{float}, int, int, int, Span{byte}, Span{int}, int, int)"/>.</summary>
@@ -83,7 +89,7 @@ public static partial class DepthwiseConv
 
         bool fast = isa != IsaPath.Scalar && GeometryHasFastPath(g)
             && xZeroPoint >= Requantization.MinOf(xSigned) && xZeroPoint <= Requantization.MaxOf(xSigned)
-            && InSafeRange(yZeroPoint) && InSafeRange(yMin) && InSafeRange(yMax);
+            && RequantizationFitsBytes(yZeroPoint, yMin, yMax);
         if (fast && scratch.Length < ScratchLength(g))
             throw new ArgumentException($"depthwise scratch has {scratch.Length} ints, needs {ScratchLength(g)}");
 
@@ -115,14 +121,51 @@ public static partial class DepthwiseConv
         g.DilationHeight == 1 && g.DilationWidth == 1 && (g.StrideWidth == 1 || g.StrideWidth == 2)
         && g.Taps <= MaxFastTaps && g.OutWidth <= 1 << 16 && g.KernelWidth <= 1 << 10;
 
-    private static bool InSafeRange(int value) => value >= -65536 && value <= 65536;
+    /// <summary>
+    /// True when the fast requantization (float clamp, then saturating narrowing to 16 and 8 bits) is exact: the clamp
+    /// range lies inside int8 or inside uint8 and the zero point is small enough for the int16 steps.
+    /// </summary>
+    private static bool RequantizationFitsBytes(int yZeroPoint, int yMin, int yMax) =>
+        yMin <= yMax && ((yMin >= sbyte.MinValue && yMax <= sbyte.MaxValue) || (yMin >= byte.MinValue && yMax <= byte.MaxValue))
+        && yZeroPoint >= -255 && yZeroPoint <= 255;
 
     /// <summary>
-    /// Layout of the padded plane the fast paths build per channel. Padded row <c>r</c> holds input row
+    /// Ring slots of widened rows in scratch: KernelHeight + 1, so a path may compute two output rows of stride 1 from
+    /// the KernelHeight + 1 input rows they read.
+    /// </summary>
+    private static int RingSlots(in DepthwiseConvGeometry g) => g.KernelHeight + 1;
+
+    /// <summary>Whether the requantized values are packed with signed (int8 clamp range) or unsigned saturation.</summary>
+    private static bool PackSigned(int yMin, int yMax) => yMin >= sbyte.MinValue && yMax <= sbyte.MaxValue;
+
+    /// <summary>
+    /// Accumulator start of channel <paramref name="c"/> for raw input values: <c>bias - xZeroPoint * Σ w</c> (int32,
+    /// wrapping like the reference's accumulation, so the final sums agree modulo 2^32).
+    /// </summary>
+    private static int RawValueBias(ReadOnlySpan<short> channelWeights, ReadOnlySpan<int> bias, int c, int xZeroPoint)
+    {
+        int sum = 0;
+        foreach (short w in channelWeights) sum += w;
+        return unchecked((bias.IsEmpty ? 0 : bias[c]) - xZeroPoint * sum);
+    }
+
+    /// <summary>
+    /// Copies the low <paramref name="count"/> (&lt; 16) bytes of <paramref name="bytes"/> to <paramref name="destination"/>
+    /// (the end of a channel plane, where a full vector store would write into the next channel).
+    /// </summary>
+    private static unsafe void StorePartial(Vector128<byte> bytes, byte* destination, int count)
+    {
+        byte* source = (byte*)&bytes;
+        for (int i = 0; i < count; i++) destination[i] = source[i];
+    }
+
+    /// <summary>
+    /// Layout of the padded rows the fast paths build per channel. Padded row <c>r</c> holds input row
     /// <c>r - PadTop</c> (all padding when outside the image); padded column <c>j</c> holds input column <c>j - PadLeft</c>.
     /// The output row <c>oh</c> reads padded rows <c>oh*StrideHeight + kh</c>. Each padded row first exists as
-    /// <see cref="RowBytes"/> bytes (padding = the stored byte of xZeroPoint, so it becomes 0 after subtracting the zero
-    /// point), then as <see cref="RowInts"/> ints of path-specific values.
+    /// <see cref="RowBytes"/> bytes (padding = the stored byte of xZeroPoint), then, widened to path-specific raw values,
+    /// in ring slot <c>r % KernelHeight</c> of <see cref="RowInts"/> ints; output row <c>oh</c> is computed once rows up
+    /// to <c>oh*StrideHeight + KernelHeight - 1</c> are built, when its rows are the last KernelHeight built.
     /// </summary>
     private readonly struct PlanePlan
     {
@@ -135,7 +178,7 @@ public static partial class DepthwiseConv
         /// so every column any vector block reads (plus one for pairing) exists. Also the plane's row stride in ints.
         /// </summary>
         public int RowBytes { get; init; }
-        /// <summary>Plane row stride in ints (= <see cref="RowBytes"/>).</summary>
+        /// <summary>Ring slot stride in ints (= <see cref="RowBytes"/>).</summary>
         public int RowInts => RowBytes;
 
         public static PlanePlan For(in DepthwiseConvGeometry g)
@@ -146,25 +189,128 @@ public static partial class DepthwiseConv
         }
     }
 
-    /// <summary>
-    /// Sets every byte of the padded byte row buffer to the stored byte of <paramref name="xZeroPoint"/> (the value that
-    /// becomes 0 once the zero point is subtracted). Done once per call: <see cref="CopyInputRow"/> only ever rewrites the
-    /// interior columns, so the padding columns keep this value.
-    /// </summary>
-    private static void InitPaddedByteRow(Span<byte> row, int xZeroPoint) => row.Fill((byte)xZeroPoint);
+    /// <summary>How one path widens a padded byte row into a ring slot, and fills a slot for a row outside the image.</summary>
+    private interface IRowWidener
+    {
+        /// <summary>
+        /// Widens the first <paramref name="count"/> (a multiple of 16) of the <paramref name="rowBytes"/> bytes of the
+        /// padded byte row into the slot; the rest of the slot already holds the widened padding.
+        /// </summary>
+        static abstract unsafe void Widen(byte* row, byte* slot, int count, int rowBytes, int strideWidth, bool signed);
+        /// <summary>Fills the slot with the raw value <paramref name="xZeroPoint"/> (a row of padding).</summary>
+        static abstract unsafe void FillPadding(byte* slot, int rowBytes, int xZeroPoint);
+    }
 
     /// <summary>
-    /// Copies input row <c>paddedRow - PadTop</c> of <paramref name="plane"/> into columns <c>[PadLeft, PadLeft + InWidth)</c>
-    /// of the padded byte row (cut at <see cref="PlanePlan.RowBytes"/>). Returns false, copying nothing, when that row is
-    /// outside the image: the whole padded row is padding and the caller writes zeros instead.
+    /// The ring of widened padded rows of one thread (see <see cref="PlanePlan"/>): padded row <c>r</c> of the current
+    /// channel lives in slot <c>r % Ring</c>. Kept apart from the compute loops (and not inlined) so they keep their
+    /// registers.
     /// </summary>
-    private static bool CopyInputRow(in DepthwiseConvGeometry g, ReadOnlySpan<byte> plane, int paddedRow, Span<byte> row)
+    private unsafe struct RowRing
     {
-        int ih = paddedRow - g.PadTop;
-        if ((uint)ih >= (uint)g.InHeight) return false;
-        int count = Math.Min(g.InWidth, row.Length - ByteRowSlack - g.PadLeft);
-        if (count > 0) plane.Slice(ih * g.InWidth, count).CopyTo(row.Slice(g.PadLeft, count));
-        return true;
+        private readonly byte* xEnd, byteRow, slots;
+        private readonly int slotBytes, ring, rowBytes, widenBytes, padTop, padLeft, inHeight, inWidth, strideWidth, strideHeight, xZeroPoint;
+        private readonly bool signed;
+        private byte* xChannel;
+        private int built, firstSlot;
+
+        /// <summary>Slot pointers of the rows of the window set by the last <see cref="Advance{TWidener}"/>, in order.</summary>
+        public readonly byte** Rows;
+
+        public RowRing(in DepthwiseConvGeometry g, in PlanePlan plan, byte* x, int xLength, bool signed, int xZeroPoint,
+            byte* slots, int slotBytes, byte* byteRow, byte** rows)
+        {
+            xEnd = x + xLength;
+            this.byteRow = byteRow;
+            this.slots = slots;
+            this.slotBytes = slotBytes;
+            ring = RingSlots(g);
+            rowBytes = plan.RowBytes;
+            // Columns after the image are padding in every row, so only the columns up to the image's end (rounded to
+            // whole vectors) are widened per row; the slots start as padding (Initialize).
+            widenBytes = Math.Min(plan.RowBytes, (g.PadLeft + g.InWidth + 15) / 16 * 16);
+            padTop = g.PadTop;
+            padLeft = g.PadLeft;
+            inHeight = g.InHeight;
+            inWidth = g.InWidth;
+            strideWidth = g.StrideWidth;
+            strideHeight = g.StrideHeight;
+            this.xZeroPoint = xZeroPoint;
+            this.signed = signed;
+            Rows = rows;
+            new Span<byte>(byteRow, plan.RowBytes + ByteRowSlack).Fill((byte)xZeroPoint);
+        }
+
+        /// <summary>Fills every slot with padding (once per call, before the first channel).</summary>
+        public readonly void Initialize<TWidener>() where TWidener : IRowWidener
+        {
+            for (int slot = 0; slot < ring; slot++) TWidener.FillPadding(slots + (nint)slot * slotBytes, rowBytes, xZeroPoint);
+        }
+
+        /// <summary>Starts a channel whose input plane begins at <paramref name="plane"/>; its first output row is row 0.</summary>
+        public void StartChannel(byte* plane)
+        {
+            xChannel = plane;
+            built = 0;
+            firstSlot = 0;
+        }
+
+        /// <summary>
+        /// Makes padded rows <c>[first, first + count)</c> available (<paramref name="first"/> = the current output row
+        /// times StrideHeight, <paramref name="count"/> &lt;= Ring): builds those not built yet, then points
+        /// <see cref="Rows"/> at them.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public void Advance<TWidener>(int first, int count) where TWidener : IRowWidener
+        {
+            int r = Math.Max(built, first);
+            int slot = firstSlot + (r - first);
+            if (slot >= ring) slot -= ring;
+            for (; r < first + count; r++)
+            {
+                byte* destination = slots + (nint)slot * slotBytes;
+                if (CopyRow(r)) TWidener.Widen(byteRow, destination, widenBytes, rowBytes, strideWidth, signed);
+                else TWidener.FillPadding(destination, rowBytes, xZeroPoint);
+                if (++slot == ring) slot = 0;
+            }
+            built = first + count;
+            slot = firstSlot;
+            for (int i = 0; i < count; i++)
+            {
+                Rows[i] = slots + (nint)slot * slotBytes;
+                if (++slot == ring) slot = 0;
+            }
+        }
+
+        /// <summary>Moves on by <paramref name="outputRows"/> output rows.</summary>
+        public void Step(int outputRows)
+        {
+            firstSlot += outputRows * strideHeight;
+            while (firstSlot >= ring) firstSlot -= ring;
+        }
+
+        /// <summary>
+        /// Copies input row <c>paddedRow - PadTop</c> into columns <c>[PadLeft, PadLeft + InWidth)</c> of the padded byte
+        /// row (cut at RowBytes), whose other columns hold the stored byte of xZeroPoint and keep it. Returns false,
+        /// copying nothing, when the row is outside the image. Copies 16-byte vectors (then rewrites the padding after
+        /// the row) unless that would read past the end of the input.
+        /// </summary>
+        private readonly bool CopyRow(int paddedRow)
+        {
+            int ih = paddedRow - padTop;
+            if ((uint)ih >= (uint)inHeight) return false;
+            byte* source = xChannel + (nint)ih * inWidth;
+            int count = Math.Min(inWidth, rowBytes - padLeft);
+            if (count <= 0) return true;
+            byte* destination = byteRow + padLeft;
+            if ((nuint)(xEnd - source) >= (nuint)((count + 15) & ~15))
+            {
+                for (int j = 0; j < count; j += 16) Vector128.Store(Vector128.Load(source + j), destination + j);
+                Vector128.Store(Vector128.Create((byte)xZeroPoint), destination + count); // the padding the last vector overwrote
+            }
+            else Buffer.MemoryCopy(source, destination, count, count);
+            return true;
+        }
     }
 
 }
