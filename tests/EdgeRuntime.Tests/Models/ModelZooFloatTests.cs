@@ -1,0 +1,160 @@
+using System.Diagnostics;
+using EdgeRuntime.Execution;
+using EdgeRuntime.Imaging;
+using EdgeRuntime.Tensors;
+using EdgeRuntime.Tests.Infrastructure;
+using EdgeRuntime.Tests.Infrastructure.ModelZoo;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace EdgeRuntime.Tests.Models;
+
+/// <summary>
+/// The generated model zoo in float: every architecture loads on the native backend, matches ONNX Runtime on a real
+/// photo (logits max |diff| ≤ 1e-4·max|logits|, probabilities max |diff| ≤ 1e-5, same top-1), has realistic
+/// activation ranges, and is byte-for-byte reproducible from its seed.
+/// </summary>
+public sealed class ModelZooFloatTests(ITestOutputHelper output)
+{
+    /// <summary>Per model: resolution, width and depth multipliers that keep the suite fast on 2 cores.</summary>
+    public static TheoryData<string, int, double, double> TestConfigurations => new()
+    {
+        { "mobilenetv2", 128, 1.0, 1.0 },
+        { "mobilenetv3-small", 128, 1.0, 1.0 },
+        { "efficientnet-b0", 96, 1.0, 1.0 },
+        { "resnet50", 96, 1.0, 0.34 },
+        { "vgg11-bn", 64, 0.5, 1.0 },
+        { "inception", 96, 1.0, 1.0 },
+        { "densenet121", 64, 1.0, 0.25 },
+        { "xception", 96, 0.5, 0.25 },
+    };
+
+    [Theory]
+    [MemberData(nameof(TestConfigurations))]
+    public void Zoo_model_runs_natively_and_matches_OnnxRuntime(string name, int resolution, double width, double depth)
+    {
+        var watch = Stopwatch.StartNew();
+        var model = ModelZoo.Build(name, new ZooOptions(resolution, Classes: 1000, Seed: 7, Width: width, Depth: depth));
+        var buildTime = watch.Elapsed;
+        CompareWithOnnxRuntime(model, PhotoFor(name, resolution), buildTime);
+    }
+
+    [Fact]
+    public void MobileNetV2_at_224_matches_OnnxRuntime()
+    {
+        var watch = Stopwatch.StartNew();
+        var model = ModelZoo.Build("mobilenetv2");
+        var buildTime = watch.Elapsed;
+        Assert.InRange(model.ParameterCount, 3_400_000, 3_600_000); // torchvision mobilenet_v2: 3,504,872
+        Assert.InRange(model.Macs, 290_000_000, 320_000_000);       // ~300M multiply-adds
+        CompareWithOnnxRuntime(model, PhotoFor("mobilenetv2", 224), buildTime);
+    }
+
+    [Fact]
+    public void MobileNetV3_Small_with_the_HardSwish_op_at_opset_14_matches_OnnxRuntime()
+    {
+        var model = ModelZoo.Build("mobilenetv3-small", new ZooOptions(96, Classes: 100, Seed: 3, Opset: 14));
+        Assert.True(model.OpCounts.ContainsKey("HardSwish"));
+        CompareWithOnnxRuntime(model, PhotoFor("mobilenetv3-small", 96), TimeSpan.Zero);
+    }
+
+    [Fact]
+    public void Full_size_models_have_the_published_parameter_counts()
+    {
+        // Parameter counts do not depend on resolution: build at the smallest one to stay fast.
+        (string Name, long Expected)[] published =
+        [
+            ("mobilenetv2", 3_504_872), ("mobilenetv3-small", 2_542_856), ("efficientnet-b0", 5_288_548), ("resnet50", 25_557_032),
+        ];
+        foreach (var (name, expected) in published)
+        {
+            var model = ModelZoo.Build(name, new ZooOptions(32));
+            output.WriteLine($"{name}: {model.ParameterCount:N0} parameters (torchvision {expected:N0})");
+            // BN running statistics are parameters here too (torchvision counts only gamma/beta): allow that difference.
+            Assert.InRange(model.ParameterCount, expected, expected * 1.03);
+        }
+    }
+
+    [Fact]
+    public void Same_seed_gives_identical_bytes_and_another_seed_different_weights()
+    {
+        var options = new ZooOptions(64, Classes: 10, Seed: 42);
+        foreach (var name in new[] { "mobilenetv3-small", "efficientnet-b0", "densenet121" })
+        {
+            var o = name == "densenet121" ? options with { Depth = 0.25 } : options;
+            var first = ModelZoo.Build(name, o).Bytes;
+            var second = ModelZoo.Build(name, o).Bytes;
+            Assert.True(first.AsSpan().SequenceEqual(second), $"{name}: two builds with seed 42 differ");
+            var other = ModelZoo.Build(name, o with { Seed = 43 }).Bytes;
+            Assert.Equal(first.Length, other.Length);
+            Assert.False(first.AsSpan().SequenceEqual(other), $"{name}: seeds 42 and 43 gave the same model");
+        }
+    }
+
+    [Fact]
+    public void Unknown_model_name_is_rejected_with_the_known_names()
+    {
+        var e = Assert.Throws<ArgumentException>(() => ModelZoo.Build("alexnet"));
+        Assert.Contains("mobilenetv2", e.Message);
+        Assert.Equal(8, ModelZoo.Names.Count);
+    }
+
+    private void CompareWithOnnxRuntime(ZooModel model, string photo, TimeSpan buildTime)
+    {
+        output.WriteLine(model.ToString());
+        output.WriteLine("ops: " + string.Join(", ", model.OpCounts.Select(kv => $"{kv.Key}×{kv.Value}")));
+        var bytes = model.WithExtraOutputs(model.LogitsName, model.LastFeatureName);
+        int[] shape = [1, 3, model.Resolution, model.Resolution];
+        var input = ModelTestSupport.Preprocess(photo, PreprocessOptions.DefaultsFor(TensorElementType.Float32, shape), TensorElementType.Float32, shape);
+
+        var watch = Stopwatch.StartNew();
+        using var native = EdgeModel.Load(bytes, model.Name, new EdgeModelOptions { Backend = BackendKind.Native, Threads = 1 });
+        Assert.Equal(BackendKind.Native, native.Backend);
+        var nativeOutputs = native.Run(input).Select(t => t.ToFloatArray()).ToArray();
+        var nativeTime = watch.Elapsed;
+        watch.Restart();
+        var ortOutputs = OrtRunner.Run(bytes, new Dictionary<string, Tensor> { [model.InputName] = input });
+        var ortTime = watch.Elapsed;
+        float[] probabilities = ortOutputs[model.OutputName].ToFloatArray(), logits = ortOutputs[model.LogitsName].ToFloatArray(), features = ortOutputs[model.LastFeatureName].ToFloatArray();
+
+        float maxLogit = logits.Max(MathF.Abs);
+        float logitDiff = MaxAbsDiff(nativeOutputs[1], logits);
+        float probabilityDiff = MaxAbsDiff(nativeOutputs[0], probabilities);
+        float featureDiff = MaxAbsDiff(nativeOutputs[2], features);
+        float featureMax = features.Max(MathF.Abs);
+        float calibrationMax = model.CalibrationMaxAbs.Values.Max();
+        output.WriteLine($"{Path.GetFileName(photo)}: logits [{logits.Min():0.00}, {logits.Max():0.00}], top-1 p = {probabilities.Max():0.0000}; " +
+                         $"last features max {featureMax:0.00} (mean {features.Average():0.000}); max |activation| on calibration {calibrationMax:0.0}");
+        output.WriteLine($"native vs ORT: logits max |diff| {logitDiff:E2} ({logitDiff / maxLogit:E2} relative), probabilities {probabilityDiff:E2}, features {featureDiff:E2}");
+        output.WriteLine($"time: build {buildTime.TotalSeconds:0.00}s, native load+run {nativeTime.TotalSeconds:0.00}s, ORT {ortTime.TotalSeconds:0.00}s");
+
+        Assert.True(logitDiff <= 1e-4f * maxLogit, $"{model.Name}: logits differ by {logitDiff} (max |logit| {maxLogit})");
+        Assert.True(probabilityDiff <= 1e-5f, $"{model.Name}: probabilities differ by {probabilityDiff}");
+        Assert.True(featureDiff <= 1e-4f * featureMax, $"{model.Name}: last feature map differs by {featureDiff} (max {featureMax})");
+        Assert.Equal(ModelTestSupport.ArgMax(probabilities), ModelTestSupport.ArgMax(nativeOutputs[0]));
+
+        // Realistic ranges: trained-like logits (a few units, not 1e-3 or 1e4) and last activations neither vanished nor exploded.
+        Assert.InRange(maxLogit, 1f, 100f);
+        Assert.InRange(featureMax, 1e-2f, 1e3f);
+        Assert.InRange(calibrationMax, 1f, 1e3f);
+
+        // The builder's eager pass (which measured the BN statistics) agrees with ONNX Runtime: the statistics are those of the model as written.
+        var ortCalibration = OrtRunner.Run(bytes, new Dictionary<string, Tensor> { [model.InputName] = model.CalibrationInput })[model.LogitsName].ToFloatArray();
+        float eagerDiff = MaxAbsDiff(model.CalibrationLogits, ortCalibration);
+        Assert.True(eagerDiff <= 1e-3f * ortCalibration.Max(MathF.Abs), $"{model.Name}: builder's eager logits differ from ORT by {eagerDiff}");
+    }
+
+    private static string PhotoFor(string name, int resolution)
+    {
+        var photos = SharedData.AllPhotos();
+        return photos[(ModelZoo.Names.ToList().IndexOf(name) * 3 + resolution) % photos.Length];
+    }
+
+    private static float MaxAbsDiff(float[] a, float[] b)
+    {
+        Assert.Equal(b.Length, a.Length);
+        float max = 0;
+        for (int i = 0; i < a.Length; i++) max = MathF.Max(max, MathF.Abs(a[i] - b[i]));
+        return max;
+    }
+}
