@@ -128,20 +128,24 @@ public sealed class ModelZooFloatTests(ITestOutputHelper output)
         output.WriteLine($"native vs ORT: logits max |diff| {logitDiff:E2} ({logitDiff / maxLogit:E2} relative), probabilities {probabilityDiff:E2}, features {featureDiff:E2}");
         output.WriteLine($"time: build {buildTime.TotalSeconds:0.00}s, native load+run {nativeTime.TotalSeconds:0.00}s, ORT {ortTime.TotalSeconds:0.00}s");
 
-        Assert.True(logitDiff <= 1e-4f * maxLogit, $"{model.Name}: logits differ by {logitDiff} (max |logit| {maxLogit})");
-        Assert.True(probabilityDiff <= 1e-5f, $"{model.Name}: probabilities differ by {probabilityDiff}");
+        // Softmax: |Δp_i| ≤ p_i·(|Δz_i| + Σ_j p_j·|Δz_j|) ≤ 2·max|Δz|, so the probability bound follows from the logit bound.
+        float logitTolerance = 1e-4f * maxLogit;
+        Assert.True(logitDiff <= logitTolerance, $"{model.Name}: logits differ by {logitDiff} (max |logit| {maxLogit})");
+        Assert.True(probabilityDiff <= 2 * logitTolerance, $"{model.Name}: probabilities differ by {probabilityDiff}");
         Assert.True(featureDiff <= 1e-4f * featureMax, $"{model.Name}: last feature map differs by {featureDiff} (max {featureMax})");
         Assert.Equal(ModelTestSupport.ArgMax(probabilities), ModelTestSupport.ArgMax(nativeOutputs[0]));
-
-        // Realistic ranges: trained-like logits (a few units, not 1e-3 or 1e4) and last activations neither vanished nor exploded.
-        Assert.InRange(maxLogit, 1f, 100f);
-        Assert.InRange(featureMax, 1e-2f, 1e3f);
-        Assert.InRange(calibrationMax, 1f, 1e3f);
 
         // The builder's eager pass (which measured the BN statistics) agrees with ONNX Runtime: the statistics are those of the model as written.
         var ortCalibration = OrtRunner.Run(bytes, new Dictionary<string, Tensor> { [model.InputName] = model.CalibrationInput })[model.LogitsName].ToFloatArray();
         float eagerDiff = MaxAbsDiff(model.CalibrationLogits, ortCalibration);
-        Assert.True(eagerDiff <= 1e-3f * ortCalibration.Max(MathF.Abs), $"{model.Name}: builder's eager logits differ from ORT by {eagerDiff}");
+        output.WriteLine($"builder eager vs ORT on the calibration image: logits max |diff| {eagerDiff:E2}");
+        Assert.True(eagerDiff <= 1e-4f * ortCalibration.Max(MathF.Abs), $"{model.Name}: builder's eager logits differ from ORT by {eagerDiff}");
+
+        // Realistic ranges on a real photo: logits of a few to a few hundred units (calibrated to std 3 on the synthetic
+        // images; real photos lie outside that distribution), last activations neither vanished nor exploded.
+        Assert.InRange(maxLogit, 1f, 500f);
+        Assert.InRange(featureMax, 1e-2f, 1e3f);
+        Assert.InRange(calibrationMax, 1f, 1e3f);
     }
 
     private static string PhotoFor(string name, int resolution)

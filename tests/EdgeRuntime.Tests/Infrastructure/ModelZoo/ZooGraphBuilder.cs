@@ -47,7 +47,10 @@ internal sealed class ZooGraphBuilder
     private string? _clipMin, _clipMax;
     private readonly int _batch;
 
-    public ZooGraphBuilder(string modelName, int resolution, int seed, int opset = 13, int calibrationBatch = 2)
+    /// <summary>Share of the layer's mean variance mixed into each channel's running variance.</summary>
+    private const double VarianceShrinkage = 0.25;
+
+    public ZooGraphBuilder(string modelName, int resolution, int seed, int opset = 13, int calibrationBatch = 8)
     {
         if (resolution < 32) throw new ArgumentOutOfRangeException(nameof(resolution), "resolution must be at least 32");
         Opset = opset;
@@ -93,7 +96,7 @@ internal sealed class ZooGraphBuilder
     /// Conv (NCHW, square kernel, symmetric padding, default "same" padding k/2). Weights are Kaiming-normal in
     /// fan-in mode (std = sqrt(gain / (C/groups·k·k))); bias (if any) N(0, 0.01²).
     /// </summary>
-    public string Conv(string x, int outChannels, int kernel, int stride = 1, int groups = 1, int? pad = null, bool bias = false, double gain = 2.0, string name = "conv")
+    public string Conv(string x, int outChannels, int kernel, int stride = 1, int groups = 1, int? pad = null, bool bias = false, double gain = 2.0, double biasMean = 0, string name = "conv")
     {
         var (xd, xs) = _values[x];
         int n = xs[0], c = xs[1], h = xs[2], w = xs[3];
@@ -110,7 +113,7 @@ internal sealed class ZooGraphBuilder
         if (bias)
         {
             biasData = new float[outChannels];
-            for (int i = 0; i < outChannels; i++) biasData[i] = (float)(rng.NextNormal() * 0.01);
+            for (int i = 0; i < outChannels; i++) biasData[i] = (float)(biasMean + rng.NextNormal() * 0.01);
         }
 
         var y = new float[n * outChannels * oh * ow];
@@ -159,10 +162,15 @@ internal sealed class ZooGraphBuilder
             }
             double count = (double)n * plane;
             double m = sum / count;
-            double var = Math.Max(sumSq / count - m * m, 1e-6);
             mean[ch] = RoundMantissa(m);
-            variance[ch] = RoundMantissa(var);
+            variance[ch] = (float)Math.Max(sumSq / count - m * m, 0);
         }
+        // A handful of calibration images under-estimates the variance of some channels (nearly constant on these
+        // images, dead after a ReLU upstream); their large 1/std gains compound through depth into exploding
+        // activations on real photos. Shrink each channel's variance towards the layer's mean variance (running
+        // statistics over a whole data set are likewise smoother than a batch's).
+        double layerMean = Math.Max(variance.Average(v => (double)v), 1e-6);
+        for (int ch = 0; ch < c; ch++) variance[ch] = RoundMantissa((1 - VarianceShrinkage) * variance[ch] + VarianceShrinkage * layerMean);
         const float epsilon = 1e-5f;
         var y = new float[xd.Length];
         for (int b = 0; b < n; b++)
@@ -368,7 +376,9 @@ internal sealed class ZooGraphBuilder
         var s = GlobalAveragePool(x, "avgpool");
         s = Conv(s, squeezeChannels, 1, bias: true, name: "fc1");
         s = Activation(s, inner);
-        s = Conv(s, c, 1, bias: true, gain: 1.0, name: "fc2");
+        // Gates centred near 0.9 (bias +2.3, weights at half the fan-in scale), as in trained SE networks where most
+        // channels pass: gates centred at 0.5 would let inputs unlike the calibration images double through every block.
+        s = Conv(s, c, 1, bias: true, gain: 0.25, biasMean: 2.3, name: "fc2");
         s = hardGate ? HardSigmoid(s) : Sigmoid(s);
         return Mul(x, s, "scale");
     }
@@ -550,6 +560,11 @@ internal sealed class ZooGraphBuilder
                 {
                     int ic = g * cg + icg;
                     var inPlane = x.AsSpan((b * c + ic) * h * w, h * w);
+                    if (k == 1 && stride == 1 && pad == 0)
+                    {
+                        Axpy(weight[oc * cg + icg], inPlane, outPlane); // pointwise: one contiguous plane
+                        continue;
+                    }
                     for (int kh = 0; kh < k; kh++)
                         for (int kw = 0; kw < k; kw++)
                         {
@@ -605,8 +620,10 @@ internal sealed class ZooGraphBuilder
     }
 
     /// <summary>
-    /// Synthetic photographs: per image a base colour, a few low-frequency colour waves and blobs, fine noise, clamped
-    /// to [0, 1] and ImageNet-normalised — spatially correlated like real images, unlike white noise.
+    /// Synthetic photographs: per image a random exposure and contrast, multi-octave value noise with a natural-image
+    /// 1/f spectrum (a colour per octave), a few flat sharp-edged shapes (objects, edges, saturated areas), fine sensor
+    /// noise, clamped to [0, 1] and ImageNet-normalised. Images differ strongly from each other in colour and contrast,
+    /// so the per-channel statistics cover the between-image variation of real photos, not just within-image texture.
     /// </summary>
     private static float[] SyntheticImages(ZooRandom rng, int count, int size)
     {
@@ -615,38 +632,77 @@ internal sealed class ZooGraphBuilder
         var pixel = new double[3 * size * size];
         for (int b = 0; b < count; b++)
         {
-            Array.Clear(pixel);
+            double contrast = 0.2 + 1.8 * rng.NextDouble();
             for (int ch = 0; ch < 3; ch++)
             {
-                double baseColour = 0.2 + 0.6 * rng.NextDouble();
-                for (int i = 0; i < size * size; i++) pixel[ch * size * size + i] = baseColour;
+                double baseColour = 0.15 + 0.7 * rng.NextDouble();
+                pixel.AsSpan(ch * size * size, size * size).Fill(baseColour);
             }
-            for (int wave = 0; wave < 6; wave++)
+            for (int octave = 1; octave <= 6; octave++)
             {
-                double fx = (rng.NextDouble() - 0.5) * 12 / size, fy = (rng.NextDouble() - 0.5) * 12 / size, phase = rng.NextDouble() * 2 * Math.PI;
-                double[] amp = [rng.NextNormal() * 0.12, rng.NextNormal() * 0.12, rng.NextNormal() * 0.12];
-                for (int ch = 0; ch < 3; ch++)
-                    for (int r = 0; r < size; r++)
-                        for (int col = 0; col < size; col++)
-                            pixel[(ch * size + r) * size + col] += amp[ch] * Math.Cos(2 * Math.PI * (fx * col + fy * r) + phase);
+                int grid = (1 << octave) + 1;
+                double amplitude = contrast * 0.35 / Math.Pow(1.6, octave);
+                var lattice = new double[3 * grid * grid];
+                double luminanceShare = rng.NextDouble();
+                for (int i = 0; i < grid * grid; i++)
+                {
+                    double luminance = rng.NextNormal();
+                    for (int ch = 0; ch < 3; ch++) lattice[ch * grid * grid + i] = amplitude * (luminanceShare * luminance + (1 - luminanceShare) * rng.NextNormal());
+                }
+                double step = (grid - 1.0) / size;
+                for (int r = 0; r < size; r++)
+                {
+                    double gy = r * step; int y0 = (int)gy; double fy = gy - y0; int y1 = Math.Min(y0 + 1, grid - 1);
+                    for (int col = 0; col < size; col++)
+                    {
+                        double gx = col * step; int x0 = (int)gx; double fx = gx - x0; int x1 = Math.Min(x0 + 1, grid - 1);
+                        for (int ch = 0; ch < 3; ch++)
+                        {
+                            int o = ch * grid * grid;
+                            double top = lattice[o + y0 * grid + x0] * (1 - fx) + lattice[o + y0 * grid + x1] * fx;
+                            double bottom = lattice[o + y1 * grid + x0] * (1 - fx) + lattice[o + y1 * grid + x1] * fx;
+                            pixel[(ch * size + r) * size + col] += top * (1 - fy) + bottom * fy;
+                        }
+                    }
+                }
             }
-            for (int blob = 0; blob < 4; blob++)
+            // Half the images get a large flat background (sky, wall, table, bokeh) over part of the frame.
+            if (rng.NextDouble() < 0.5)
             {
-                double cx = rng.NextDouble() * size, cy = rng.NextDouble() * size, radius = size * (0.05 + 0.2 * rng.NextDouble());
-                double[] tint = [rng.NextNormal() * 0.3, rng.NextNormal() * 0.3, rng.NextNormal() * 0.3];
+                double angle = rng.NextDouble() * 2 * Math.PI, offset = (rng.NextDouble() - 0.5) * size;
+                double[] colour = [rng.NextDouble(), rng.NextDouble(), rng.NextDouble()];
+                double texture = 0.1 + 0.3 * rng.NextDouble();
                 for (int r = 0; r < size; r++)
                     for (int col = 0; col < size; col++)
                     {
-                        double d2 = ((col - cx) * (col - cx) + (r - cy) * (r - cy)) / (radius * radius);
-                        if (d2 > 9) continue;
-                        double weight = Math.Exp(-d2);
-                        for (int ch = 0; ch < 3; ch++) pixel[(ch * size + r) * size + col] += tint[ch] * weight;
+                        if ((col - size / 2.0) * Math.Cos(angle) + (r - size / 2.0) * Math.Sin(angle) < offset) continue;
+                        for (int ch = 0; ch < 3; ch++)
+                        {
+                            int i = (ch * size + r) * size + col;
+                            pixel[i] = colour[ch] + texture * (pixel[i] - 0.5);
+                        }
+                    }
+            }
+            int shapes = 1 + (int)(rng.NextDouble() * 5);
+            for (int shape = 0; shape < shapes; shape++)
+            {
+                double cx = rng.NextDouble() * size, cy = rng.NextDouble() * size;
+                double rx = size * (0.05 + 0.3 * rng.NextDouble()), ry = size * (0.05 + 0.3 * rng.NextDouble());
+                bool ellipse = rng.NextDouble() < 0.5;
+                double[] colour = [rng.NextDouble(), rng.NextDouble(), rng.NextDouble()];
+                for (int r = 0; r < size; r++)
+                    for (int col = 0; col < size; col++)
+                    {
+                        double dx = (col - cx) / rx, dy = (r - cy) / ry;
+                        bool inside = ellipse ? dx * dx + dy * dy <= 1 : Math.Abs(dx) <= 1 && Math.Abs(dy) <= 1;
+                        if (!inside) continue;
+                        for (int ch = 0; ch < 3; ch++) pixel[(ch * size + r) * size + col] = 0.5 * pixel[(ch * size + r) * size + col] + 0.5 * colour[ch];
                     }
             }
             for (int ch = 0; ch < 3; ch++)
                 for (int i = 0; i < size * size; i++)
                 {
-                    double v = Math.Clamp(pixel[ch * size * size + i] + 0.03 * rng.NextNormal(), 0, 1);
+                    double v = Math.Clamp(pixel[ch * size * size + i] + 0.02 * rng.NextNormal(), 0, 1);
                     data[(b * 3 + ch) * size * size + i] = (float)((v - mean[ch]) / std[ch]);
                 }
         }

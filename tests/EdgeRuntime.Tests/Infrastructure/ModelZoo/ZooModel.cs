@@ -70,6 +70,9 @@ internal sealed class ZooModel
     /// <summary>The builder's own (eager) logits for <see cref="CalibrationInput"/>.</summary>
     public float[] CalibrationLogits { get; }
 
+    /// <summary>Output tensor of every node, in graph (topological) order.</summary>
+    public IReadOnlyList<string> NodeOutputs => [.. _proto.Graph.Node.Select(n => n.Output[0])];
+
     /// <summary>Number of nodes in the graph.</summary>
     public int NodeCount => _proto.Graph.Node.Count;
 
