@@ -11,7 +11,7 @@ internal static class DenseNet
     /// </summary>
     public static ZooModel DenseNet121(ZooOptions o)
     {
-        var b = new ZooGraphBuilder("densenet121", o.Resolution, o.Seed, o.Opset);
+        var b = new ZooGraphBuilder("densenet121", o);
         int growth = ModelZoo.Channels(32, o);
         int bottleneck = 4 * growth;
         string x;

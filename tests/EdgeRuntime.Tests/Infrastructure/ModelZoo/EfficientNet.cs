@@ -10,7 +10,7 @@ internal static class EfficientNet
     /// </summary>
     public static ZooModel B0(ZooOptions o)
     {
-        var b = new ZooGraphBuilder("efficientnet-b0", o.Resolution, o.Seed, o.Opset);
+        var b = new ZooGraphBuilder("efficientnet-b0", o);
         // (expand ratio, kernel, stride, out channels, layers)
         (int E, int K, int S, int C, int N)[] table = [(1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3), (6, 5, 1, 112, 3), (6, 5, 2, 192, 4), (6, 3, 1, 320, 1)];
         var x = b.ConvBnAct(b.Input, ModelZoo.Channels(32, o), 3, 2, activation: ZooActivation.SiLU, name: "features.0");

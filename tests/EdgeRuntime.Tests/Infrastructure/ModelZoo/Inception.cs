@@ -10,7 +10,7 @@ internal static class Inception
     /// </summary>
     public static ZooModel GoogLeNetBlocks(ZooOptions o)
     {
-        var b = new ZooGraphBuilder("inception", o.Resolution, o.Seed, o.Opset);
+        var b = new ZooGraphBuilder("inception", o);
         var x = b.ConvBnAct(b.Input, ModelZoo.Channels(64, o), 7, 2, name: "conv1");
         x = b.MaxPool(x, 3, 2, 1, name: "maxpool1");
         x = b.ConvBnAct(x, ModelZoo.Channels(64, o), 1, name: "conv2");

@@ -10,7 +10,7 @@ internal static class MobileNets
     /// </summary>
     public static ZooModel MobileNetV2(ZooOptions o)
     {
-        var b = new ZooGraphBuilder("mobilenetv2", o.Resolution, o.Seed, o.Opset);
+        var b = new ZooGraphBuilder("mobilenetv2", o);
         // (expansion t, channels c, repeats n, first stride s)
         (int T, int C, int N, int S)[] table = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)];
         var x = b.ConvBnAct(b.Input, ModelZoo.Channels(32, o), 3, 2, activation: ZooActivation.Relu6, name: "features.0");
@@ -47,7 +47,7 @@ internal static class MobileNets
     /// </summary>
     public static ZooModel MobileNetV3Small(ZooOptions o)
     {
-        var b = new ZooGraphBuilder("mobilenetv3-small", o.Resolution, o.Seed, o.Opset);
+        var b = new ZooGraphBuilder("mobilenetv3-small", o);
         const ZooActivation RE = ZooActivation.Relu, HS = ZooActivation.HardSwish;
         // (kernel, expanded, out, squeeze-excite, activation, stride), torchvision's mobilenet_v3_small table
         (int K, int Exp, int Out, bool Se, ZooActivation Act, int S)[] table =

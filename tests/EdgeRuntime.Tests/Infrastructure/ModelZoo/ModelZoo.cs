@@ -7,7 +7,11 @@ namespace EdgeRuntime.Tests.Infrastructure.ModelZoo;
 /// <param name="Width">Channel multiplier (channels rounded to multiples of 8, MobileNet's make_divisible).</param>
 /// <param name="Depth">Repeat multiplier for the repeated blocks of each table (at least 1 each).</param>
 /// <param name="Opset">ai.onnx opset (13 as PyTorch exports by default; ≥ 14 writes HardSwish as the op).</param>
-internal sealed record ZooOptions(int Resolution = 224, int Classes = 1000, int Seed = 1, double Width = 1.0, double Depth = 1.0, int Opset = 13);
+/// <param name="CalibrationImages">
+/// Synthetic images the builder runs through the model to set BatchNormalization statistics (cost: MACs × this, in
+/// plain C#). Fewer images give noisier statistics and models that generalise worse to real photos.
+/// </param>
+internal sealed record ZooOptions(int Resolution = 224, int Classes = 1000, int Seed = 1, double Width = 1.0, double Depth = 1.0, int Opset = 13, int CalibrationImages = 8);
 
 /// <summary>
 /// Generated float ONNX models of the CNN families people deploy, exported the way PyTorch exports them (Conv →
@@ -47,7 +51,9 @@ internal static class ModelZoo
         if (!string.IsNullOrEmpty(dumpDir))
         {
             Directory.CreateDirectory(dumpDir);
-            model.Save(Path.Combine(dumpDir, $"{name}-{options.Resolution}.onnx"));
+            var variant = options with { Resolution = 224, Classes = 1000, Seed = 1, Opset = 13, CalibrationImages = 8 } == new ZooOptions() ? "" : "-" + string.Join("-",
+                options.Width != 1 ? $"w{options.Width:0.##}" : null, options.Depth != 1 ? $"d{options.Depth:0.##}" : null, $"c{options.Classes}", $"s{options.Seed}", $"op{options.Opset}");
+            model.Save(Path.Combine(dumpDir, $"{name}-{options.Resolution}{variant}.onnx"));
         }
         return model;
     }

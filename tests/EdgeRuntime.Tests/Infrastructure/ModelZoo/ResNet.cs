@@ -11,7 +11,7 @@ internal static class ResNet
     /// </summary>
     public static ZooModel ResNet50(ZooOptions o)
     {
-        var b = new ZooGraphBuilder("resnet50", o.Resolution, o.Seed, o.Opset);
+        var b = new ZooGraphBuilder("resnet50", o);
         var x = b.Conv(b.Input, ModelZoo.Channels(64, o), 7, 2, name: "conv1");
         x = b.Relu(b.BatchNorm(x, name: "bn1"));
         x = b.MaxPool(x, 3, 2, 1);

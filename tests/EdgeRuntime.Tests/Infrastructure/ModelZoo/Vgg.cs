@@ -10,7 +10,7 @@ internal static class Vgg
     /// </summary>
     public static ZooModel Vgg11Bn(ZooOptions o)
     {
-        var b = new ZooGraphBuilder("vgg11-bn", o.Resolution, o.Seed, o.Opset);
+        var b = new ZooGraphBuilder("vgg11-bn", o);
         int[] config = [64, 0, 128, 0, 256, 256, 0, 512, 512, 0, 512, 512, 0]; // 0 = MaxPool
         var x = b.Input;
         int index = 0;

@@ -12,7 +12,7 @@ internal static class Xception
     /// </summary>
     public static ZooModel Build(ZooOptions o)
     {
-        var b = new ZooGraphBuilder("xception", o.Resolution, o.Seed, o.Opset);
+        var b = new ZooGraphBuilder("xception", o);
         var x = b.ConvBnAct(b.Input, ModelZoo.Channels(32, o), 3, 2, name: "block1_conv1");
         x = b.ConvBnAct(x, ModelZoo.Channels(64, o), 3, name: "block1_conv2");
         x = DownBlock(b, x, ModelZoo.Channels(128, o), ModelZoo.Channels(128, o), "block2", leadingRelu: false);

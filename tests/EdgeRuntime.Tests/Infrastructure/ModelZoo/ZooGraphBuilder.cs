@@ -44,14 +44,22 @@ internal sealed class ZooGraphBuilder
     private readonly List<string> _scope = [];
     private long _parameters;
     private long _macs;
+    private long _convMacs;
     private string? _clipMin, _clipMax;
     private readonly int _batch;
 
     /// <summary>Share of the layer's mean variance mixed into each channel's running variance.</summary>
     private const double VarianceShrinkage = 0.25;
 
+    /// <summary>Starts a model with the resolution, seed, opset and calibration batch of <paramref name="options"/>.</summary>
+    public ZooGraphBuilder(string modelName, ZooOptions options)
+        : this(modelName, options.Resolution, options.Seed, options.Opset, options.CalibrationImages)
+    {
+    }
+
     public ZooGraphBuilder(string modelName, int resolution, int seed, int opset = 13, int calibrationBatch = 8)
     {
+        if (calibrationBatch < 1) throw new ArgumentOutOfRangeException(nameof(calibrationBatch));
         if (resolution < 32) throw new ArgumentOutOfRangeException(nameof(resolution), "resolution must be at least 32");
         Opset = opset;
         Resolution = resolution;
@@ -119,6 +127,7 @@ internal sealed class ZooGraphBuilder
         var y = new float[n * outChannels * oh * ow];
         ConvForward(xd, n, c, h, w, weight, biasData, outChannels, kernel, stride, p, groups, y, oh, ow);
         _macs += (long)outChannels * oh * ow * cg * kernel * kernel;
+        _convMacs += (long)outChannels * oh * ow * cg * kernel * kernel;
 
         var wName = AddInitializer(path + ".weight", weight, [outChannels, cg, kernel, kernel]);
         var inputs = new List<string> { x, wName };
@@ -408,7 +417,7 @@ internal sealed class ZooGraphBuilder
         int imageSize = 3 * Resolution * Resolution;
         var (logitData, ls) = _values[logits];
         var shapes = _values.ToDictionary(kv => kv.Key, kv => (int[])[1, .. kv.Value.Shape.Skip(1)], StringComparer.Ordinal);
-        return new ZooModel(family, _model, Resolution, classes, Input, output, logits, lastFeature, _parameters, _macs,
+        return new ZooModel(family, _model, Resolution, classes, Input, output, logits, lastFeature, _parameters, _macs, _convMacs,
             new Dictionary<string, float>(_maxAbs, StringComparer.Ordinal), shapes,
             Tensor.FromFloats([1, 3, Resolution, Resolution], inputData.AsSpan(0, imageSize)),
             logitData.AsSpan(0, ls[1]).ToArray());

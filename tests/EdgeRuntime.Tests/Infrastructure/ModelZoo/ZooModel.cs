@@ -14,7 +14,7 @@ internal sealed class ZooModel
     private readonly IReadOnlyDictionary<string, int[]> _shapes;
 
     internal ZooModel(string name, ModelProto proto, int resolution, int classes, string inputName, string outputName, string logitsName, string lastFeatureName,
-        long parameterCount, long macs, IReadOnlyDictionary<string, float> calibrationMaxAbs, IReadOnlyDictionary<string, int[]> shapes,
+        long parameterCount, long macs, long convMacs, IReadOnlyDictionary<string, float> calibrationMaxAbs, IReadOnlyDictionary<string, int[]> shapes,
         Tensor calibrationInput, float[] calibrationLogits)
     {
         Name = name;
@@ -28,6 +28,7 @@ internal sealed class ZooModel
         LastFeatureName = lastFeatureName;
         ParameterCount = parameterCount;
         Macs = macs;
+        ConvMacs = convMacs;
         CalibrationMaxAbs = calibrationMaxAbs;
         _shapes = shapes;
         CalibrationInput = calibrationInput;
@@ -60,6 +61,9 @@ internal sealed class ZooModel
 
     /// <summary>Multiply-accumulates of Conv and Gemm for one image.</summary>
     public long Macs { get; }
+
+    /// <summary>The Conv part of <see cref="Macs"/> (scales with resolution²; Gemm MACs do not).</summary>
+    public long ConvMacs { get; }
 
     /// <summary>Max |value| of every tensor over the builder's synthetic calibration batch.</summary>
     public IReadOnlyDictionary<string, float> CalibrationMaxAbs { get; }
