@@ -382,6 +382,7 @@ internal sealed class ZooGraphBuilder
     {
         using var _ = Scope(name);
         int c = Channels(x);
+        long convMacsBefore = _convMacs; // the SE convs run on 1x1 maps: their MACs do not scale with resolution
         var s = GlobalAveragePool(x, "avgpool");
         s = Conv(s, squeezeChannels, 1, bias: true, name: "fc1");
         s = Activation(s, inner);
@@ -389,6 +390,7 @@ internal sealed class ZooGraphBuilder
         // channels pass: gates centred at 0.5 would let inputs unlike the calibration images double through every block.
         s = Conv(s, c, 1, bias: true, gain: 0.25, biasMean: 2.3, name: "fc2");
         s = hardGate ? HardSigmoid(s) : Sigmoid(s);
+        _convMacs = convMacsBefore;
         return Mul(x, s, "scale");
     }
 

@@ -62,7 +62,7 @@ internal sealed class ZooModel
     /// <summary>Multiply-accumulates of Conv and Gemm for one image.</summary>
     public long Macs { get; }
 
-    /// <summary>The Conv part of <see cref="Macs"/> (scales with resolution²; Gemm MACs do not).</summary>
+    /// <summary>The part of <see cref="Macs"/> that scales with resolution² (Conv on feature maps; not Gemm, not squeeze-and-excitation).</summary>
     public long ConvMacs { get; }
 
     /// <summary>Max |value| of every tensor over the builder's synthetic calibration batch.</summary>
