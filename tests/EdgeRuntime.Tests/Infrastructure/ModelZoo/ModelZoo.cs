@@ -51,8 +51,10 @@ internal static class ModelZoo
         if (!string.IsNullOrEmpty(dumpDir))
         {
             Directory.CreateDirectory(dumpDir);
-            var variant = options with { Resolution = 224, Classes = 1000, Seed = 1, Opset = 13, CalibrationImages = 8 } == new ZooOptions() ? "" : "-" + string.Join("-",
-                options.Width != 1 ? $"w{options.Width:0.##}" : null, options.Depth != 1 ? $"d{options.Depth:0.##}" : null, $"c{options.Classes}", $"s{options.Seed}", $"op{options.Opset}");
+            // Default options except resolution: "<name>-<resolution>.onnx"; otherwise every option in the name.
+            var variant = options with { Resolution = 224 } == new ZooOptions() ? "" : "-" + string.Join("-",
+                new[] { options.Width != 1 ? "w" + options.Width.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture) : null, options.Depth != 1 ? "d" + options.Depth.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture) : null,
+                        $"c{options.Classes}", $"s{options.Seed}", $"op{options.Opset}", $"cal{options.CalibrationImages}" }.Where(p => p != null));
             model.Save(Path.Combine(dumpDir, $"{name}-{options.Resolution}{variant}.onnx"));
         }
         return model;
