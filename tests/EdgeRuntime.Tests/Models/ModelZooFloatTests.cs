@@ -97,6 +97,35 @@ public sealed class ModelZooFloatTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Calibrated_on_real_photos_the_model_stays_in_trained_like_ranges_on_held_out_photos()
+    {
+        // Statistics from the even-numbered photos, evaluation on the odd-numbered ones (as the quantizer's targets split them).
+        const int resolution = 96;
+        int[] shape = [1, 3, resolution, resolution];
+        var options = PreprocessOptions.DefaultsFor(TensorElementType.Float32, shape);
+        var photos = SharedData.AllPhotos();
+        var tensors = photos.Select(p => ModelTestSupport.Preprocess(p, options, TensorElementType.Float32, shape)).ToArray();
+        var calibration = tensors.Where((_, i) => i % 2 == 0).ToArray();
+        var model = ModelZoo.Build("efficientnet-b0", new ZooOptions(resolution, Seed: 5, CalibrationInputs: calibration));
+        Assert.True(model.Bytes.AsSpan().SequenceEqual(ModelZoo.Build("efficientnet-b0", new ZooOptions(resolution, Seed: 5, CalibrationInputs: calibration)).Bytes));
+        var bytes = model.WithExtraOutputs(model.LogitsName);
+        using var native = EdgeModel.Load(bytes, model.Name, new EdgeModelOptions { Backend = BackendKind.Native, Threads = 1 });
+        var maxLogits = new List<float>();
+        for (int i = 1; i < tensors.Length; i += 2)
+        {
+            var ort = OrtRunner.Run(bytes, new Dictionary<string, Tensor> { [model.InputName] = tensors[i] })[model.LogitsName].ToFloatArray();
+            var mine = native.Run(tensors[i])[1].ToFloatArray();
+            float maxLogit = ort.Max(MathF.Abs);
+            Assert.True(MaxAbsDiff(mine, ort) <= 1e-4f * maxLogit, $"{photos[i]}: native logits differ from ORT");
+            maxLogits.Add(maxLogit);
+        }
+        maxLogits.Sort();
+        output.WriteLine($"held-out photos: max |logit| min {maxLogits[0]:0.0}, median {maxLogits[maxLogits.Count / 2]:0.0}, max {maxLogits[^1]:0.0}");
+        Assert.InRange(maxLogits[maxLogits.Count / 2], 2f, 60f);
+        Assert.InRange(maxLogits[^1], 2f, 200f);
+    }
+
+    [Fact]
     public void Unknown_model_name_is_rejected_with_the_known_names()
     {
         var e = Assert.Throws<ArgumentException>(() => ModelZoo.Build("alexnet"));

@@ -11,7 +11,13 @@ namespace EdgeRuntime.Tests.Infrastructure.ModelZoo;
 /// Synthetic images the builder runs through the model to set BatchNormalization statistics (cost: MACs × this, in
 /// plain C#). Fewer images give noisier statistics and models that generalise worse to real photos.
 /// </param>
-internal sealed record ZooOptions(int Resolution = 224, int Classes = 1000, int Seed = 1, double Width = 1.0, double Depth = 1.0, int Opset = 13, int CalibrationImages = 8);
+/// <param name="CalibrationInputs">
+/// Optional real images to set the BatchNormalization statistics from instead of the synthetic ones: float
+/// [1, 3, R, R] each, ImageNet-normalised (as <c>PreprocessOptions.DefaultsFor</c> gives); <see cref="CalibrationImages"/>
+/// is then ignored. Models calibrated on real photos behave more like trained networks on other real photos.
+/// </param>
+internal sealed record ZooOptions(int Resolution = 224, int Classes = 1000, int Seed = 1, double Width = 1.0, double Depth = 1.0, int Opset = 13, int CalibrationImages = 8,
+    IReadOnlyList<EdgeRuntime.Tensors.Tensor>? CalibrationInputs = null);
 
 /// <summary>
 /// Generated float ONNX models of the CNN families people deploy, exported the way PyTorch exports them (Conv →
@@ -54,7 +60,7 @@ internal static class ModelZoo
             // Default options except resolution: "<name>-<resolution>.onnx"; otherwise every option in the name.
             var variant = options with { Resolution = 224 } == new ZooOptions() ? "" : "-" + string.Join("-",
                 new[] { options.Width != 1 ? "w" + options.Width.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture) : null, options.Depth != 1 ? "d" + options.Depth.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture) : null,
-                        $"c{options.Classes}", $"s{options.Seed}", $"op{options.Opset}", $"cal{options.CalibrationImages}" }.Where(p => p != null));
+                        $"c{options.Classes}", $"s{options.Seed}", $"op{options.Opset}", options.CalibrationInputs != null ? $"real{options.CalibrationInputs.Count}" : $"cal{options.CalibrationImages}" }.Where(p => p != null));
             model.Save(Path.Combine(dumpDir, $"{name}-{options.Resolution}{variant}.onnx"));
         }
         return model;

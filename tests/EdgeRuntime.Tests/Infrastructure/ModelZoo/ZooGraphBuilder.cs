@@ -53,11 +53,11 @@ internal sealed class ZooGraphBuilder
 
     /// <summary>Starts a model with the resolution, seed, opset and calibration batch of <paramref name="options"/>.</summary>
     public ZooGraphBuilder(string modelName, ZooOptions options)
-        : this(modelName, options.Resolution, options.Seed, options.Opset, options.CalibrationImages)
+        : this(modelName, options.Resolution, options.Seed, options.Opset, options.CalibrationInputs?.Count ?? options.CalibrationImages, options.CalibrationInputs)
     {
     }
 
-    public ZooGraphBuilder(string modelName, int resolution, int seed, int opset = 13, int calibrationBatch = 8)
+    public ZooGraphBuilder(string modelName, int resolution, int seed, int opset = 13, int calibrationBatch = 8, IReadOnlyList<Tensor>? calibrationInputs = null)
     {
         if (calibrationBatch < 1) throw new ArgumentOutOfRangeException(nameof(calibrationBatch));
         if (resolution < 32) throw new ArgumentOutOfRangeException(nameof(resolution), "resolution must be at least 32");
@@ -70,7 +70,22 @@ internal sealed class ZooGraphBuilder
         _graph.Name = modelName;
         _graph.Input.Add(OnnxModelBuilder.MakeValueInfo(Input, TensorElementType.Float32, [1, 3, resolution, resolution]));
         _names.Add(Input);
-        SetValue(Input, SyntheticImages(_root.Fork("calibration-input"), calibrationBatch, resolution), [calibrationBatch, 3, resolution, resolution]);
+        SetValue(Input, calibrationInputs == null ? SyntheticImages(_root.Fork("calibration-input"), calibrationBatch, resolution) : Stack(calibrationInputs, resolution),
+            [calibrationBatch, 3, resolution, resolution]);
+    }
+
+    private static float[] Stack(IReadOnlyList<Tensor> images, int resolution)
+    {
+        int size = 3 * resolution * resolution;
+        var data = new float[images.Count * size];
+        for (int i = 0; i < images.Count; i++)
+        {
+            var t = images[i];
+            if (t.ElementType != TensorElementType.Float32 || !t.Shape.SequenceEqual([1, 3, resolution, resolution]))
+                throw new ArgumentException($"calibration input {i} must be float [1, 3, {resolution}, {resolution}], got {t}");
+            t.AsSpan<float>().CopyTo(data.AsSpan(i * size, size));
+        }
+        return data;
     }
 
     /// <summary>Name of the graph input, float [1, 3, R, R], ImageNet-normalised RGB.</summary>
