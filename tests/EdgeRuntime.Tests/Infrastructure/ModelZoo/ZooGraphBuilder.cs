@@ -42,11 +42,11 @@ internal sealed class ZooGraphBuilder
     private readonly Dictionary<string, float> _maxAbs = new(StringComparer.Ordinal);
     private readonly HashSet<string> _names = new(StringComparer.Ordinal);
     private readonly List<string> _scope = [];
+    private readonly Dictionary<string, int> _forks = new(StringComparer.Ordinal);
     private long _parameters;
     private long _macs;
     private long _convMacs;
     private string? _clipMin, _clipMax;
-    private readonly int _batch;
 
     /// <summary>Share of the layer's mean variance mixed into each channel's running variance.</summary>
     private const double VarianceShrinkage = 0.25;
@@ -63,7 +63,6 @@ internal sealed class ZooGraphBuilder
         if (resolution < 32) throw new ArgumentOutOfRangeException(nameof(resolution), "resolution must be at least 32");
         Opset = opset;
         Resolution = resolution;
-        _batch = calibrationBatch;
         _root = new ZooRandom((ulong)(uint)seed * 0x2545F4914F6CDD1DUL + 1);
         _model = new ModelProto { IrVersion = 7, ProducerName = "EdgeRuntime.Tests.ModelZoo", ProducerVersion = "1", Graph = _graph };
         _model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = opset });
@@ -125,10 +124,10 @@ internal sealed class ZooGraphBuilder
         int n = xs[0], c = xs[1], h = xs[2], w = xs[3];
         int p = pad ?? kernel / 2;
         if (c % groups != 0 || outChannels % groups != 0) throw new ArgumentException($"{name}: channels {c}->{outChannels} not divisible by groups {groups}");
-        int cg = c / groups, mg = outChannels / groups;
+        int cg = c / groups;
         int oh = (h + 2 * p - kernel) / stride + 1, ow = (w + 2 * p - kernel) / stride + 1;
         var path = Path(name);
-        var rng = _root.Fork(path);
+        var rng = LayerRandom(path);
         var weight = new float[outChannels * cg * kernel * kernel];
         double std = Math.Sqrt(gain / (cg * kernel * kernel));
         for (int i = 0; i < weight.Length; i++) weight[i] = (float)(rng.NextNormal() * std);
@@ -155,7 +154,6 @@ internal sealed class ZooGraphBuilder
             a.Add(Ints("pads", p, p, p, p));
             a.Add(Ints("strides", stride, stride));
         });
-        _ = mg;
         return output;
     }
 
@@ -169,7 +167,7 @@ internal sealed class ZooGraphBuilder
         var (xd, xs) = _values[x];
         int n = xs[0], c = xs[1], plane = xs[2] * xs[3];
         var path = Path(name);
-        var rng = _root.Fork(path);
+        var rng = LayerRandom(path);
         var gamma = new float[c];
         var beta = new float[c];
         var mean = new float[c];
@@ -345,7 +343,7 @@ internal sealed class ZooGraphBuilder
         var (xd, xs) = _values[x];
         int n = xs[0], k = xs[1];
         var path = Path(name);
-        var rng = _root.Fork(path);
+        var rng = LayerRandom(path);
         var weight = new float[outFeatures * k];
         double std = Math.Sqrt(1.0 / k);
         for (int i = 0; i < weight.Length; i++) weight[i] = (float)(rng.NextNormal() * std);
@@ -441,6 +439,14 @@ internal sealed class ZooGraphBuilder
     }
 
     // ---------------------------------------------------------------- graph plumbing
+
+    /// <summary>The random stream of a layer: fixed by the seed and the layer's path (plus an occurrence count if a path repeats).</summary>
+    private ZooRandom LayerRandom(string path)
+    {
+        int seen = _forks.GetValueOrDefault(path);
+        _forks[path] = seen + 1;
+        return _root.Fork(seen == 0 ? path : $"{path}#{seen}");
+    }
 
     private string Path(string name) => _scope.Count == 0 ? name : string.Join("/", _scope) + "/" + name;
 

@@ -37,8 +37,6 @@ internal sealed class ZooRandom(ulong seed)
     {
         ulong h = 0xCBF29CE484222325UL; // FNV-1a over the label, mixed with the parent seed
         foreach (char c in label) { h ^= c; h *= 0x100000001B3UL; }
-        return new ZooRandom(seedOf(this) ^ h);
-
-        static ulong seedOf(ZooRandom r) => r._state;
+        return new ZooRandom(_state ^ h);
     }
 }
