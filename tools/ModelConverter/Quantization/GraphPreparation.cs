@@ -52,6 +52,7 @@ internal static class GraphPreparation
         GraphTopology.Sort(graph); // a cycle or dangling input gets the reader's clear message before rewriting
         FoldConstants(graph, prepared);
         FoldBatchNorm(graph, prepared);
+        FoldBiasAdd(graph, prepared);
         UpgradeOpset(graph, prepared);
         RecogniseHardSwish(graph, prepared);
         RecogniseSiLU(graph, prepared);
@@ -258,6 +259,42 @@ internal static class GraphPreparation
             folded++;
         }
         if (folded > 0) prepared.Notes.Add($"folded {folded} BatchNormalization node(s) into Conv/Gemm");
+    }
+
+    /// <summary>Conv followed by Add of a per-output-channel constant ([C], [C,1,1] or [1,C,1,1]) — the bias as CNTK and Caffe2 export it — becomes the Conv's bias.</summary>
+    private static void FoldBiasAdd(ModelGraph graph, PreparedGraph prepared)
+    {
+        int folded = 0;
+        foreach (var add in graph.Nodes.Where(n => n.OpType == "Add" && n.Domain.Length == 0 && n.Inputs.Length == 2).ToList())
+        {
+            int constSide = graph.Initializers.ContainsKey(add.Inputs[1]) ? 1 : graph.Initializers.ContainsKey(add.Inputs[0]) ? 0 : -1;
+            if (constSide < 0) continue;
+            string x = add.Inputs[1 - constSide];
+            var conv = Producer(graph, x);
+            if (conv == null || conv.OpType != "Conv" || conv.Outputs.Length != 1 || Consumers(graph, x).Count != 1 || IsGraphOutput(graph, x)) continue;
+            if (conv.Inputs.Length < 2 || !graph.Initializers.TryGetValue(conv.Inputs[1], out var w) || w.Shape.Length < 3) continue;
+            var c = graph.Initializers[add.Inputs[constSide]];
+            int m = w.Shape[0];
+            if (c.ElementType != TensorElementType.Float32 || c.ElementCount != m) continue;
+            // Per-channel only: the single non-1 dimension must sit at the channel position counted from the right (rank of the spatial dims + 1).
+            int rankFromRight = w.Shape.Length - 1;
+            if (m > 1 && !(c.Shape.Length == rankFromRight && c.Shape[0] == m) && !(c.Shape.Length == rankFromRight + 1 && c.Shape[1] == m && c.Shape[0] == 1)) continue;
+            var bias = new float[m];
+            if (conv.Inputs.Length > 2 && conv.Inputs[2].Length > 0)
+            {
+                if (!graph.Initializers.TryGetValue(conv.Inputs[2], out var b) || Consumers(graph, conv.Inputs[2]).Count != 1) continue;
+                b.AsSpan<float>().CopyTo(bias);
+            }
+            var cv = c.AsSpan<float>();
+            for (int i = 0; i < m; i++) bias[i] += cv[i];
+            string name = conv.Inputs.Length > 2 && conv.Inputs[2].Length > 0 ? conv.Inputs[2] : UniqueName(graph, conv.Name + "_bias");
+            graph.Initializers[name] = Tensor.FromFloats([m], bias);
+            conv.Inputs = [conv.Inputs[0], conv.Inputs[1], name];
+            conv.Outputs[0] = add.Outputs[0];
+            graph.Nodes.Remove(add);
+            folded++;
+        }
+        if (folded > 0) prepared.Notes.Add($"folded {folded} per-channel Add(s) into the Conv bias");
     }
 
     private static long Attr(Node n, string name, long fallback) => n.Attributes.TryGetValue(name, out var a) ? a.Int : fallback;
