@@ -49,12 +49,18 @@ public sealed class QuantizeSyntheticTests(ITestOutputHelper output)
             if (format == QuantFormat.QOperator) Assert.Contains(graph.Nodes, n => n.OpType == "QLinearConv");
             else Assert.DoesNotContain(graph.Nodes, n => n.OpType.StartsWith("QLinear", StringComparison.Ordinal));
 
+            // ONNX Runtime's uint8×int8 integer kernels saturate 16-bit pair sums on x86 without VNNI (documented ORT
+            // behaviour for U8S8): for uint8 QOperator models the oracle is ORT's exact float emulation of the same
+            // quantization, i.e. the QDQ form written with the same calibration and settings.
+            var oracle = unsigned && format == QuantFormat.QOperator
+                ? Quantize(path, photos[..8], settings with { Format = QuantFormat.Qdq }, UnitRange).Model
+                : q;
             var inputs = Inputs(path, floatModel, photos[8..], UnitRange);
             double worst = 0;
             foreach (var input in inputs)
             {
                 var native = RunNative(q, input).AsSpan<float>().ToArray();
-                var ort = RunOrt(q, "x", input).AsSpan<float>().ToArray();
+                var ort = RunOrt(oracle, "x", input).AsSpan<float>().ToArray();
                 for (int i = 0; i < native.Length; i++) worst = Math.Max(worst, Math.Abs(native[i] - ort[i]) / lsb);
             }
             output.WriteLine($"{(unsigned ? "uint8" : "int8")} {format} {(perChannel ? "per-channel" : "per-tensor")}: worst |native - ORT| = {worst:F2} LSB; {result.QuantizedNodes} quantized, {result.FloatNodes} float");
@@ -118,13 +124,18 @@ public sealed class QuantizeSyntheticTests(ITestOutputHelper output)
         Assert.Contains("sc3", prepared.UnitInternal);
         Assert.True(g.DefaultOpset >= 14);
 
-        // The prepared float graph (with the fused activations put back as explicit clamps by running it) must equal the original.
-        var bytes = OnnxGraphWriter.ToBytes(g);
+        // The float reference (preparation before activation fusion: BN folded, HardSwish fused, opset raised, Softmax
+        // rewritten for opset 13) computes the same function as the original model.
         var input = Normal(new Random(3), [1, 3, 20, 20], 1f);
         var expected = OrtRunner.Run(floatModel, new Dictionary<string, Tensor> { ["x"] = input });
-        var actual = OrtRunner.Run(bytes, new Dictionary<string, Tensor> { ["x"] = input });
-        // Relu fusion moves the clamp into quantization, so compare with the clamps re-applied: only the model output matters here,
-        // and the fused activations feed later layers — so check the BN fold alone on a graph without fusable activations.
+        var actual = OrtRunner.Run(prepared.FloatReference, new Dictionary<string, Tensor> { ["x"] = input });
+        foreach (var name in new[] { "logits", "probs" })
+        {
+            var e = expected[name].AsSpan<float>().ToArray();
+            var a = actual[name].AsSpan<float>().ToArray();
+            for (int i = 0; i < e.Length; i++) Assert.True(Math.Abs(e[i] - a[i]) <= 1e-4f + 1e-4f * Math.Abs(e[i]), $"{name}[{i}]: {a[i]} vs {e[i]}");
+        }
+
         var bnOnly = new OnnxModelBuilder(9);
         var rng = new Random(5);
         bnOnly.Input("x", TensorElementType.Float32, 1, 3, 9, 9).Output("y", TensorElementType.Float32, [1, 6, 9, 9]);
@@ -140,9 +151,6 @@ public sealed class QuantizeSyntheticTests(ITestOutputHelper output)
         var got = OrtRunner.Run(OnnxGraphWriter.ToBytes(folded.Graph), new Dictionary<string, Tensor> { ["x"] = x })["y"].AsSpan<float>().ToArray();
         for (int i = 0; i < want.Length; i++) Assert.True(Math.Abs(want[i] - got[i]) <= 1e-5f + 1e-5f * Math.Abs(want[i]), $"element {i}: {got[i]} vs {want[i]}");
 
-        // Softmax from opset 11 (coerced 2-D) must keep its meaning after the opset upgrade.
-        Assert.Equal(expected["probs"].AsSpan<float>().Length, actual["probs"].AsSpan<float>().Length);
-        Assert.Equal(1f, actual["probs"].AsSpan<float>().ToArray().Sum(), 3);
     }
 
     [Fact]

@@ -58,6 +58,9 @@ internal static class Calibration
         return Google.Protobuf.MessageExtensions.ToByteArray(proto);
     }
 
+    /// <summary>The float reference graph of <paramref name="prepared"/> (activations still explicit).</summary>
+    public static ModelGraph FloatReference(PreparedGraph prepared) => EdgeRuntime.Onnx.OnnxModelReader.ReadBytes(prepared.FloatReference, prepared.Graph.SourcePath);
+
     public static EdgeModel Load(byte[] model, string name, Action<string>? log) =>
         EdgeModel.Load(model, name, new EdgeModelOptions { Backend = BackendKind.Auto, Log = log });
 
@@ -70,7 +73,7 @@ internal static class Calibration
     public static Dictionary<string, CalibrationHistogram> Run(PreparedGraph prepared, string modelPath, PreprocessOverrides? overrides,
         IReadOnlyList<string> images, Action<int, int>? progress, Action<string>? log)
     {
-        using var model = Load(InstrumentedModel(prepared.Graph), modelPath, log);
+        using var model = Load(InstrumentedModel(FloatReference(prepared)), modelPath, log);
         var pipeline = new ModelInputPipeline(modelPath, model, overrides);
         var stats = new Dictionary<string, CalibrationHistogram>(StringComparer.Ordinal);
         string inputName = model.Inputs[0].Name;
@@ -107,7 +110,8 @@ internal static class FloatTypes
         foreach (var node in GraphTopology.Sort(graph))
         {
             bool f;
-            if (NonFloatOps.Contains(node.OpType)) f = false;
+            if (NonFloatOps.Contains(node.OpType) || node.OpType.StartsWith("QLinear", StringComparison.Ordinal) || node.OpType == "QuantizeLinear") f = false;
+            else if (node.OpType == "DequantizeLinear") f = true;
             else if (node.OpType == "Cast") f = node.Attributes.TryGetValue("to", out var to) && to.Int == (long)TensorElementType.Float32;
             else if (node.OpType == "ConstantOfShape") f = !node.Attributes.TryGetValue("value", out var v) || v.Tensor?.ElementType == TensorElementType.Float32;
             else f = node.Inputs.Length == 0 || isFloat.Contains(node.Inputs[0]);

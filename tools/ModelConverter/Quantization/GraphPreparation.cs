@@ -23,6 +23,12 @@ internal sealed class PreparedGraph
     /// <summary>Node names that must stay float (asked for, plus activations that could not be fused into a float producer).</summary>
     public HashSet<string> KeepFloat { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// The prepared float model before the Relu/Clip fusion (serialized): the float reference that calibration and SQNR
+    /// measurement run. Its activation outputs carry the names the fused producers write, so statistics line up.
+    /// </summary>
+    public byte[] FloatReference { get; set; } = [];
+
     /// <summary>Human-readable notes on what preparation did.</summary>
     public List<string> Notes { get; } = new();
 }
@@ -56,6 +62,8 @@ internal static class GraphPreparation
         UpgradeOpset(graph, prepared);
         RecogniseHardSwish(graph, prepared);
         RecogniseSiLU(graph, prepared);
+        SortNodes(graph);
+        prepared.FloatReference = OnnxGraphWriter.ToBytes(graph);
         FuseActivations(graph, prepared);
         SortNodes(graph);
         return prepared;

@@ -110,7 +110,7 @@ internal static class ModelQuantizer
         var qdq = new QdqWriter(plan).Write();
         var tensors = prepared.Graph.Nodes.Where(plan.Quantized.Contains).Select(n => n.Outputs[0]).Where(plan.Activations.ContainsKey).Distinct().ToList();
         var dqNames = tensors.ToDictionary(t => t, t => qdq.Outputs.Any(o => o.Name == t) ? t : t + "_DequantizeLinear_Output");
-        using var floatModel = Calibration.Load(Calibration.InstrumentedModel(prepared.Graph), request.ModelPath, log);
+        using var floatModel = Calibration.Load(Calibration.InstrumentedModel(Calibration.FloatReference(prepared)), request.ModelPath, log);
         using var quantModel = Calibration.Load(Calibration.InstrumentedModel(qdq, dqNames.Values), request.ModelPath, log);
         var pipeline = new ModelInputPipeline(request.ModelPath, floatModel, request.Preprocessing);
         var signal = tensors.ToDictionary(t => t, _ => 0.0);
