@@ -144,3 +144,51 @@ internal static class QuantizeTestSupport
         return best;
     }
 }
+
+/// <summary>A MobileNetV2 1.0-224 shaped float model (inverted residuals, Conv+BN+ReLU6, 3.4 M weights) with seeded weights.</summary>
+internal static class MobileNetV2Builder
+{
+    public static byte[] Build(int seed = 11)
+    {
+        var rng = new Random(seed);
+        var b = new OnnxModelBuilder(13);
+        b.Input("input", TensorElementType.Float32, 1, 3, 224, 224).Output("logits", TensorElementType.Float32, [1, 1000]);
+        b.Initializer("zero", Tensor.FromFloats([], [0f])).Initializer("six", Tensor.FromFloats([], [6f]));
+        int id = 0;
+        string ConvBn(string x, int cin, int cout, int k, int stride, int group, bool relu6)
+        {
+            string n = $"conv{id++}";
+            b.Initializer(n + "_W", QuantizeTestSupport.Weights(rng, [cout, cin / group, k, k]));
+            b.Node("Conv", [x, n + "_W"], [n + "_c"], a => a.Ints("kernel_shape", k, k).Ints("strides", stride, stride).Ints("pads", k / 2, k / 2, k / 2, k / 2).Int("group", group), name: n);
+            b.Initializer(n + "_g", QuantizeTestSupport.Uniform(rng, [cout], 0.6f, 1.2f)).Initializer(n + "_b", QuantizeTestSupport.Normal(rng, [cout], 0.1f))
+             .Initializer(n + "_m", QuantizeTestSupport.Normal(rng, [cout], 0.05f)).Initializer(n + "_v", QuantizeTestSupport.Uniform(rng, [cout], 0.8f, 1.5f));
+            b.Node("BatchNormalization", [n + "_c", n + "_g", n + "_b", n + "_m", n + "_v"], [n + "_bn"], name: n + "_bn");
+            if (!relu6) return n + "_bn";
+            b.Node("Clip", [n + "_bn", "zero", "six"], [n + "_out"], name: n + "_relu6");
+            return n + "_out";
+        }
+        string x = ConvBn("input", 3, 32, 3, 2, 1, true);
+        int c = 32;
+        foreach (var (t, cout, repeats, s) in new[] { (1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1) })
+            for (int r = 0; r < repeats; r++)
+            {
+                int stride = r == 0 ? s : 1, hidden = c * t;
+                string h = t == 1 ? x : ConvBn(x, c, hidden, 1, 1, 1, true);
+                h = ConvBn(h, hidden, hidden, 3, stride, hidden, true);
+                h = ConvBn(h, hidden, cout, 1, 1, 1, false);
+                if (stride == 1 && c == cout)
+                {
+                    b.Node("Add", [x, h], [h + "_res"], name: h + "_add");
+                    h += "_res";
+                }
+                x = h;
+                c = cout;
+            }
+        x = ConvBn(x, c, 1280, 1, 1, 1, true);
+        b.Node("GlobalAveragePool", [x], ["pooled"], name: "pool");
+        b.Node("Flatten", ["pooled"], ["flat"], name: "flatten");
+        b.Initializer("fc_W", QuantizeTestSupport.Weights(rng, [1000, 1280])).Initializer("fc_B", QuantizeTestSupport.Normal(rng, [1000], 0.01f));
+        b.Node("Gemm", ["flat", "fc_W", "fc_B"], ["logits"], a => a.Int("transB", 1), name: "fc");
+        return b.Build();
+    }
+}
