@@ -77,23 +77,27 @@ internal static class Calibration
         var pipeline = new ModelInputPipeline(modelPath, model, overrides);
         var stats = new Dictionary<string, CalibrationHistogram>(StringComparer.Ordinal);
         string inputName = model.Inputs[0].Name;
+        // The next image is decoded on another thread while the model runs; images are still consumed in order.
+        var next = images.Count > 0 ? Task.Run(() => pipeline.Prepare(images[0])) : null;
         for (int i = 0; i < images.Count; i++)
         {
-            var input = pipeline.Prepare(images[i]);
+            var input = next!.GetAwaiter().GetResult();
+            int following = i + 1;
+            next = following < images.Count ? Task.Run(() => pipeline.Prepare(images[following])) : null;
             var outputs = model.Run(input);
-            Collect(stats, inputName, input, prepared);
-            for (int o = 0; o < outputs.Count; o++) Collect(stats, model.Outputs[o].Name, outputs[o], prepared);
+            Collect(stats, inputName, input);
+            for (int o = 0; o < outputs.Count; o++) Collect(stats, model.Outputs[o].Name, outputs[o]);
             progress?.Invoke(i + 1, images.Count);
         }
         return stats;
     }
 
-    private static void Collect(Dictionary<string, CalibrationHistogram> stats, string name, Tensor t, PreparedGraph prepared)
+    /// <summary>Adds a tensor's values (the float reference computes the activations explicitly, so no clamping is needed here).</summary>
+    private static void Collect(Dictionary<string, CalibrationHistogram> stats, string name, Tensor t)
     {
         if (t.ElementType != TensorElementType.Float32) return;
         if (!stats.TryGetValue(name, out var h)) stats[name] = h = new CalibrationHistogram();
-        var (lo, hi) = prepared.Clamps.TryGetValue(name, out var c) ? c : (float.NegativeInfinity, float.PositiveInfinity);
-        h.Add(t.AsSpan<float>(), lo, hi);
+        h.Add(t.AsSpan<float>());
     }
 }
 

@@ -29,12 +29,22 @@ internal sealed class CalibrationHistogram
     public void Add(ReadOnlySpan<float> values, float low = float.NegativeInfinity, float high = float.PositiveInfinity)
     {
         if (values.Length == 0) return;
-        float min = float.PositiveInfinity, max = float.NegativeInfinity;
-        foreach (var raw in values)
+        bool clamp = !float.IsNegativeInfinity(low) || !float.IsPositiveInfinity(high);
+        float min, max;
+        if (clamp)
         {
-            float v = Math.Clamp(raw, low, high);
-            if (v < min) min = v;
-            if (v > max) max = v;
+            min = float.PositiveInfinity; max = float.NegativeInfinity;
+            foreach (var raw in values)
+            {
+                float v = Math.Clamp(raw, low, high);
+                if (v < min) min = v;
+                if (v > max) max = v;
+            }
+        }
+        else
+        {
+            min = System.Numerics.Tensors.TensorPrimitives.Min(values);
+            max = System.Numerics.Tensors.TensorPrimitives.Max(values);
         }
         if (float.IsNaN(min) || float.IsNaN(max) || float.IsInfinity(min) || float.IsInfinity(max)) return; // non-finite activations carry no range
         Min = Math.Min(Min, min);
@@ -43,11 +53,12 @@ internal sealed class CalibrationHistogram
         Fit(min, max);
         var bins = _bins!;
         double inv = 1.0 / Width;
-        long first = FirstBin;
+        double first = FirstBin;
         foreach (var raw in values)
         {
-            float v = Math.Clamp(raw, low, high);
-            long k = (long)Math.Floor(v * inv) - first;
+            float v = clamp ? Math.Clamp(raw, low, high) : raw;
+            // Values lie in the window [first·w, (first + BinCount)·w), so the offset is non-negative and truncation is floor.
+            int k = (int)(v * inv - first);
             bins[k < 0 ? 0 : k >= BinCount ? BinCount - 1 : k]++;
         }
     }

@@ -79,6 +79,10 @@ internal static class ModelQuantizer
             CalibrationTime = calibrationTime,
         };
         result.Notes.AddRange(prepared.Notes);
+        var unsupported = EdgeRuntime.Execution.GraphPlanner.FindUnsupported(prepared.Graph);
+        if (unsupported.Count > 0)
+            result.Warnings.Add("EdgeRuntime has no native kernel for " + EdgeRuntime.Execution.GraphPlanner.DescribeUnsupported(unsupported)
+                                + ": calibration ran on ONNX Runtime, and the int8 model will need it too");
         result.Warnings.AddRange(plan.Warnings);
         foreach (var (k, v) in sqnr) result.Sqnr[k] = v;
         return result;
