@@ -13,6 +13,7 @@ internal static class ModelconvCli
         var root = new RootCommand("modelconv — quantize and inspect ONNX models for EdgeRuntime")
         {
             InspectQuantizationCommand.Create(),
+            QuantizeCommand.Create(),
             CompareCommand.Create(),
         };
         var parse = root.Parse(args);
