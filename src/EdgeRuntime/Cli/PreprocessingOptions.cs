@@ -8,7 +8,7 @@ namespace EdgeRuntime.Cli;
 /// </summary>
 internal sealed class PreprocessingOptions
 {
-    private readonly Option<string?> _labels = new("--labels") { Description = "Labels file, one label per line (overrides the sidecar's 'labels')" };
+    private readonly Option<string?> _labels;
     private readonly Option<int?> _labelOffset = new("--label-offset") { Description = "Label of class i is line i - offset (1 for 1001-class models whose class 0 is background and labels lack it)" };
     private readonly Option<string?> _layout = new("--layout") { Description = "NCHW or NHWC" };
     private readonly Option<int?> _width = new("--width") { Description = "Input width in pixels" };
@@ -18,6 +18,13 @@ internal sealed class PreprocessingOptions
     private readonly Option<string?> _mean = new("--mean") { Description = "Per-channel mean subtracted after --range, e.g. 0.485,0.456,0.406" };
     private readonly Option<string?> _std = new("--std") { Description = "Per-channel standard deviation divided by after --mean" };
     private readonly Option<string?> _resize = new("--resize") { Description = "crop (shorter side, then center crop; default) or stretch" };
+
+    /// <param name="labelsFlag">Name of the flag for the model's labels file: <c>--labels</c>, except in commands
+    /// where <c>--labels</c> means something else (modelconv compare: the ground truth).</param>
+    public PreprocessingOptions(string labelsFlag = "--labels")
+    {
+        _labels = new(labelsFlag) { Description = "The model's labels file, one class name per line (overrides the sidecar's 'labels')" };
+    }
 
     public void AddTo(Command cmd)
     {

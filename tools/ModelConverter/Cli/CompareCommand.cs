@@ -26,7 +26,6 @@ internal static class CompareCommand
         var count = new Option<int?>("--count") { Description = "Use only the first N images (sorted by path)" };
         var report = new Option<string?>("--report") { Description = "Write the results as JSON to this file" };
         var chart = new Option<string?>("--chart") { Description = "Write a PNG bar chart of per-layer SQNR to this file" };
-        var classNames = new Option<string?>("--class-names") { Description = "The model's labels file, one class name per line (overrides the sidecar's 'labels')" };
         var backend = new Option<string>("--backend") { Description = "Engine for both models: auto (native, ONNX Runtime when a node has no kernel), native or ort", DefaultValueFactory = _ => "auto" };
         backend.AcceptOnlyFromAmong("auto", "native", "ort");
         var threads = new Option<int>("--threads") { Description = "Threads per engine (0 = one per core)" };
@@ -34,13 +33,11 @@ internal static class CompareCommand
 
         var cmd = new Command("compare", "Measure what quantization cost: prediction agreement, accuracy and per-layer SQNR of an int8 model against its float model")
         {
-            floatModel, quantModel, images, labels, count, report, chart, classNames, backend, threads, quiet,
+            floatModel, quantModel, images, labels, count, report, chart, backend, threads, quiet,
         };
-        var preprocessing = new PreprocessingOptions();
-        var probe = new Command("probe");
-        preprocessing.AddTo(probe);
         // edgerun's --labels (the model's class names) is --class-names here: compare's --labels is the ground truth.
-        foreach (var option in probe.Options.Where(o => o.Name != "--labels").ToArray()) cmd.Add(option);
+        var preprocessing = new PreprocessingOptions(labelsFlag: "--class-names");
+        preprocessing.AddTo(cmd);
 
         cmd.SetAction(parse => ModelconvCli.Guard(() =>
         {
@@ -48,7 +45,6 @@ internal static class CompareCommand
             if (n is <= 0) throw new UsageException($"--count must be positive, got {n}");
             if (parse.GetValue(threads) < 0) throw new UsageException("--threads must be 0 or positive");
             var overrides = preprocessing.Read(parse);
-            if (parse.GetValue(classNames) is { } names) overrides = overrides with { Labels = Path.GetFullPath(names) };
             bool verbose = !parse.GetValue(quiet);
             var result = ModelComparison.Run(new ComparisonRequest
             {
