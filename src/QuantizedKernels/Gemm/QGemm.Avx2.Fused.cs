@@ -54,9 +54,7 @@ public static partial class QGemm
     private static unsafe void MultiplyRequantizeAvx2(int m, int n, int k, ReadOnlySpan<sbyte> packedA, ReadOnlySpan<sbyte> b, int ldb,
         ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers, int yZeroPoint, int yMin, int yMax, Span<byte> y, int ldy, Span<int> scratch)
     {
-        if (packedA.Length < Avx2PackedALength(m, k)) throw new ArgumentException($"packed A holds {packedA.Length} bytes, needs {Avx2PackedALength(m, k)}", nameof(packedA));
-        if (scratch.Length < Avx2ScratchLength(k)) throw new ArgumentException($"scratch holds {scratch.Length} ints, needs {Avx2ScratchLength(k)}", nameof(scratch));
-        if (k > 0 && (ldb < n || b.Length < (long)(k - 1) * ldb + n)) throw new ArgumentException($"B ({b.Length} bytes, ldb {ldb}) is too small for {k}x{n}", nameof(b));
+        // Arguments were checked by MultiplyRequantize.
         int pairs = DivideRoundingUp(k, 2);
         int blockInts = pairs * Avx2RowsPerBlock;
         byte* tile = stackalloc byte[Avx2RowsPerBlock * Avx2ColumnsPerPanel];

@@ -74,6 +74,9 @@ public static partial class QGemm
         if (m == 0 || n == 0) return;
         if (bias.Length < m || multipliers.Length < m) throw new ArgumentException($"bias ({bias.Length}) and multipliers ({multipliers.Length}) need {m} values");
         if (ldy < n || y.Length < (long)(m - 1) * ldy + n) throw new ArgumentException($"y ({y.Length} bytes, ldy {ldy}) is too small for {m}x{n}", nameof(y));
+        if (k > 0 && (ldb < n || b.Length < (long)(k - 1) * ldb + n)) throw new ArgumentException($"B ({b.Length} bytes, ldb {ldb}) is too small for {k}x{n}", nameof(b));
+        if (packedA.Length < PackedAWithRowOffsetsLength(isa, m, k)) throw new ArgumentException($"packed A holds {packedA.Length} bytes, needs {PackedAWithRowOffsetsLength(isa, m, k)}", nameof(packedA));
+        if (scratch.Length < FusedScratchLength(isa, m, n, k)) throw new ArgumentException($"scratch holds {scratch.Length} ints, needs {FusedScratchLength(isa, m, n, k)}", nameof(scratch));
         if (yMin < -128 || yMax > 255 || yMin > yMax) throw new ArgumentOutOfRangeException(nameof(yMin), $"output range [{yMin}, {yMax}] is not an 8-bit range");
         switch (isa)
         {
