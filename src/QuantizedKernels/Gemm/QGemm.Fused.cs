@@ -16,12 +16,13 @@ namespace EdgeRuntime.Kernels.Gemm;
 public static partial class QGemm
 {
     /// <summary>True when <paramref name="isa"/> implements <see cref="PackAWithRowOffsets"/> and <see cref="MultiplyRequantize"/>.</summary>
-    public static bool HasFusedRequantization(IsaPath isa) => isa is IsaPath.Avx2 or IsaPath.Scalar;
+    public static bool HasFusedRequantization(IsaPath isa) => isa is IsaPath.Avx2 or IsaPath.Neon or IsaPath.NeonDot or IsaPath.Scalar;
 
     /// <summary>Number of sbytes <see cref="PackAWithRowOffsets"/> writes for an M×K matrix on <paramref name="isa"/>.</summary>
     public static int PackedAWithRowOffsetsLength(IsaPath isa, int m, int k) => isa switch
     {
         IsaPath.Avx2 => Avx2PackedALength(m, k),
+        IsaPath.Neon or IsaPath.NeonDot => ArmFusedPackedALength(isa, m, k),
         IsaPath.Scalar => checked(m * k * sizeof(short)),
         _ => throw UnsupportedFused(isa),
     };
@@ -30,13 +31,16 @@ public static partial class QGemm
     public static int FusedScratchLength(IsaPath isa, int m, int n, int k) => isa switch
     {
         IsaPath.Avx2 => Avx2ScratchLength(k),
+        IsaPath.Neon or IsaPath.NeonDot => ArmFusedScratchLength(isa, n, k),
         IsaPath.Scalar => 0,
         _ => throw UnsupportedFused(isa),
     };
 
     /// <summary>
     /// Packs <c>a[i, kk] - rowOffsets[i]</c> (row-major A, M×K; each difference must fit in int16, which holds for
-    /// int8 weights minus an int8 zero point) for <see cref="MultiplyRequantize"/>. An empty
+    /// int8 weights minus an int8 zero point) for <see cref="MultiplyRequantize"/>. Paths whose microkernels multiply
+    /// int8 weights (Neon, NeonDot) keep A as it is and store the offsets beside it; the epilogue then subtracts
+    /// <c>rowOffsets[i]·Σ_kk b[kk, j]</c>. An empty
     /// <paramref name="rowOffsets"/> means all zero.
     /// </summary>
     public static void PackAWithRowOffsets(IsaPath isa, ReadOnlySpan<sbyte> a, int m, int k, ReadOnlySpan<int> rowOffsets, Span<sbyte> packed)
@@ -46,6 +50,9 @@ public static partial class QGemm
         {
             case IsaPath.Avx2:
                 PackAAvx2(a, m, k, rowOffsets, packed);
+                break;
+            case IsaPath.Neon or IsaPath.NeonDot:
+                PackAWithRowOffsetsArm(isa, a, m, k, rowOffsets, packed);
                 break;
             case IsaPath.Scalar:
             {
@@ -80,6 +87,9 @@ public static partial class QGemm
         if (yMin < -128 || yMax > 255 || yMin > yMax) throw new ArgumentOutOfRangeException(nameof(yMin), $"output range [{yMin}, {yMax}] is not an 8-bit range");
         switch (isa)
         {
+            case IsaPath.Neon or IsaPath.NeonDot:
+                MultiplyRequantizeArm(isa, m, n, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch);
+                break;
             case IsaPath.Avx2:
                 MultiplyRequantizeAvx2(m, n, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch);
                 break;

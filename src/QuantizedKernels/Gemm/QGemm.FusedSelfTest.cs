@@ -13,10 +13,12 @@ namespace EdgeRuntime.Kernels.Gemm;
 /// </summary>
 public static class QGemmFusedSelfTest
 {
-    /// <summary>Runs the sweep on <paramref name="path"/>, recording one result per case (nothing where the path has no fused kernel).</summary>
+    /// <summary>
+    /// Runs the sweep on <paramref name="path"/>, recording one result per case. Where the path has no fused kernel,
+    /// the same cases check the unfused composition callers use there (Multiply, ColumnSums, Rows on that path).
+    /// </summary>
     public static void Check(IsaPath path, SelfTestRecorder recorder)
     {
-        if (!QGemm.HasFusedRequantization(path)) return;
         var random = new Random(20261128);
         int caseIndex = 0;
         foreach (int m in KernelSelfTest.RowCounts)
@@ -73,10 +75,24 @@ public static class QGemmFusedSelfTest
         string Describe() => $"m={m} n={n} k={k} ldb={ldb} variant={variant} y=[{yMin},{yMax}] zp={yZeroPoint}";
         try
         {
-            var packed = new sbyte[QGemm.PackedAWithRowOffsetsLength(path, m, k)];
-            QGemm.PackAWithRowOffsets(path, a, m, k, offsets, packed);
-            var scratch = new int[QGemm.FusedScratchLength(path, m, n, k)];
-            QGemm.MultiplyRequantize(path, m, n, k, packed, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, actual, ldy, scratch);
+            if (QGemm.HasFusedRequantization(path))
+            {
+                var packed = new sbyte[QGemm.PackedAWithRowOffsetsLength(path, m, k)];
+                QGemm.PackAWithRowOffsets(path, a, m, k, offsets, packed);
+                var scratch = new int[QGemm.FusedScratchLength(path, m, n, k)];
+                QGemm.MultiplyRequantize(path, m, n, k, packed, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, actual, ldy, scratch);
+            }
+            else
+            {
+                var packed = new sbyte[QGemm.PackedALength(path, m, k)];
+                QGemm.PackA(path, a, m, k, packed);
+                var scratch = new int[QGemm.ScratchLength(path, m, n, k)];
+                var pathAcc = new int[m * n];
+                var pathSums = new int[n];
+                QGemm.Multiply(path, m, n, k, packed, b, ldb, pathAcc, n, scratch);
+                QGemm.ColumnSums(path, b, k, n, ldb, pathSums);
+                QGemmRequantization.Rows(path, pathAcc, n, m, n, bias, offsets, pathSums, multipliers, yZeroPoint, yMin, yMax, 0, actual, ldy);
+            }
         }
         catch (Exception ex)
         {
