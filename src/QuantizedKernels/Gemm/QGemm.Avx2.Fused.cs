@@ -1,3 +1,4 @@
+using EdgeRuntime.Kernels.Common;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -55,6 +56,11 @@ public static partial class QGemm
         ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers, int yZeroPoint, int yMin, int yMax, Span<byte> y, int ldy, Span<int> scratch)
     {
         // Arguments were checked by MultiplyRequantize.
+        if (n == 1)
+        {
+            MultiplyVectorRequantizeAvx2(m, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch);
+            return;
+        }
         int pairs = DivideRoundingUp(k, 2);
         int blockInts = pairs * Avx2RowsPerBlock;
         byte* tile = stackalloc byte[Avx2RowsPerBlock * Avx2ColumnsPerPanel];
@@ -106,6 +112,63 @@ public static partial class QGemm
                         for (int r = 0; r < rows; r++)
                             new ReadOnlySpan<byte>(tile + r * Avx2ColumnsPerPanel, columns).CopyTo(new Span<byte>(destination + (long)r * ldy, columns));
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// N = 1 (dense layers): a matrix-vector product instead of 16-column tiles that would be 15/16 padding. Over a
+    /// row block's packed A, <c>[pairs][6 rows][2 k]</c> read as ints, the int pair (b[2p], b[2p+1]) is expanded six
+    /// times (scratch) so that one VPMADDWD multiplies 8 consecutive A ints by their matching B pairs. Three
+    /// accumulators cover the 24-int period of 8-lane vectors over 6-row groups, so lane l of accumulator c always
+    /// belongs to row (8c + l) mod 6; the rows are summed from those lanes at the end. The last pairs (fewer than 4)
+    /// are done in scalar code. Requantization is the scalar definition (6 values per block).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void MultiplyVectorRequantizeAvx2(int m, int k, ReadOnlySpan<sbyte> packedA, ReadOnlySpan<sbyte> b, int ldb,
+        ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers, int yZeroPoint, int yMin, int yMax, Span<byte> y, int ldy, Span<int> scratch)
+    {
+        int pairs = DivideRoundingUp(k, 2);
+        int blockInts = pairs * Avx2RowsPerBlock;
+        var expanded = MemoryMarshal.Cast<int, short>(scratch[..blockInts]);
+        for (int p = 0; p < pairs; p++)
+        {
+            short b0 = b[2 * p * ldb], b1 = 2 * p + 1 < k ? b[(2 * p + 1) * ldb] : (short)0;
+            for (int r = 0; r < Avx2RowsPerBlock; r++)
+            {
+                expanded[(p * Avx2RowsPerBlock + r) * 2] = b0;
+                expanded[(p * Avx2RowsPerBlock + r) * 2 + 1] = b1;
+            }
+        }
+        int vectorInts = pairs / 4 * 24; // whole 24-int periods
+        int* lanes = stackalloc int[24];
+        int* rowSums = stackalloc int[Avx2RowsPerBlock];
+        fixed (sbyte* aBase = packedA)
+        fixed (int* e = scratch)
+        {
+            for (int i0 = 0; i0 < m; i0 += Avx2RowsPerBlock)
+            {
+                int* a = (int*)aBase + (i0 / Avx2RowsPerBlock) * blockInts;
+                Vector256<int> acc0 = default, acc1 = default, acc2 = default;
+                for (int i = 0; i < vectorInts; i += 24)
+                {
+                    acc0 = Avx2.Add(acc0, Avx2.MultiplyAddAdjacent(Avx.LoadVector256((short*)(a + i)), Avx.LoadVector256((short*)(e + i))));
+                    acc1 = Avx2.Add(acc1, Avx2.MultiplyAddAdjacent(Avx.LoadVector256((short*)(a + i + 8)), Avx.LoadVector256((short*)(e + i + 8))));
+                    acc2 = Avx2.Add(acc2, Avx2.MultiplyAddAdjacent(Avx.LoadVector256((short*)(a + i + 16)), Avx.LoadVector256((short*)(e + i + 16))));
+                }
+                Avx.Store(lanes, acc0);
+                Avx.Store(lanes + 8, acc1);
+                Avx.Store(lanes + 16, acc2);
+                for (int r = 0; r < Avx2RowsPerBlock; r++) rowSums[r] = 0;
+                for (int l = 0; l < 24; l++) rowSums[l % Avx2RowsPerBlock] = unchecked(rowSums[l % Avx2RowsPerBlock] + lanes[l]);
+                for (int i = vectorInts; i < blockInts; i++)
+                {
+                    short* ai = (short*)(a + i), ei = (short*)(e + i);
+                    rowSums[i % Avx2RowsPerBlock] = unchecked(rowSums[i % Avx2RowsPerBlock] + ai[0] * ei[0] + ai[1] * ei[1]);
+                }
+                int rows = Math.Min(Avx2RowsPerBlock, m - i0);
+                for (int r = 0; r < rows; r++)
+                    y[(i0 + r) * ldy] = (byte)Requantization.Requantize(unchecked(rowSums[r] + bias[i0 + r]), multipliers[i0 + r], yZeroPoint, yMin, yMax);
             }
         }
     }
