@@ -62,6 +62,9 @@ public static class SignedActivations
         foreach (var node in graph.Nodes)
         {
             var rule = Describe(node);
+            // A node missing a slot the rule names is malformed; leave it (and its values) to the op's own validation.
+            if (rule != null && (rule.Value.Inputs.Any(p => p.Data >= node.Inputs.Length) || rule.Value.Outputs.Any(p => p.Data >= node.Outputs.Length)))
+                rule = null;
             if (rule == null)
             {
                 // Unknown use: whatever the node reads or writes stays as it is.
