@@ -67,8 +67,8 @@ public static partial class QGemm
         /// <summary>k values per step: 2 for SMULL/SADALP pairs, 4 for SDOT quads.</summary>
         static abstract int Group { get; }
         static abstract unsafe void PackPanel16(sbyte* b, int ldb, int k, sbyte* panel);
-        static abstract unsafe void Kernel4x16<TSink>(sbyte* a, sbyte* panel, int steps, ref TSink sink, int rows) where TSink : struct, IArmTileSink;
-        static abstract unsafe void Kernel4x4<TSink>(sbyte* a, sbyte* panel, int steps, ref TSink sink, int rows, int cols) where TSink : struct, IArmTileSink;
+        static abstract unsafe void Kernel4x16<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows) where TSink : struct, IArmTileSink;
+        static abstract unsafe void Kernel4x4<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows, int cols) where TSink : struct, IArmTileSink;
     }
 
     /// <summary>What the ARM microkernels do with a finished accumulator row (specialised per sink type).</summary>
@@ -94,8 +94,8 @@ public static partial class QGemm
     {
         public static int Group => 2;
         public static unsafe void PackPanel16(sbyte* b, int ldb, int k, sbyte* panel) => PackBPanelNeon16(b, ldb, k, panel);
-        public static unsafe void Kernel4x16<TSink>(sbyte* a, sbyte* panel, int steps, ref TSink sink, int rows) where TSink : struct, IArmTileSink => KernelNeon4x16(a, panel, steps, ref sink, rows);
-        public static unsafe void Kernel4x4<TSink>(sbyte* a, sbyte* panel, int steps, ref TSink sink, int rows, int cols) where TSink : struct, IArmTileSink => KernelNeon4x4(a, panel, steps, ref sink, rows, cols);
+        public static unsafe void Kernel4x16<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows) where TSink : struct, IArmTileSink => KernelNeon4x16(a, panel, steps, sink, rows);
+        public static unsafe void Kernel4x4<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows, int cols) where TSink : struct, IArmTileSink => KernelNeon4x4(a, panel, steps, sink, rows, cols);
     }
 
     /// <summary>
@@ -124,7 +124,7 @@ public static partial class QGemm
                 for (int i = 0; i < m; i += NeonRowBlock)
                 {
                     var sink = new ArmStoreInt32(pc + i * ldAcc + j, ldAcc);
-                    TKernel.Kernel4x16(pa + i * blockStride, panelPtr, steps, ref sink, Math.Min(NeonRowBlock, m - i));
+                    TKernel.Kernel4x16(pa + i * blockStride, panelPtr, steps, sink, Math.Min(NeonRowBlock, m - i));
                 }
             }
             for (; j < n; j += NeonNarrowColumnBlock)
@@ -134,7 +134,7 @@ public static partial class QGemm
                 for (int i = 0; i < m; i += NeonRowBlock)
                 {
                     var sink = new ArmStoreInt32(pc + i * ldAcc + j, ldAcc);
-                    TKernel.Kernel4x4(pa + i * blockStride, panelPtr, steps, ref sink, Math.Min(NeonRowBlock, m - i), cols);
+                    TKernel.Kernel4x4(pa + i * blockStride, panelPtr, steps, sink, Math.Min(NeonRowBlock, m - i), cols);
                 }
             }
         }
@@ -209,7 +209,7 @@ public static partial class QGemm
     /// 4×16 tile: 16 int32 accumulators (row r, columns 4q..4q+3), one k pair per step: per row, SMULL (columns 0..3,
     /// 8..11) and SMULL2 (4..7, 12..15) of the panel against the replicated pair of A, each followed by SADALP.
     /// </summary>
-    private static unsafe void KernelNeon4x16<TSink>(sbyte* a, sbyte* panel, int pairs, ref TSink sink, int rows) where TSink : struct, IArmTileSink
+    private static unsafe void KernelNeon4x16<TSink>(sbyte* a, sbyte* panel, int pairs, TSink sink, int rows) where TSink : struct, IArmTileSink
     {
         Vector128<int> c00 = default, c01 = default, c02 = default, c03 = default;
         Vector128<int> c10 = default, c11 = default, c12 = default, c13 = default;
@@ -243,7 +243,7 @@ public static partial class QGemm
     }
 
     /// <summary>4×4 tile for the column tail: one SMULL + SADALP per row and k pair.</summary>
-    private static unsafe void KernelNeon4x4<TSink>(sbyte* a, sbyte* panel, int pairs, ref TSink sink, int rows, int cols) where TSink : struct, IArmTileSink
+    private static unsafe void KernelNeon4x4<TSink>(sbyte* a, sbyte* panel, int pairs, TSink sink, int rows, int cols) where TSink : struct, IArmTileSink
     {
         Vector128<int> c0 = default, c1 = default, c2 = default, c3 = default;
         for (int p = 0; p < pairs; p++)

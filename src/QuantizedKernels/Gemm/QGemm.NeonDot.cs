@@ -33,8 +33,8 @@ public static partial class QGemm
     {
         public static int Group => 4;
         public static unsafe void PackPanel16(sbyte* b, int ldb, int k, sbyte* panel) => PackBPanelNeonDot16(b, ldb, k, panel);
-        public static unsafe void Kernel4x16<TSink>(sbyte* a, sbyte* panel, int steps, ref TSink sink, int rows) where TSink : struct, IArmTileSink => KernelNeonDot4x16(a, panel, steps, ref sink, rows);
-        public static unsafe void Kernel4x4<TSink>(sbyte* a, sbyte* panel, int steps, ref TSink sink, int rows, int cols) where TSink : struct, IArmTileSink => KernelNeonDot4x4(a, panel, steps, ref sink, rows, cols);
+        public static unsafe void Kernel4x16<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows) where TSink : struct, IArmTileSink => KernelNeonDot4x16(a, panel, steps, sink, rows);
+        public static unsafe void Kernel4x4<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows, int cols) where TSink : struct, IArmTileSink => KernelNeonDot4x4(a, panel, steps, sink, rows, cols);
     }
 
     /// <summary>
@@ -62,7 +62,7 @@ public static partial class QGemm
     }
 
     /// <summary>4×16 tile: 16 int32 accumulators (row r, columns 4q..4q+3), one k quad (16 SDOT) per step.</summary>
-    private static unsafe void KernelNeonDot4x16<TSink>(sbyte* a, sbyte* panel, int quads, ref TSink sink, int rows) where TSink : struct, IArmTileSink
+    private static unsafe void KernelNeonDot4x16<TSink>(sbyte* a, sbyte* panel, int quads, TSink sink, int rows) where TSink : struct, IArmTileSink
     {
         Vector128<int> c00 = default, c01 = default, c02 = default, c03 = default;
         Vector128<int> c10 = default, c11 = default, c12 = default, c13 = default;
@@ -101,7 +101,7 @@ public static partial class QGemm
     }
 
     /// <summary>4×4 tile for the column tail: one SDOT per row and k quad.</summary>
-    private static unsafe void KernelNeonDot4x4<TSink>(sbyte* a, sbyte* panel, int quads, ref TSink sink, int rows, int cols) where TSink : struct, IArmTileSink
+    private static unsafe void KernelNeonDot4x4<TSink>(sbyte* a, sbyte* panel, int quads, TSink sink, int rows, int cols) where TSink : struct, IArmTileSink
     {
         Vector128<int> c0 = default, c1 = default, c2 = default, c3 = default;
         for (int q = 0; q < quads; q++)
