@@ -207,4 +207,36 @@ public sealed class QGemmTests(ITestOutputHelper output)
         Assert.Equal(0, actual[20]);               // 0.5 → 0
         Assert.Equal(2, actual[21]);               // 1.5 → 2
     }
+
+    public static TheoryData<IsaPath> AllPaths() => new(Enum.GetValues<IsaPath>());
+
+    /// <summary>The fused GEMM + requantization equals Multiply → ColumnSums → Rows (scalar) over the self-test sweep.</summary>
+    [Theory]
+    [MemberData(nameof(AllPaths))]
+    public void MultiplyRequantize_MatchesUnfusedDefinition(IsaPath isa)
+    {
+        if (Skip(isa)) return;
+        var recorder = new EdgeRuntime.Kernels.SelfTest.SelfTestRecorder(5);
+        QGemmFusedSelfTest.Check(isa, recorder);
+        Assert.True(recorder.Failed == 0, string.Join("\n", recorder.Details));
+        Assert.True(recorder.Passed > 200, $"only {recorder.Passed} cases ran");
+        if (!QGemm.HasFusedRequantization(isa)) output.WriteLine($"{isa}: no fused kernel; checked Multiply + ColumnSums + Rows");
+    }
+
+    [Theory]
+    [MemberData(nameof(AllPaths))]
+    public void MultiplyRequantize_RejectsBadArguments(IsaPath isa)
+    {
+        if (Skip(isa) || !QGemm.HasFusedRequantization(isa)) return;
+        int m = 7, n = 20, k = 9;
+        var packed = new sbyte[QGemm.PackedAWithRowOffsetsLength(isa, m, k)];
+        QGemm.PackAWithRowOffsets(isa, new sbyte[m * k], m, k, new int[m], packed);
+        var scratch = new int[QGemm.FusedScratchLength(isa, m, n, k)];
+        var b = new sbyte[k * n];
+        Assert.Throws<ArgumentException>(() => QGemm.MultiplyRequantize(isa, m, n, k, packed, b, n, new int[m], new float[m], 0, -128, 127, new byte[m * n - 1], n, scratch));
+        Assert.Throws<ArgumentException>(() => QGemm.MultiplyRequantize(isa, m, n, k, packed, b.AsSpan(1), n, new int[m], new float[m], 0, -128, 127, new byte[m * n], n, scratch));
+        Assert.Throws<ArgumentException>(() => QGemm.MultiplyRequantize(isa, m, n, k, packed, b, n, new int[m - 1], new float[m], 0, -128, 127, new byte[m * n], n, scratch));
+        Assert.Throws<ArgumentOutOfRangeException>(() => QGemm.MultiplyRequantize(isa, m, n, k, packed, b, n, new int[m], new float[m], 0, -129, 127, new byte[m * n], n, scratch));
+        Assert.Throws<OverflowException>(() => QGemm.PackAWithRowOffsets(isa, Enumerable.Repeat((sbyte)-128, m * k).ToArray(), m, k, Enumerable.Repeat(32700, m).ToArray(), packed));
+    }
 }

@@ -86,6 +86,7 @@ public sealed class EdgeModel : IDisposable
         var order = GraphTopology.Sort(graph); // validates the graph as written, before any rewriting
         IdentityElimination.Run(graph);
         QdqFusion.Fuse(graph);
+        SignedActivations.Run(graph);
         order = GraphTopology.Sort(graph);
         if (options.Isa is { } isa) Kernels.Common.CpuFeatures.Require(isa);
         var workers = new WorkerPool(threads, options.AllowSpinning);

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
 using System.Runtime.InteropServices;
 
 namespace EdgeRuntime.Kernels.Conv;
@@ -63,6 +64,8 @@ public static class QLinearConvIm2Col
                             int iwBase = owStart * g.StrideWidth - g.PadLeft + s * g.DilationWidth;
                             if (g.StrideWidth == 1 && iwBase >= 0 && iwBase + run <= inW)
                                 CopyXor(src.Slice(iwBase, run), dst, (byte)xorMask);
+                            else if (g.StrideWidth == 2 && iwBase >= 0 && iwBase + 2 * run - 1 <= inW)
+                                CopyEvenXor(src.Slice(iwBase, 2 * run - 1), dst, (byte)xorMask);
                             else
                                 for (int t = 0; t < run; t++)
                                 {
@@ -76,6 +79,25 @@ public static class QLinearConvIm2Col
                 }
             }
         }
+    }
+
+    /// <summary><c>dst[i] = src[2i] ^ mask</c> for i &lt; dst.Length (src holds at least 2·dst.Length − 1 bytes): stride-2 rows.</summary>
+    public static void CopyEvenXor(ReadOnlySpan<byte> src, Span<byte> dst, byte mask)
+    {
+        int i = 0;
+        if (Vector128.IsHardwareAccelerated)
+        {
+            var low = Vector128.Create((ushort)0xFF);
+            var m = Vector128.Create(mask);
+            // 32 source bytes → 16 outputs: keep the low (even-index) byte of each 16-bit pair.
+            for (; 2 * i + 32 <= src.Length; i += 16)
+            {
+                var pairs0 = Vector128.Create(src.Slice(2 * i, 16)).AsUInt16() & low;
+                var pairs1 = Vector128.Create(src.Slice(2 * i + 16, 16)).AsUInt16() & low;
+                (Vector128.Narrow(pairs0, pairs1) ^ m).CopyTo(dst.Slice(i, 16));
+            }
+        }
+        for (; i < dst.Length; i++) dst[i] = (byte)(src[2 * i] ^ mask);
     }
 
     /// <summary><c>dst[i] = src[i] ^ mask</c>.</summary>

@@ -27,7 +27,10 @@ public static partial class QGemm
 
     private static int DivideRoundingUp(int value, int divisor) => (value + divisor - 1) / divisor;
 
-    private static void PackAAvx2(ReadOnlySpan<sbyte> a, int m, int k, Span<sbyte> packed)
+    private static void PackAAvx2(ReadOnlySpan<sbyte> a, int m, int k, Span<sbyte> packed) => PackAAvx2(a, m, k, [], packed);
+
+    /// <summary>Packs <c>a[row, kk] - rowOffsets[row]</c> (no offsets when empty); padding stays zero.</summary>
+    private static void PackAAvx2(ReadOnlySpan<sbyte> a, int m, int k, ReadOnlySpan<int> rowOffsets, Span<sbyte> packed)
     {
         int length = Avx2PackedALength(m, k);
         CheckPackArguments(a, m, k, packed, length);
@@ -38,8 +41,9 @@ public static partial class QGemm
                 for (int r = 0; r < Avx2RowsPerBlock; r++)
                 {
                     int row = block + r, k0 = 2 * pair, k1 = k0 + 1;
-                    destination[index++] = row < m ? a[row * k + k0] : (short)0;
-                    destination[index++] = row < m && k1 < k ? a[row * k + k1] : (short)0;
+                    int offset = row < m && !rowOffsets.IsEmpty ? rowOffsets[row] : 0;
+                    destination[index++] = row < m ? checked((short)(a[row * k + k0] - offset)) : (short)0;
+                    destination[index++] = row < m && k1 < k ? checked((short)(a[row * k + k1] - offset)) : (short)0;
                 }
     }
 
@@ -67,7 +71,8 @@ public static partial class QGemm
                     int* aBlock = (int*)aBase + (i0 / Avx2RowsPerBlock) * blockInts;
                     int* c = accBase + (long)i0 * ldAcc + j0;
                     bool full = rows == Avx2RowsPerBlock && columns == Avx2ColumnsPerPanel;
-                    Avx2Kernel6x16(aBlock, panel, pairs, full ? c : tile, full ? ldAcc : Avx2ColumnsPerPanel);
+                    var sink = new Avx2StoreInt32(full ? c : tile, full ? ldAcc : Avx2ColumnsPerPanel);
+                    Avx2Kernel6x16(aBlock, panel, pairs, ref sink);
                     if (!full) CopyTile(tile, Avx2ColumnsPerPanel, c, ldAcc, rows, columns);
                 }
             }
@@ -105,8 +110,27 @@ public static partial class QGemm
         }
     }
 
+    /// <summary>What the 6×16 microkernel does with its finished accumulator rows (specialised per sink type).</summary>
+    private interface IAvx2TileSink
+    {
+        /// <summary>Row <paramref name="r"/> of the tile: columns 0–7 in <paramref name="low"/>, 8–15 in <paramref name="high"/>.</summary>
+        void Row(int r, Vector256<int> low, Vector256<int> high);
+    }
+
+    /// <summary>Stores the int32 accumulators: row r at <c>c + r·ldc</c>.</summary>
+    private readonly unsafe struct Avx2StoreInt32(int* c, int ldc) : IAvx2TileSink
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Row(int r, Vector256<int> low, Vector256<int> high)
+        {
+            int* row = c + (long)r * ldc;
+            Avx.Store(row, low);
+            Avx.Store(row + 8, high);
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Avx2Kernel6x16(int* a, int* panel, int pairs, int* c, int ldc)
+    private static unsafe void Avx2Kernel6x16<TSink>(int* a, int* panel, int pairs, ref TSink sink) where TSink : struct, IAvx2TileSink
     {
         Vector256<int> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<int> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -135,12 +159,12 @@ public static partial class QGemm
             a += Avx2RowsPerBlock;
             panel += Avx2ColumnsPerPanel;
         }
-        Avx.Store(c, c00); Avx.Store(c + 8, c01); c += ldc;
-        Avx.Store(c, c10); Avx.Store(c + 8, c11); c += ldc;
-        Avx.Store(c, c20); Avx.Store(c + 8, c21); c += ldc;
-        Avx.Store(c, c30); Avx.Store(c + 8, c31); c += ldc;
-        Avx.Store(c, c40); Avx.Store(c + 8, c41); c += ldc;
-        Avx.Store(c, c50); Avx.Store(c + 8, c51);
+        sink.Row(0, c00, c01);
+        sink.Row(1, c10, c11);
+        sink.Row(2, c20, c21);
+        sink.Row(3, c30, c31);
+        sink.Row(4, c40, c41);
+        sink.Row(5, c50, c51);
     }
 
     /// <summary>Copies the valid rows × columns of a padded microkernel tile into acc.</summary>

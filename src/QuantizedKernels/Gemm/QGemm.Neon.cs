@@ -67,16 +67,35 @@ public static partial class QGemm
         /// <summary>k values per step: 2 for SMULL/SADALP pairs, 4 for SDOT quads.</summary>
         static abstract int Group { get; }
         static abstract unsafe void PackPanel16(sbyte* b, int ldb, int k, sbyte* panel);
-        static abstract unsafe void Kernel4x16(sbyte* a, sbyte* panel, int steps, int* c, int ldc, int rows);
-        static abstract unsafe void Kernel4x4(sbyte* a, sbyte* panel, int steps, int* c, int ldc, int rows, int cols);
+        static abstract unsafe void Kernel4x16<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows) where TSink : struct, IArmTileSink;
+        static abstract unsafe void Kernel4x4<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows, int cols) where TSink : struct, IArmTileSink;
+    }
+
+    /// <summary>What the ARM microkernels do with a finished accumulator row (specialised per sink type).</summary>
+    private interface IArmTileSink
+    {
+        /// <summary>Row r of a 4×16 tile: columns 4q..4q+3 in <paramref name="v0"/>..<paramref name="v3"/>.</summary>
+        void Row16(int r, Vector128<int> v0, Vector128<int> v1, Vector128<int> v2, Vector128<int> v3);
+        /// <summary>Row r of a 4×4 tile, of which the first <paramref name="cols"/> lanes are real columns.</summary>
+        void Row4(int r, Vector128<int> v, int cols);
+    }
+
+    /// <summary>Stores int32 accumulators: row r at <c>c + r·ldc</c>.</summary>
+    private readonly unsafe struct ArmStoreInt32(int* c, int ldc) : IArmTileSink
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Row16(int r, Vector128<int> v0, Vector128<int> v1, Vector128<int> v2, Vector128<int> v3) => StoreRow16(c + (long)r * ldc, v0, v1, v2, v3);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Row4(int r, Vector128<int> v, int cols) => StoreRowPartial(c + (long)r * ldc, v, cols);
     }
 
     private readonly struct NeonMicrokernel : IArmMicrokernel
     {
         public static int Group => 2;
         public static unsafe void PackPanel16(sbyte* b, int ldb, int k, sbyte* panel) => PackBPanelNeon16(b, ldb, k, panel);
-        public static unsafe void Kernel4x16(sbyte* a, sbyte* panel, int steps, int* c, int ldc, int rows) => KernelNeon4x16(a, panel, steps, c, ldc, rows);
-        public static unsafe void Kernel4x4(sbyte* a, sbyte* panel, int steps, int* c, int ldc, int rows, int cols) => KernelNeon4x4(a, panel, steps, c, ldc, rows, cols);
+        public static unsafe void Kernel4x16<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows) where TSink : struct, IArmTileSink => KernelNeon4x16(a, panel, steps, sink, rows);
+        public static unsafe void Kernel4x4<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows, int cols) where TSink : struct, IArmTileSink => KernelNeon4x4(a, panel, steps, sink, rows, cols);
     }
 
     /// <summary>
@@ -103,14 +122,20 @@ public static partial class QGemm
             {
                 TKernel.PackPanel16(pb + j, ldb, k, panelPtr);
                 for (int i = 0; i < m; i += NeonRowBlock)
-                    TKernel.Kernel4x16(pa + i * blockStride, panelPtr, steps, pc + i * ldAcc + j, ldAcc, Math.Min(NeonRowBlock, m - i));
+                {
+                    var sink = new ArmStoreInt32(pc + i * ldAcc + j, ldAcc);
+                    TKernel.Kernel4x16(pa + i * blockStride, panelPtr, steps, sink, Math.Min(NeonRowBlock, m - i));
+                }
             }
             for (; j < n; j += NeonNarrowColumnBlock)
             {
                 int cols = Math.Min(NeonNarrowColumnBlock, n - j);
                 PackBPanelGeneric(pb + j, ldb, k, cols, NeonNarrowColumnBlock, TKernel.Group, panelPtr);
                 for (int i = 0; i < m; i += NeonRowBlock)
-                    TKernel.Kernel4x4(pa + i * blockStride, panelPtr, steps, pc + i * ldAcc + j, ldAcc, Math.Min(NeonRowBlock, m - i), cols);
+                {
+                    var sink = new ArmStoreInt32(pc + i * ldAcc + j, ldAcc);
+                    TKernel.Kernel4x4(pa + i * blockStride, panelPtr, steps, sink, Math.Min(NeonRowBlock, m - i), cols);
+                }
             }
         }
     }
@@ -184,7 +209,7 @@ public static partial class QGemm
     /// 4×16 tile: 16 int32 accumulators (row r, columns 4q..4q+3), one k pair per step: per row, SMULL (columns 0..3,
     /// 8..11) and SMULL2 (4..7, 12..15) of the panel against the replicated pair of A, each followed by SADALP.
     /// </summary>
-    private static unsafe void KernelNeon4x16(sbyte* a, sbyte* panel, int pairs, int* c, int ldc, int rows)
+    private static unsafe void KernelNeon4x16<TSink>(sbyte* a, sbyte* panel, int pairs, TSink sink, int rows) where TSink : struct, IArmTileSink
     {
         Vector128<int> c00 = default, c01 = default, c02 = default, c03 = default;
         Vector128<int> c10 = default, c11 = default, c12 = default, c13 = default;
@@ -211,14 +236,14 @@ public static partial class QGemm
             a += 8;
             panel += 32;
         }
-        StoreRow16(c, c00, c01, c02, c03);
-        if (rows > 1) StoreRow16(c + ldc, c10, c11, c12, c13);
-        if (rows > 2) StoreRow16(c + 2 * ldc, c20, c21, c22, c23);
-        if (rows > 3) StoreRow16(c + 3 * ldc, c30, c31, c32, c33);
+        sink.Row16(0, c00, c01, c02, c03);
+        if (rows > 1) sink.Row16(1, c10, c11, c12, c13);
+        if (rows > 2) sink.Row16(2, c20, c21, c22, c23);
+        if (rows > 3) sink.Row16(3, c30, c31, c32, c33);
     }
 
     /// <summary>4×4 tile for the column tail: one SMULL + SADALP per row and k pair.</summary>
-    private static unsafe void KernelNeon4x4(sbyte* a, sbyte* panel, int pairs, int* c, int ldc, int rows, int cols)
+    private static unsafe void KernelNeon4x4<TSink>(sbyte* a, sbyte* panel, int pairs, TSink sink, int rows, int cols) where TSink : struct, IArmTileSink
     {
         Vector128<int> c0 = default, c1 = default, c2 = default, c3 = default;
         for (int p = 0; p < pairs; p++)
@@ -231,10 +256,10 @@ public static partial class QGemm
             a += 8;
             panel += 8;
         }
-        StoreRowPartial(c, c0, cols);
-        if (rows > 1) StoreRowPartial(c + ldc, c1, cols);
-        if (rows > 2) StoreRowPartial(c + 2 * ldc, c2, cols);
-        if (rows > 3) StoreRowPartial(c + 3 * ldc, c3, cols);
+        sink.Row4(0, c0, cols);
+        if (rows > 1) sink.Row4(1, c1, cols);
+        if (rows > 2) sink.Row4(2, c2, cols);
+        if (rows > 3) sink.Row4(3, c3, cols);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

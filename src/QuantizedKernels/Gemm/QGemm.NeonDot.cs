@@ -33,8 +33,8 @@ public static partial class QGemm
     {
         public static int Group => 4;
         public static unsafe void PackPanel16(sbyte* b, int ldb, int k, sbyte* panel) => PackBPanelNeonDot16(b, ldb, k, panel);
-        public static unsafe void Kernel4x16(sbyte* a, sbyte* panel, int steps, int* c, int ldc, int rows) => KernelNeonDot4x16(a, panel, steps, c, ldc, rows);
-        public static unsafe void Kernel4x4(sbyte* a, sbyte* panel, int steps, int* c, int ldc, int rows, int cols) => KernelNeonDot4x4(a, panel, steps, c, ldc, rows, cols);
+        public static unsafe void Kernel4x16<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows) where TSink : struct, IArmTileSink => KernelNeonDot4x16(a, panel, steps, sink, rows);
+        public static unsafe void Kernel4x4<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows, int cols) where TSink : struct, IArmTileSink => KernelNeonDot4x4(a, panel, steps, sink, rows, cols);
     }
 
     /// <summary>
@@ -62,7 +62,7 @@ public static partial class QGemm
     }
 
     /// <summary>4×16 tile: 16 int32 accumulators (row r, columns 4q..4q+3), one k quad (16 SDOT) per step.</summary>
-    private static unsafe void KernelNeonDot4x16(sbyte* a, sbyte* panel, int quads, int* c, int ldc, int rows)
+    private static unsafe void KernelNeonDot4x16<TSink>(sbyte* a, sbyte* panel, int quads, TSink sink, int rows) where TSink : struct, IArmTileSink
     {
         Vector128<int> c00 = default, c01 = default, c02 = default, c03 = default;
         Vector128<int> c10 = default, c11 = default, c12 = default, c13 = default;
@@ -94,14 +94,14 @@ public static partial class QGemm
             a += 16;
             panel += 64;
         }
-        StoreRow16(c, c00, c01, c02, c03);
-        if (rows > 1) StoreRow16(c + ldc, c10, c11, c12, c13);
-        if (rows > 2) StoreRow16(c + 2 * ldc, c20, c21, c22, c23);
-        if (rows > 3) StoreRow16(c + 3 * ldc, c30, c31, c32, c33);
+        sink.Row16(0, c00, c01, c02, c03);
+        if (rows > 1) sink.Row16(1, c10, c11, c12, c13);
+        if (rows > 2) sink.Row16(2, c20, c21, c22, c23);
+        if (rows > 3) sink.Row16(3, c30, c31, c32, c33);
     }
 
     /// <summary>4×4 tile for the column tail: one SDOT per row and k quad.</summary>
-    private static unsafe void KernelNeonDot4x4(sbyte* a, sbyte* panel, int quads, int* c, int ldc, int rows, int cols)
+    private static unsafe void KernelNeonDot4x4<TSink>(sbyte* a, sbyte* panel, int quads, TSink sink, int rows, int cols) where TSink : struct, IArmTileSink
     {
         Vector128<int> c0 = default, c1 = default, c2 = default, c3 = default;
         for (int q = 0; q < quads; q++)
@@ -115,9 +115,9 @@ public static partial class QGemm
             a += 16;
             panel += 16;
         }
-        StoreRowPartial(c, c0, cols);
-        if (rows > 1) StoreRowPartial(c + ldc, c1, cols);
-        if (rows > 2) StoreRowPartial(c + 2 * ldc, c2, cols);
-        if (rows > 3) StoreRowPartial(c + 3 * ldc, c3, cols);
+        sink.Row4(0, c0, cols);
+        if (rows > 1) sink.Row4(1, c1, cols);
+        if (rows > 2) sink.Row4(2, c2, cols);
+        if (rows > 3) sink.Row4(3, c3, cols);
     }
 }

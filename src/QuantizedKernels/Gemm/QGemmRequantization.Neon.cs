@@ -119,7 +119,7 @@ public static partial class QGemmRequantization
     }
 
     /// <summary>Lane-wise <see cref="Requantization.Requantize"/> of int32 values (see <see cref="RowsNeon"/>).</summary>
-    private static Vector128<int> RequantizeLanes(Vector128<int> value, Vector128<float> multiplier,
+    internal static Vector128<int> RequantizeLanes(Vector128<int> value, Vector128<float> multiplier,
         Vector128<float> low, Vector128<float> high, Vector128<int> zeroPoint)
     {
         var scaled = AdvSimd.Multiply(AdvSimd.ConvertToSingle(value), multiplier);

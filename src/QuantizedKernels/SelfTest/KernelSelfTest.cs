@@ -83,6 +83,7 @@ public static class KernelSelfTest
         new("qgemm.multiply", CheckMultiply),
         new("qgemm.columnsums", CheckColumnSums),
         new("qgemm.requantize", CheckRequantizeRows),
+        new("qgemm.fused", Gemm.QGemmFusedSelfTest.Check),
         new("depthwise.conv", CheckDepthwise),
         new("qlinear.add", CheckQLinearAdd),
         new("qlinear.mul", ElementwiseSelfTest.CheckQLinearMul),

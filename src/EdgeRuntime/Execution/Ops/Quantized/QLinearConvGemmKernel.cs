@@ -10,7 +10,8 @@ namespace EdgeRuntime.Execution.Ops.Quantized;
 /// and grouped convolutions. Per (image, group, tile of output pixels) — the unit split across worker threads —
 /// the receptive fields are expanded into a signed K×T tile (<see cref="QLinearConvIm2Col"/>; skipped for int8
 /// 1x1/stride-1/unpadded convolutions, whose input planes already are that matrix), multiplied by the weights packed
-/// at load, and requantized straight into the NCHW output (<see cref="QGemmRequantization"/>).
+/// at load, and requantized straight into the NCHW output — in the GEMM's epilogue where the path has one
+/// (<see cref="QGemm.MultiplyRequantize"/>), else by a separate pass (<see cref="QGemmRequantization"/>).
 /// Weights and zero points are converted to signed form at load (uint8 w → w - 128), and every constant
 /// zero-point term is folded into a per-channel bias, so the result is exactly the reference's.
 /// </summary>
@@ -34,6 +35,7 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork
     private readonly int _xorMask;                // 0x80 for uint8 input
     private readonly sbyte _paddingValue;         // input zero point in signed form
     private readonly bool _direct;                // int8 1x1/s1/p0: the input plane is the GEMM operand B
+    private readonly bool _fused;                 // QGemm.MultiplyRequantize: weight zero points folded into packed A
     private readonly int _tile, _tilesPerGroup;
     private readonly WorkerScratch[] _scratch;
     private Tensor? _x, _y;
@@ -83,18 +85,30 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork
         _weightZeroPoints = anyWeightZeroPoint ? wz : [];
         if (runtimeBias) _foldedTerms = (int[])_bias.Clone();
 
+        // The fused path subtracts the weight zero points in the packed weights (Σ x'(w' - wz') needs no column
+        // sums of x'); the bias above is the same either way. The scalar path keeps the unfused definition.
+        _fused = QGemm.HasFusedRequantization(isa) && isa != IsaPath.Scalar;
         _packedWeights = new sbyte[g.Group][];
         for (int group = 0; group < g.Group; group++)
         {
-            _packedWeights[group] = new sbyte[QGemm.PackedALength(isa, mPerGroup, k)];
-            QGemm.PackA(isa, signedWeights.AsSpan(group * mPerGroup * k, mPerGroup * k), mPerGroup, k, _packedWeights[group]);
+            var groupWeights = signedWeights.AsSpan(group * mPerGroup * k, mPerGroup * k);
+            if (_fused)
+            {
+                _packedWeights[group] = new sbyte[QGemm.PackedAWithRowOffsetsLength(isa, mPerGroup, k)];
+                QGemm.PackAWithRowOffsets(isa, groupWeights, mPerGroup, k, wz.AsSpan(group * mPerGroup, mPerGroup), _packedWeights[group]);
+            }
+            else
+            {
+                _packedWeights[group] = new sbyte[QGemm.PackedALength(isa, mPerGroup, k)];
+                QGemm.PackA(isa, groupWeights, mPerGroup, k, _packedWeights[group]);
+            }
         }
 
         _direct = xSigned && g.KernelHeight == 1 && g.KernelWidth == 1 && g.StrideHeight == 1 && g.StrideWidth == 1
                   && g.PadTop == 0 && g.PadLeft == 0 && g.InHeight == g.OutHeight && g.InWidth == g.OutWidth;
 
         int pixels = g.OutputPixels;
-        int tile = Math.Max(16, TileBytesTarget / (k + 4 * mPerGroup)) / 16 * 16;
+        int tile = Math.Max(16, TileBytesTarget / (k + (_fused ? 0 : 4 * mPerGroup))) / 16 * 16;
         int threads = workers?.ThreadCount ?? 1;
         if (threads > 1)
         {
@@ -108,8 +122,10 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork
         _tilesPerGroup = (pixels + _tile - 1) / _tile;
         _scratch = new WorkerScratch[threads];
         for (int t = 0; t < threads; t++)
-            _scratch[t] = new WorkerScratch(_direct ? 0 : k * _tile, mPerGroup * _tile, anyWeightZeroPoint ? _tile : 0,
-                QGemm.ScratchLength(isa, mPerGroup, _tile, k));
+            _scratch[t] = _fused
+                ? new WorkerScratch(_direct ? 0 : k * _tile, 0, 0, QGemm.FusedScratchLength(isa, mPerGroup, _tile, k))
+                : new WorkerScratch(_direct ? 0 : k * _tile, mPerGroup * _tile, anyWeightZeroPoint ? _tile : 0,
+                    QGemm.ScratchLength(isa, mPerGroup, _tile, k));
     }
 
     public void Run(ReadOnlySpan<Tensor?> inputs, ReadOnlySpan<Tensor?> outputs)
@@ -154,12 +170,19 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork
             ldb = length;
         }
 
+        int firstChannel = group * mPerGroup;
+        var y = _y!.Bytes[((n * g.OutChannels + firstChannel) * pixels + firstPixel)..];
+        if (_fused)
+        {
+            QGemm.MultiplyRequantize(_isa, mPerGroup, length, k, _packedWeights[group], b, ldb, _bias.AsSpan(firstChannel, mPerGroup),
+                _multipliers.AsSpan(firstChannel, mPerGroup), _yZeroPoint, _yMin, _yMax, y, pixels, s.Gemm);
+            return;
+        }
+
         QGemm.Multiply(_isa, mPerGroup, length, k, _packedWeights[group], b, ldb, s.Accumulators, length, s.Gemm);
         var wz = _weightZeroPoints.Length == 0 ? ReadOnlySpan<int>.Empty : _weightZeroPoints.AsSpan(group * mPerGroup, mPerGroup);
         if (!wz.IsEmpty) QGemm.ColumnSums(_isa, b, k, length, ldb, s.ColumnSums);
 
-        int firstChannel = group * mPerGroup;
-        var y = _y!.Bytes[((n * g.OutChannels + firstChannel) * pixels + firstPixel)..];
         QGemmRequantization.Rows(_isa, s.Accumulators, length, mPerGroup, length,
             _bias.AsSpan(firstChannel, mPerGroup), wz, s.ColumnSums, _multipliers.AsSpan(firstChannel, mPerGroup),
             _yZeroPoint, _yMin, _yMax, 0, y, pixels);

@@ -1,0 +1,175 @@
+using EdgeRuntime.Kernels.Common;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace EdgeRuntime.Kernels.Gemm;
+
+/// <summary>
+/// AVX2 fused GEMM + requantization: the 6×16 microkernel of <see cref="MultiplyAvx2"/> with an epilogue that
+/// requantizes each accumulator row in registers (the operation sequence of QGemmRequantization's AVX2 rows:
+/// add bias, convert to float, multiply, NaN → 0, clamp to [yMin − zp, yMax − zp], convert with round-half-even,
+/// add zp) and stores 16 bytes per row. Partial tiles go through a 6×16 byte buffer on the stack.
+/// </summary>
+public static partial class QGemm
+{
+    /// <summary>Requantizes tile rows into bytes: row r of the tile goes to <c>y + r·ldy</c>, with row r's bias and multiplier.</summary>
+    private unsafe struct Avx2RequantizeRows : IAvx2TileSink
+    {
+        public byte* Y;
+        public int Ldy;
+        public int* Bias;
+        public float* Multipliers;
+        public Vector256<float> Low, High;
+        public Vector256<int> ZeroPoint;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly void Row(int r, Vector256<int> low, Vector256<int> high)
+        {
+            var bias = Vector256.Create(Bias[r]);
+            var multiplier = Vector256.Create(Multipliers[r]);
+            var q0 = Requantize(Avx2.Add(low, bias), multiplier);
+            var q1 = Requantize(Avx2.Add(high, bias), multiplier);
+            // Values lie in [-128, 255]: keep the low byte of each (two's complement for int8) and pack without saturating.
+            var byteMask = Vector256.Create(0xFF);
+            q0 = Avx2.And(q0, byteMask);
+            q1 = Avx2.And(q1, byteMask);
+            var words0 = Sse41.PackUnsignedSaturate(q0.GetLower(), q0.GetUpper()).AsInt16();
+            var words1 = Sse41.PackUnsignedSaturate(q1.GetLower(), q1.GetUpper()).AsInt16();
+            Sse2.Store(Y + (long)r * Ldy, Sse2.PackUnsignedSaturate(words0, words1));
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly Vector256<int> Requantize(Vector256<int> value, Vector256<float> multiplier)
+        {
+            var scaled = Avx.Multiply(Avx.ConvertToVector256Single(value), multiplier);
+            scaled = Avx.And(scaled, Avx.CompareEqual(scaled, scaled)); // NaN → +0
+            scaled = Avx.Min(Avx.Max(scaled, Low), High);
+            // VCVTPS2DQ rounds with MXCSR's mode, which .NET leaves at round-to-nearest-even.
+            return Avx2.Add(Avx.ConvertToVector256Int32(scaled), ZeroPoint);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void MultiplyRequantizeAvx2(int m, int n, int k, ReadOnlySpan<sbyte> packedA, ReadOnlySpan<sbyte> b, int ldb,
+        ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers, int yZeroPoint, int yMin, int yMax, Span<byte> y, int ldy, Span<int> scratch)
+    {
+        // Arguments were checked by MultiplyRequantize.
+        if (n == 1)
+        {
+            MultiplyVectorRequantizeAvx2(m, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch);
+            return;
+        }
+        int pairs = DivideRoundingUp(k, 2);
+        int blockInts = pairs * Avx2RowsPerBlock;
+        byte* tile = stackalloc byte[Avx2RowsPerBlock * Avx2ColumnsPerPanel];
+        // Bias and multipliers padded to whole row blocks, so the microkernel's rows past M read defined values.
+        int* paddedBias = stackalloc int[Avx2RowsPerBlock];
+        float* paddedMultipliers = stackalloc float[Avx2RowsPerBlock];
+        fixed (sbyte* aBase = packedA)
+        fixed (sbyte* bBase = b)
+        fixed (byte* yBase = y)
+        fixed (int* panel = scratch)
+        fixed (int* biasBase = bias)
+        fixed (float* multiplierBase = multipliers)
+        {
+            var sink = new Avx2RequantizeRows
+            {
+                Low = Vector256.Create((float)(yMin - yZeroPoint)),
+                High = Vector256.Create((float)(yMax - yZeroPoint)),
+                ZeroPoint = Vector256.Create(yZeroPoint),
+            };
+            for (int j0 = 0; j0 < n; j0 += Avx2ColumnsPerPanel)
+            {
+                int columns = Math.Min(Avx2ColumnsPerPanel, n - j0);
+                PackBPanelAvx2(bBase + j0, ldb, k, columns, (short*)panel);
+                for (int i0 = 0; i0 < m; i0 += Avx2RowsPerBlock)
+                {
+                    int rows = Math.Min(Avx2RowsPerBlock, m - i0);
+                    int* aBlock = (int*)aBase + (i0 / Avx2RowsPerBlock) * blockInts;
+                    byte* destination = yBase + (long)i0 * ldy + j0;
+                    bool full = rows == Avx2RowsPerBlock && columns == Avx2ColumnsPerPanel;
+                    if (rows == Avx2RowsPerBlock)
+                    {
+                        sink.Bias = biasBase + i0;
+                        sink.Multipliers = multiplierBase + i0;
+                    }
+                    else
+                    {
+                        for (int r = 0; r < Avx2RowsPerBlock; r++)
+                        {
+                            paddedBias[r] = r < rows ? biasBase[i0 + r] : 0;
+                            paddedMultipliers[r] = r < rows ? multiplierBase[i0 + r] : 0f;
+                        }
+                        sink.Bias = paddedBias;
+                        sink.Multipliers = paddedMultipliers;
+                    }
+                    sink.Y = full ? destination : tile;
+                    sink.Ldy = full ? ldy : Avx2ColumnsPerPanel;
+                    Avx2Kernel6x16(aBlock, panel, pairs, ref sink);
+                    if (!full)
+                        for (int r = 0; r < rows; r++)
+                            new ReadOnlySpan<byte>(tile + r * Avx2ColumnsPerPanel, columns).CopyTo(new Span<byte>(destination + (long)r * ldy, columns));
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// N = 1 (dense layers): a matrix-vector product instead of 16-column tiles that would be 15/16 padding. Over a
+    /// row block's packed A, <c>[pairs][6 rows][2 k]</c> read as ints, the int pair (b[2p], b[2p+1]) is expanded six
+    /// times (scratch) so that one VPMADDWD multiplies 8 consecutive A ints by their matching B pairs. Three
+    /// accumulators cover the 24-int period of 8-lane vectors over 6-row groups, so lane l of accumulator c always
+    /// belongs to row (8c + l) mod 6; the rows are summed from those lanes at the end. The last pairs (fewer than 4)
+    /// are done in scalar code. Requantization is the scalar definition (6 values per block).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void MultiplyVectorRequantizeAvx2(int m, int k, ReadOnlySpan<sbyte> packedA, ReadOnlySpan<sbyte> b, int ldb,
+        ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers, int yZeroPoint, int yMin, int yMax, Span<byte> y, int ldy, Span<int> scratch)
+    {
+        int pairs = DivideRoundingUp(k, 2);
+        int blockInts = pairs * Avx2RowsPerBlock;
+        var expanded = MemoryMarshal.Cast<int, short>(scratch[..blockInts]);
+        for (int p = 0; p < pairs; p++)
+        {
+            short b0 = b[2 * p * ldb], b1 = 2 * p + 1 < k ? b[(2 * p + 1) * ldb] : (short)0;
+            for (int r = 0; r < Avx2RowsPerBlock; r++)
+            {
+                expanded[(p * Avx2RowsPerBlock + r) * 2] = b0;
+                expanded[(p * Avx2RowsPerBlock + r) * 2 + 1] = b1;
+            }
+        }
+        int vectorInts = pairs / 4 * 24; // whole 24-int periods
+        int* lanes = stackalloc int[24];
+        int* rowSums = stackalloc int[Avx2RowsPerBlock];
+        fixed (sbyte* aBase = packedA)
+        fixed (int* e = scratch)
+        {
+            for (int i0 = 0; i0 < m; i0 += Avx2RowsPerBlock)
+            {
+                int* a = (int*)aBase + (i0 / Avx2RowsPerBlock) * blockInts;
+                Vector256<int> acc0 = default, acc1 = default, acc2 = default;
+                for (int i = 0; i < vectorInts; i += 24)
+                {
+                    acc0 = Avx2.Add(acc0, Avx2.MultiplyAddAdjacent(Avx.LoadVector256((short*)(a + i)), Avx.LoadVector256((short*)(e + i))));
+                    acc1 = Avx2.Add(acc1, Avx2.MultiplyAddAdjacent(Avx.LoadVector256((short*)(a + i + 8)), Avx.LoadVector256((short*)(e + i + 8))));
+                    acc2 = Avx2.Add(acc2, Avx2.MultiplyAddAdjacent(Avx.LoadVector256((short*)(a + i + 16)), Avx.LoadVector256((short*)(e + i + 16))));
+                }
+                Avx.Store(lanes, acc0);
+                Avx.Store(lanes + 8, acc1);
+                Avx.Store(lanes + 16, acc2);
+                for (int r = 0; r < Avx2RowsPerBlock; r++) rowSums[r] = 0;
+                for (int l = 0; l < 24; l++) rowSums[l % Avx2RowsPerBlock] = unchecked(rowSums[l % Avx2RowsPerBlock] + lanes[l]);
+                for (int i = vectorInts; i < blockInts; i++)
+                {
+                    short* ai = (short*)(a + i), ei = (short*)(e + i);
+                    rowSums[i % Avx2RowsPerBlock] = unchecked(rowSums[i % Avx2RowsPerBlock] + ai[0] * ei[0] + ai[1] * ei[1]);
+                }
+                int rows = Math.Min(Avx2RowsPerBlock, m - i0);
+                for (int r = 0; r < rows; r++)
+                    y[(i0 + r) * ldy] = (byte)Requantization.Requantize(unchecked(rowSums[r] + bias[i0 + r]), multipliers[i0 + r], yZeroPoint, yMin, yMax);
+            }
+        }
+    }
+}

@@ -1,0 +1,120 @@
+using EdgeRuntime.Kernels.Common;
+
+namespace EdgeRuntime.Kernels.Gemm;
+
+/// <summary>
+/// GEMM with the requantization in its epilogue: the microkernel turns its int32 accumulators into 8-bit outputs while
+/// they are still in registers, so no M×N int32 matrix is written and read back, and the weight zero points are
+/// folded into the packed weights, so no column sums of B are needed:
+/// <code>y[i * ldy + j] = (byte)Requantization.Requantize(Σ_kk (a[i, kk] - rowOffsets[i]) * b[kk * ldb + j] + bias[i],
+///                                                  multipliers[i], yZeroPoint, yMin, yMax)</code>
+/// (int32 arithmetic wrapping like <see cref="QGemm.MultiplyScalar"/> followed by
+/// <see cref="QGemmRequantization.RowsScalar"/> with <c>weightZeroPoints = rowOffsets</c>, which it equals bit for bit).
+/// Available where <see cref="HasFusedRequantization"/> says so; elsewhere callers use <see cref="Multiply"/> and
+/// <see cref="QGemmRequantization.Rows"/>.
+/// </summary>
+public static partial class QGemm
+{
+    /// <summary>True when <paramref name="isa"/> implements <see cref="PackAWithRowOffsets"/> and <see cref="MultiplyRequantize"/>.</summary>
+    public static bool HasFusedRequantization(IsaPath isa) => isa is IsaPath.Avx2 or IsaPath.Neon or IsaPath.NeonDot or IsaPath.Scalar;
+
+    /// <summary>Number of sbytes <see cref="PackAWithRowOffsets"/> writes for an M×K matrix on <paramref name="isa"/>.</summary>
+    public static int PackedAWithRowOffsetsLength(IsaPath isa, int m, int k) => isa switch
+    {
+        IsaPath.Avx2 => Avx2PackedALength(m, k),
+        IsaPath.Neon or IsaPath.NeonDot => ArmFusedPackedALength(isa, m, k),
+        IsaPath.Scalar => checked(m * k * sizeof(short)),
+        _ => throw UnsupportedFused(isa),
+    };
+
+    /// <summary>Ints of scratch <see cref="MultiplyRequantize"/> needs on <paramref name="isa"/>.</summary>
+    public static int FusedScratchLength(IsaPath isa, int m, int n, int k) => isa switch
+    {
+        IsaPath.Avx2 => Avx2ScratchLength(k),
+        IsaPath.Neon or IsaPath.NeonDot => ArmFusedScratchLength(isa, n, k),
+        IsaPath.Scalar => 0,
+        _ => throw UnsupportedFused(isa),
+    };
+
+    /// <summary>
+    /// Packs <c>a[i, kk] - rowOffsets[i]</c> (row-major A, M×K; each difference must fit in int16, which holds for
+    /// int8 weights minus an int8 zero point) for <see cref="MultiplyRequantize"/>. Paths whose microkernels multiply
+    /// int8 weights (Neon, NeonDot) keep A as it is and store the offsets beside it; the epilogue then subtracts
+    /// <c>rowOffsets[i]·Σ_kk b[kk, j]</c>. An empty
+    /// <paramref name="rowOffsets"/> means all zero.
+    /// </summary>
+    public static void PackAWithRowOffsets(IsaPath isa, ReadOnlySpan<sbyte> a, int m, int k, ReadOnlySpan<int> rowOffsets, Span<sbyte> packed)
+    {
+        if (!rowOffsets.IsEmpty && rowOffsets.Length < m) throw new ArgumentException($"{rowOffsets.Length} row offsets for {m} rows", nameof(rowOffsets));
+        switch (isa)
+        {
+            case IsaPath.Avx2:
+                PackAAvx2(a, m, k, rowOffsets, packed);
+                break;
+            case IsaPath.Neon or IsaPath.NeonDot:
+                PackAWithRowOffsetsArm(isa, a, m, k, rowOffsets, packed);
+                break;
+            case IsaPath.Scalar:
+            {
+                CheckPackArguments(a, m, k, packed, PackedAWithRowOffsetsLength(isa, m, k));
+                var destination = System.Runtime.InteropServices.MemoryMarshal.Cast<sbyte, short>(packed);
+                for (int i = 0; i < m; i++)
+                    for (int kk = 0; kk < k; kk++)
+                        destination[i * k + kk] = checked((short)(a[i * k + kk] - (rowOffsets.IsEmpty ? 0 : rowOffsets[i])));
+                break;
+            }
+            default:
+                throw UnsupportedFused(isa);
+        }
+    }
+
+    /// <summary>
+    /// The fused GEMM + requantization of the class summary, writing M rows of N bytes at stride
+    /// <paramref name="ldy"/>. <paramref name="packedA"/> comes from <see cref="PackAWithRowOffsets"/> with the same
+    /// <paramref name="isa"/>, m and k. Output bytes are the int8 (two's complement) or uint8 value, as the clamp
+    /// range [<paramref name="yMin"/>, <paramref name="yMax"/>] implies.
+    /// </summary>
+    public static void MultiplyRequantize(IsaPath isa, int m, int n, int k, ReadOnlySpan<sbyte> packedA, ReadOnlySpan<sbyte> b, int ldb,
+        ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers, int yZeroPoint, int yMin, int yMax, Span<byte> y, int ldy, Span<int> scratch)
+    {
+        if (m < 0 || n < 0 || k < 0) throw new ArgumentOutOfRangeException(nameof(m), $"negative GEMM dimension m={m}, n={n}, k={k}");
+        if (m == 0 || n == 0) return;
+        if (bias.Length < m || multipliers.Length < m) throw new ArgumentException($"bias ({bias.Length}) and multipliers ({multipliers.Length}) need {m} values");
+        if (ldy < n || y.Length < (long)(m - 1) * ldy + n) throw new ArgumentException($"y ({y.Length} bytes, ldy {ldy}) is too small for {m}x{n}", nameof(y));
+        if (k > 0 && (ldb < n || b.Length < (long)(k - 1) * ldb + n)) throw new ArgumentException($"B ({b.Length} bytes, ldb {ldb}) is too small for {k}x{n}", nameof(b));
+        if (packedA.Length < PackedAWithRowOffsetsLength(isa, m, k)) throw new ArgumentException($"packed A holds {packedA.Length} bytes, needs {PackedAWithRowOffsetsLength(isa, m, k)}", nameof(packedA));
+        if (scratch.Length < FusedScratchLength(isa, m, n, k)) throw new ArgumentException($"scratch holds {scratch.Length} ints, needs {FusedScratchLength(isa, m, n, k)}", nameof(scratch));
+        if (yMin < -128 || yMax > 255 || yMin > yMax) throw new ArgumentOutOfRangeException(nameof(yMin), $"output range [{yMin}, {yMax}] is not an 8-bit range");
+        switch (isa)
+        {
+            case IsaPath.Neon or IsaPath.NeonDot:
+                MultiplyRequantizeArm(isa, m, n, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch);
+                break;
+            case IsaPath.Avx2:
+                MultiplyRequantizeAvx2(m, n, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch);
+                break;
+            case IsaPath.Scalar:
+                MultiplyRequantizeScalar(m, n, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy);
+                break;
+            default:
+                throw UnsupportedFused(isa);
+        }
+    }
+
+    /// <summary>The definition of <see cref="MultiplyRequantize"/> over the scalar packing (row-major int16 <c>a - rowOffset</c>).</summary>
+    public static void MultiplyRequantizeScalar(int m, int n, int k, ReadOnlySpan<sbyte> packedA, ReadOnlySpan<sbyte> b, int ldb,
+        ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers, int yZeroPoint, int yMin, int yMax, Span<byte> y, int ldy)
+    {
+        var a = System.Runtime.InteropServices.MemoryMarshal.Cast<sbyte, short>(packedA);
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                int sum = 0;
+                for (int kk = 0; kk < k; kk++) sum = unchecked(sum + a[i * k + kk] * b[kk * ldb + j]);
+                y[i * ldy + j] = (byte)Requantization.Requantize(unchecked(sum + bias[i]), multipliers[i], yZeroPoint, yMin, yMax);
+            }
+    }
+
+    private static NotSupportedException UnsupportedFused(IsaPath isa) =>
+        new($"fused GEMM requantization is not implemented on the {isa} path (check QGemm.HasFusedRequantization)");
+}

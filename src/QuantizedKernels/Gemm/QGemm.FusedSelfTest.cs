@@ -1,0 +1,108 @@
+using EdgeRuntime.Kernels.Common;
+using EdgeRuntime.Kernels.SelfTest;
+
+namespace EdgeRuntime.Kernels.Gemm;
+
+/// <summary>
+/// Self-test group for <see cref="QGemm.MultiplyRequantize"/>: on every path that has it, the fused kernel must write
+/// exactly the bytes of the unfused definition (<see cref="QGemm.MultiplyScalar"/> on the raw weights, then
+/// <see cref="QGemmRequantization.RowsScalar"/> with the row offsets as weight zero points and
+/// <see cref="QGemm.ColumnSumsScalar"/>), and nothing into the row padding of y. Shapes: the M/K/N sweeps of
+/// <see cref="KernelSelfTest"/>, strided B, int8 and uint8 output ranges, narrowed (fused activation) clamps, extreme
+/// operands and zero points, and MobileNetV2 pointwise shapes.
+/// </summary>
+public static class QGemmFusedSelfTest
+{
+    /// <summary>
+    /// Runs the sweep on <paramref name="path"/>, recording one result per case. Where the path has no fused kernel,
+    /// the same cases check the unfused composition callers use there (Multiply, ColumnSums, Rows on that path).
+    /// </summary>
+    public static void Check(IsaPath path, SelfTestRecorder recorder)
+    {
+        var random = new Random(20261128);
+        int caseIndex = 0;
+        foreach (int m in KernelSelfTest.RowCounts)
+            foreach (int k in KernelSelfTest.DepthCounts)
+            {
+                int n = KernelSelfTest.ColumnCounts[(caseIndex * 7 + m) % KernelSelfTest.ColumnCounts.Count];
+                int ldb = caseIndex % 2 == 0 ? n : n + 1 + caseIndex % 13;
+                Case(path, recorder, random, m, n, k, ldb, caseIndex % 5);
+                caseIndex++;
+            }
+        foreach (var (m, n, k) in new[] { (96, 196, 24), (24, 144, 96), (160, 49, 96), (1001, 1, 320), (32, 50176 / 64, 27), (6, 16, 4096) })
+            for (int variant = 0; variant < 5; variant++)
+                Case(path, recorder, random, m, n, k, n, variant);
+    }
+
+    /// <summary>
+    /// One case. <paramref name="variant"/>: 0 int8 output, 1 uint8 output, 2 narrowed int8 clamp, 3 extreme operands
+    /// (all −128 with offsets +127, so |a − offset| = 255), 4 multipliers that saturate most outputs.
+    /// </summary>
+    private static void Case(IsaPath path, SelfTestRecorder recorder, Random random, int m, int n, int k, int ldb, int variant)
+    {
+        var a = new sbyte[m * k];
+        var b = new sbyte[k == 0 ? 0 : (k - 1) * ldb + n];
+        var offsets = new int[m];
+        var bias = new int[m];
+        var multipliers = new float[m];
+        for (int i = 0; i < a.Length; i++) a[i] = variant == 3 ? sbyte.MinValue : (sbyte)random.Next(-128, 128);
+        for (int i = 0; i < b.Length; i++) b[i] = variant == 3 ? sbyte.MaxValue : (sbyte)random.Next(-128, 128);
+        for (int i = 0; i < m; i++)
+        {
+            offsets[i] = variant == 3 ? 127 : random.Next(4) == 0 ? 0 : random.Next(-128, 128);
+            bias[i] = random.Next(-50_000, 50_000);
+            // Scale so that outputs spread over the 8-bit range (≈ 1/(128·√K) per unit of acc) or saturate.
+            float typical = 1f / (64f * MathF.Sqrt(Math.Max(k, 1)) * 96f);
+            multipliers[i] = typical * (variant == 4 ? 50f : 0.25f + (float)random.NextDouble());
+        }
+        bool unsignedOutput = variant == 1;
+        int yZeroPoint = unsignedOutput ? random.Next(0, 256) : random.Next(-128, 128);
+        int yMin = unsignedOutput ? 0 : -128, yMax = unsignedOutput ? 255 : 127;
+        if (variant == 2) { yMin = Math.Max(yMin, yZeroPoint); yMax = Math.Min(yMax, yZeroPoint + 60); }
+
+        int ldy = n + 3;
+        const byte Sentinel = 0xA5;
+        var expected = new byte[m * ldy];
+        var actual = new byte[m * ldy];
+        Array.Fill(expected, Sentinel);
+        Array.Fill(actual, Sentinel);
+        var acc = new int[m * n];
+        var sums = new int[n];
+        QGemm.MultiplyScalar(m, n, k, a, b, ldb, acc, n);
+        QGemm.ColumnSumsScalar(b, k, n, ldb, sums);
+        QGemmRequantization.RowsScalar(acc, n, m, n, bias, offsets, sums, multipliers, yZeroPoint, yMin, yMax, 0, expected, ldy);
+
+        string Describe() => $"m={m} n={n} k={k} ldb={ldb} variant={variant} y=[{yMin},{yMax}] zp={yZeroPoint}";
+        try
+        {
+            if (QGemm.HasFusedRequantization(path))
+            {
+                var packed = new sbyte[QGemm.PackedAWithRowOffsetsLength(path, m, k)];
+                QGemm.PackAWithRowOffsets(path, a, m, k, offsets, packed);
+                var scratch = new int[QGemm.FusedScratchLength(path, m, n, k)];
+                QGemm.MultiplyRequantize(path, m, n, k, packed, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, actual, ldy, scratch);
+            }
+            else
+            {
+                var packed = new sbyte[QGemm.PackedALength(path, m, k)];
+                QGemm.PackA(path, a, m, k, packed);
+                var scratch = new int[QGemm.ScratchLength(path, m, n, k)];
+                var pathAcc = new int[m * n];
+                var pathSums = new int[n];
+                QGemm.Multiply(path, m, n, k, packed, b, ldb, pathAcc, n, scratch);
+                QGemm.ColumnSums(path, b, k, n, ldb, pathSums);
+                QGemmRequantization.Rows(path, pathAcc, n, m, n, bias, offsets, pathSums, multipliers, yZeroPoint, yMin, yMax, 0, actual, ldy);
+            }
+        }
+        catch (Exception ex)
+        {
+            recorder.Fail(Describe(), $"{ex.GetType().Name}: {ex.Message}");
+            return;
+        }
+        int first = -1;
+        for (int i = 0; i < expected.Length && first < 0; i++) if (expected[i] != actual[i]) first = i;
+        recorder.Check(first < 0, Describe, () => first % ldy < n
+            ? $"y[{first / ldy},{first % ldy}] = {actual[first]}, expected {expected[first]}"
+            : $"wrote {actual[first]} into row padding at y[{first / ldy},{first % ldy}]");
+    }
+}
