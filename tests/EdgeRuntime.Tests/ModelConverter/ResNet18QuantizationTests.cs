@@ -32,7 +32,7 @@ public sealed class ResNet18QuantizationTests(ITestOutputHelper output)
             Assert.True(auto.UnsupportedNodes.Count == 0, $"ResNet18 int8: no native kernel for {GraphPlanner.DescribeUnsupported(auto.UnsupportedNodes)}");
         using var native = EdgeModel.Load(result.Model, "resnet18 int8", new EdgeModelOptions { Backend = BackendKind.Native, Threads = 1 });
         using var ortFloat = new OrtSession(floatBytes);
-        using var ortInt8 = new OrtSession(result.Model);
+        using var ortInt8 = new OrtSession(result.Model, OrtMode.Integer);
         string inputName = native.Inputs[0].Name, outputName = native.Outputs[0].Name;
         var graph = QuantizeTestSupport.Read(result.Model);
         float? lsb = graph.Initializers.TryGetValue(outputName + "_scale", out var scale) ? scale.AsSpan<float>()[0] : null;

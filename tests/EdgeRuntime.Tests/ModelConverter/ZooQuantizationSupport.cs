@@ -11,16 +11,23 @@ namespace EdgeRuntime.Tests.ModelConverter;
 
 /// <summary>What one zoo model measured after quantization (one row of the table the tests print).</summary>
 internal sealed record ZooQuantizationRow(
-    string Model, string Variant, int Agree, int Total, double LogitsSqnrDb, double MaxLsbNativeVsOrt, float LogitsLsb,
+    string Model, string Variant, int Agree, int Total, double LogitsSqnrDb, double FloatNoiseSensitivityDb, OrtMode Oracle, double MaxLsbNativeVsOracle, double MaxLsbNativeVsOtherOrtMode, float LogitsLsb,
     double MaxProbabilityDiff, int NativeIntegerNodes, string NativeFloatOps, TimeSpan Build, TimeSpan Quantize, TimeSpan Evaluate)
 {
     public const string Header =
-        "| model | variant | top-1 agree | logits SQNR | max LSB native-ORT | logits LSB | max Δp native-ORT | native QLinear nodes | native float ops | build | quantize | evaluate |\n" +
-        "|---|---|---|---|---|---|---|---|---|---|---|---|";
+        "| model | variant | top-1 agree | logits SQNR | float logits SNR at 40 dB input noise | ORT oracle | max LSB native vs oracle | vs other ORT mode | logits LSB | max Δp native-ORT | native QLinear nodes | native float ops | build | quantize | evaluate |\n" +
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|";
 
     public override string ToString() =>
-        $"| {Model} | {Variant} | {Agree}/{Total} ({100.0 * Agree / Total:0}%) | {LogitsSqnrDb:0.0} dB | {MaxLsbNativeVsOrt:0.##} | {LogitsLsb:0.0000} | {MaxProbabilityDiff:E1} | " +
+        $"| {Model} | {Variant} | {Agree}/{Total} ({100.0 * Agree / Total:0}%) | {LogitsSqnrDb:0.0} dB | {FloatNoiseSensitivityDb:0.0} dB | {Oracle} | {MaxLsbNativeVsOracle:0.##} | {MaxLsbNativeVsOtherOrtMode:0.##} | {LogitsLsb:0.0000} | {MaxProbabilityDiff:E1} | " +
         $"{NativeIntegerNodes} | {NativeFloatOps} | {Build.TotalSeconds:0.0}s | {Quantize.TotalSeconds:0.0}s | {Evaluate.TotalSeconds:0.0}s |";
+}
+
+/// <summary>How <see cref="ZooQuantizationSupport.OrtSession"/> runs a model.</summary>
+internal enum OrtMode
+{
+    Reference,
+    Integer,
 }
 
 /// <summary>
@@ -36,6 +43,13 @@ internal sealed record ZooQuantizationRow(
 /// quantized model exposes them as a dequantized int8 tensor: native and ONNX Runtime are compared on that tensor in
 /// units of its scale (1 LSB), and on the probabilities with the tolerance 1 LSB of the logits implies (see
 /// <see cref="ProbabilityTolerance"/>).
+/// The ONNX Runtime oracle is its integer execution of the int8 model (<see cref="OrtMode.Integer"/>), which native
+/// matches bit for bit on every intermediate int8 tensor (uint8 activations: see the oracle choice in
+/// <see cref="QuantizeAndMeasure"/>). ONNX Runtime's unfused QDQ reference
+/// (<see cref="OrtMode.Reference"/>) computes each layer in float and differs from any integer engine, ONNX Runtime's own
+/// included, by 1 LSB on rare near-ties (about one element in 10⁵ in the first layers); deep random-weight networks
+/// amplify those into tens of LSB of intermediate tensors and several LSB of logits, so that distance is reported, not
+/// asserted.
 /// </remarks>
 internal static class ZooQuantizationSupport
 {
@@ -50,19 +64,34 @@ internal static class ZooQuantizationSupport
     public static string[] EvaluationPhotos => PhotoSplit.Value.Evaluation;
 
     /// <summary>
-    /// Softmax is 1-Lipschitz per logit in the sense |Δp_i| ≤ p_i·(e^{2δ} − 1) when every logit moves by at most δ
-    /// (numerator and denominator each change by a factor within e^{±δ}); so 1 LSB of the logits allows
+    /// When every logit moves by at most δ, each Softmax probability changes by |Δp_i| ≤ p_i·(e^{2δ} − 1) (numerator and
+    /// denominator each change by a factor within e^{±δ}); so 1 LSB of the logits allows
     /// |Δp| ≤ e^{2·LSB} − 1, plus float rounding of the two Softmax implementations.
     /// </summary>
     public static double ProbabilityTolerance(float logitsLsb) => Math.Exp(2.0 * logitsLsb) - 1 + 1e-6;
 
-    /// <summary>Runs a model on ONNX Runtime with graph optimizations off (the oracle's reference semantics), one session for many inputs.</summary>
+    /// <summary>
+    /// A model on ONNX Runtime, one session for many inputs. <see cref="OrtMode.Reference"/>: graph optimizations off,
+    /// so a QDQ model runs as written (DequantizeLinear → float op → QuantizeLinear), the spec's reference semantics.
+    /// <see cref="OrtMode.Integer"/>: all optimizations and <c>session.qdqisint8allowed = 1</c>, so ONNX Runtime fuses
+    /// the int8 QDQ groups into its integer kernels (QLinearConv, QLinearAdd, …) as it does by default on ARM64 — the
+    /// Pi's ONNX Runtime; on x64 it only fuses uint8 unless told to).
+    /// </summary>
     public sealed class OrtSession : IDisposable
     {
-        private readonly SessionOptions _options = new() { GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL, IntraOpNumThreads = 1 };
+        private readonly SessionOptions _options;
         private readonly InferenceSession _session;
 
-        public OrtSession(byte[] model) => _session = new InferenceSession(model, _options);
+        public OrtSession(byte[] model, OrtMode mode = OrtMode.Reference)
+        {
+            _options = new SessionOptions
+            {
+                GraphOptimizationLevel = mode == OrtMode.Integer ? GraphOptimizationLevel.ORT_ENABLE_ALL : GraphOptimizationLevel.ORT_DISABLE_ALL,
+                IntraOpNumThreads = 1,
+            };
+            if (mode == OrtMode.Integer) _options.AddSessionConfigEntry("session.qdqisint8allowed", "1");
+            _session = new InferenceSession(model, _options);
+        }
 
         public Dictionary<string, float[]> Run(string inputName, Tensor input)
         {
@@ -96,6 +125,25 @@ internal static class ZooQuantizationSupport
         int[] shape = [1, 3, resolution, resolution];
         var options = EdgeRuntime.Imaging.PreprocessOptions.DefaultsFor(TensorElementType.Float32, shape);
         return CalibrationPhotos.Select(p => Models.ModelTestSupport.Preprocess(p, options, TensorElementType.Float32, shape)).ToArray();
+    }
+
+    /// <summary>
+    /// Input SNR of the noise-sensitivity probe: white Gaussian noise at 40 dB below the input's power (int8 quantization of
+    /// the input alone measures 43–47 dB here). How much the float model degrades its logits under it says how much any
+    /// small perturbation, quantization included, is amplified by the network (random-weight models can be far more
+    /// sensitive than trained ones).
+    /// </summary>
+    public const double SensitivityInputSnrDb = 40;
+
+    /// <summary><paramref name="t"/> plus white Gaussian noise at <paramref name="snrDb"/> below its mean power.</summary>
+    public static Tensor WithNoise(Tensor t, double snrDb, Random rng)
+    {
+        var v = t.ToFloatArray();
+        double power = v.Average(x => (double)x * x);
+        double std = Math.Sqrt(power / Math.Pow(10, snrDb / 10));
+        for (int i = 0; i < v.Length; i++)
+            v[i] += (float)(std * Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble()));
+        return Tensor.FromFloats(t.Shape, v);
     }
 
     /// <summary>Left-right mirror of an NCHW tensor.</summary>
@@ -155,18 +203,28 @@ internal static class ZooQuantizationSupport
             Assert.True(logitsIndex >= 0 && probsIndex >= 0, $"{name} ({variant}): quantized outputs {string.Join(", ", native.Outputs.Select(o => o.Name))}");
 
             using var ortFloat = new OrtSession(floatBytes);
-            using var ortInt8 = new OrtSession(q);
+            // The oracle: ONNX Runtime's integer kernels for int8 activations; its QDQ reference for uint8, because on x64
+            // without VNNI its uint8×int8 kernels sum pairs of products in saturating int16 (VPMADDUBSW) and drift from its own
+            // reference (measured on MobileNetV2 0.5 at 64 px: 38 LSB at the first conv, up to 255 LSB deeper) while native matches
+            // the reference on every tensor but rare near-ties (see the remarks: hence the uint8 case uses a shallow network).
+            var oracleMode = settings.UnsignedActivations ? OrtMode.Reference : OrtMode.Integer;
+            using var oracle = new OrtSession(q, oracleMode);
+            using var other = new OrtSession(q, oracleMode == OrtMode.Integer ? OrtMode.Reference : OrtMode.Integer);
             var inputs = EvaluationInputs(floatPath, floatBytes);
             int agree = 0;
-            double signal = 0, noise = 0, maxLsb = 0, maxProbabilityDiff = 0;
+            var noiseRng = new Random(12345);
+            double sensitivityNoise = 0, signal = 0, noise = 0, maxLsb = 0, maxLsbOther = 0, maxProbabilityDiff = 0;
             for (int i = 0; i < inputs.Length; i++)
             {
                 string what = $"{name} ({variant}), {Path.GetFileName(EvaluationPhotos[i / 2])}{(i % 2 == 1 ? " mirrored" : "")}";
                 var outputs = native.Run(inputs[i]);
                 float[] nativeLogits = outputs[logitsIndex].ToFloatArray(), nativeProbs = outputs[probsIndex].ToFloatArray();
-                var ort = ortInt8.Run(zoo.InputName, inputs[i]);
+                var ort = oracle.Run(zoo.InputName, inputs[i]);
+                var otherLogits = other.Run(zoo.InputName, inputs[i])[zoo.LogitsName];
+                for (int k = 0; k < otherLogits.Length; k++) maxLsbOther = Math.Max(maxLsbOther, Math.Abs(nativeLogits[k] - otherLogits[k]) / lsb);
                 float[] ortLogits = ort[zoo.LogitsName], ortProbs = ort[zoo.OutputName];
                 float[] floatLogits = ortFloat.Run(zoo.InputName, inputs[i])[zoo.LogitsName];
+                float[] noisyLogits = ortFloat.Run(zoo.InputName, WithNoise(inputs[i], SensitivityInputSnrDb, noiseRng))[zoo.LogitsName];
 
                 // (b) native vs ONNX Runtime: logits within 1 LSB, probabilities within what 1 LSB of logits allows.
                 for (int k = 0; k < nativeLogits.Length; k++)
@@ -185,10 +243,12 @@ internal static class ZooQuantizationSupport
                 {
                     signal += (double)floatLogits[k] * floatLogits[k];
                     noise += (double)(floatLogits[k] - nativeLogits[k]) * (floatLogits[k] - nativeLogits[k]);
+                    sensitivityNoise += (double)(floatLogits[k] - noisyLogits[k]) * (floatLogits[k] - noisyLogits[k]);
                 }
             }
             double sqnr = noise == 0 ? double.PositiveInfinity : 10 * Math.Log10(signal / noise);
-            return new ZooQuantizationRow(name, variant, agree, inputs.Length, sqnr, maxLsb, lsb, maxProbabilityDiff, integerNodes, floatOps, build, quantize, watch.Elapsed);
+            double sensitivity = 10 * Math.Log10(signal / sensitivityNoise);
+            return new ZooQuantizationRow(name, variant, agree, inputs.Length, sqnr, sensitivity, oracleMode, maxLsb, maxLsbOther, lsb, maxProbabilityDiff, integerNodes, floatOps, build, quantize, watch.Elapsed);
         }
         finally
         {
