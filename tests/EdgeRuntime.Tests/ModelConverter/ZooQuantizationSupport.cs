@@ -112,11 +112,14 @@ internal static class ZooQuantizationSupport
         }
     }
 
-    /// <summary>Preprocessed float inputs of the evaluation photos for a [1, 3, R, R] model, each followed by its mirror image.</summary>
-    public static Tensor[] EvaluationInputs(string modelPath, byte[] floatModel)
+    /// <summary>
+    /// Preprocessed float inputs of the evaluation photos for the model's first input, each followed by its mirror image
+    /// when <paramref name="mirrored"/> (input i is photo i / 2, mirrored when i is odd; otherwise input i is photo i).
+    /// </summary>
+    public static Tensor[] EvaluationInputs(string modelPath, byte[] floatModel, bool mirrored = true)
     {
         var inputs = QuantizeTestSupport.Inputs(modelPath, floatModel, EvaluationPhotos, null);
-        return inputs.SelectMany(t => new[] { t, Mirror(t) }).ToArray();
+        return mirrored ? inputs.SelectMany(t => new[] { t, Mirror(t) }).ToArray() : inputs;
     }
 
     /// <summary>Calibration photos preprocessed for the zoo builder's BatchNormalization statistics.</summary>

@@ -10,8 +10,10 @@ namespace EdgeRuntime.Tests.ModelConverter;
 /// modelconv quantize on every architecture of the generated model zoo (BN statistics and activation ranges from the
 /// even-numbered real photos, evaluation on the odd-numbered ones and their mirror images; see
 /// <see cref="ZooQuantizationSupport"/>): the int8 model runs on ONNX Runtime and natively with every node native,
-/// native logits are within 1 LSB of ONNX Runtime's, and top-1 agreement with the float model and the logits SQNR are
-/// measured (one table row per test) and held above floors set from measurement.
+/// native logits are within 1 LSB of ONNX Runtime's (its integer execution for int8 — measured bit-exact on every
+/// tensor; its QDQ reference for uint8 — see <see cref="ZooQuantizationSupport.QuantizeAndMeasure"/>) and the
+/// probabilities within what that allows, and top-1 agreement with the float model and the logits SQNR are measured (one
+/// table row per test) and held above floors set from measurement.
 /// </summary>
 public sealed class ZooQuantizationTests(ITestOutputHelper output)
 {
