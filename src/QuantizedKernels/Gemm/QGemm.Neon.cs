@@ -32,13 +32,15 @@ public static partial class QGemm
     private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
 
     private static void PackANeon(ReadOnlySpan<sbyte> a, int m, int k, Span<sbyte> packed) =>
-        PackAInterleaved(a, m, k, NeonRowBlock, 2, packed, PackedALengthNeon(m, k));
+        PackAInterleaved(a, m, k, NeonRowBlock, 2, packed, PackedALengthNeon(m, k), ReadOnlySpan<int>.Empty);
 
     /// <summary>
     /// Packs row-major A as <c>[M/rowBlock][K/group][rowBlock][group]</c> sbytes, zero-padded to whole blocks: the
-    /// layout of the ARM microkernels (group 2 for SMULL/SADALP pairs, 4 for SDOT quads).
+    /// layout of the ARM microkernels (group 2 for SMULL/SADALP pairs, 4 for SDOT quads). A non-empty
+    /// <paramref name="rowShifts"/> stores <c>a[row, kk] - rowShifts[row]</c> instead (the caller guarantees it fits).
     /// </summary>
-    private static void PackAInterleaved(ReadOnlySpan<sbyte> a, int m, int k, int rowBlock, int group, Span<sbyte> packed, int length)
+    private static void PackAInterleaved(ReadOnlySpan<sbyte> a, int m, int k, int rowBlock, int group, Span<sbyte> packed, int length,
+        ReadOnlySpan<int> rowShifts)
     {
         int steps = (k + group - 1) / group;
         if (a.Length < m * k) throw new ArgumentException($"a holds {a.Length} values, fewer than m*k = {m * k}", nameof(a));
@@ -50,7 +52,7 @@ public static partial class QGemm
                     for (int g = 0; g < group; g++)
                     {
                         int row = block + r, kk = group * step + g;
-                        packed[o++] = row < m && kk < k ? a[row * k + kk] : (sbyte)0;
+                        packed[o++] = row < m && kk < k ? (sbyte)(a[row * k + kk] - (rowShifts.IsEmpty ? 0 : rowShifts[row])) : (sbyte)0;
                     }
     }
 
@@ -67,13 +69,20 @@ public static partial class QGemm
         /// <summary>k values per step: 2 for SMULL/SADALP pairs, 4 for SDOT quads.</summary>
         static abstract int Group { get; }
         static abstract unsafe void PackPanel16(sbyte* b, int ldb, int k, sbyte* panel);
-        static abstract unsafe void Kernel4x16<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows) where TSink : struct, IArmTileSink;
+        /// <summary>
+        /// <paramref name="noMinus128"/>: every packed A value lies in [-127, 127] (the SMULL/SMLAL kernel may then
+        /// add two products in one int16 lane: |p1 + p2| ≤ 2·127·128 = 32512); paths that do not need it ignore it.
+        /// </summary>
+        static abstract unsafe void Kernel4x16<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows, bool noMinus128) where TSink : struct, IArmTileSink;
         static abstract unsafe void Kernel4x4<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows, int cols) where TSink : struct, IArmTileSink;
     }
 
     /// <summary>What the ARM microkernels do with a finished accumulator row (specialised per sink type).</summary>
     private interface IArmTileSink
     {
+        /// <summary>The initial accumulator of every column of row r (the requantizing sink starts from the bias).</summary>
+        Vector128<int> Initial(int r);
+
         /// <summary>Row r of a 4×16 tile: columns 4q..4q+3 in <paramref name="v0"/>..<paramref name="v3"/>.</summary>
         void Row16(int r, Vector128<int> v0, Vector128<int> v1, Vector128<int> v2, Vector128<int> v3);
         /// <summary>Row r of a 4×4 tile, of which the first <paramref name="cols"/> lanes are real columns.</summary>
@@ -83,6 +92,9 @@ public static partial class QGemm
     /// <summary>Stores int32 accumulators: row r at <c>c + r·ldc</c>.</summary>
     private readonly unsafe struct ArmStoreInt32(int* c, int ldc) : IArmTileSink
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector128<int> Initial(int r) => default;
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Row16(int r, Vector128<int> v0, Vector128<int> v1, Vector128<int> v2, Vector128<int> v3) => StoreRow16(c + (long)r * ldc, v0, v1, v2, v3);
 
@@ -94,7 +106,11 @@ public static partial class QGemm
     {
         public static int Group => 2;
         public static unsafe void PackPanel16(sbyte* b, int ldb, int k, sbyte* panel) => PackBPanelNeon16(b, ldb, k, panel);
-        public static unsafe void Kernel4x16<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows) where TSink : struct, IArmTileSink => KernelNeon4x16(a, panel, steps, sink, rows);
+        public static unsafe void Kernel4x16<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows, bool noMinus128) where TSink : struct, IArmTileSink
+        {
+            if (noMinus128) KernelNeon4x16Paired(a, panel, steps, sink, rows);
+            else KernelNeon4x16(a, panel, steps, sink, rows);
+        }
         public static unsafe void Kernel4x4<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows, int cols) where TSink : struct, IArmTileSink => KernelNeon4x4(a, panel, steps, sink, rows, cols);
     }
 
@@ -124,7 +140,7 @@ public static partial class QGemm
                 for (int i = 0; i < m; i += NeonRowBlock)
                 {
                     var sink = new ArmStoreInt32(pc + i * ldAcc + j, ldAcc);
-                    TKernel.Kernel4x16(pa + i * blockStride, panelPtr, steps, sink, Math.Min(NeonRowBlock, m - i));
+                    TKernel.Kernel4x16(pa + i * blockStride, panelPtr, steps, sink, Math.Min(NeonRowBlock, m - i), false);
                 }
             }
             for (; j < n; j += NeonNarrowColumnBlock)
@@ -211,10 +227,10 @@ public static partial class QGemm
     /// </summary>
     private static unsafe void KernelNeon4x16<TSink>(sbyte* a, sbyte* panel, int pairs, TSink sink, int rows) where TSink : struct, IArmTileSink
     {
-        Vector128<int> c00 = default, c01 = default, c02 = default, c03 = default;
-        Vector128<int> c10 = default, c11 = default, c12 = default, c13 = default;
-        Vector128<int> c20 = default, c21 = default, c22 = default, c23 = default;
-        Vector128<int> c30 = default, c31 = default, c32 = default, c33 = default;
+        Vector128<int> c00 = sink.Initial(0), c01 = c00, c02 = c00, c03 = c00;
+        Vector128<int> c10 = rows > 1 ? sink.Initial(1) : default, c11 = c10, c12 = c10, c13 = c10;
+        Vector128<int> c20 = rows > 2 ? sink.Initial(2) : default, c21 = c20, c22 = c20, c23 = c20;
+        Vector128<int> c30 = rows > 3 ? sink.Initial(3) : default, c31 = c30, c32 = c30, c33 = c30;
         for (int p = 0; p < pairs; p++)
         {
             var b0 = AdvSimd.LoadVector128(panel);
@@ -242,10 +258,77 @@ public static partial class QGemm
         if (rows > 3) sink.Row16(3, c30, c31, c32, c33);
     }
 
+    /// <summary>
+    /// 4×16 tile when every packed A value lies in [-127, 127]: two k pairs per step, SMULL2 of the first pair then
+    /// SMLAL2 of the second into the same int16 lanes (|p1 + p2| ≤ 32512, exact), then one SADALP — 3 instructions per
+    /// 16 products instead of 4. Only high halves are used (SMULL2/SMLAL2): A is replicated into both halves, and the
+    /// B vector for columns 4q..4q+3 is loaded from <c>panel + 8q - 8</c> so that those 8 bytes sit in its high half;
+    /// the first load therefore reads the 8 bytes before the panel (the drivers leave 16 bytes of slack there).
+    /// An odd last pair uses SMULL2 + SADALP alone.
+    /// </summary>
+    private static unsafe void KernelNeon4x16Paired<TSink>(sbyte* a, sbyte* panel, int pairs, TSink sink, int rows) where TSink : struct, IArmTileSink
+    {
+        Vector128<int> c00 = sink.Initial(0), c01 = c00, c02 = c00, c03 = c00;
+        Vector128<int> c10 = rows > 1 ? sink.Initial(1) : default, c11 = c10, c12 = c10, c13 = c10;
+        Vector128<int> c20 = rows > 2 ? sink.Initial(2) : default, c21 = c20, c22 = c20, c23 = c20;
+        Vector128<int> c30 = rows > 3 ? sink.Initial(3) : default, c31 = c30, c32 = c30, c33 = c30;
+        int p = 0;
+        for (; p + 2 <= pairs; p += 2)
+        {
+            var b0 = AdvSimd.LoadVector128(panel - 8);
+            var b1 = AdvSimd.LoadVector128(panel);
+            var b2 = AdvSimd.LoadVector128(panel + 8);
+            var b3 = AdvSimd.LoadVector128(panel + 16);
+            var e0 = AdvSimd.LoadVector128(panel + 24);
+            var e1 = AdvSimd.LoadVector128(panel + 32);
+            var e2 = AdvSimd.LoadVector128(panel + 40);
+            var e3 = AdvSimd.LoadVector128(panel + 48);
+            var a0 = ReplicatePair128(a);
+            var f0 = ReplicatePair128(a + 8);
+            c00 = NeonMac2(c00, b0, a0, e0, f0); c01 = NeonMac2(c01, b1, a0, e1, f0); c02 = NeonMac2(c02, b2, a0, e2, f0); c03 = NeonMac2(c03, b3, a0, e3, f0);
+            var a1 = ReplicatePair128(a + 2);
+            var f1 = ReplicatePair128(a + 10);
+            c10 = NeonMac2(c10, b0, a1, e0, f1); c11 = NeonMac2(c11, b1, a1, e1, f1); c12 = NeonMac2(c12, b2, a1, e2, f1); c13 = NeonMac2(c13, b3, a1, e3, f1);
+            var a2 = ReplicatePair128(a + 4);
+            var f2 = ReplicatePair128(a + 12);
+            c20 = NeonMac2(c20, b0, a2, e0, f2); c21 = NeonMac2(c21, b1, a2, e1, f2); c22 = NeonMac2(c22, b2, a2, e2, f2); c23 = NeonMac2(c23, b3, a2, e3, f2);
+            var a3 = ReplicatePair128(a + 6);
+            var f3 = ReplicatePair128(a + 14);
+            c30 = NeonMac2(c30, b0, a3, e0, f3); c31 = NeonMac2(c31, b1, a3, e1, f3); c32 = NeonMac2(c32, b2, a3, e2, f3); c33 = NeonMac2(c33, b3, a3, e3, f3);
+            a += 16;
+            panel += 64;
+        }
+        if (p < pairs)
+        {
+            var b0 = AdvSimd.LoadVector128(panel - 8);
+            var b1 = AdvSimd.LoadVector128(panel);
+            var b2 = AdvSimd.LoadVector128(panel + 8);
+            var b3 = AdvSimd.LoadVector128(panel + 16);
+            var a0 = ReplicatePair128(a);
+            c00 = NeonMacHigh(c00, b0, a0); c01 = NeonMacHigh(c01, b1, a0); c02 = NeonMacHigh(c02, b2, a0); c03 = NeonMacHigh(c03, b3, a0);
+            var a1 = ReplicatePair128(a + 2);
+            c10 = NeonMacHigh(c10, b0, a1); c11 = NeonMacHigh(c11, b1, a1); c12 = NeonMacHigh(c12, b2, a1); c13 = NeonMacHigh(c13, b3, a1);
+            var a2 = ReplicatePair128(a + 4);
+            c20 = NeonMacHigh(c20, b0, a2); c21 = NeonMacHigh(c21, b1, a2); c22 = NeonMacHigh(c22, b2, a2); c23 = NeonMacHigh(c23, b3, a2);
+            var a3 = ReplicatePair128(a + 6);
+            c30 = NeonMacHigh(c30, b0, a3); c31 = NeonMacHigh(c31, b1, a3); c32 = NeonMacHigh(c32, b2, a3); c33 = NeonMacHigh(c33, b3, a3);
+        }
+        sink.Row16(0, c00, c01, c02, c03);
+        if (rows > 1) sink.Row16(1, c10, c11, c12, c13);
+        if (rows > 2) sink.Row16(2, c20, c21, c22, c23);
+        if (rows > 3) sink.Row16(3, c30, c31, c32, c33);
+    }
+
+    /// <summary>SADALP(sum, SMLAL2(SMULL2(b, a), e, f)): two products per int16 lane (needs |a|, |f| ≤ 127).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> NeonMac2(Vector128<int> sum, Vector128<sbyte> b, Vector128<sbyte> a, Vector128<sbyte> e, Vector128<sbyte> f) =>
+        AdvSimd.AddPairwiseWideningAndAdd(sum, AdvSimd.MultiplyWideningUpperAndAdd(AdvSimd.MultiplyWideningUpper(b, a), e, f));
+
     /// <summary>4×4 tile for the column tail: one SMULL + SADALP per row and k pair.</summary>
     private static unsafe void KernelNeon4x4<TSink>(sbyte* a, sbyte* panel, int pairs, TSink sink, int rows, int cols) where TSink : struct, IArmTileSink
     {
-        Vector128<int> c0 = default, c1 = default, c2 = default, c3 = default;
+        Vector128<int> c0 = sink.Initial(0), c1 = rows > 1 ? sink.Initial(1) : default;
+        Vector128<int> c2 = rows > 2 ? sink.Initial(2) : default, c3 = rows > 3 ? sink.Initial(3) : default;
         for (int p = 0; p < pairs; p++)
         {
             var b = AdvSimd.LoadVector64(panel);
