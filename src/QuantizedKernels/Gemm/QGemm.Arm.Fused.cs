@@ -196,7 +196,7 @@ public static partial class QGemm
                 for (int i = 0; i < m; i += NeonRowBlock)
                 {
                     SetRows(ref sink, py, ldy, pBias, pMultipliers, pOffsets, anyOffset ? pSums : null, i, j);
-                    TKernel.Kernel4x4(pa + i * blockStride, panel, steps, sink, Math.Min(NeonRowBlock, m - i), cols);
+                    TKernel.Kernel4x4(pa + i * blockStride, panel, steps, sink, Math.Min(NeonRowBlock, m - i), cols, noMinus128);
                 }
             }
         }

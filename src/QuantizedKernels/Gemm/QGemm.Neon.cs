@@ -74,7 +74,7 @@ public static partial class QGemm
         /// add two products in one int16 lane: |p1 + p2| ≤ 2·127·128 = 32512); paths that do not need it ignore it.
         /// </summary>
         static abstract unsafe void Kernel4x16<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows, bool noMinus128) where TSink : struct, IArmTileSink;
-        static abstract unsafe void Kernel4x4<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows, int cols) where TSink : struct, IArmTileSink;
+        static abstract unsafe void Kernel4x4<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows, int cols, bool noMinus128) where TSink : struct, IArmTileSink;
     }
 
     /// <summary>What the ARM microkernels do with a finished accumulator row (specialised per sink type).</summary>
@@ -111,7 +111,11 @@ public static partial class QGemm
             if (noMinus128) KernelNeon4x16Paired(a, panel, steps, sink, rows);
             else KernelNeon4x16(a, panel, steps, sink, rows);
         }
-        public static unsafe void Kernel4x4<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows, int cols) where TSink : struct, IArmTileSink => KernelNeon4x4(a, panel, steps, sink, rows, cols);
+        public static unsafe void Kernel4x4<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows, int cols, bool noMinus128) where TSink : struct, IArmTileSink
+        {
+            if (noMinus128) KernelNeon4x4Paired(a, panel, steps, sink, rows, cols);
+            else KernelNeon4x4(a, panel, steps, sink, rows, cols);
+        }
     }
 
     /// <summary>
@@ -150,7 +154,7 @@ public static partial class QGemm
                 for (int i = 0; i < m; i += NeonRowBlock)
                 {
                     var sink = new ArmStoreInt32(pc + i * ldAcc + j, ldAcc);
-                    TKernel.Kernel4x4(pa + i * blockStride, panelPtr, steps, sink, Math.Min(NeonRowBlock, m - i), cols);
+                    TKernel.Kernel4x4(pa + i * blockStride, panelPtr, steps, sink, Math.Min(NeonRowBlock, m - i), cols, false);
                 }
             }
         }
@@ -283,17 +287,19 @@ public static partial class QGemm
             var e1 = AdvSimd.LoadVector128(panel + 32);
             var e2 = AdvSimd.LoadVector128(panel + 40);
             var e3 = AdvSimd.LoadVector128(panel + 48);
-            var a0 = ReplicatePair128(a);
-            var f0 = ReplicatePair128(a + 8);
+            // 16 bytes of A = [2 pairs][4 rows][2 k]: 16-bit lane r is row r's first pair, lane 4 + r its second.
+            var av = AdvSimd.LoadVector128(a).AsInt16();
+            var a0 = Replicate(av, 0);
+            var f0 = Replicate(av, 4);
             c00 = NeonMac2(c00, b0, a0, e0, f0); c01 = NeonMac2(c01, b1, a0, e1, f0); c02 = NeonMac2(c02, b2, a0, e2, f0); c03 = NeonMac2(c03, b3, a0, e3, f0);
-            var a1 = ReplicatePair128(a + 2);
-            var f1 = ReplicatePair128(a + 10);
+            var a1 = Replicate(av, 1);
+            var f1 = Replicate(av, 5);
             c10 = NeonMac2(c10, b0, a1, e0, f1); c11 = NeonMac2(c11, b1, a1, e1, f1); c12 = NeonMac2(c12, b2, a1, e2, f1); c13 = NeonMac2(c13, b3, a1, e3, f1);
-            var a2 = ReplicatePair128(a + 4);
-            var f2 = ReplicatePair128(a + 12);
+            var a2 = Replicate(av, 2);
+            var f2 = Replicate(av, 6);
             c20 = NeonMac2(c20, b0, a2, e0, f2); c21 = NeonMac2(c21, b1, a2, e1, f2); c22 = NeonMac2(c22, b2, a2, e2, f2); c23 = NeonMac2(c23, b3, a2, e3, f2);
-            var a3 = ReplicatePair128(a + 6);
-            var f3 = ReplicatePair128(a + 14);
+            var a3 = Replicate(av, 3);
+            var f3 = Replicate(av, 7);
             c30 = NeonMac2(c30, b0, a3, e0, f3); c31 = NeonMac2(c31, b1, a3, e1, f3); c32 = NeonMac2(c32, b2, a3, e2, f3); c33 = NeonMac2(c33, b3, a3, e3, f3);
             a += 16;
             panel += 64;
@@ -317,6 +323,47 @@ public static partial class QGemm
         if (rows > 1) sink.Row16(1, c10, c11, c12, c13);
         if (rows > 2) sink.Row16(2, c20, c21, c22, c23);
         if (rows > 3) sink.Row16(3, c30, c31, c32, c33);
+    }
+
+    /// <summary>DUP of one 16-bit lane (a k pair of one row) across the vector.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<sbyte> Replicate(Vector128<short> pairs, [System.Diagnostics.CodeAnalysis.ConstantExpected(Max = (byte)7)] byte lane) =>
+        AdvSimd.DuplicateSelectedScalarToVector128(pairs, lane).AsSByte();
+
+    /// <summary>
+    /// 4×4 column-tail tile when every packed A value lies in [-127, 127]: two k pairs per step as in
+    /// <see cref="KernelNeon4x16Paired"/>; the 8-byte panel rows of pairs p and p + 1 are the high halves of loads at
+    /// <c>panel - 8</c> and <c>panel</c>.
+    /// </summary>
+    private static unsafe void KernelNeon4x4Paired<TSink>(sbyte* a, sbyte* panel, int pairs, TSink sink, int rows, int cols) where TSink : struct, IArmTileSink
+    {
+        Vector128<int> c0 = sink.Initial(0), c1 = rows > 1 ? sink.Initial(1) : default;
+        Vector128<int> c2 = rows > 2 ? sink.Initial(2) : default, c3 = rows > 3 ? sink.Initial(3) : default;
+        int p = 0;
+        for (; p + 2 <= pairs; p += 2)
+        {
+            var b = AdvSimd.LoadVector128(panel - 8);
+            var e = AdvSimd.LoadVector128(panel);
+            var av = AdvSimd.LoadVector128(a).AsInt16();
+            c0 = NeonMac2(c0, b, Replicate(av, 0), e, Replicate(av, 4));
+            c1 = NeonMac2(c1, b, Replicate(av, 1), e, Replicate(av, 5));
+            c2 = NeonMac2(c2, b, Replicate(av, 2), e, Replicate(av, 6));
+            c3 = NeonMac2(c3, b, Replicate(av, 3), e, Replicate(av, 7));
+            a += 16;
+            panel += 16;
+        }
+        if (p < pairs)
+        {
+            var b = AdvSimd.LoadVector128(panel - 8);
+            c0 = NeonMacHigh(c0, b, ReplicatePair128(a));
+            c1 = NeonMacHigh(c1, b, ReplicatePair128(a + 2));
+            c2 = NeonMacHigh(c2, b, ReplicatePair128(a + 4));
+            c3 = NeonMacHigh(c3, b, ReplicatePair128(a + 6));
+        }
+        sink.Row4(0, c0, cols);
+        if (rows > 1) sink.Row4(1, c1, cols);
+        if (rows > 2) sink.Row4(2, c2, cols);
+        if (rows > 3) sink.Row4(3, c3, cols);
     }
 
     /// <summary>SADALP(sum, SMLAL2(SMULL2(b, a), e, f)): two products per int16 lane (needs |a|, |f| ≤ 127).</summary>
