@@ -68,13 +68,16 @@ public static partial class QGemm
         Vector128<int> c10 = rows > 1 ? sink.Initial(1) : default, c11 = c10, c12 = c10, c13 = c10;
         Vector128<int> c20 = rows > 2 ? sink.Initial(2) : default, c21 = c20, c22 = c20, c23 = c20;
         Vector128<int> c30 = rows > 3 ? sink.Initial(3) : default, c31 = c30, c32 = c30, c33 = c30;
-        for (int q = 0; q < quads; q++)
+        // Two k quads per iteration (the loop's add/compare/branch once per 32 SDOT).
+        Vector128<sbyte> av, b0, b1, b2, b3;
+        int q = 0;
+        for (; q + 2 <= quads; q += 2)
         {
-            var av = AdvSimd.LoadVector128(a);
-            var b0 = AdvSimd.LoadVector128(panel);
-            var b1 = AdvSimd.LoadVector128(panel + 16);
-            var b2 = AdvSimd.LoadVector128(panel + 32);
-            var b3 = AdvSimd.LoadVector128(panel + 48);
+            av = AdvSimd.LoadVector128(a);
+            b0 = AdvSimd.LoadVector128(panel);
+            b1 = AdvSimd.LoadVector128(panel + 16);
+            b2 = AdvSimd.LoadVector128(panel + 32);
+            b3 = AdvSimd.LoadVector128(panel + 48);
             c00 = Dp.DotProductBySelectedQuadruplet(c00, b0, av, 0);
             c01 = Dp.DotProductBySelectedQuadruplet(c01, b1, av, 0);
             c02 = Dp.DotProductBySelectedQuadruplet(c02, b2, av, 0);
@@ -91,8 +94,53 @@ public static partial class QGemm
             c31 = Dp.DotProductBySelectedQuadruplet(c31, b1, av, 3);
             c32 = Dp.DotProductBySelectedQuadruplet(c32, b2, av, 3);
             c33 = Dp.DotProductBySelectedQuadruplet(c33, b3, av, 3);
-            a += 16;
-            panel += 64;
+            av = AdvSimd.LoadVector128(a + 16);
+            b0 = AdvSimd.LoadVector128(panel + 64);
+            b1 = AdvSimd.LoadVector128(panel + 80);
+            b2 = AdvSimd.LoadVector128(panel + 96);
+            b3 = AdvSimd.LoadVector128(panel + 112);
+            c00 = Dp.DotProductBySelectedQuadruplet(c00, b0, av, 0);
+            c01 = Dp.DotProductBySelectedQuadruplet(c01, b1, av, 0);
+            c02 = Dp.DotProductBySelectedQuadruplet(c02, b2, av, 0);
+            c03 = Dp.DotProductBySelectedQuadruplet(c03, b3, av, 0);
+            c10 = Dp.DotProductBySelectedQuadruplet(c10, b0, av, 1);
+            c11 = Dp.DotProductBySelectedQuadruplet(c11, b1, av, 1);
+            c12 = Dp.DotProductBySelectedQuadruplet(c12, b2, av, 1);
+            c13 = Dp.DotProductBySelectedQuadruplet(c13, b3, av, 1);
+            c20 = Dp.DotProductBySelectedQuadruplet(c20, b0, av, 2);
+            c21 = Dp.DotProductBySelectedQuadruplet(c21, b1, av, 2);
+            c22 = Dp.DotProductBySelectedQuadruplet(c22, b2, av, 2);
+            c23 = Dp.DotProductBySelectedQuadruplet(c23, b3, av, 2);
+            c30 = Dp.DotProductBySelectedQuadruplet(c30, b0, av, 3);
+            c31 = Dp.DotProductBySelectedQuadruplet(c31, b1, av, 3);
+            c32 = Dp.DotProductBySelectedQuadruplet(c32, b2, av, 3);
+            c33 = Dp.DotProductBySelectedQuadruplet(c33, b3, av, 3);
+            a += 32;
+            panel += 128;
+        }
+        if (q < quads)
+        {
+            av = AdvSimd.LoadVector128(a);
+            b0 = AdvSimd.LoadVector128(panel);
+            b1 = AdvSimd.LoadVector128(panel + 16);
+            b2 = AdvSimd.LoadVector128(panel + 32);
+            b3 = AdvSimd.LoadVector128(panel + 48);
+            c00 = Dp.DotProductBySelectedQuadruplet(c00, b0, av, 0);
+            c01 = Dp.DotProductBySelectedQuadruplet(c01, b1, av, 0);
+            c02 = Dp.DotProductBySelectedQuadruplet(c02, b2, av, 0);
+            c03 = Dp.DotProductBySelectedQuadruplet(c03, b3, av, 0);
+            c10 = Dp.DotProductBySelectedQuadruplet(c10, b0, av, 1);
+            c11 = Dp.DotProductBySelectedQuadruplet(c11, b1, av, 1);
+            c12 = Dp.DotProductBySelectedQuadruplet(c12, b2, av, 1);
+            c13 = Dp.DotProductBySelectedQuadruplet(c13, b3, av, 1);
+            c20 = Dp.DotProductBySelectedQuadruplet(c20, b0, av, 2);
+            c21 = Dp.DotProductBySelectedQuadruplet(c21, b1, av, 2);
+            c22 = Dp.DotProductBySelectedQuadruplet(c22, b2, av, 2);
+            c23 = Dp.DotProductBySelectedQuadruplet(c23, b3, av, 2);
+            c30 = Dp.DotProductBySelectedQuadruplet(c30, b0, av, 3);
+            c31 = Dp.DotProductBySelectedQuadruplet(c31, b1, av, 3);
+            c32 = Dp.DotProductBySelectedQuadruplet(c32, b2, av, 3);
+            c33 = Dp.DotProductBySelectedQuadruplet(c33, b3, av, 3);
         }
         sink.Row16(0, c00, c01, c02, c03);
         if (rows > 1) sink.Row16(1, c10, c11, c12, c13);
