@@ -7,29 +7,66 @@ using System.Runtime.Intrinsics.Arm;
 namespace EdgeRuntime.Kernels.Gemm;
 
 // Fused GEMM + requantization on the ARM paths (Neon: SMULL/SADALP, NeonDot: SDOT). The microkernels multiply int8
-// weights, so the weight zero points cannot be folded into them as on AVX2 (w - wz needs 9 bits); instead the packed
-// A carries them and the epilogue subtracts wz[row]·colsum[column] (column sums of B computed once per call, as the
-// unfused path does). Epilogue per accumulator row, in registers: + bias, MLS wz·colsum, then
-// QGemmRequantization.RequantizeLanes (SCVTF, FMUL, NaN → 0, FMAX/FMIN, FCVTNS, + zp) and two XTN narrowings.
+// weights, so the weight zero points cannot all be folded into them as on AVX2 (w - wz may need 9 bits). Instead each
+// row i is packed as a - c[i] with a per-row shift c[i] chosen at pack time so that a - c[i] stays in int8 (Neon:
+// in [-127, 127], so two products fit one int16 lane), preferring c[i] = wz[i]; the rest, wz[i] - c[i] (zero for
+// almost every row of real models), is the row offset the epilogue subtracts as offset·colsum[column] (column sums
+// of B computed once per call, only when some offset is non-zero). Exact because
+// Σ (a - wz)·b = Σ (a - c)·b - (wz - c)·Σ b in wrapping int32 arithmetic.
+// The accumulators start at the bias. Epilogue per accumulator row, in registers: MLS offset·colsum when the row's
+// offset is non-zero, SCVTF, FMUL, FCVTNS (round half to even; NaN → 0 and ±∞ → int32 limits, exactly what the
+// scalar clamp of NaN to 0 and of ±∞ to the bounds gives after the final clamp), SQXTN to int16, SQADD the zero
+// point, SMAX/SMIN against [yMin, yMax], XTN to the stored byte. Clamping after rounding equals the scalar
+// clamp-then-round because the bounds are integers and rounding is monotone; the saturations only touch values far
+// outside [yMin, yMax] ⊂ [-128, 255].
 //
-// Packed A with row offsets: [the path's ordinary packed A][RoundUp(M, 4) int32 row offsets].
-// Scratch: [the path's B panel][n + 3 int32 column sums (the 3 padding lanes zero, read by the 4-column tail tiles)].
+// Packed A with row offsets: [the path's ordinary packed A of the shifted rows][RoundUp(M, 4) int32 row offsets]
+// [4 int32: flag 1 when every packed value lies in [-127, 127], then 3 zeros].
+// Scratch: [16 bytes of slack][the path's B panel][n + 3 int32 column sums (the 3 padding lanes zero, read by the
+// 4-column tail tiles)]. The slack lets the Neon kernel load 8 bytes before the panel (see KernelNeon4x16Paired).
 public static partial class QGemm
 {
+    private const int ArmPanelSlackInts = 4;
+
     private static int ArmFusedPackedALength(IsaPath isa, int m, int k) =>
-        checked((isa == IsaPath.Neon ? PackedALengthNeon(m, k) : PackedALengthNeonDot(m, k)) + RoundUp(m, NeonRowBlock) * sizeof(int));
+        checked((isa == IsaPath.Neon ? PackedALengthNeon(m, k) : PackedALengthNeonDot(m, k)) + RoundUp(m, NeonRowBlock) * sizeof(int) + 4 * sizeof(int));
 
     private static int ArmFusedScratchLength(IsaPath isa, int n, int k) =>
-        checked((isa == IsaPath.Neon ? ScratchLengthNeon(k) : ScratchLengthNeonDot(k)) + n + 3);
+        checked(ArmPanelSlackInts + (isa == IsaPath.Neon ? ScratchLengthNeon(k) : ScratchLengthNeonDot(k)) + n + 3);
 
     private static void PackAWithRowOffsetsArm(IsaPath isa, ReadOnlySpan<sbyte> a, int m, int k, ReadOnlySpan<int> rowOffsets, Span<sbyte> packed)
     {
         int baseLength = isa == IsaPath.Neon ? PackedALengthNeon(m, k) : PackedALengthNeonDot(m, k);
+        int offsetsLength = RoundUp(m, NeonRowBlock);
         if (packed.Length < ArmFusedPackedALength(isa, m, k)) throw new ArgumentException($"packed holds {packed.Length} values, fewer than {ArmFusedPackedALength(isa, m, k)}", nameof(packed));
-        PackAInterleaved(a, m, k, NeonRowBlock, isa == IsaPath.Neon ? 2 : 4, packed, baseLength);
-        var offsets = MemoryMarshal.Cast<sbyte, int>(packed.Slice(baseLength, RoundUp(m, NeonRowBlock) * sizeof(int)));
+        if (a.Length < m * k) throw new ArgumentException($"a holds {a.Length} values, fewer than m*k = {m * k}", nameof(a));
+        var offsets = MemoryMarshal.Cast<sbyte, int>(packed.Slice(baseLength, (offsetsLength + 4) * sizeof(int)));
         offsets.Clear();
-        for (int i = 0; i < m && !rowOffsets.IsEmpty; i++) offsets[i] = rowOffsets[i];
+        // Lowest packed value allowed: the Neon kernel adds two products per int16 lane only without -128.
+        int lowest = isa == IsaPath.Neon ? -127 : -128;
+        bool noMinus128 = true;
+        for (int i = 0; i < m; i++)
+        {
+            int wz = rowOffsets.IsEmpty ? 0 : rowOffsets[i];
+            int min = 0, max = 0;
+            if (k > 0)
+            {
+                var row = a.Slice(i * k, k);
+                min = max = row[0];
+                foreach (sbyte v in row) { min = Math.Min(min, v); max = Math.Max(max, v); }
+                _ = checked((short)(min - wz)); // the documented contract: each a - offset fits in int16
+                _ = checked((short)(max - wz));
+            }
+            // Shifts c with a - c in [lowest, 127]: c in [max - 127, min - lowest]; empty only when a row holds both
+            // -128 and 127 on Neon, which then keeps c = 0 and the one-product-per-lane kernel.
+            int cLow = max - 127, cHigh = min - lowest;
+            int shift = cLow <= cHigh ? Math.Clamp(wz, cLow, cHigh) : 0;
+            if (min - shift < -127) noMinus128 = false;
+            offsets[i] = shift; // the shifts first; replaced by the remaining offsets after packing
+        }
+        PackAInterleaved(a, m, k, NeonRowBlock, isa == IsaPath.Neon ? 2 : 4, packed, baseLength, offsets[..m]);
+        for (int i = 0; i < m; i++) offsets[i] = (rowOffsets.IsEmpty ? 0 : rowOffsets[i]) - offsets[i];
+        offsets[offsetsLength] = noMinus128 ? 1 : 0;
     }
 
     /// <summary>Requantizes ARM tile rows into bytes (see the file comment); row r goes to <c>Y + r·Ldy</c>.</summary>
@@ -41,39 +78,51 @@ public static partial class QGemm
         public float* Multipliers;
         public int* Offsets;
         public int* Sums; // column sums from this tile's first column; null when every row offset is zero
-        public Vector128<float> Low, High;
-        public Vector128<int> ZeroPoint;
+        public Vector128<short> ZeroPoint, Min, Max;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private readonly Vector128<int> Correct(int r, Vector128<int> v, int column)
-        {
-            v = AdvSimd.Add(v, Vector128.Create(Bias[r]));
-            return Sums == null ? v : AdvSimd.MultiplySubtract(v, Vector128.Create(Offsets[r]), AdvSimd.LoadVector128(Sums + column));
-        }
+        public readonly Vector128<int> Initial(int r) => Vector128.Create(Bias[r]);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly Vector128<int> Scale(Vector128<int> v, Vector128<float> multiplier) =>
+            AdvSimd.ConvertToInt32RoundToEven(AdvSimd.Multiply(AdvSimd.ConvertToSingle(v), multiplier));
+
+        /// <summary>int32 lanes → saturated int16, + zero point (saturating), clamped to [yMin, yMax].</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly Vector128<short> Narrow(Vector128<int> low, Vector128<int> high) =>
+            AdvSimd.Min(AdvSimd.Max(AdvSimd.AddSaturate(AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(low), high), ZeroPoint), Min), Max);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void Row16(int r, Vector128<int> v0, Vector128<int> v1, Vector128<int> v2, Vector128<int> v3)
         {
+            int offset = Offsets[r];
+            if (offset != 0)
+            {
+                var o = Vector128.Create(offset);
+                v0 = AdvSimd.MultiplySubtract(v0, o, AdvSimd.LoadVector128(Sums));
+                v1 = AdvSimd.MultiplySubtract(v1, o, AdvSimd.LoadVector128(Sums + 4));
+                v2 = AdvSimd.MultiplySubtract(v2, o, AdvSimd.LoadVector128(Sums + 8));
+                v3 = AdvSimd.MultiplySubtract(v3, o, AdvSimd.LoadVector128(Sums + 12));
+            }
             var multiplier = Vector128.Create(Multipliers[r]);
-            var q0 = QGemmRequantization.RequantizeLanes(Correct(r, v0, 0), multiplier, Low, High, ZeroPoint);
-            var q1 = QGemmRequantization.RequantizeLanes(Correct(r, v1, 4), multiplier, Low, High, ZeroPoint);
-            var q2 = QGemmRequantization.RequantizeLanes(Correct(r, v2, 8), multiplier, Low, High, ZeroPoint);
-            var q3 = QGemmRequantization.RequantizeLanes(Correct(r, v3, 12), multiplier, Low, High, ZeroPoint);
-            // Values lie in [-128, 255]: the low byte of each lane is the int8 (two's complement) or uint8 output.
-            var h01 = AdvSimd.ExtractNarrowingUpper(AdvSimd.ExtractNarrowingLower(q0), q1);
-            var h23 = AdvSimd.ExtractNarrowingUpper(AdvSimd.ExtractNarrowingLower(q2), q3);
-            AdvSimd.Store(Y + (long)r * Ldy, AdvSimd.ExtractNarrowingUpper(AdvSimd.ExtractNarrowingLower(h01.AsUInt16()), h23.AsUInt16()));
+            var h01 = Narrow(Scale(v0, multiplier), Scale(v1, multiplier));
+            var h23 = Narrow(Scale(v2, multiplier), Scale(v3, multiplier));
+            // Values lie in [yMin, yMax] ⊂ [-128, 255]: the low byte of each lane is the int8 or uint8 output.
+            AdvSimd.Store(Y + (long)r * Ldy, AdvSimd.ExtractNarrowingUpper(AdvSimd.ExtractNarrowingLower(h01), h23).AsByte());
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void Row4(int r, Vector128<int> v, int cols)
         {
-            var q = QGemmRequantization.RequantizeLanes(Correct(r, v, 0), Vector128.Create(Multipliers[r]), Low, High, ZeroPoint);
+            int offset = Offsets[r];
+            if (offset != 0) v = AdvSimd.MultiplySubtract(v, Vector128.Create(offset), AdvSimd.LoadVector128(Sums));
+            var q = Scale(v, Vector128.Create(Multipliers[r]));
+            var bytes = AdvSimd.ExtractNarrowingLower(Narrow(q, q));
             byte* row = Y + (long)r * Ldy;
-            row[0] = (byte)q.GetElement(0);
-            if (cols > 1) row[1] = (byte)q.GetElement(1);
-            if (cols > 2) row[2] = (byte)q.GetElement(2);
-            if (cols > 3) row[3] = (byte)q.GetElement(3);
+            row[0] = (byte)bytes.GetElement(0);
+            if (cols > 1) row[1] = (byte)bytes.GetElement(1);
+            if (cols > 2) row[2] = (byte)bytes.GetElement(2);
+            if (cols > 3) row[3] = (byte)bytes.GetElement(3);
         }
     }
 
@@ -104,9 +153,10 @@ public static partial class QGemm
     {
         int steps = (k + TKernel.Group - 1) / TKernel.Group;
         int blockStride = steps * TKernel.Group;
-        var offsets = MemoryMarshal.Cast<sbyte, int>(packedA.Slice(packedABase, RoundUp(m, NeonRowBlock) * sizeof(int)));
+        var offsets = MemoryMarshal.Cast<sbyte, int>(packedA.Slice(packedABase, (RoundUp(m, NeonRowBlock) + 4) * sizeof(int)));
+        bool noMinus128 = offsets[RoundUp(m, NeonRowBlock)] != 0;
         bool anyOffset = offsets[..m].ContainsAnyExcept(0);
-        var sums = scratch.Slice(panelInts, n + 3);
+        var sums = scratch.Slice(ArmPanelSlackInts + panelInts, n + 3);
         if (anyOffset)
         {
             ColumnSumsNeon(b, k, n, ldb, sums);
@@ -120,13 +170,13 @@ public static partial class QGemm
         fixed (float* pMultipliers = multipliers)
         fixed (int* pOffsets = offsets)
         {
-            var panel = (sbyte*)pp;
-            int* pSums = pp + panelInts;
+            var panel = (sbyte*)(pp + ArmPanelSlackInts);
+            int* pSums = pp + ArmPanelSlackInts + panelInts;
             var sink = new ArmRequantizeRows
             {
-                Low = Vector128.Create((float)(yMin - yZeroPoint)),
-                High = Vector128.Create((float)(yMax - yZeroPoint)),
-                ZeroPoint = Vector128.Create(yZeroPoint),
+                ZeroPoint = Vector128.Create((short)yZeroPoint),
+                Min = Vector128.Create((short)yMin),
+                Max = Vector128.Create((short)yMax),
                 Ldy = ldy,
             };
             int j = 0;
@@ -136,7 +186,7 @@ public static partial class QGemm
                 for (int i = 0; i < m; i += NeonRowBlock)
                 {
                     SetRows(ref sink, py, ldy, pBias, pMultipliers, pOffsets, anyOffset ? pSums : null, i, j);
-                    TKernel.Kernel4x16(pa + i * blockStride, panel, steps, sink, Math.Min(NeonRowBlock, m - i));
+                    TKernel.Kernel4x16(pa + i * blockStride, panel, steps, sink, Math.Min(NeonRowBlock, m - i), noMinus128);
                 }
             }
             for (; j < n; j += NeonNarrowColumnBlock)
@@ -146,7 +196,7 @@ public static partial class QGemm
                 for (int i = 0; i < m; i += NeonRowBlock)
                 {
                     SetRows(ref sink, py, ldy, pBias, pMultipliers, pOffsets, anyOffset ? pSums : null, i, j);
-                    TKernel.Kernel4x4(pa + i * blockStride, panel, steps, sink, Math.Min(NeonRowBlock, m - i), cols);
+                    TKernel.Kernel4x4(pa + i * blockStride, panel, steps, sink, Math.Min(NeonRowBlock, m - i), cols, noMinus128);
                 }
             }
         }

@@ -26,17 +26,19 @@ public static class QGemmFusedSelfTest
             {
                 int n = KernelSelfTest.ColumnCounts[(caseIndex * 7 + m) % KernelSelfTest.ColumnCounts.Count];
                 int ldb = caseIndex % 2 == 0 ? n : n + 1 + caseIndex % 13;
-                Case(path, recorder, random, m, n, k, ldb, caseIndex % 5);
+                Case(path, recorder, random, m, n, k, ldb, caseIndex % 7);
                 caseIndex++;
             }
         foreach (var (m, n, k) in new[] { (96, 196, 24), (24, 144, 96), (160, 49, 96), (1001, 1, 320), (32, 50176 / 64, 27), (6, 16, 4096) })
-            for (int variant = 0; variant < 5; variant++)
+            for (int variant = 0; variant < 7; variant++)
                 Case(path, recorder, random, m, n, k, n, variant);
     }
 
     /// <summary>
     /// One case. <paramref name="variant"/>: 0 int8 output, 1 uint8 output, 2 narrowed int8 clamp, 3 extreme operands
-    /// (all −128 with offsets +127, so |a − offset| = 255), 4 multipliers that saturate most outputs.
+    /// (all −128 with offsets +127, so |a − offset| = 255), 4 multipliers that saturate most outputs, 5 weights in
+    /// [−127, 127] as real models have (the Neon kernel's two-products-per-lane path), 6 weights in a narrow range
+    /// [−100, 40] with offsets near and far from it (per-row shifts of the ARM packing) and B holding −128 often.
     /// </summary>
     private static void Case(IsaPath path, SelfTestRecorder recorder, Random random, int m, int n, int k, int ldb, int variant)
     {
@@ -45,8 +47,10 @@ public static class QGemmFusedSelfTest
         var offsets = new int[m];
         var bias = new int[m];
         var multipliers = new float[m];
-        for (int i = 0; i < a.Length; i++) a[i] = variant == 3 ? sbyte.MinValue : (sbyte)random.Next(-128, 128);
-        for (int i = 0; i < b.Length; i++) b[i] = variant == 3 ? sbyte.MaxValue : (sbyte)random.Next(-128, 128);
+        for (int i = 0; i < a.Length; i++)
+            a[i] = variant switch { 3 => sbyte.MinValue, 5 => (sbyte)random.Next(-127, 128), 6 => (sbyte)random.Next(-100, 41), _ => (sbyte)random.Next(-128, 128) };
+        for (int i = 0; i < b.Length; i++)
+            b[i] = variant == 3 ? sbyte.MaxValue : variant == 6 && random.Next(3) == 0 ? sbyte.MinValue : (sbyte)random.Next(-128, 128);
         for (int i = 0; i < m; i++)
         {
             offsets[i] = variant == 3 ? 127 : random.Next(4) == 0 ? 0 : random.Next(-128, 128);
@@ -58,6 +62,7 @@ public static class QGemmFusedSelfTest
         bool unsignedOutput = variant == 1;
         int yZeroPoint = unsignedOutput ? random.Next(0, 256) : random.Next(-128, 128);
         int yMin = unsignedOutput ? 0 : -128, yMax = unsignedOutput ? 255 : 127;
+        if (variant == 6) for (int i = 0; i < m; i++) offsets[i] = random.Next(2) == 0 ? random.Next(-30, 0) : random.Next(-128, 128);
         if (variant == 2) { yMin = Math.Max(yMin, yZeroPoint); yMax = Math.Min(yMax, yZeroPoint + 60); }
 
         int ldy = n + 3;

@@ -32,13 +32,15 @@ public static partial class QGemm
     private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
 
     private static void PackANeon(ReadOnlySpan<sbyte> a, int m, int k, Span<sbyte> packed) =>
-        PackAInterleaved(a, m, k, NeonRowBlock, 2, packed, PackedALengthNeon(m, k));
+        PackAInterleaved(a, m, k, NeonRowBlock, 2, packed, PackedALengthNeon(m, k), ReadOnlySpan<int>.Empty);
 
     /// <summary>
     /// Packs row-major A as <c>[M/rowBlock][K/group][rowBlock][group]</c> sbytes, zero-padded to whole blocks: the
-    /// layout of the ARM microkernels (group 2 for SMULL/SADALP pairs, 4 for SDOT quads).
+    /// layout of the ARM microkernels (group 2 for SMULL/SADALP pairs, 4 for SDOT quads). A non-empty
+    /// <paramref name="rowShifts"/> stores <c>a[row, kk] - rowShifts[row]</c> instead (the caller guarantees it fits).
     /// </summary>
-    private static void PackAInterleaved(ReadOnlySpan<sbyte> a, int m, int k, int rowBlock, int group, Span<sbyte> packed, int length)
+    private static void PackAInterleaved(ReadOnlySpan<sbyte> a, int m, int k, int rowBlock, int group, Span<sbyte> packed, int length,
+        ReadOnlySpan<int> rowShifts)
     {
         int steps = (k + group - 1) / group;
         if (a.Length < m * k) throw new ArgumentException($"a holds {a.Length} values, fewer than m*k = {m * k}", nameof(a));
@@ -50,7 +52,7 @@ public static partial class QGemm
                     for (int g = 0; g < group; g++)
                     {
                         int row = block + r, kk = group * step + g;
-                        packed[o++] = row < m && kk < k ? a[row * k + kk] : (sbyte)0;
+                        packed[o++] = row < m && kk < k ? (sbyte)(a[row * k + kk] - (rowShifts.IsEmpty ? 0 : rowShifts[row])) : (sbyte)0;
                     }
     }
 
@@ -67,13 +69,20 @@ public static partial class QGemm
         /// <summary>k values per step: 2 for SMULL/SADALP pairs, 4 for SDOT quads.</summary>
         static abstract int Group { get; }
         static abstract unsafe void PackPanel16(sbyte* b, int ldb, int k, sbyte* panel);
-        static abstract unsafe void Kernel4x16<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows) where TSink : struct, IArmTileSink;
-        static abstract unsafe void Kernel4x4<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows, int cols) where TSink : struct, IArmTileSink;
+        /// <summary>
+        /// <paramref name="noMinus128"/>: every packed A value lies in [-127, 127] (the SMULL/SMLAL kernel may then
+        /// add two products in one int16 lane: |p1 + p2| ≤ 2·127·128 = 32512); paths that do not need it ignore it.
+        /// </summary>
+        static abstract unsafe void Kernel4x16<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows, bool noMinus128) where TSink : struct, IArmTileSink;
+        static abstract unsafe void Kernel4x4<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows, int cols, bool noMinus128) where TSink : struct, IArmTileSink;
     }
 
     /// <summary>What the ARM microkernels do with a finished accumulator row (specialised per sink type).</summary>
     private interface IArmTileSink
     {
+        /// <summary>The initial accumulator of every column of row r (the requantizing sink starts from the bias).</summary>
+        Vector128<int> Initial(int r);
+
         /// <summary>Row r of a 4×16 tile: columns 4q..4q+3 in <paramref name="v0"/>..<paramref name="v3"/>.</summary>
         void Row16(int r, Vector128<int> v0, Vector128<int> v1, Vector128<int> v2, Vector128<int> v3);
         /// <summary>Row r of a 4×4 tile, of which the first <paramref name="cols"/> lanes are real columns.</summary>
@@ -83,6 +92,9 @@ public static partial class QGemm
     /// <summary>Stores int32 accumulators: row r at <c>c + r·ldc</c>.</summary>
     private readonly unsafe struct ArmStoreInt32(int* c, int ldc) : IArmTileSink
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector128<int> Initial(int r) => default;
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Row16(int r, Vector128<int> v0, Vector128<int> v1, Vector128<int> v2, Vector128<int> v3) => StoreRow16(c + (long)r * ldc, v0, v1, v2, v3);
 
@@ -94,8 +106,16 @@ public static partial class QGemm
     {
         public static int Group => 2;
         public static unsafe void PackPanel16(sbyte* b, int ldb, int k, sbyte* panel) => PackBPanelNeon16(b, ldb, k, panel);
-        public static unsafe void Kernel4x16<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows) where TSink : struct, IArmTileSink => KernelNeon4x16(a, panel, steps, sink, rows);
-        public static unsafe void Kernel4x4<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows, int cols) where TSink : struct, IArmTileSink => KernelNeon4x4(a, panel, steps, sink, rows, cols);
+        public static unsafe void Kernel4x16<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows, bool noMinus128) where TSink : struct, IArmTileSink
+        {
+            if (noMinus128) KernelNeon4x16Paired(a, panel, steps, sink, rows);
+            else KernelNeon4x16(a, panel, steps, sink, rows);
+        }
+        public static unsafe void Kernel4x4<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows, int cols, bool noMinus128) where TSink : struct, IArmTileSink
+        {
+            if (noMinus128) KernelNeon4x4Paired(a, panel, steps, sink, rows, cols);
+            else KernelNeon4x4(a, panel, steps, sink, rows, cols);
+        }
     }
 
     /// <summary>
@@ -124,7 +144,7 @@ public static partial class QGemm
                 for (int i = 0; i < m; i += NeonRowBlock)
                 {
                     var sink = new ArmStoreInt32(pc + i * ldAcc + j, ldAcc);
-                    TKernel.Kernel4x16(pa + i * blockStride, panelPtr, steps, sink, Math.Min(NeonRowBlock, m - i));
+                    TKernel.Kernel4x16(pa + i * blockStride, panelPtr, steps, sink, Math.Min(NeonRowBlock, m - i), false);
                 }
             }
             for (; j < n; j += NeonNarrowColumnBlock)
@@ -134,7 +154,7 @@ public static partial class QGemm
                 for (int i = 0; i < m; i += NeonRowBlock)
                 {
                     var sink = new ArmStoreInt32(pc + i * ldAcc + j, ldAcc);
-                    TKernel.Kernel4x4(pa + i * blockStride, panelPtr, steps, sink, Math.Min(NeonRowBlock, m - i), cols);
+                    TKernel.Kernel4x4(pa + i * blockStride, panelPtr, steps, sink, Math.Min(NeonRowBlock, m - i), cols, false);
                 }
             }
         }
@@ -211,10 +231,10 @@ public static partial class QGemm
     /// </summary>
     private static unsafe void KernelNeon4x16<TSink>(sbyte* a, sbyte* panel, int pairs, TSink sink, int rows) where TSink : struct, IArmTileSink
     {
-        Vector128<int> c00 = default, c01 = default, c02 = default, c03 = default;
-        Vector128<int> c10 = default, c11 = default, c12 = default, c13 = default;
-        Vector128<int> c20 = default, c21 = default, c22 = default, c23 = default;
-        Vector128<int> c30 = default, c31 = default, c32 = default, c33 = default;
+        Vector128<int> c00 = sink.Initial(0), c01 = c00, c02 = c00, c03 = c00;
+        Vector128<int> c10 = rows > 1 ? sink.Initial(1) : default, c11 = c10, c12 = c10, c13 = c10;
+        Vector128<int> c20 = rows > 2 ? sink.Initial(2) : default, c21 = c20, c22 = c20, c23 = c20;
+        Vector128<int> c30 = rows > 3 ? sink.Initial(3) : default, c31 = c30, c32 = c30, c33 = c30;
         for (int p = 0; p < pairs; p++)
         {
             var b0 = AdvSimd.LoadVector128(panel);
@@ -242,10 +262,160 @@ public static partial class QGemm
         if (rows > 3) sink.Row16(3, c30, c31, c32, c33);
     }
 
+    /// <summary>
+    /// 4×16 tile when every packed A value lies in [-127, 127]: two k pairs per step, SMULL2 of the first pair then
+    /// SMLAL2 of the second into the same int16 lanes (|p1 + p2| ≤ 32512, exact), then one SADALP — 3 instructions per
+    /// 16 products instead of 4. Only high halves are used (SMULL2/SMLAL2): A is replicated into both halves, and the
+    /// B vector for columns 4q..4q+3 is loaded from <c>panel + 8q - 8</c> so that those 8 bytes sit in its high half;
+    /// the first load therefore reads the 8 bytes before the panel (the drivers leave 16 bytes of slack there).
+    /// An odd last pair uses SMULL2 + SADALP alone.
+    /// </summary>
+    [SkipLocalsInit]
+    private static unsafe void KernelNeon4x16Paired<TSink>(sbyte* a, sbyte* panel, int pairs, TSink sink, int rows) where TSink : struct, IArmTileSink
+    {
+        Vector128<int> c00 = sink.Initial(0), c01 = c00, c02 = c00, c03 = c00;
+        Vector128<int> c10 = rows > 1 ? sink.Initial(1) : default, c11 = c10, c12 = c10, c13 = c10;
+        Vector128<int> c20 = rows > 2 ? sink.Initial(2) : default, c21 = c20, c22 = c20, c23 = c20;
+        Vector128<int> c30 = rows > 3 ? sink.Initial(3) : default, c31 = c30, c32 = c30, c33 = c30;
+        int p = 0;
+        // Two steps of two k pairs per iteration (the loop's add/compare/branch once per 96 multiply instructions).
+        // 16 bytes of A = [2 pairs][4 rows][2 k]: 16-bit lane r is row r's first pair, lane 4 + r its second.
+        Vector128<sbyte> b0, b1, b2, b3, e0, e1, e2, e3, a0, f0;
+        Vector128<short> av;
+        for (; p + 4 <= pairs; p += 4)
+        {
+            b0 = AdvSimd.LoadVector128(panel - 8);
+            b1 = AdvSimd.LoadVector128(panel);
+            b2 = AdvSimd.LoadVector128(panel + 8);
+            b3 = AdvSimd.LoadVector128(panel + 16);
+            e0 = AdvSimd.LoadVector128(panel + 24);
+            e1 = AdvSimd.LoadVector128(panel + 32);
+            e2 = AdvSimd.LoadVector128(panel + 40);
+            e3 = AdvSimd.LoadVector128(panel + 48);
+            av = AdvSimd.LoadVector128(a).AsInt16();
+            a0 = Replicate(av, 0); f0 = Replicate(av, 4);
+            c00 = NeonMac2(c00, b0, a0, e0, f0); c01 = NeonMac2(c01, b1, a0, e1, f0); c02 = NeonMac2(c02, b2, a0, e2, f0); c03 = NeonMac2(c03, b3, a0, e3, f0);
+            a0 = Replicate(av, 1); f0 = Replicate(av, 5);
+            c10 = NeonMac2(c10, b0, a0, e0, f0); c11 = NeonMac2(c11, b1, a0, e1, f0); c12 = NeonMac2(c12, b2, a0, e2, f0); c13 = NeonMac2(c13, b3, a0, e3, f0);
+            a0 = Replicate(av, 2); f0 = Replicate(av, 6);
+            c20 = NeonMac2(c20, b0, a0, e0, f0); c21 = NeonMac2(c21, b1, a0, e1, f0); c22 = NeonMac2(c22, b2, a0, e2, f0); c23 = NeonMac2(c23, b3, a0, e3, f0);
+            a0 = Replicate(av, 3); f0 = Replicate(av, 7);
+            c30 = NeonMac2(c30, b0, a0, e0, f0); c31 = NeonMac2(c31, b1, a0, e1, f0); c32 = NeonMac2(c32, b2, a0, e2, f0); c33 = NeonMac2(c33, b3, a0, e3, f0);
+            b0 = AdvSimd.LoadVector128(panel + 56);
+            b1 = AdvSimd.LoadVector128(panel + 64);
+            b2 = AdvSimd.LoadVector128(panel + 72);
+            b3 = AdvSimd.LoadVector128(panel + 80);
+            e0 = AdvSimd.LoadVector128(panel + 88);
+            e1 = AdvSimd.LoadVector128(panel + 96);
+            e2 = AdvSimd.LoadVector128(panel + 104);
+            e3 = AdvSimd.LoadVector128(panel + 112);
+            av = AdvSimd.LoadVector128(a + 16).AsInt16();
+            a0 = Replicate(av, 0); f0 = Replicate(av, 4);
+            c00 = NeonMac2(c00, b0, a0, e0, f0); c01 = NeonMac2(c01, b1, a0, e1, f0); c02 = NeonMac2(c02, b2, a0, e2, f0); c03 = NeonMac2(c03, b3, a0, e3, f0);
+            a0 = Replicate(av, 1); f0 = Replicate(av, 5);
+            c10 = NeonMac2(c10, b0, a0, e0, f0); c11 = NeonMac2(c11, b1, a0, e1, f0); c12 = NeonMac2(c12, b2, a0, e2, f0); c13 = NeonMac2(c13, b3, a0, e3, f0);
+            a0 = Replicate(av, 2); f0 = Replicate(av, 6);
+            c20 = NeonMac2(c20, b0, a0, e0, f0); c21 = NeonMac2(c21, b1, a0, e1, f0); c22 = NeonMac2(c22, b2, a0, e2, f0); c23 = NeonMac2(c23, b3, a0, e3, f0);
+            a0 = Replicate(av, 3); f0 = Replicate(av, 7);
+            c30 = NeonMac2(c30, b0, a0, e0, f0); c31 = NeonMac2(c31, b1, a0, e1, f0); c32 = NeonMac2(c32, b2, a0, e2, f0); c33 = NeonMac2(c33, b3, a0, e3, f0);
+            a += 32;
+            panel += 128;
+        }
+        if (p + 2 <= pairs)
+        {
+            b0 = AdvSimd.LoadVector128(panel - 8);
+            b1 = AdvSimd.LoadVector128(panel);
+            b2 = AdvSimd.LoadVector128(panel + 8);
+            b3 = AdvSimd.LoadVector128(panel + 16);
+            e0 = AdvSimd.LoadVector128(panel + 24);
+            e1 = AdvSimd.LoadVector128(panel + 32);
+            e2 = AdvSimd.LoadVector128(panel + 40);
+            e3 = AdvSimd.LoadVector128(panel + 48);
+            av = AdvSimd.LoadVector128(a).AsInt16();
+            a0 = Replicate(av, 0); f0 = Replicate(av, 4);
+            c00 = NeonMac2(c00, b0, a0, e0, f0); c01 = NeonMac2(c01, b1, a0, e1, f0); c02 = NeonMac2(c02, b2, a0, e2, f0); c03 = NeonMac2(c03, b3, a0, e3, f0);
+            a0 = Replicate(av, 1); f0 = Replicate(av, 5);
+            c10 = NeonMac2(c10, b0, a0, e0, f0); c11 = NeonMac2(c11, b1, a0, e1, f0); c12 = NeonMac2(c12, b2, a0, e2, f0); c13 = NeonMac2(c13, b3, a0, e3, f0);
+            a0 = Replicate(av, 2); f0 = Replicate(av, 6);
+            c20 = NeonMac2(c20, b0, a0, e0, f0); c21 = NeonMac2(c21, b1, a0, e1, f0); c22 = NeonMac2(c22, b2, a0, e2, f0); c23 = NeonMac2(c23, b3, a0, e3, f0);
+            a0 = Replicate(av, 3); f0 = Replicate(av, 7);
+            c30 = NeonMac2(c30, b0, a0, e0, f0); c31 = NeonMac2(c31, b1, a0, e1, f0); c32 = NeonMac2(c32, b2, a0, e2, f0); c33 = NeonMac2(c33, b3, a0, e3, f0);
+            a += 16;
+            panel += 64;
+            p += 2;
+        }
+        if (p < pairs)
+        {
+            b0 = AdvSimd.LoadVector128(panel - 8);
+            b1 = AdvSimd.LoadVector128(panel);
+            b2 = AdvSimd.LoadVector128(panel + 8);
+            b3 = AdvSimd.LoadVector128(panel + 16);
+            a0 = ReplicatePair128(a);
+            c00 = NeonMacHigh(c00, b0, a0); c01 = NeonMacHigh(c01, b1, a0); c02 = NeonMacHigh(c02, b2, a0); c03 = NeonMacHigh(c03, b3, a0);
+            a0 = ReplicatePair128(a + 2);
+            c10 = NeonMacHigh(c10, b0, a0); c11 = NeonMacHigh(c11, b1, a0); c12 = NeonMacHigh(c12, b2, a0); c13 = NeonMacHigh(c13, b3, a0);
+            a0 = ReplicatePair128(a + 4);
+            c20 = NeonMacHigh(c20, b0, a0); c21 = NeonMacHigh(c21, b1, a0); c22 = NeonMacHigh(c22, b2, a0); c23 = NeonMacHigh(c23, b3, a0);
+            a0 = ReplicatePair128(a + 6);
+            c30 = NeonMacHigh(c30, b0, a0); c31 = NeonMacHigh(c31, b1, a0); c32 = NeonMacHigh(c32, b2, a0); c33 = NeonMacHigh(c33, b3, a0);
+        }
+        sink.Row16(0, c00, c01, c02, c03);
+        if (rows > 1) sink.Row16(1, c10, c11, c12, c13);
+        if (rows > 2) sink.Row16(2, c20, c21, c22, c23);
+        if (rows > 3) sink.Row16(3, c30, c31, c32, c33);
+    }
+
+    /// <summary>DUP of one 16-bit lane (a k pair of one row) across the vector.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<sbyte> Replicate(Vector128<short> pairs, [System.Diagnostics.CodeAnalysis.ConstantExpected(Max = (byte)7)] byte lane) =>
+        AdvSimd.DuplicateSelectedScalarToVector128(pairs, lane).AsSByte();
+
+    /// <summary>
+    /// 4×4 column-tail tile when every packed A value lies in [-127, 127]: two k pairs per step as in
+    /// <see cref="KernelNeon4x16Paired"/>; the 8-byte panel rows of pairs p and p + 1 are the high halves of loads at
+    /// <c>panel - 8</c> and <c>panel</c>.
+    /// </summary>
+    private static unsafe void KernelNeon4x4Paired<TSink>(sbyte* a, sbyte* panel, int pairs, TSink sink, int rows, int cols) where TSink : struct, IArmTileSink
+    {
+        Vector128<int> c0 = sink.Initial(0), c1 = rows > 1 ? sink.Initial(1) : default;
+        Vector128<int> c2 = rows > 2 ? sink.Initial(2) : default, c3 = rows > 3 ? sink.Initial(3) : default;
+        int p = 0;
+        for (; p + 2 <= pairs; p += 2)
+        {
+            var b = AdvSimd.LoadVector128(panel - 8);
+            var e = AdvSimd.LoadVector128(panel);
+            var av = AdvSimd.LoadVector128(a).AsInt16();
+            c0 = NeonMac2(c0, b, Replicate(av, 0), e, Replicate(av, 4));
+            c1 = NeonMac2(c1, b, Replicate(av, 1), e, Replicate(av, 5));
+            c2 = NeonMac2(c2, b, Replicate(av, 2), e, Replicate(av, 6));
+            c3 = NeonMac2(c3, b, Replicate(av, 3), e, Replicate(av, 7));
+            a += 16;
+            panel += 16;
+        }
+        if (p < pairs)
+        {
+            var b = AdvSimd.LoadVector128(panel - 8);
+            c0 = NeonMacHigh(c0, b, ReplicatePair128(a));
+            c1 = NeonMacHigh(c1, b, ReplicatePair128(a + 2));
+            c2 = NeonMacHigh(c2, b, ReplicatePair128(a + 4));
+            c3 = NeonMacHigh(c3, b, ReplicatePair128(a + 6));
+        }
+        sink.Row4(0, c0, cols);
+        if (rows > 1) sink.Row4(1, c1, cols);
+        if (rows > 2) sink.Row4(2, c2, cols);
+        if (rows > 3) sink.Row4(3, c3, cols);
+    }
+
+    /// <summary>SADALP(sum, SMLAL2(SMULL2(b, a), e, f)): two products per int16 lane (needs |a|, |f| ≤ 127).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> NeonMac2(Vector128<int> sum, Vector128<sbyte> b, Vector128<sbyte> a, Vector128<sbyte> e, Vector128<sbyte> f) =>
+        AdvSimd.AddPairwiseWideningAndAdd(sum, AdvSimd.MultiplyWideningUpperAndAdd(AdvSimd.MultiplyWideningUpper(b, a), e, f));
+
     /// <summary>4×4 tile for the column tail: one SMULL + SADALP per row and k pair.</summary>
     private static unsafe void KernelNeon4x4<TSink>(sbyte* a, sbyte* panel, int pairs, TSink sink, int rows, int cols) where TSink : struct, IArmTileSink
     {
-        Vector128<int> c0 = default, c1 = default, c2 = default, c3 = default;
+        Vector128<int> c0 = sink.Initial(0), c1 = rows > 1 ? sink.Initial(1) : default;
+        Vector128<int> c2 = rows > 2 ? sink.Initial(2) : default, c3 = rows > 3 ? sink.Initial(3) : default;
         for (int p = 0; p < pairs; p++)
         {
             var b = AdvSimd.LoadVector64(panel);
