@@ -40,7 +40,7 @@ while IFS= read -r f; do
   half=calibration; [ $((i % 2)) -eq 1 ] && half=evaluation
   ln -s "$f" "$out/$half/$(printf '%03d' $i)_$(basename "$f")"
   i=$((i + 1))
-done < <(find "$shared/images" "$photos" -type f \( -iname '*.png' -o -iname '*.jpg' -o -iname '*.jpeg' \) | sort)
+done < <(find "$shared/images" "$photos" -type f \( -iname '*.png' -o -iname '*.jpg' -o -iname '*.jpeg' -o -iname '*.bmp' \) | sort)
 n_cal=$(ls "$out/calibration" | wc -l); n_eval=$(ls "$out/evaluation" | wc -l)
 echo "photos: $n_cal calibration, $n_eval evaluation"
 

@@ -17,6 +17,9 @@ internal sealed class CalibrationHistogram
     public float Max { get; private set; } = float.NegativeInfinity;
     public long Count { get; private set; }
 
+    /// <summary>How many of the values were exactly 0 (after clamping); they also sit in the bin holding 0.</summary>
+    public long Zeros { get; private set; }
+
     /// <summary>Bin width (a power of two).</summary>
     public double Width { get; private set; }
 
@@ -54,13 +57,16 @@ internal sealed class CalibrationHistogram
         var bins = _bins!;
         double inv = 1.0 / Width;
         double first = FirstBin;
+        long zeros = 0;
         foreach (var raw in values)
         {
             float v = clamp ? Math.Clamp(raw, low, high) : raw;
+            if (v == 0) zeros++;
             // Values lie in the window [first·w, (first + BinCount)·w), so the offset is non-negative and truncation is floor.
             int k = (int)(v * inv - first);
             bins[k < 0 ? 0 : k >= BinCount ? BinCount - 1 : k]++;
         }
+        Zeros += zeros;
     }
 
     private void Fit(float min, float max)

@@ -5,8 +5,8 @@ namespace ModelConverter.Quantization;
 /// <summary>
 /// QOperator form: integer operators where ONNX or com.microsoft define one and both runtimes run it — QLinearConv,
 /// QLinearMatMul, com.microsoft QLinearAdd / QLinearMul / QLinearAveragePool / QLinearGlobalAveragePool /
-/// QLinearSigmoid / QLinearLeakyRelu, and MaxPool / Reshape / Flatten / Transpose / Squeeze / Unsqueeze applied to the
-/// int8 tensor. Everything else (Gemm, Concat, Relu, Clip, Tanh, HardSigmoid, HardSwish, SiLU, float nodes) runs
+/// QLinearSigmoid / QLinearLeakyRelu / QLinearConcat, and MaxPool / Reshape / Flatten / Transpose / Squeeze / Unsqueeze applied to the
+/// int8 tensor. Everything else (Gemm, Relu, Clip, Tanh, HardSigmoid, HardSwish, SiLU, float nodes) runs
 /// float between a DequantizeLinear and a QuantizeLinear. Values switch form lazily: the int8 form of T is
 /// "T_quantized", its float form T itself (float producer) or "T_DequantizeLinear_Output" (integer producer).
 /// </summary>
@@ -48,6 +48,7 @@ internal sealed class QOperatorWriter(QuantizationPlan plan) : QuantizedGraphWri
             "GlobalAveragePool" => "QLinearGlobalAveragePool",
             "Sigmoid" => "QLinearSigmoid",
             "LeakyRelu" => "QLinearLeakyRelu",
+            "Concat" when node.Inputs.All(t => t.Length > 0 && Plan.Activations.ContainsKey(t)) => "QLinearConcat",
             _ when QuantizationPlan.SharedParameterOps.Contains(node.OpType) => node.OpType,
             _ => null,
         };
@@ -101,6 +102,20 @@ internal sealed class QOperatorWriter(QuantizationPlan plan) : QuantizedGraphWri
                 n.Domain = Ms;
                 foreach (var (k, v) in node.Attributes) n.Attributes[k] = v;
                 if (op == "QLinearGlobalAveragePool") n.Attributes["channels_last"] = OnnxGraphWriter.Int("channels_last", 0);
+                break;
+            }
+            case "QLinearConcat":
+            {
+                // Y_scale, Y_zero_point, then (X, X_scale, X_zero_point) per input; a copy when they share the output's parameters.
+                var inputs = new List<string> { ys, yz };
+                foreach (var x in node.Inputs)
+                {
+                    var (xs, xz) = Parameters(x);
+                    inputs.AddRange([IntForm(x), xs, xz]);
+                }
+                n.Inputs = inputs.ToArray();
+                n.Domain = Ms;
+                foreach (var (k, v) in node.Attributes) n.Attributes[k] = v;
                 break;
             }
             default: // data movement on the int8 tensor

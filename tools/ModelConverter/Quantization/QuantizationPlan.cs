@@ -66,17 +66,33 @@ internal sealed class QuantizationPlan
                                   && Graph.Initializers.TryGetValue(node.Inputs[1], out var w) && b.Shape[0] == w.Shape[node.OpType == "Conv" ? 0 : Weight(node).Axis]
         ? 2 : -1;
 
+    /// <summary>Ops with a weight (learned linear map); the tensors after the last of them are the model's scores.</summary>
+    private static readonly HashSet<string> WeightedOps = ["Conv", "ConvTranspose", "Gemm", "MatMul", "Einsum"];
+
+    /// <summary>
+    /// Activation tensors that get the full observed range whatever the method: those after the last weighted layer
+    /// (see <see cref="OutputHead"/>), where the largest values are the winning scores.
+    /// </summary>
+    public HashSet<string> FullRange { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Groups of tensors quantized with one set of parameters (Concat inputs and output), for reporting and tests.</summary>
+    public List<string[]> SharedGroups { get; } = new();
+
     public static QuantizationPlan Build(PreparedGraph prepared, Dictionary<string, CalibrationHistogram> stats, QuantizeSettings settings)
     {
         var graph = prepared.Graph;
         var plan = new QuantizationPlan { Graph = graph, Settings = settings };
         var isFloat = FloatTypes.Infer(graph);
         bool unsigned = settings.UnsignedActivations;
+        plan.FullRange.UnionWith(OutputHead(graph));
+        // Range of every quantized non-constant tensor; parameters are derived at the end, once per sharing group.
+        var ranges = new Dictionary<string, (float Lo, float Hi)>(StringComparer.Ordinal);
+        var groups = new SharingGroups();
 
-        bool HasRange(string t) => plan.Activations.ContainsKey(t) || stats.ContainsKey(t) || (graph.Initializers.ContainsKey(t) && isFloat.Contains(t));
+        bool HasRange(string t) => ranges.ContainsKey(t) || plan.ConstantActivations.Contains(t) || stats.ContainsKey(t) || (graph.Initializers.ContainsKey(t) && isFloat.Contains(t));
         void Assign(string t)
         {
-            if (plan.Activations.ContainsKey(t)) return;
+            if (ranges.ContainsKey(t) || plan.ConstantActivations.Contains(t)) return;
             if (graph.Initializers.TryGetValue(t, out var c))
             {
                 var v = c.AsSpan<float>();
@@ -86,21 +102,28 @@ internal sealed class QuantizationPlan
                 plan.ConstantActivations.Add(t);
                 return;
             }
-            var (lo, hi) = RangeMethods.Compute(stats[t], settings.Method, settings.Percentile, unsigned);
-            if (prepared.Clamps.TryGetValue(t, out var clamp)) { lo = Math.Max(lo, clamp.Low); hi = Math.Min(hi, clamp.High); }
-            plan.Activations[t] = FromRange(lo, hi, unsigned);
+            var method = plan.FullRange.Contains(t) ? RangeMethod.MinMax : settings.Method;
+            var (lo, hi) = RangeMethods.Compute(stats[t], method, settings.Percentile, unsigned);
+            var clamp = prepared.Clamps.TryGetValue(t, out var c2) ? c2 : (float.NegativeInfinity, float.PositiveInfinity);
+            lo = Math.Max(lo, clamp.Item1);
+            hi = Math.Min(hi, clamp.Item2);
+            ranges[t] = (lo, hi);
+            groups.Add(t, lo, hi, clamp.Item1, clamp.Item2);
         }
 
+        var concats = new List<Node>();
         foreach (var node in graph.Nodes)
         {
             if (node.Domain.Length != 0 || prepared.KeepFloat.Contains(node.Name)) continue;
             if (SharedParameterOps.Contains(node.OpType))
             {
-                if (node.Inputs.Length > 0 && plan.Activations.TryGetValue(node.Inputs[0], out var p) && !plan.ConstantActivations.Contains(node.Inputs[0])
-                    && node.Outputs.Length >= 1 && isFloat.Contains(node.Outputs[0]) && !plan.Activations.ContainsKey(node.Outputs[0]))
+                if (node.Inputs.Length > 0 && ranges.TryGetValue(node.Inputs[0], out var r)
+                    && node.Outputs.Length >= 1 && isFloat.Contains(node.Outputs[0]) && !ranges.ContainsKey(node.Outputs[0]))
                 {
                     plan.Quantized.Add(node);
-                    plan.Activations[node.Outputs[0]] = p;
+                    ranges[node.Outputs[0]] = r;
+                    groups.Add(node.Outputs[0], r.Lo, r.Hi, float.NegativeInfinity, float.PositiveInfinity);
+                    groups.TryMerge([node.Inputs[0], node.Outputs[0]], force: true);
                 }
                 continue;
             }
@@ -137,8 +160,93 @@ internal sealed class QuantizationPlan
             plan.Quantized.Add(node);
             foreach (var t in activationInputs) if (!prepared.UnitInternal.Contains(t)) Assign(t);
             if (!outputInternal) Assign(output);
+            if (node.OpType == "Concat") concats.Add(node);
+        }
+
+        // Concat moves values without changing them: when its inputs share the output's parameters it is an exact copy
+        // (ONNX Runtime's and TFLite's convention), instead of a second rounding of every input. The shared range is the
+        // union of the members' ranges; a member whose producer absorbed a Relu/Clip must keep its range inside the clamp
+        // (its saturation is the activation), so such a Concat keeps requantizing when the union would leave it.
+        foreach (var concat in concats)
+        {
+            var members = concat.Inputs.Where(t => t.Length > 0 && ranges.ContainsKey(t)).Append(concat.Outputs[0]).Distinct().ToArray();
+            if (members.Length > 1 && ranges.ContainsKey(concat.Outputs[0]) && groups.TryMerge(members, force: false))
+                plan.SharedGroups.Add(members);
+        }
+        foreach (var t in ranges.Keys)
+        {
+            var (lo, hi) = groups.RangeOf(t);
+            plan.Activations[t] = FromRange(lo, hi, unsigned);
         }
         return plan;
+    }
+
+    /// <summary>
+    /// Tensors every path of which to a graph output passes no weighted op (Conv, Gemm, MatMul, ...), the output of the
+    /// last weighted layer included: a classifier's scores and what pooling / activation / reshape / softmax make of them.
+    /// Their largest values decide the prediction, so clipping them (percentile, entropy) reorders the top classes while
+    /// the precision gained on small scores does not matter.
+    /// </summary>
+    public static HashSet<string> OutputHead(ModelGraph graph)
+    {
+        var head = new HashSet<string>(graph.Outputs.Select(o => o.Name), StringComparer.Ordinal);
+        var consumers = new Dictionary<string, List<Node>>(StringComparer.Ordinal);
+        foreach (var n in graph.Nodes)
+            foreach (var i in n.Inputs.Distinct())
+                if (i.Length > 0) (consumers.TryGetValue(i, out var l) ? l : consumers[i] = new()).Add(n);
+        var order = GraphTopology.Sort(graph);
+        for (int k = order.Count - 1; k >= 0; k--)
+        {
+            var node = order[k];
+            foreach (var input in node.Inputs)
+            {
+                if (input.Length == 0 || head.Contains(input) || !consumers.TryGetValue(input, out var users)) continue;
+                if (users.All(u => !WeightedOps.Contains(u.OpType) && u.Outputs.Any(o => o.Length > 0) && u.Outputs.Where(o => o.Length > 0).All(head.Contains)))
+                    head.Add(input);
+            }
+        }
+        // The input of the last weighted layer is not head: only that layer's output onwards.
+        foreach (var node in graph.Nodes.Where(n => WeightedOps.Contains(n.OpType)))
+            foreach (var i in node.Inputs) head.Remove(i);
+        return head;
+    }
+
+    /// <summary>Union-find over tensor names with each group's range and the intersection of its members' clamps.</summary>
+    private sealed class SharingGroups
+    {
+        private readonly Dictionary<string, string> _parent = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, (float Lo, float Hi, float ClampLo, float ClampHi)> _root = new(StringComparer.Ordinal);
+
+        public void Add(string t, float lo, float hi, float clampLo, float clampHi)
+        {
+            if (_parent.ContainsKey(t)) return;
+            _parent[t] = t;
+            _root[t] = (Math.Min(lo, 0), Math.Max(hi, 0), clampLo, clampHi);
+        }
+
+        private string Find(string t)
+        {
+            while (_parent[t] != t) t = _parent[t] = _parent[_parent[t]];
+            return t;
+        }
+
+        public (float Lo, float Hi) RangeOf(string t)
+        {
+            var r = _root[Find(t)];
+            return (r.Lo, r.Hi);
+        }
+
+        /// <summary>Merges the groups of <paramref name="members"/> unless (without <paramref name="force"/>) the union range leaves a member's clamp.</summary>
+        public bool TryMerge(IReadOnlyList<string> members, bool force)
+        {
+            var roots = members.Select(Find).Distinct().ToList();
+            if (roots.Count <= 1) return true;
+            var merged = roots.Select(r => _root[r]).Aggregate((a, b) => (Math.Min(a.Lo, b.Lo), Math.Max(a.Hi, b.Hi), Math.Max(a.ClampLo, b.ClampLo), Math.Min(a.ClampHi, b.ClampHi)));
+            if (!force && (merged.Item1 < merged.Item3 || merged.Item2 > merged.Item4)) return false;
+            foreach (var r in roots.Skip(1)) { _parent[r] = roots[0]; _root.Remove(r); }
+            _root[roots[0]] = merged;
+            return true;
+        }
     }
 
     /// <summary>Float non-weight, non-bias inputs of a compute node that get quantized (Clip's min/max stay float).</summary>
