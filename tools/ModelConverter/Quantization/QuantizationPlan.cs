@@ -75,6 +75,9 @@ internal sealed class QuantizationPlan
     /// </summary>
     public HashSet<string> FullRange { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Nodes after the last weighted layer left float because only float ops read their result.</summary>
+    public List<string> FloatTail { get; } = new();
+
     /// <summary>Groups of tensors quantized with one set of parameters (Concat inputs and output), for reporting and tests.</summary>
     public List<string[]> SharedGroups { get; } = new();
 
@@ -161,6 +164,28 @@ internal sealed class QuantizationPlan
             foreach (var t in activationInputs) if (!prepared.UnitInternal.Contains(t)) Assign(t);
             if (!outputInternal) Assign(output);
             if (node.OpType == "Concat") concats.Add(node);
+        }
+
+        // After the last weighted layer, an op whose result only float ops read (the Softmax at the output) gains nothing
+        // from an int8 output, only a rounding of the scores: it runs float on its dequantized input. Repeated so a chain
+        // (GlobalAveragePool → Flatten → Softmax) goes float from the end back to the last quantized weighted layer.
+        var graphOutputs = graph.Outputs.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+        bool IsOutput(string t) => graphOutputs.Contains(t);
+        var consumers = graph.Nodes.SelectMany(n => n.Inputs.Where(i => i.Length > 0).Distinct().Select(i => (i, n))).ToLookup(x => x.i, x => x.n);
+        for (bool changed = true; changed;)
+        {
+            changed = false;
+            foreach (var node in graph.Nodes)
+            {
+                if (!plan.Quantized.Contains(node) || WeightedOps.Contains(node.OpType) || node.OpType is "Concat") continue;
+                var outs = node.Outputs.Where(o => o.Length > 0).ToList();
+                // A graph output stays as quantized as its producer (the model's declared result); only values read by float nodes go float.
+                if (outs.Count == 0 || !outs.All(plan.FullRange.Contains) || outs.Any(o => IsOutput(o) || !consumers[o].Any() || consumers[o].Any(plan.Quantized.Contains))) continue;
+                plan.Quantized.Remove(node);
+                foreach (var o in outs) ranges.Remove(o);
+                plan.FloatTail.Add(node.Name);
+                changed = true;
+            }
         }
 
         // Concat moves values without changing them: when its inputs share the output's parameters it is an exact copy
