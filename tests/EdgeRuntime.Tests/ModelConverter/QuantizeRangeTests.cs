@@ -160,6 +160,44 @@ public sealed class QuantizeRangeTests
         finally { Directory.Delete(dir, true); }
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Bias_correction_removes_the_mean_shift_of_weight_rounding_in_a_grouped_conv(bool perChannel)
+    {
+        // Conv weight [M=4, C/G=3, 2, 2] with G=2 over a 6-channel input of known channel means.
+        var rng = new Random(13);
+        var w = Normal(rng, [4, 3, 2, 2], 0.3f);
+        var b = Normal(rng, [4], 0.1f);
+        var graph = new ModelGraph();
+        graph.Initializers["W"] = w;
+        graph.Initializers["B"] = b;
+        var plan = new QuantizationPlan { Graph = graph, Settings = new QuantizeSettings { PerChannel = perChannel } };
+        double[] mean = [1.5, -0.5, 2.0, 0.25, 3.0, -1.0];
+        plan.ChannelMeans["x"] = mean;
+        var corrected = plan.BiasFor("B", "x", "W", 0, perChannel).AsSpan<float>().ToArray();
+
+        var wv = w.AsSpan<float>().ToArray();
+        var (q, scales) = QuantizationPlan.QuantizeWeight(w, perChannel ? 0 : -1);
+        for (int o = 0; o < 4; o++)
+        {
+            int group = o / 2; // 2 outputs per group
+            double floatMean = b.AsSpan<float>()[o], quantMean = corrected[o];
+            for (int c = 0; c < 3; c++)
+                for (int k = 0; k < 4; k++)
+                {
+                    int i = (o * 3 + c) * 4 + k;
+                    double mu = mean[group * 3 + c];
+                    floatMean += wv[i] * mu;
+                    quantMean += q[i] * scales[perChannel ? o : 0] * mu;
+                }
+            // With the corrected bias the int8 weights give the float model's mean output (interior positions).
+            Assert.Equal(floatMean, quantMean, 4);
+        }
+        Assert.Equal(b.AsSpan<float>().ToArray(), new QuantizationPlan { Graph = graph, Settings = new QuantizeSettings { BiasCorrection = false } }
+            .BiasFor("B", "x", "W", 0, perChannel).AsSpan<float>().ToArray());
+    }
+
     /// <summary>A fire module: squeeze 1x1 + Relu, expand 1x1 and 3x3 + Relu, Concat, then a 1x1 classifier Conv + Relu, GlobalAveragePool, Softmax.</summary>
     private static byte[] SqueezeLikeModel()
     {

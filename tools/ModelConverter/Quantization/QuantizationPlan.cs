@@ -21,6 +21,11 @@ internal sealed record QuantizeSettings
     public QuantFormat Format { get; init; } = QuantFormat.Qdq;
     /// <summary>uint8 activations (zero point 0..255) instead of int8.</summary>
     public bool UnsignedActivations { get; init; }
+    /// <summary>
+    /// Fold the expected output shift caused by weight rounding into the bias of Conv/Gemm:
+    /// b'[o] = b[o] - Σ (dequant(q(W)) - W)[o, c, ...] · mean(x[c]) over the calibration images.
+    /// </summary>
+    public bool BiasCorrection { get; init; } = true;
 }
 
 /// <summary>Scale and zero point of a per-tensor quantized value: real = (q - ZeroPoint) · Scale.</summary>
@@ -81,10 +86,14 @@ internal sealed class QuantizationPlan
     /// <summary>Groups of tensors quantized with one set of parameters (Concat inputs and output), for reporting and tests.</summary>
     public List<string[]> SharedGroups { get; } = new();
 
+    /// <summary>Per-channel mean (axis 1) of tensors, from calibration (for <see cref="QuantizeSettings.BiasCorrection"/>).</summary>
+    public Dictionary<string, double[]> ChannelMeans { get; } = new(StringComparer.Ordinal);
+
     public static QuantizationPlan Build(PreparedGraph prepared, Dictionary<string, CalibrationHistogram> stats, QuantizeSettings settings)
     {
         var graph = prepared.Graph;
         var plan = new QuantizationPlan { Graph = graph, Settings = settings };
+        foreach (var (t, h) in stats) if (h.ChannelMeans is { } means) plan.ChannelMeans[t] = means;
         var isFloat = FloatTypes.Infer(graph);
         bool unsigned = settings.UnsignedActivations;
         plan.FullRange.UnionWith(OutputHead(graph));
@@ -333,6 +342,57 @@ internal sealed class QuantizationPlan
         for (int i = 0; i < v.Length; i++)
             q[i] = (sbyte)Math.Clamp(Math.Round(v[i] / scales[ChannelOf(i)], MidpointRounding.ToEven), -127, 127);
         return (q, scales);
+    }
+
+    /// <summary>
+    /// The float bias of a Conv/Gemm reading <paramref name="x"/> with weight <paramref name="w"/> (output channels along
+    /// <paramref name="axis"/>), bias-corrected when enabled and the input's channel means are known: the weight rounding
+    /// error ΔW = scale·q(W) - W shifts output o on average by Σ_c ΔW[o, c, …]·mean(x[c]) (borders with padding aside),
+    /// which is subtracted. Grouped convolutions map the weight's input channel c of output o to input channel
+    /// (o / (M/G))·(C/G) + c with G = channels(x) / weight.Shape[1].
+    /// </summary>
+    public Tensor BiasFor(string b, string x, string w, int axis, bool perChannel)
+    {
+        var bias = Graph.Initializers[b];
+        if (!Settings.BiasCorrection || !ChannelMeans.TryGetValue(x, out var mean)) return bias;
+        var weight = Graph.Initializers[w];
+        var (q, scales) = QuantizeWeight(weight, perChannel ? axis : -1);
+        var wv = weight.AsSpan<float>();
+        var shape = weight.Shape;
+        int outputs = shape[axis];
+        if (bias.ElementCount != outputs) return bias;
+        var shift = new double[outputs];
+        if (shape.Length == 2)
+        {
+            int k = shape[1 - axis];
+            if (mean.Length != k) return bias;
+            for (int i = 0; i < wv.Length; i++)
+            {
+                int o = axis == 0 ? i / shape[1] : i % shape[1], c = axis == 0 ? i % shape[1] : i / shape[1];
+                float s = scales[perChannel ? o : 0];
+                shift[o] += ((double)q[i] * s - wv[i]) * mean[c];
+            }
+        }
+        else if (axis == 0 && shape.Length >= 3)
+        {
+            int perGroupIn = shape[1], inner = 1;
+            for (int d = 2; d < shape.Length; d++) inner *= shape[d];
+            if (perGroupIn == 0 || mean.Length % perGroupIn != 0) return bias;
+            int groups = mean.Length / perGroupIn;
+            if (groups == 0 || outputs % groups != 0) return bias;
+            int perGroupOut = outputs / groups;
+            for (int i = 0; i < wv.Length; i++)
+            {
+                int o = i / (perGroupIn * inner), c = i / inner % perGroupIn;
+                float s = scales[perChannel ? o : 0];
+                shift[o] += ((double)q[i] * s - wv[i]) * mean[o / perGroupOut * perGroupIn + c];
+            }
+        }
+        else return bias;
+        var bv = bias.AsSpan<float>();
+        var corrected = new float[outputs];
+        for (int o = 0; o < outputs; o++) corrected[o] = (float)(bv[o] - shift[o]);
+        return Tensor.FromFloats(bias.Shape, corrected);
     }
 
     /// <summary>int32 bias in units of xScale·wScale[c] (the product computed in float32, as ONNX Runtime does).</summary>
