@@ -198,6 +198,34 @@ public sealed class QuantizeRangeTests
             .BiasFor("B", "x", "W", 0, perChannel).AsSpan<float>().ToArray());
     }
 
+    [Fact]
+    public void QOperator_form_runs_Gemm_as_an_integer_1x1_QLinearConv_natively()
+    {
+        var dir = TempDir();
+        try
+        {
+            var path = Save(dir, "float.onnx", AllPatternsModel());
+            var photos = SharedData.AllPhotos()[..4];
+            var result = Quantize(path, photos, new QuantizeSettings { Format = QuantFormat.QOperator }, UnitRange);
+            var graph = Read(result.Model);
+            Assert.DoesNotContain(graph.Nodes, n => n.OpType == "Gemm");
+            var fc = graph.Nodes.Single(n => n.Name == "fc");
+            Assert.Equal("QLinearConv", fc.OpType);
+            Assert.Equal([10, 12, 1, 1], graph.Initializers[fc.Inputs[3]].Shape);
+            Assert.Equal(TensorElementType.Int32, graph.Initializers[fc.Inputs[8]].ElementType);
+            using var native = EdgeRuntime.Execution.EdgeModel.Load(result.Model, "q", new EdgeRuntime.Execution.EdgeModelOptions { Backend = EdgeRuntime.Execution.BackendKind.Native });
+            Assert.Empty(native.UnsupportedNodes);
+            float lsb = graph.Initializers["logits_scale"].AsSpan<float>()[0];
+            foreach (var input in Inputs(path, result.Model, photos, UnitRange))
+            {
+                var a = RunNative(result.Model, input).AsSpan<float>().ToArray();
+                var b = RunOrt(result.Model, "x", input).AsSpan<float>().ToArray();
+                for (int i = 0; i < a.Length; i++) Assert.True(Math.Abs(a[i] - b[i]) <= lsb * 1.0001f, $"logits[{i}]: native {a[i]}, ORT {b[i]}, LSB {lsb}");
+            }
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
     /// <summary>A fire module: squeeze 1x1 + Relu, expand 1x1 and 3x3 + Relu, Concat, then a 1x1 classifier Conv + Relu, GlobalAveragePool, Softmax.</summary>
     private static byte[] SqueezeLikeModel()
     {
