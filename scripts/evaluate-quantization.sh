@@ -40,7 +40,7 @@ while IFS= read -r f; do
   half=calibration; [ $((i % 2)) -eq 1 ] && half=evaluation
   ln -s "$f" "$out/$half/$(printf '%03d' $i)_$(basename "$f")"
   i=$((i + 1))
-done < <(find "$shared/images" "$photos" -type f \( -iname '*.png' -o -iname '*.jpg' -o -iname '*.jpeg' \) | sort)
+done < <(find "$shared/images" "$photos" -type f \( -iname '*.png' -o -iname '*.jpg' -o -iname '*.jpeg' -o -iname '*.bmp' \) | sort)
 n_cal=$(ls "$out/calibration" | wc -l); n_eval=$(ls "$out/evaluation" | wc -l)
 echo "photos: $n_cal calibration, $n_eval evaluation"
 
@@ -61,14 +61,15 @@ for granularity in per-channel per-tensor; do
       --report "$out/$name.json" --chart "$out/$name.png" > "$out/$name.compare.log" 2>&1 \
       || { echo "compare $name failed:"; cat "$out/$name.compare.log"; exit 1; }
     top1=$(json_number top1_agreement "$out/$name.json"); top5=$(json_number top5_agreement "$out/$name.json")
-    worst=$(python3 - "$out/$name.json" <<'EOF' 2>/dev/null || echo "n/a"
+    worst=$(python3 - "$out/$name.json" <<'EOF' 2>/dev/null || echo "n/a | n/a"
 import json, sys
+# layers are in graph order: the last one is the graph output
 layers = [l for l in json.load(open(sys.argv[1]))["layers"] if l.get("sqnr_db") is not None]
 w = min(layers, key=lambda l: l["sqnr_db"])
-print(f'{w["sqnr_db"]:.1f} dB ({w["name"]})')
+print(f'{w["sqnr_db"]:.1f} dB ({w["name"]}) | {layers[-1]["sqnr_db"]:.1f} dB')
 EOF
 )
-    echo "$method $granularity: top-1 $(fmt_pct "$top1"), top-5 $(fmt_pct "$top5"), worst layer $worst, ${seconds}s"
+    echo "$method $granularity: top-1 $(fmt_pct "$top1"), top-5 $(fmt_pct "$top5"), worst layer | output SQNR $worst, ${seconds}s"
     rows+=("| $method | $granularity | $(fmt_pct "$top1") | $(fmt_pct "$top5") | $worst | $seconds |")
   done
 done
@@ -84,10 +85,12 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
   echo "Calibrated on $n_cal real photos, evaluated on the other $n_eval (../shared/images + the photographs of Debian's"
   echo "python3-skimage and opencv-doc, dealt alternately in path order). Agreement = the int8 model's top-1 (top-5)"
   echo "contains the float model's top-1. Worst layer = lowest SQNR of any compared tensor on the evaluation photos."
+  echo "Output SQNR = SQNR of the graph output (the softmax probabilities), a steadier measure than agreement on $n_eval"
+  echo "photos, where one image is $(awk -v n="$n_eval" 'BEGIN { printf "%.1f", 100 / n }') points."
   echo "Time = \`modelconv quantize\` wall time (load, calibration on $n_cal photos, writing)."
   echo
-  echo "| method | weights | top-1 agreement | top-5 agreement | worst layer SQNR | time (s) |"
-  echo "|---|---|---|---|---|---|"
+  echo "| method | weights | top-1 agreement | top-5 agreement | worst layer SQNR | output SQNR | time (s) |"
+  echo "|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
   echo
   echo "Command: \`modelconv quantize --model SqueezeNet_fp16.onnx --calibration CAL --method M --per-channel|--per-tensor"

@@ -33,7 +33,11 @@ public sealed class QuantizeRealModelTests(ITestOutputHelper output)
                 var ort = RunOrt(q, "Input3", input).AsSpan<float>().ToArray();
                 for (int i = 0; i < native.Length; i++)
                     Assert.True(Math.Abs(native[i] - ort[i]) <= lsb * 1.0001f, $"class {i}: native {native[i]} ORT {ort[i]} (LSB {lsb}, per-channel {perChannel})");
-                Assert.Equal(ArgMax(RunOrt(floatBytes, "Input3", input).AsSpan<float>()), ArgMax(native));
+                // The int8 output cannot order scores closer than its step: the prediction must agree when the float margin is wider.
+                var logits = RunOrt(floatBytes, "Input3", input).AsSpan<float>().ToArray();
+                var sorted = logits.OrderByDescending(v => v).ToArray();
+                if (sorted[0] - sorted[1] > 2 * lsb) Assert.Equal(ArgMax(logits), ArgMax(native));
+                else output.WriteLine($"float margin {sorted[0] - sorted[1]} ≤ 2 LSB ({lsb}): int8 class {ArgMax(native)}, float {ArgMax(logits)}");
             }
         }
     }

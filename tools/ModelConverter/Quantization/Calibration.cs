@@ -98,6 +98,7 @@ internal static class Calibration
         if (t.ElementType != TensorElementType.Float32) return;
         if (!stats.TryGetValue(name, out var h)) stats[name] = h = new CalibrationHistogram();
         h.Add(t.AsSpan<float>());
+        h.AddChannels(t.AsSpan<float>(), t.Shape);
     }
 }
 

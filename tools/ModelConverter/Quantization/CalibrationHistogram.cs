@@ -17,6 +17,9 @@ internal sealed class CalibrationHistogram
     public float Max { get; private set; } = float.NegativeInfinity;
     public long Count { get; private set; }
 
+    /// <summary>How many of the values were exactly 0 (after clamping); they also sit in the bin holding 0.</summary>
+    public long Zeros { get; private set; }
+
     /// <summary>Bin width (a power of two).</summary>
     public double Width { get; private set; }
 
@@ -54,13 +57,16 @@ internal sealed class CalibrationHistogram
         var bins = _bins!;
         double inv = 1.0 / Width;
         double first = FirstBin;
+        long zeros = 0;
         foreach (var raw in values)
         {
             float v = clamp ? Math.Clamp(raw, low, high) : raw;
+            if (v == 0) zeros++;
             // Values lie in the window [first·w, (first + BinCount)·w), so the offset is non-negative and truncation is floor.
             int k = (int)(v * inv - first);
             bins[k < 0 ? 0 : k >= BinCount ? BinCount - 1 : k]++;
         }
+        Zeros += zeros;
     }
 
     private void Fit(float min, float max)
@@ -109,6 +115,27 @@ internal sealed class CalibrationHistogram
     }
 
     private static long FloorDiv2(long k) => k >> 1; // arithmetic shift floors for negatives
+
+    private double[]? _channelSums;
+    private long _perChannelCount;
+
+    /// <summary>Mean of every channel (axis 1 of an N×C×... tensor) over all values seen, or null for rank &lt; 2 or a changing channel count.</summary>
+    public double[]? ChannelMeans => _channelSums is { } sums && _perChannelCount > 0 ? sums.Select(v => v / _perChannelCount).ToArray() : null;
+
+    /// <summary>Accumulates per-channel sums of an N×C×... tensor (for bias correction); values as given, without clamping.</summary>
+    public void AddChannels(ReadOnlySpan<float> values, ReadOnlySpan<int> shape)
+    {
+        if (shape.Length < 2 || values.Length == 0 || _perChannelCount < 0) return;
+        int channels = shape[1], inner = 1;
+        for (int d = 2; d < shape.Length; d++) inner *= shape[d];
+        if (channels <= 0 || inner <= 0 || (long)shape[0] * channels * inner != values.Length) return;
+        if (_channelSums == null) _channelSums = new double[channels];
+        else if (_channelSums.Length != channels) { _perChannelCount = -1; _channelSums = null; return; }
+        for (int n = 0; n < shape[0]; n++)
+            for (int c = 0; c < channels; c++)
+                _channelSums[c] += System.Numerics.Tensors.TensorPrimitives.Sum(values.Slice((n * channels + c) * inner, inner));
+        _perChannelCount += (long)shape[0] * inner;
+    }
 
     /// <summary>Lower edge of stored bin <paramref name="i"/>.</summary>
     public double Edge(int i) => (FirstBin + i) * Width;

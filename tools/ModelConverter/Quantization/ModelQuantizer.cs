@@ -79,6 +79,8 @@ internal static class ModelQuantizer
             CalibrationTime = calibrationTime,
         };
         result.Notes.AddRange(prepared.Notes);
+        if (plan.SharedGroups.Count > 0) result.Notes.Add($"{plan.SharedGroups.Count} Concat(s) share one scale with their inputs (an exact copy in int8)");
+        if (plan.FloatTail.Count > 0) result.Notes.Add($"after the last weighted layer, {string.Join(", ", plan.FloatTail)} run(s) float: only float ops read the result");
         var unsupported = EdgeRuntime.Execution.GraphPlanner.FindUnsupported(prepared.Graph);
         if (unsupported.Count > 0)
             result.Warnings.Add("EdgeRuntime has no native kernel for " + EdgeRuntime.Execution.GraphPlanner.DescribeUnsupported(unsupported)

@@ -5,8 +5,8 @@ namespace ModelConverter.Quantization;
 /// <summary>
 /// QOperator form: integer operators where ONNX or com.microsoft define one and both runtimes run it — QLinearConv,
 /// QLinearMatMul, com.microsoft QLinearAdd / QLinearMul / QLinearAveragePool / QLinearGlobalAveragePool /
-/// QLinearSigmoid / QLinearLeakyRelu, and MaxPool / Reshape / Flatten / Transpose / Squeeze / Unsqueeze applied to the
-/// int8 tensor. Everything else (Gemm, Concat, Relu, Clip, Tanh, HardSigmoid, HardSwish, SiLU, float nodes) runs
+/// QLinearSigmoid / QLinearLeakyRelu / QLinearConcat, and MaxPool / Reshape / Flatten / Transpose / Squeeze / Unsqueeze applied to the
+/// int8 tensor. Gemm runs as a 1x1 QLinearConv between two Reshapes. Everything else (Relu, Clip, Tanh, HardSigmoid, HardSwish, SiLU, float nodes) runs
 /// float between a DequantizeLinear and a QuantizeLinear. Values switch form lazily: the int8 form of T is
 /// "T_quantized", its float form T itself (float producer) or "T_DequantizeLinear_Output" (integer producer).
 /// </summary>
@@ -42,12 +42,14 @@ internal sealed class QOperatorWriter(QuantizationPlan plan) : QuantizedGraphWri
         {
             "Conv" => "QLinearConv",
             "MatMul" when Plan.Weight(node).Index == 1 => "QLinearMatMul",
+            "Gemm" when node.Inputs.Length < 3 || node.Inputs[2].Length == 0 || Plan.Bias(node) == 2 => "QLinearConv(Gemm)",
             "Add" when node.Inputs.Length == 2 && Plan.Activations.ContainsKey(node.Inputs[1]) => "QLinearAdd",
             "Mul" when node.Inputs.Length == 2 && Plan.Activations.ContainsKey(node.Inputs[1]) => "QLinearMul",
             "AveragePool" => "QLinearAveragePool",
             "GlobalAveragePool" => "QLinearGlobalAveragePool",
             "Sigmoid" => "QLinearSigmoid",
             "LeakyRelu" => "QLinearLeakyRelu",
+            "Concat" when node.Inputs.All(t => t.Length > 0 && Plan.Activations.ContainsKey(t)) => "QLinearConcat",
             _ when QuantizationPlan.SharedParameterOps.Contains(node.OpType) => node.OpType,
             _ => null,
         };
@@ -78,6 +80,13 @@ internal sealed class QOperatorWriter(QuantizationPlan plan) : QuantizedGraphWri
                 foreach (var (k, v) in node.Attributes) n.Attributes[k] = v;
                 break;
             }
+            case "QLinearConv(Gemm)":
+            {
+                EmitGemmAsConv(node, n, ys, yz);
+                _intForm[y] = y + "_quantized";
+                if (IsGraphOutput(y)) FloatForm(y);
+                return;
+            }
             case "QLinearMatMul":
             {
                 string a = node.Inputs[0];
@@ -103,6 +112,20 @@ internal sealed class QOperatorWriter(QuantizationPlan plan) : QuantizedGraphWri
                 if (op == "QLinearGlobalAveragePool") n.Attributes["channels_last"] = OnnxGraphWriter.Int("channels_last", 0);
                 break;
             }
+            case "QLinearConcat":
+            {
+                // Y_scale, Y_zero_point, then (X, X_scale, X_zero_point) per input; a copy when they share the output's parameters.
+                var inputs = new List<string> { ys, yz };
+                foreach (var x in node.Inputs)
+                {
+                    var (xs, xz) = Parameters(x);
+                    inputs.AddRange([IntForm(x), xs, xz]);
+                }
+                n.Inputs = inputs.ToArray();
+                n.Domain = Ms;
+                foreach (var (k, v) in node.Attributes) n.Attributes[k] = v;
+                break;
+            }
             default: // data movement on the int8 tensor
             {
                 n.Inputs = node.Inputs.Select((t, i) => i == 0 ? IntForm(t) : t).ToArray();
@@ -113,6 +136,52 @@ internal sealed class QOperatorWriter(QuantizationPlan plan) : QuantizedGraphWri
         Output.Nodes.Add(n);
         _intForm[y] = y + "_quantized";
         if (IsGraphOutput(y)) FloatForm(y);
+    }
+
+    /// <summary>
+    /// Gemm y = x·W(ᵀ) + b (2-D x [B, K], alpha = beta = 1) as the exactly equivalent 1x1 QLinearConv: Reshape x to
+    /// [B, K, 1, 1], QLinearConv with weight [N, K, 1, 1] (per output channel like any Conv) and the int32 bias, Reshape
+    /// the result to [B, N]. Both runtimes run QLinearConv (ONNX QLinearMatMul has no bias, which would need a second
+    /// rounding through QLinearAdd).
+    /// </summary>
+    private void EmitGemmAsConv(Node gemm, Node conv, string ys, string yz)
+    {
+        string x = gemm.Inputs[0], w = gemm.Inputs[1], y = gemm.Outputs[0];
+        var (_, axis) = Plan.Weight(gemm);
+        var source = Source.Initializers[w];
+        int n = source.Shape[axis], k = source.Shape[1 - axis];
+        var sv = source.AsSpan<float>();
+        var nk = new float[n * k];
+        for (int o = 0; o < n; o++)
+            for (int c = 0; c < k; c++) nk[o * k + c] = axis == 0 ? sv[o * k + c] : sv[c * n + o];
+        bool perChannel = Plan.Settings.PerChannel;
+        var (q, scales) = QuantizationPlan.QuantizeWeight(EdgeRuntime.Tensors.Tensor.FromFloats([n, k, 1, 1], nk), perChannel ? 0 : -1);
+        string wq = w + "_conv_quantized", ws = w + "_conv_scale", wz = w + "_conv_zero_point";
+        Output.Initializers[wq] = EdgeRuntime.Tensors.Tensor.FromArray<sbyte>(EdgeRuntime.Tensors.TensorElementType.Int8, [n, k, 1, 1], q);
+        Output.Initializers[ws] = perChannel ? EdgeRuntime.Tensors.Tensor.FromFloats([n], scales) : EdgeRuntime.Tensors.Tensor.FromFloats([], scales);
+        Output.Initializers[wz] = perChannel ? EdgeRuntime.Tensors.Tensor.FromArray<sbyte>(EdgeRuntime.Tensors.TensorElementType.Int8, [n], new sbyte[n])
+                                             : EdgeRuntime.Tensors.Tensor.FromArray<sbyte>(EdgeRuntime.Tensors.TensorElementType.Int8, [], [0]);
+        var (xs, xz) = Parameters(x);
+        string x4 = x + "_as_nchw_quantized", y4 = y + "_nchw_quantized";
+        string toNchw = gemm.Name + "_to_nchw_shape", toRows = gemm.Name + "_to_rows_shape";
+        Output.Initializers[toNchw] = EdgeRuntime.Tensors.Tensor.FromArray<long>(EdgeRuntime.Tensors.TensorElementType.Int64, [4], [-1, k, 1, 1]);
+        Output.Initializers[toRows] = EdgeRuntime.Tensors.Tensor.FromArray<long>(EdgeRuntime.Tensors.TensorElementType.Int64, [2], [-1, n]);
+        Output.Nodes.Add(new Node { Name = gemm.Name + "_to_nchw", OpType = "Reshape", Inputs = [IntForm(x), toNchw], Outputs = [x4] });
+        var inputs = new List<string> { x4, xs, xz, wq, ws, wz, ys, yz };
+        if (gemm.Inputs.Length > 2 && gemm.Inputs[2].Length > 0)
+        {
+            string b = gemm.Inputs[2], bq = b + "_conv_quantized";
+            float xScale = Plan.Activations[x].Scale;
+            var (bias, _) = QuantizationPlan.QuantizeBias(Plan.BiasFor(b, x, w, axis, perChannel), xScale, scales);
+            Output.Initializers[bq] = EdgeRuntime.Tensors.Tensor.FromArray<int>(EdgeRuntime.Tensors.TensorElementType.Int32, [n], bias);
+            inputs.Add(bq);
+        }
+        conv.OpType = "QLinearConv";
+        conv.Inputs = inputs.ToArray();
+        conv.Outputs = [y4];
+        conv.Attributes["kernel_shape"] = OnnxGraphWriter.Ints("kernel_shape", [1, 1]);
+        Output.Nodes.Add(conv);
+        Output.Nodes.Add(new Node { Name = gemm.Name + "_to_rows", OpType = "Reshape", Inputs = [y4, toRows], Outputs = [y + "_quantized"] });
     }
 
     /// <summary>A float node: reads float forms (so a quantized input passes through its DequantizeLinear), and a quantized output gets a QuantizeLinear/DequantizeLinear pair so its consumers see the quantized value.</summary>

@@ -124,7 +124,7 @@ internal abstract class QuantizedGraphWriter
         if (!_biases.TryGetValue(key, out var name))
         {
             name = _biases.Values.Contains(b + "_quantized") ? $"{b}_{_biases.Count}" : b;
-            var (q, scales) = QuantizationPlan.QuantizeBias(Source.Initializers[b], xScale, wScales);
+            var (q, scales) = QuantizationPlan.QuantizeBias(Plan.BiasFor(b, x, w, axis, perChannel), xScale, wScales);
             int n = q.Length;
             Output.Initializers[name + "_quantized"] = Tensor.FromArray<int>(TensorElementType.Int32, [n], q);
             Output.Initializers[name + "_scale"] = perChannel ? Tensor.FromFloats([n], scales) : Tensor.FromFloats([], scales);

@@ -21,6 +21,11 @@ internal sealed record QuantizeSettings
     public QuantFormat Format { get; init; } = QuantFormat.Qdq;
     /// <summary>uint8 activations (zero point 0..255) instead of int8.</summary>
     public bool UnsignedActivations { get; init; }
+    /// <summary>
+    /// Fold the expected output shift caused by weight rounding into the bias of Conv/Gemm:
+    /// b'[o] = b[o] - Σ (dequant(q(W)) - W)[o, c, ...] · mean(x[c]) over the calibration images.
+    /// </summary>
+    public bool BiasCorrection { get; init; } = true;
 }
 
 /// <summary>Scale and zero point of a per-tensor quantized value: real = (q - ZeroPoint) · Scale.</summary>
@@ -66,17 +71,40 @@ internal sealed class QuantizationPlan
                                   && Graph.Initializers.TryGetValue(node.Inputs[1], out var w) && b.Shape[0] == w.Shape[node.OpType == "Conv" ? 0 : Weight(node).Axis]
         ? 2 : -1;
 
+    /// <summary>Ops with a weight (learned linear map); the tensors after the last of them are the model's scores.</summary>
+    private static readonly HashSet<string> WeightedOps = ["Conv", "ConvTranspose", "Gemm", "MatMul", "Einsum"];
+
+    /// <summary>
+    /// Activation tensors that get the full observed range whatever the method: those after the last weighted layer
+    /// (see <see cref="OutputHead"/>), where the largest values are the winning scores.
+    /// </summary>
+    public HashSet<string> FullRange { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Nodes after the last weighted layer left float because only float ops read their result.</summary>
+    public List<string> FloatTail { get; } = new();
+
+    /// <summary>Groups of tensors quantized with one set of parameters (Concat inputs and output), for reporting and tests.</summary>
+    public List<string[]> SharedGroups { get; } = new();
+
+    /// <summary>Per-channel mean (axis 1) of tensors, from calibration (for <see cref="QuantizeSettings.BiasCorrection"/>).</summary>
+    public Dictionary<string, double[]> ChannelMeans { get; } = new(StringComparer.Ordinal);
+
     public static QuantizationPlan Build(PreparedGraph prepared, Dictionary<string, CalibrationHistogram> stats, QuantizeSettings settings)
     {
         var graph = prepared.Graph;
         var plan = new QuantizationPlan { Graph = graph, Settings = settings };
+        foreach (var (t, h) in stats) if (h.ChannelMeans is { } means) plan.ChannelMeans[t] = means;
         var isFloat = FloatTypes.Infer(graph);
         bool unsigned = settings.UnsignedActivations;
+        plan.FullRange.UnionWith(OutputHead(graph));
+        // Range of every quantized non-constant tensor; parameters are derived at the end, once per sharing group.
+        var ranges = new Dictionary<string, (float Lo, float Hi)>(StringComparer.Ordinal);
+        var groups = new SharingGroups();
 
-        bool HasRange(string t) => plan.Activations.ContainsKey(t) || stats.ContainsKey(t) || (graph.Initializers.ContainsKey(t) && isFloat.Contains(t));
+        bool HasRange(string t) => ranges.ContainsKey(t) || plan.ConstantActivations.Contains(t) || stats.ContainsKey(t) || (graph.Initializers.ContainsKey(t) && isFloat.Contains(t));
         void Assign(string t)
         {
-            if (plan.Activations.ContainsKey(t)) return;
+            if (ranges.ContainsKey(t) || plan.ConstantActivations.Contains(t)) return;
             if (graph.Initializers.TryGetValue(t, out var c))
             {
                 var v = c.AsSpan<float>();
@@ -86,21 +114,28 @@ internal sealed class QuantizationPlan
                 plan.ConstantActivations.Add(t);
                 return;
             }
-            var (lo, hi) = RangeMethods.Compute(stats[t], settings.Method, settings.Percentile, unsigned);
-            if (prepared.Clamps.TryGetValue(t, out var clamp)) { lo = Math.Max(lo, clamp.Low); hi = Math.Min(hi, clamp.High); }
-            plan.Activations[t] = FromRange(lo, hi, unsigned);
+            var method = plan.FullRange.Contains(t) ? RangeMethod.MinMax : settings.Method;
+            var (lo, hi) = RangeMethods.Compute(stats[t], method, settings.Percentile, unsigned);
+            var clamp = prepared.Clamps.TryGetValue(t, out var c2) ? c2 : (float.NegativeInfinity, float.PositiveInfinity);
+            lo = Math.Max(lo, clamp.Item1);
+            hi = Math.Min(hi, clamp.Item2);
+            ranges[t] = (lo, hi);
+            groups.Add(t, lo, hi, clamp.Item1, clamp.Item2);
         }
 
+        var concats = new List<Node>();
         foreach (var node in graph.Nodes)
         {
             if (node.Domain.Length != 0 || prepared.KeepFloat.Contains(node.Name)) continue;
             if (SharedParameterOps.Contains(node.OpType))
             {
-                if (node.Inputs.Length > 0 && plan.Activations.TryGetValue(node.Inputs[0], out var p) && !plan.ConstantActivations.Contains(node.Inputs[0])
-                    && node.Outputs.Length >= 1 && isFloat.Contains(node.Outputs[0]) && !plan.Activations.ContainsKey(node.Outputs[0]))
+                if (node.Inputs.Length > 0 && ranges.TryGetValue(node.Inputs[0], out var r)
+                    && node.Outputs.Length >= 1 && isFloat.Contains(node.Outputs[0]) && !ranges.ContainsKey(node.Outputs[0]))
                 {
                     plan.Quantized.Add(node);
-                    plan.Activations[node.Outputs[0]] = p;
+                    ranges[node.Outputs[0]] = r;
+                    groups.Add(node.Outputs[0], r.Lo, r.Hi, float.NegativeInfinity, float.PositiveInfinity);
+                    groups.TryMerge([node.Inputs[0], node.Outputs[0]], force: true);
                 }
                 continue;
             }
@@ -137,8 +172,115 @@ internal sealed class QuantizationPlan
             plan.Quantized.Add(node);
             foreach (var t in activationInputs) if (!prepared.UnitInternal.Contains(t)) Assign(t);
             if (!outputInternal) Assign(output);
+            if (node.OpType == "Concat") concats.Add(node);
+        }
+
+        // After the last weighted layer, an op whose result only float ops read (the Softmax at the output) gains nothing
+        // from an int8 output, only a rounding of the scores: it runs float on its dequantized input. Repeated so a chain
+        // (GlobalAveragePool → Flatten → Softmax) goes float from the end back to the last quantized weighted layer.
+        var graphOutputs = graph.Outputs.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+        bool IsOutput(string t) => graphOutputs.Contains(t);
+        var consumers = graph.Nodes.SelectMany(n => n.Inputs.Where(i => i.Length > 0).Distinct().Select(i => (i, n))).ToLookup(x => x.i, x => x.n);
+        for (bool changed = true; changed;)
+        {
+            changed = false;
+            foreach (var node in graph.Nodes)
+            {
+                if (!plan.Quantized.Contains(node) || WeightedOps.Contains(node.OpType) || node.OpType is "Concat") continue;
+                var outs = node.Outputs.Where(o => o.Length > 0).ToList();
+                // A graph output stays as quantized as its producer (the model's declared result); only values read by float nodes go float.
+                if (outs.Count == 0 || !outs.All(plan.FullRange.Contains) || outs.Any(o => IsOutput(o) || !consumers[o].Any() || consumers[o].Any(plan.Quantized.Contains))) continue;
+                plan.Quantized.Remove(node);
+                foreach (var o in outs) ranges.Remove(o);
+                plan.FloatTail.Add(node.Name);
+                changed = true;
+            }
+        }
+
+        // Concat moves values without changing them: when its inputs share the output's parameters it is an exact copy
+        // (ONNX Runtime's and TFLite's convention), instead of a second rounding of every input. The shared range is the
+        // union of the members' ranges; a member whose producer absorbed a Relu/Clip must keep its range inside the clamp
+        // (its saturation is the activation), so such a Concat keeps requantizing when the union would leave it.
+        foreach (var concat in concats)
+        {
+            var members = concat.Inputs.Where(t => t.Length > 0 && ranges.ContainsKey(t)).Append(concat.Outputs[0]).Distinct().ToArray();
+            if (members.Length > 1 && ranges.ContainsKey(concat.Outputs[0]) && groups.TryMerge(members, force: false))
+                plan.SharedGroups.Add(members);
+        }
+        foreach (var t in ranges.Keys)
+        {
+            var (lo, hi) = groups.RangeOf(t);
+            plan.Activations[t] = FromRange(lo, hi, unsigned);
         }
         return plan;
+    }
+
+    /// <summary>
+    /// Tensors every path of which to a graph output passes no weighted op (Conv, Gemm, MatMul, ...), the output of the
+    /// last weighted layer included: a classifier's scores and what pooling / activation / reshape / softmax make of them.
+    /// Their largest values decide the prediction, so clipping them (percentile, entropy) reorders the top classes while
+    /// the precision gained on small scores does not matter.
+    /// </summary>
+    public static HashSet<string> OutputHead(ModelGraph graph)
+    {
+        var head = new HashSet<string>(graph.Outputs.Select(o => o.Name), StringComparer.Ordinal);
+        var consumers = new Dictionary<string, List<Node>>(StringComparer.Ordinal);
+        foreach (var n in graph.Nodes)
+            foreach (var i in n.Inputs.Distinct())
+                if (i.Length > 0) (consumers.TryGetValue(i, out var l) ? l : consumers[i] = new()).Add(n);
+        var order = GraphTopology.Sort(graph);
+        for (int k = order.Count - 1; k >= 0; k--)
+        {
+            var node = order[k];
+            foreach (var input in node.Inputs)
+            {
+                if (input.Length == 0 || head.Contains(input) || !consumers.TryGetValue(input, out var users)) continue;
+                if (users.All(u => !WeightedOps.Contains(u.OpType) && u.Outputs.Any(o => o.Length > 0) && u.Outputs.Where(o => o.Length > 0).All(head.Contains)))
+                    head.Add(input);
+            }
+        }
+        // The input of the last weighted layer is not head: only that layer's output onwards.
+        foreach (var node in graph.Nodes.Where(n => WeightedOps.Contains(n.OpType)))
+            foreach (var i in node.Inputs) head.Remove(i);
+        return head;
+    }
+
+    /// <summary>Union-find over tensor names with each group's range and the intersection of its members' clamps.</summary>
+    private sealed class SharingGroups
+    {
+        private readonly Dictionary<string, string> _parent = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, (float Lo, float Hi, float ClampLo, float ClampHi)> _root = new(StringComparer.Ordinal);
+
+        public void Add(string t, float lo, float hi, float clampLo, float clampHi)
+        {
+            if (_parent.ContainsKey(t)) return;
+            _parent[t] = t;
+            _root[t] = (Math.Min(lo, 0), Math.Max(hi, 0), clampLo, clampHi);
+        }
+
+        private string Find(string t)
+        {
+            while (_parent[t] != t) t = _parent[t] = _parent[_parent[t]];
+            return t;
+        }
+
+        public (float Lo, float Hi) RangeOf(string t)
+        {
+            var r = _root[Find(t)];
+            return (r.Lo, r.Hi);
+        }
+
+        /// <summary>Merges the groups of <paramref name="members"/> unless (without <paramref name="force"/>) the union range leaves a member's clamp.</summary>
+        public bool TryMerge(IReadOnlyList<string> members, bool force)
+        {
+            var roots = members.Select(Find).Distinct().ToList();
+            if (roots.Count <= 1) return true;
+            var merged = roots.Select(r => _root[r]).Aggregate((a, b) => (Math.Min(a.Lo, b.Lo), Math.Max(a.Hi, b.Hi), Math.Max(a.ClampLo, b.ClampLo), Math.Min(a.ClampHi, b.ClampHi)));
+            if (!force && (merged.Item1 < merged.Item3 || merged.Item2 > merged.Item4)) return false;
+            foreach (var r in roots.Skip(1)) { _parent[r] = roots[0]; _root.Remove(r); }
+            _root[roots[0]] = merged;
+            return true;
+        }
     }
 
     /// <summary>Float non-weight, non-bias inputs of a compute node that get quantized (Clip's min/max stay float).</summary>
@@ -200,6 +342,57 @@ internal sealed class QuantizationPlan
         for (int i = 0; i < v.Length; i++)
             q[i] = (sbyte)Math.Clamp(Math.Round(v[i] / scales[ChannelOf(i)], MidpointRounding.ToEven), -127, 127);
         return (q, scales);
+    }
+
+    /// <summary>
+    /// The float bias of a Conv/Gemm reading <paramref name="x"/> with weight <paramref name="w"/> (output channels along
+    /// <paramref name="axis"/>), bias-corrected when enabled and the input's channel means are known: the weight rounding
+    /// error ΔW = scale·q(W) - W shifts output o on average by Σ_c ΔW[o, c, …]·mean(x[c]) (borders with padding aside),
+    /// which is subtracted. Grouped convolutions map the weight's input channel c of output o to input channel
+    /// (o / (M/G))·(C/G) + c with G = channels(x) / weight.Shape[1].
+    /// </summary>
+    public Tensor BiasFor(string b, string x, string w, int axis, bool perChannel)
+    {
+        var bias = Graph.Initializers[b];
+        if (!Settings.BiasCorrection || !ChannelMeans.TryGetValue(x, out var mean)) return bias;
+        var weight = Graph.Initializers[w];
+        var (q, scales) = QuantizeWeight(weight, perChannel ? axis : -1);
+        var wv = weight.AsSpan<float>();
+        var shape = weight.Shape;
+        int outputs = shape[axis];
+        if (bias.ElementCount != outputs) return bias;
+        var shift = new double[outputs];
+        if (shape.Length == 2)
+        {
+            int k = shape[1 - axis];
+            if (mean.Length != k) return bias;
+            for (int i = 0; i < wv.Length; i++)
+            {
+                int o = axis == 0 ? i / shape[1] : i % shape[1], c = axis == 0 ? i % shape[1] : i / shape[1];
+                float s = scales[perChannel ? o : 0];
+                shift[o] += ((double)q[i] * s - wv[i]) * mean[c];
+            }
+        }
+        else if (axis == 0 && shape.Length >= 3)
+        {
+            int perGroupIn = shape[1], inner = 1;
+            for (int d = 2; d < shape.Length; d++) inner *= shape[d];
+            if (perGroupIn == 0 || mean.Length % perGroupIn != 0) return bias;
+            int groups = mean.Length / perGroupIn;
+            if (groups == 0 || outputs % groups != 0) return bias;
+            int perGroupOut = outputs / groups;
+            for (int i = 0; i < wv.Length; i++)
+            {
+                int o = i / (perGroupIn * inner), c = i / inner % perGroupIn;
+                float s = scales[perChannel ? o : 0];
+                shift[o] += ((double)q[i] * s - wv[i]) * mean[o / perGroupOut * perGroupIn + c];
+            }
+        }
+        else return bias;
+        var bv = bias.AsSpan<float>();
+        var corrected = new float[outputs];
+        for (int o = 0; o < outputs; o++) corrected[o] = (float)(bv[o] - shift[o]);
+        return Tensor.FromFloats(bias.Shape, corrected);
     }
 
     /// <summary>int32 bias in units of xScale·wScale[c] (the product computed in float32, as ONNX Runtime does).</summary>
