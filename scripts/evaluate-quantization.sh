@@ -49,12 +49,14 @@ json_number() { sed -n "s/.*\"$1\": *\([-0-9.eE+]*\|null\).*/\1/p" "$2" | head -
 fmt_pct() { awk -v v="$1" 'BEGIN { if (v == "" || v == "null") print "n/a"; else printf "%.1f%%", v * 100 }'; }
 
 rows=()
+for bias in on off; do
 for granularity in per-channel per-tensor; do
   for method in minmax percentile entropy; do
-    name="squeezenet_${method}_${granularity}"
+    name="squeezenet_${method}_${granularity}_bias-${bias}"
+    bias_flag=(); [ "$bias" = off ] && bias_flag=(--no-bias-correction)
     start=$(date +%s.%N)
     "$modelconv" quantize --model "$squeezenet" --calibration "$out/calibration" --method "$method" "--$granularity" \
-      --format qdq --activations int8 "${preprocess[@]}" -o "$out/$name.onnx" > "$out/$name.quantize.log" 2>&1 \
+      "${bias_flag[@]}" --format qdq --activations int8 "${preprocess[@]}" -o "$out/$name.onnx" > "$out/$name.quantize.log" 2>&1 \
       || { echo "quantize $name failed:"; cat "$out/$name.quantize.log"; exit 1; }
     seconds=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
     "$modelconv" compare --float "$squeezenet" --quant "$out/$name.onnx" --images "$out/evaluation" "${preprocess[@]}" \
@@ -69,9 +71,10 @@ w = min(layers, key=lambda l: l["sqnr_db"])
 print(f'{w["sqnr_db"]:.1f} dB ({w["name"]}) | {layers[-1]["sqnr_db"]:.1f} dB')
 EOF
 )
-    echo "$method $granularity: top-1 $(fmt_pct "$top1"), top-5 $(fmt_pct "$top5"), worst layer | output SQNR $worst, ${seconds}s"
-    rows+=("| $method | $granularity | $(fmt_pct "$top1") | $(fmt_pct "$top5") | $worst | $seconds |")
+    echo "$method $granularity bias-correction $bias: top-1 $(fmt_pct "$top1"), top-5 $(fmt_pct "$top5"), worst layer | output SQNR $worst, ${seconds}s"
+    rows+=("| $method | $granularity | $bias | $(fmt_pct "$top1") | $(fmt_pct "$top5") | $worst | $seconds |")
   done
+done
 done
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
@@ -87,14 +90,16 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
   echo "contains the float model's top-1. Worst layer = lowest SQNR of any compared tensor on the evaluation photos."
   echo "Output SQNR = SQNR of the graph output (the softmax probabilities), a steadier measure than agreement on $n_eval"
   echo "photos, where one image is $(awk -v n="$n_eval" 'BEGIN { printf "%.1f", 100 / n }') points."
+  echo "Bias correction (default on; off = \`--no-bias-correction\`) subtracts the mean output shift caused by rounding"
+  echo "the weights from each Conv/Gemm bias."
   echo "Time = \`modelconv quantize\` wall time (load, calibration on $n_cal photos, writing)."
   echo
-  echo "| method | weights | top-1 agreement | top-5 agreement | worst layer SQNR | output SQNR | time (s) |"
-  echo "|---|---|---|---|---|---|---|"
+  echo "| method | weights | bias correction | top-1 agreement | top-5 agreement | worst layer SQNR | output SQNR | time (s) |"
+  echo "|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
   echo
   echo "Command: \`modelconv quantize --model SqueezeNet_fp16.onnx --calibration CAL --method M --per-channel|--per-tensor"
-  echo "--format qdq --activations int8 --color BGR --range 0,255 -o Q.onnx\`, then \`modelconv compare --float"
+  echo "[--no-bias-correction] --format qdq --activations int8 --color BGR --range 0,255 -o Q.onnx\`, then \`modelconv compare --float"
   echo "SqueezeNet_fp16.onnx --quant Q.onnx --images EVAL --color BGR --range 0,255 --report R.json\`."
 } > QUANTIZATION.md
 echo "wrote QUANTIZATION.md"

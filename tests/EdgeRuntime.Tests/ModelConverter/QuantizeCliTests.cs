@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using EdgeRuntime.Tests.Infrastructure;
 using Xunit;
 using static EdgeRuntime.Tests.ModelConverter.QuantizeTestSupport;
@@ -52,6 +53,42 @@ public sealed class QuantizeCliTests
             Fails(2, "no node named 'nope'", "--model", model, "--calibration", images, "--keep-float", "nope");
             Fails(2, "exclude", "--model", model, "--calibration", images, "--per-channel", "--per-tensor");
             Fails(2, "--width", "--model", model, "--calibration", images, "--width", "abc");
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+    [Fact]
+    public void No_bias_correction_changes_only_the_biases_and_is_deterministic()
+    {
+        var dir = TempDir();
+        try
+        {
+            var model = Save(dir, "float.onnx", AllPatternsModel(softmax: true));
+            var images = Path.Combine(dir, "images");
+            Directory.CreateDirectory(images);
+            foreach (var p in SharedData.AllPhotos()[..3]) File.Copy(p, Path.Combine(images, Path.GetFileName(p)));
+            byte[] Quantize(string name, params string[] extra)
+            {
+                var path = Path.Combine(dir, name);
+                var r = EdgerunProcess.RunTool("modelconv", ["quantize", "--model", model, "--calibration", images, "--range", "0,1", .. extra, "-o", path]);
+                Assert.True(r.ExitCode == 0, r.StdErr + r.StdOut);
+                return File.ReadAllBytes(path);
+            }
+            var corrected = EdgeRuntime.Onnx.Proto.ModelProto.Parser.ParseFrom(Quantize("on.onnx"));
+            var plain = EdgeRuntime.Onnx.Proto.ModelProto.Parser.ParseFrom(Quantize("off.onnx", "--no-bias-correction"));
+            Assert.Equal(plain.ToByteArray(), EdgeRuntime.Onnx.Proto.ModelProto.Parser.ParseFrom(Quantize("off2.onnx", "--no-bias-correction")).ToByteArray());
+
+            // Same graph, same weights and activation ranges; only int32 bias initializers may differ, and some must.
+            Assert.Equal(corrected.Graph.Node.Count, plain.Graph.Node.Count);
+            var plainInits = plain.Graph.Initializer.ToDictionary(t => t.Name);
+            int differingBiases = 0;
+            foreach (var t in corrected.Graph.Initializer)
+            {
+                Assert.True(plainInits.TryGetValue(t.Name, out var other), $"initializer {t.Name} missing without bias correction");
+                if (t.Equals(other)) continue;
+                Assert.True(t.DataType == 6, $"{t.Name} (type {t.DataType}) differs, but only int32 biases may");
+                differingBiases++;
+            }
+            Assert.True(differingBiases > 0, "bias correction changed no bias");
         }
         finally { Directory.Delete(dir, true); }
     }

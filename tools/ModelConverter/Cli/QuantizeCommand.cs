@@ -27,10 +27,11 @@ internal static class QuantizeCommand
         var activations = new Option<string>("--activations") { Description = "int8 (default) or uint8", DefaultValueFactory = _ => "int8" };
         var keepFloat = new Option<string[]>("--keep-float") { Description = "Node names that stay float", AllowMultipleArgumentsPerToken = true };
         var autoKeep = new Option<double?>("--auto-keep-float") { Description = "Keep float every layer whose output SQNR (dB) on the calibration images is below this" };
+        var noBiasCorrection = new Option<bool>("--no-bias-correction") { Description = "Do not subtract the mean output shift caused by rounding the weights from Conv/Gemm biases (measured on the calibration images)" };
         var prep = new PreprocessingOptions();
         var cmd = new Command("quantize", "Quantize a float ONNX model to int8 with calibration images")
         {
-            model, calibration, output, count, method, percentile, perChannel, perTensor, format, activations, keepFloat, autoKeep,
+            model, calibration, output, count, method, percentile, perChannel, perTensor, format, activations, keepFloat, autoKeep, noBiasCorrection,
         };
         prep.AddTo(cmd);
         cmd.SetAction(parse => ModelconvCli.Guard(() =>
@@ -47,6 +48,7 @@ internal static class QuantizeCommand
                 },
                 Percentile = parse.GetValue(percentile) is var p && p > 50 && p <= 100 ? p : throw new UsageException("--percentile must be in (50, 100]"),
                 PerChannel = !parse.GetValue(perTensor),
+                BiasCorrection = !parse.GetValue(noBiasCorrection),
                 Format = parse.GetValue(format)!.ToLowerInvariant() switch
                 {
                     "qdq" => QuantFormat.Qdq,
