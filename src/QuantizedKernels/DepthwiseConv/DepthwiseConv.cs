@@ -199,6 +199,22 @@ public static partial class DepthwiseConv
         static abstract unsafe void Widen(byte* row, byte* slot, int count, int rowBytes, int strideWidth, bool signed);
         /// <summary>Fills the slot with the raw value <paramref name="xZeroPoint"/> (a row of padding).</summary>
         static abstract unsafe void FillPadding(byte* slot, int rowBytes, int xZeroPoint);
+
+        /// <summary>
+        /// Whether <see cref="WidenInput"/> may run for this layout: its whole-vector writes (the input row rounded up to
+        /// 16 columns, plus one vector of padding after it) stay inside a slot of <paramref name="slotBytes"/> bytes and
+        /// inside the slot's region they belong to. False: rows go through the padded byte row and <see cref="Widen"/>.
+        /// </summary>
+        static virtual bool CanWidenInput(int inWidth, int padLeft, int rowBytes, int slotBytes, int strideWidth) => false;
+
+        /// <summary>
+        /// Widens an input row (<paramref name="inWidth"/> bytes at <paramref name="source"/>, of which the input holds
+        /// at least the count rounded up to 16) straight into its padded columns of the slot, whose other columns hold
+        /// the widened padding and keep it (the columns the whole-vector writes pass the row's end are rewritten with
+        /// padding). Only called when <see cref="CanWidenInput"/> returned true.
+        /// </summary>
+        static virtual unsafe void WidenInput(byte* source, byte* slot, int inWidth, int padLeft, int rowBytes, int strideWidth,
+            bool signed, int xZeroPoint) => throw new NotSupportedException();
     }
 
     /// <summary>
@@ -211,6 +227,8 @@ public static partial class DepthwiseConv
         private readonly byte* xEnd, byteRow, slots;
         private readonly int slotBytes, ring, rowBytes, widenBytes, padTop, padLeft, inHeight, inWidth, strideWidth, strideHeight, xZeroPoint;
         private readonly bool signed;
+        private readonly nuint sourceReadBytes;
+        private bool widenInput;
         private byte* xChannel;
         private int built, firstSlot;
 
@@ -237,13 +255,15 @@ public static partial class DepthwiseConv
             strideHeight = g.StrideHeight;
             this.xZeroPoint = xZeroPoint;
             this.signed = signed;
+            sourceReadBytes = (nuint)((g.InWidth + 15) & ~15);
             Rows = rows;
             new Span<byte>(byteRow, plan.RowBytes + ByteRowSlack).Fill((byte)xZeroPoint);
         }
 
         /// <summary>Fills every slot with padding (once per call, before the first channel).</summary>
-        public readonly void Initialize<TWidener>() where TWidener : IRowWidener
+        public void Initialize<TWidener>() where TWidener : IRowWidener
         {
+            widenInput = TWidener.CanWidenInput(inWidth, padLeft, rowBytes, slotBytes, strideWidth);
             for (int slot = 0; slot < ring; slot++) TWidener.FillPadding(slots + (nint)slot * slotBytes, rowBytes, xZeroPoint);
         }
 
@@ -269,8 +289,19 @@ public static partial class DepthwiseConv
             for (; r < first + count; r++)
             {
                 byte* destination = slots + (nint)slot * slotBytes;
-                if (CopyRow(r)) TWidener.Widen(byteRow, destination, widenBytes, rowBytes, strideWidth, signed);
-                else TWidener.FillPadding(destination, rowBytes, xZeroPoint);
+                int ih = r - padTop;
+                if ((uint)ih >= (uint)inHeight) TWidener.FillPadding(destination, rowBytes, xZeroPoint);
+                else
+                {
+                    byte* source = xChannel + (nint)ih * inWidth;
+                    if (widenInput && (nuint)(xEnd - source) >= sourceReadBytes)
+                        TWidener.WidenInput(source, destination, inWidth, padLeft, rowBytes, strideWidth, signed, xZeroPoint);
+                    else
+                    {
+                        CopyRow(source);
+                        TWidener.Widen(byteRow, destination, widenBytes, rowBytes, strideWidth, signed);
+                    }
+                }
                 if (++slot == ring) slot = 0;
             }
             built = first + count;
@@ -290,18 +321,14 @@ public static partial class DepthwiseConv
         }
 
         /// <summary>
-        /// Copies input row <c>paddedRow - PadTop</c> into columns <c>[PadLeft, PadLeft + InWidth)</c> of the padded byte
-        /// row (cut at RowBytes), whose other columns hold the stored byte of xZeroPoint and keep it. Returns false,
-        /// copying nothing, when the row is outside the image. Copies 16-byte vectors (then rewrites the padding after
-        /// the row) unless that would read past the end of the input.
+        /// Copies the input row at <paramref name="source"/> into columns <c>[PadLeft, PadLeft + InWidth)</c> of the padded
+        /// byte row (cut at RowBytes), whose other columns hold the stored byte of xZeroPoint and keep it. Copies 16-byte
+        /// vectors (then rewrites the padding after the row) unless that would read past the end of the input.
         /// </summary>
-        private readonly bool CopyRow(int paddedRow)
+        private readonly void CopyRow(byte* source)
         {
-            int ih = paddedRow - padTop;
-            if ((uint)ih >= (uint)inHeight) return false;
-            byte* source = xChannel + (nint)ih * inWidth;
             int count = Math.Min(inWidth, rowBytes - padLeft);
-            if (count <= 0) return true;
+            if (count <= 0) return;
             byte* destination = byteRow + padLeft;
             if ((nuint)(xEnd - source) >= (nuint)((count + 15) & ~15))
             {
@@ -309,7 +336,6 @@ public static partial class DepthwiseConv
                 Vector128.Store(Vector128.Create((byte)xZeroPoint), destination + count); // the padding the last vector overwrote
             }
             else Buffer.MemoryCopy(source, destination, count, count);
-            return true;
         }
     }
 
