@@ -43,7 +43,7 @@ public static partial class DepthwiseConv
     {
         if (!GeometryHasFastPath(g)) return 0;
         var plan = PlanePlan.For(g);
-        return checked(RingSlots(g) * plan.RowInts + (plan.RowBytes + ByteRowSlack) / sizeof(int));
+        return checked(ScratchSlots(g, plan) * plan.RowInts + (plan.RowBytes + ByteRowSlack) / sizeof(int));
     }
 
     /// <summary>Runs every channel; see <see cref="Run(IsaPath, in DepthwiseConvGeometry, ReadOnlySpan{byte}, bool, int, ReadOnlySpan{short}, ReadOnlySpan{int}, ReadOnlySpan{float}, int, int, int, Span{byte}, Span{int}, int, int)"/>.</summary>
@@ -135,6 +135,16 @@ public static partial class DepthwiseConv
     /// </summary>
     private static int RingSlots(in DepthwiseConvGeometry g) => g.KernelHeight + 1;
 
+    /// <summary>Largest whole padded plane (in bytes of slots) kept in scratch instead of a ring (see <see cref="RowRing"/>).</summary>
+    private const int MaxWholePlaneBytes = 24 * 1024;
+
+    /// <summary>
+    /// Slots of widened rows in scratch: one per padded row (<see cref="PlanePlan.Rows"/>) when that whole plane fits
+    /// <see cref="MaxWholePlaneBytes"/>, else a ring of <see cref="RingSlots"/>.
+    /// </summary>
+    private static int ScratchSlots(in DepthwiseConvGeometry g, in PlanePlan plan) =>
+        (long)plan.Rows * plan.RowInts * sizeof(int) <= MaxWholePlaneBytes ? Math.Max(plan.Rows, RingSlots(g)) : RingSlots(g);
+
     /// <summary>Whether the requantized values are packed with signed (int8 clamp range) or unsigned saturation.</summary>
     private static bool PackSigned(int yMin, int yMax) => yMin >= sbyte.MinValue && yMax <= sbyte.MaxValue;
 
@@ -220,13 +230,17 @@ public static partial class DepthwiseConv
     /// <summary>
     /// The ring of widened padded rows of one thread (see <see cref="PlanePlan"/>): padded row <c>r</c> of the current
     /// channel lives in slot <c>r % Ring</c>. Kept apart from the compute loops (and not inlined) so they keep their
-    /// registers.
+    /// registers. Small planes (<see cref="ScratchSlots"/> has a slot per padded row) run in whole-plane mode instead:
+    /// slot r holds padded row r, the padding rows are filled once (<see cref="Initialize{TWidener}"/>) and never
+    /// written again, and the first <see cref="Advance{TWidener}"/> of a channel widens all its image rows in one loop,
+    /// so later calls only point <see cref="Rows"/> at slots.
     /// </summary>
     private unsafe struct RowRing
     {
         private readonly byte* xEnd, byteRow, slots;
         private readonly int slotBytes, ring, rowBytes, widenBytes, padTop, padLeft, inHeight, inWidth, strideWidth, strideHeight, xZeroPoint;
-        private readonly bool signed;
+        private readonly bool signed, wholePlane;
+        private readonly int planeImageRows;
         private readonly nuint sourceReadBytes;
         private bool widenInput;
         private byte* xChannel;
@@ -242,7 +256,10 @@ public static partial class DepthwiseConv
             this.byteRow = byteRow;
             this.slots = slots;
             this.slotBytes = slotBytes;
-            ring = RingSlots(g);
+            ring = ScratchSlots(g, plan);
+            wholePlane = ring >= plan.Rows;
+            // Padded rows of the plane that hold an image row: PadTop .. min(PadTop + InHeight, Rows) - 1.
+            planeImageRows = Math.Max(0, Math.Min(g.InHeight, plan.Rows - g.PadTop));
             rowBytes = plan.RowBytes;
             // Columns after the image are padding in every row, so only the columns up to the image's end (rounded to
             // whole vectors) are widened per row; the slots start as padding (Initialize).
@@ -283,6 +300,17 @@ public static partial class DepthwiseConv
         [MethodImpl(MethodImplOptions.NoInlining)]
         public void Advance<TWidener>(int first, int count) where TWidener : IRowWidener
         {
+            if (wholePlane)
+            {
+                if (built == 0)
+                {
+                    BuildPlane<TWidener>();
+                    built = 1;
+                }
+                byte* row = slots + (nint)first * slotBytes;
+                for (int i = 0; i < count; i++, row += slotBytes) Rows[i] = row;
+                return;
+            }
             int r = Math.Max(built, first);
             int slot = firstSlot + (r - first);
             if (slot >= ring) slot -= ring;
@@ -310,6 +338,24 @@ public static partial class DepthwiseConv
             {
                 Rows[i] = slots + (nint)slot * slotBytes;
                 if (++slot == ring) slot = 0;
+            }
+        }
+
+        /// <summary>Whole-plane mode: widens every image row of the channel into its slot (padded row = image row + PadTop).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly void BuildPlane<TWidener>() where TWidener : IRowWidener
+        {
+            byte* source = xChannel;
+            byte* destination = slots + (nint)padTop * slotBytes;
+            for (int ih = 0; ih < planeImageRows; ih++, source += inWidth, destination += slotBytes)
+            {
+                if (widenInput && (nuint)(xEnd - source) >= sourceReadBytes)
+                    TWidener.WidenInput(source, destination, inWidth, padLeft, rowBytes, strideWidth, signed, xZeroPoint);
+                else
+                {
+                    CopyRow(source);
+                    TWidener.Widen(byteRow, destination, widenBytes, rowBytes, strideWidth, signed);
+                }
             }
         }
 
