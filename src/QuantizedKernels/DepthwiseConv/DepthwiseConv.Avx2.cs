@@ -41,7 +41,7 @@ public static partial class DepthwiseConv
         fixed (byte* xBase = x)
         {
             var rowRing = new RowRing(g, plan, xBase, x.Length, xSigned, xZeroPoint, (byte*)scratchBase, plan.RowInts * sizeof(int),
-                (byte*)(scratchBase + ring * plan.RowInts), rowPointers);
+                (byte*)(scratchBase + ScratchSlots(g, plan) * plan.RowInts), rowPointers);
             rowRing.Initialize<Avx2PairWidener>();
             for (int c = cFirst; c < cFirst + cCount; c++)
             {

@@ -41,7 +41,7 @@ public static partial class DepthwiseConv
         fixed (byte* xBase = x)
         {
             var rowRing = new RowRing(g, plan, xBase, x.Length, xSigned, xZeroPoint, (byte*)scratchBase, plan.RowInts * sizeof(int),
-                (byte*)(scratchBase + ring * plan.RowInts), rowPointers);
+                (byte*)(scratchBase + ScratchSlots(g, plan) * plan.RowInts), rowPointers);
             rowRing.Initialize<NeonWidener>();
             for (int c = cFirst; c < cFirst + cCount; c++)
             {
@@ -91,6 +91,82 @@ public static partial class DepthwiseConv
 
         public static unsafe void FillPadding(byte* slot, int rowBytes, int xZeroPoint) =>
             new Span<short>(slot, rowBytes).Fill((short)xZeroPoint);
+
+        // Stride 1: input column i goes to slot[PadLeft + i]. Stride 2: padded column p = PadLeft + i goes to slot[p / 2]
+        // (p even) or slot[half + p / 2] (p odd), so even input columns land in one half and odd ones in the other, each
+        // contiguous; every region's writes (rounded-up row plus 8 shorts of padding) must end inside that region.
+        public static bool CanWidenInput(int inWidth, int padLeft, int rowBytes, int slotBytes, int strideWidth)
+        {
+            int slotShorts = slotBytes / sizeof(short), rounded = (inWidth + 15) & ~15;
+            if (strideWidth == 1) return padLeft + rounded + 16 <= slotShorts;
+            int half = rowBytes / 2;
+            return (padLeft + 1) / 2 + rounded / 2 + 8 <= half && half + padLeft / 2 + rounded / 2 + 8 <= slotShorts;
+        }
+
+        public static unsafe void WidenInput(byte* source, byte* slot, int inWidth, int padLeft, int rowBytes, int strideWidth,
+            bool signed, int xZeroPoint) =>
+            WidenInputNeon(source, (short*)slot, inWidth, padLeft, rowBytes / 2, strideWidth, signed, xZeroPoint);
+    }
+
+    /// <summary>See <see cref="NeonWidener.WidenInput"/>; <paramref name="half"/> = RowBytes / 2.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void WidenInputNeon(byte* source, short* slot, int inWidth, int padLeft, int half, int strideWidth,
+        bool signed, int xZeroPoint)
+    {
+        var padding = Vector128.Create((short)xZeroPoint);
+        if (strideWidth == 1)
+        {
+            short* dst = slot + padLeft;
+            if (signed)
+                for (int j = 0; j < inWidth; j += 16)
+                {
+                    var bytes = AdvSimd.LoadVector128((sbyte*)source + j);
+                    AdvSimd.Store(dst + j, AdvSimd.SignExtendWideningLower(bytes.GetLower()));
+                    AdvSimd.Store(dst + j + 8, AdvSimd.SignExtendWideningUpper(bytes));
+                }
+            else
+                for (int j = 0; j < inWidth; j += 16)
+                {
+                    var bytes = AdvSimd.LoadVector128(source + j);
+                    AdvSimd.Store(dst + j, AdvSimd.ZeroExtendWideningLower(bytes.GetLower()).AsInt16());
+                    AdvSimd.Store(dst + j + 8, AdvSimd.ZeroExtendWideningUpper(bytes).AsInt16());
+                }
+            AdvSimd.Store(dst + inWidth, padding);
+            AdvSimd.Store(dst + inWidth + 8, padding);
+            return;
+        }
+        // Input column 2k (padded column PadLeft + 2k) and 2k + 1.
+        short* evenInput, oddInput;
+        if ((padLeft & 1) == 0)
+        {
+            evenInput = slot + padLeft / 2;
+            oddInput = slot + half + padLeft / 2;
+        }
+        else
+        {
+            evenInput = slot + half + padLeft / 2;
+            oddInput = slot + (padLeft + 1) / 2;
+        }
+        for (int j = 0; j < inWidth; j += 16)
+        {
+            // Little-endian: the even column is the low byte of each 16-bit lane, the odd column the high byte.
+            var pairs = AdvSimd.LoadVector128(source + j).AsInt16();
+            Vector128<short> even, odd;
+            if (signed)
+            {
+                even = AdvSimd.ShiftRightArithmetic(AdvSimd.ShiftLeftLogical(pairs, 8), 8);
+                odd = AdvSimd.ShiftRightArithmetic(pairs, 8);
+            }
+            else
+            {
+                even = AdvSimd.And(pairs, Vector128.Create((short)0xFF));
+                odd = AdvSimd.ShiftRightLogical(pairs.AsUInt16(), 8).AsInt16();
+            }
+            AdvSimd.Store(evenInput + j / 2, even);
+            AdvSimd.Store(oddInput + j / 2, odd);
+        }
+        AdvSimd.Store(evenInput + (inWidth + 1) / 2, padding);
+        AdvSimd.Store(oddInput + inWidth / 2, padding);
     }
 
     /// <summary>

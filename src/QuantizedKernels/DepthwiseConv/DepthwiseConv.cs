@@ -43,7 +43,7 @@ public static partial class DepthwiseConv
     {
         if (!GeometryHasFastPath(g)) return 0;
         var plan = PlanePlan.For(g);
-        return checked(RingSlots(g) * plan.RowInts + (plan.RowBytes + ByteRowSlack) / sizeof(int));
+        return checked(ScratchSlots(g, plan) * plan.RowInts + (plan.RowBytes + ByteRowSlack) / sizeof(int));
     }
 
     /// <summary>Runs every channel; see <see cref="Run(IsaPath, in DepthwiseConvGeometry, ReadOnlySpan{byte}, bool, int, ReadOnlySpan{short}, ReadOnlySpan{int}, ReadOnlySpan{float}, int, int, int, Span{byte}, Span{int}, int, int)"/>.</summary>
@@ -135,6 +135,16 @@ public static partial class DepthwiseConv
     /// </summary>
     private static int RingSlots(in DepthwiseConvGeometry g) => g.KernelHeight + 1;
 
+    /// <summary>Largest whole padded plane (in bytes of slots) kept in scratch instead of a ring (see <see cref="RowRing"/>).</summary>
+    private const int MaxWholePlaneBytes = 24 * 1024;
+
+    /// <summary>
+    /// Slots of widened rows in scratch: one per padded row (<see cref="PlanePlan.Rows"/>) when that whole plane fits
+    /// <see cref="MaxWholePlaneBytes"/>, else a ring of <see cref="RingSlots"/>.
+    /// </summary>
+    private static int ScratchSlots(in DepthwiseConvGeometry g, in PlanePlan plan) =>
+        (long)plan.Rows * plan.RowInts * sizeof(int) <= MaxWholePlaneBytes ? Math.Max(plan.Rows, RingSlots(g)) : RingSlots(g);
+
     /// <summary>Whether the requantized values are packed with signed (int8 clamp range) or unsigned saturation.</summary>
     private static bool PackSigned(int yMin, int yMax) => yMin >= sbyte.MinValue && yMax <= sbyte.MaxValue;
 
@@ -199,18 +209,40 @@ public static partial class DepthwiseConv
         static abstract unsafe void Widen(byte* row, byte* slot, int count, int rowBytes, int strideWidth, bool signed);
         /// <summary>Fills the slot with the raw value <paramref name="xZeroPoint"/> (a row of padding).</summary>
         static abstract unsafe void FillPadding(byte* slot, int rowBytes, int xZeroPoint);
+
+        /// <summary>
+        /// Whether <see cref="WidenInput"/> may run for this layout: its whole-vector writes (the input row rounded up to
+        /// 16 columns, plus one vector of padding after it) stay inside a slot of <paramref name="slotBytes"/> bytes and
+        /// inside the slot's region they belong to. False: rows go through the padded byte row and <see cref="Widen"/>.
+        /// </summary>
+        static virtual bool CanWidenInput(int inWidth, int padLeft, int rowBytes, int slotBytes, int strideWidth) => false;
+
+        /// <summary>
+        /// Widens an input row (<paramref name="inWidth"/> bytes at <paramref name="source"/>, of which the input holds
+        /// at least the count rounded up to 16) straight into its padded columns of the slot, whose other columns hold
+        /// the widened padding and keep it (the columns the whole-vector writes pass the row's end are rewritten with
+        /// padding). Only called when <see cref="CanWidenInput"/> returned true.
+        /// </summary>
+        static virtual unsafe void WidenInput(byte* source, byte* slot, int inWidth, int padLeft, int rowBytes, int strideWidth,
+            bool signed, int xZeroPoint) => throw new NotSupportedException();
     }
 
     /// <summary>
     /// The ring of widened padded rows of one thread (see <see cref="PlanePlan"/>): padded row <c>r</c> of the current
     /// channel lives in slot <c>r % Ring</c>. Kept apart from the compute loops (and not inlined) so they keep their
-    /// registers.
+    /// registers. Small planes (<see cref="ScratchSlots"/> has a slot per padded row) run in whole-plane mode instead:
+    /// slot r holds padded row r, the padding rows are filled once (<see cref="Initialize{TWidener}"/>) and never
+    /// written again, and the first <see cref="Advance{TWidener}"/> of a channel widens all its image rows in one loop,
+    /// so later calls only point <see cref="Rows"/> at slots.
     /// </summary>
     private unsafe struct RowRing
     {
         private readonly byte* xEnd, byteRow, slots;
         private readonly int slotBytes, ring, rowBytes, widenBytes, padTop, padLeft, inHeight, inWidth, strideWidth, strideHeight, xZeroPoint;
-        private readonly bool signed;
+        private readonly bool signed, wholePlane;
+        private readonly int planeImageRows;
+        private readonly nuint sourceReadBytes;
+        private bool widenInput;
         private byte* xChannel;
         private int built, firstSlot;
 
@@ -224,7 +256,10 @@ public static partial class DepthwiseConv
             this.byteRow = byteRow;
             this.slots = slots;
             this.slotBytes = slotBytes;
-            ring = RingSlots(g);
+            ring = ScratchSlots(g, plan);
+            wholePlane = ring >= plan.Rows;
+            // Padded rows of the plane that hold an image row: PadTop .. min(PadTop + InHeight, Rows) - 1.
+            planeImageRows = Math.Max(0, Math.Min(g.InHeight, plan.Rows - g.PadTop));
             rowBytes = plan.RowBytes;
             // Columns after the image are padding in every row, so only the columns up to the image's end (rounded to
             // whole vectors) are widened per row; the slots start as padding (Initialize).
@@ -237,13 +272,15 @@ public static partial class DepthwiseConv
             strideHeight = g.StrideHeight;
             this.xZeroPoint = xZeroPoint;
             this.signed = signed;
+            sourceReadBytes = (nuint)((g.InWidth + 15) & ~15);
             Rows = rows;
             new Span<byte>(byteRow, plan.RowBytes + ByteRowSlack).Fill((byte)xZeroPoint);
         }
 
         /// <summary>Fills every slot with padding (once per call, before the first channel).</summary>
-        public readonly void Initialize<TWidener>() where TWidener : IRowWidener
+        public void Initialize<TWidener>() where TWidener : IRowWidener
         {
+            widenInput = TWidener.CanWidenInput(inWidth, padLeft, rowBytes, slotBytes, strideWidth);
             for (int slot = 0; slot < ring; slot++) TWidener.FillPadding(slots + (nint)slot * slotBytes, rowBytes, xZeroPoint);
         }
 
@@ -263,14 +300,36 @@ public static partial class DepthwiseConv
         [MethodImpl(MethodImplOptions.NoInlining)]
         public void Advance<TWidener>(int first, int count) where TWidener : IRowWidener
         {
+            if (wholePlane)
+            {
+                if (built == 0)
+                {
+                    BuildPlane<TWidener>();
+                    built = 1;
+                }
+                byte* row = slots + (nint)first * slotBytes;
+                for (int i = 0; i < count; i++, row += slotBytes) Rows[i] = row;
+                return;
+            }
             int r = Math.Max(built, first);
             int slot = firstSlot + (r - first);
             if (slot >= ring) slot -= ring;
             for (; r < first + count; r++)
             {
                 byte* destination = slots + (nint)slot * slotBytes;
-                if (CopyRow(r)) TWidener.Widen(byteRow, destination, widenBytes, rowBytes, strideWidth, signed);
-                else TWidener.FillPadding(destination, rowBytes, xZeroPoint);
+                int ih = r - padTop;
+                if ((uint)ih >= (uint)inHeight) TWidener.FillPadding(destination, rowBytes, xZeroPoint);
+                else
+                {
+                    byte* source = xChannel + (nint)ih * inWidth;
+                    if (widenInput && (nuint)(xEnd - source) >= sourceReadBytes)
+                        TWidener.WidenInput(source, destination, inWidth, padLeft, rowBytes, strideWidth, signed, xZeroPoint);
+                    else
+                    {
+                        CopyRow(source);
+                        TWidener.Widen(byteRow, destination, widenBytes, rowBytes, strideWidth, signed);
+                    }
+                }
                 if (++slot == ring) slot = 0;
             }
             built = first + count;
@@ -282,6 +341,24 @@ public static partial class DepthwiseConv
             }
         }
 
+        /// <summary>Whole-plane mode: widens every image row of the channel into its slot (padded row = image row + PadTop).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly void BuildPlane<TWidener>() where TWidener : IRowWidener
+        {
+            byte* source = xChannel;
+            byte* destination = slots + (nint)padTop * slotBytes;
+            for (int ih = 0; ih < planeImageRows; ih++, source += inWidth, destination += slotBytes)
+            {
+                if (widenInput && (nuint)(xEnd - source) >= sourceReadBytes)
+                    TWidener.WidenInput(source, destination, inWidth, padLeft, rowBytes, strideWidth, signed, xZeroPoint);
+                else
+                {
+                    CopyRow(source);
+                    TWidener.Widen(byteRow, destination, widenBytes, rowBytes, strideWidth, signed);
+                }
+            }
+        }
+
         /// <summary>Moves on by <paramref name="outputRows"/> output rows.</summary>
         public void Step(int outputRows)
         {
@@ -290,18 +367,14 @@ public static partial class DepthwiseConv
         }
 
         /// <summary>
-        /// Copies input row <c>paddedRow - PadTop</c> into columns <c>[PadLeft, PadLeft + InWidth)</c> of the padded byte
-        /// row (cut at RowBytes), whose other columns hold the stored byte of xZeroPoint and keep it. Returns false,
-        /// copying nothing, when the row is outside the image. Copies 16-byte vectors (then rewrites the padding after
-        /// the row) unless that would read past the end of the input.
+        /// Copies the input row at <paramref name="source"/> into columns <c>[PadLeft, PadLeft + InWidth)</c> of the padded
+        /// byte row (cut at RowBytes), whose other columns hold the stored byte of xZeroPoint and keep it. Copies 16-byte
+        /// vectors (then rewrites the padding after the row) unless that would read past the end of the input.
         /// </summary>
-        private readonly bool CopyRow(int paddedRow)
+        private readonly void CopyRow(byte* source)
         {
-            int ih = paddedRow - padTop;
-            if ((uint)ih >= (uint)inHeight) return false;
-            byte* source = xChannel + (nint)ih * inWidth;
             int count = Math.Min(inWidth, rowBytes - padLeft);
-            if (count <= 0) return true;
+            if (count <= 0) return;
             byte* destination = byteRow + padLeft;
             if ((nuint)(xEnd - source) >= (nuint)((count + 15) & ~15))
             {
@@ -309,7 +382,6 @@ public static partial class DepthwiseConv
                 Vector128.Store(Vector128.Create((byte)xZeroPoint), destination + count); // the padding the last vector overwrote
             }
             else Buffer.MemoryCopy(source, destination, count, count);
-            return true;
         }
     }
 
