@@ -74,6 +74,14 @@ expect() { # expect DESCRIPTION CONDITION-COMMAND... : one pass or one failure
 }
 exercised_has() { printf '%s\n' "$stage_out" | grep -E '^Exercised:' | tr ' ' '\n' | grep -qx "$1"; }
 exercised_lacks() { ! exercised_has "$1"; }
+# The shipped (trimmed, Native AOT) binary must decode every photo format and agree with the JIT build: trimming can
+# break reflection inside ImageSharp (EXIF in JPEGs) without any test of the JIT build noticing.
+shared_dir="${EDGE_SHARED:-$root/../shared}"
+classify_photos() { # classify_photos EDGERUN-COMMAND... : top-5 of every shared photo, timings removed
+  "$@" classify --model "$shared_dir/models/converted/mobilenet_v1_0.25_128_quant.onnx" --label-offset 1 \
+    --labels "$shared_dir/models/coral/imagenet_labels.txt" "$shared_dir"/images/*/*.{jpg,png,bmp} 2>&1 |
+    sed -E 's/ +\([0-9.]+ ms, [a-z]+\)$//'
+}
 aot_publish() { # aot_publish RID DIR : Native AOT publish; the only tolerated ILC warnings are ImageSharp's (see below)
   local rid=$1 dir=$2 logf="$results/publish-$1.log"
   log "dotnet publish -r $rid -p:PublishAot=true"
@@ -106,6 +114,9 @@ else
   expect "JIT build of edgerun exists ($jit_edgerun)" false
 fi
 [ -x "$aot_x64/edgerun" ] && isa_stage "x64 aot" "$aot_x64/edgerun" selftest
+jit_photos=$(classify_photos "$jit_edgerun")
+expect "JIT classify of every shared photo (jpg, png, bmp)" test "$(printf '%s\n' "$jit_photos" | grep -c '^/')" -ge 15
+expect "Native AOT x64 classifies every shared photo like the JIT build" test "$(classify_photos "$aot_x64/edgerun")" = "$jit_photos"
 
 aot_arm64="$root/artifacts/aot/linux-arm64"
 aot_publish linux-arm64 "$aot_arm64"
@@ -116,6 +127,8 @@ if [ -x "$aot_arm64/edgerun" ]; then
   expect "cortex-a72 (Pi 4) did not claim neondot" exercised_lacks neondot
   isa_stage "arm64 cortex-a76" "${qemu[@]}" -cpu cortex-a76 "$aot_arm64/edgerun" selftest
   expect "cortex-a76 (Pi 5) exercised neondot" exercised_has neondot
+  expect "Native AOT arm64 (cortex-a72) classifies every shared photo like the x64 JIT build" \
+    test "$(classify_photos "${qemu[@]}" -cpu cortex-a72 "$aot_arm64/edgerun")" = "$jit_photos"
 
   # Instruction counts prove the intended instructions executed: SMULL/SADALP and no SDOT for neon on the A72,
   # SDOT for neondot on the A76 (qemu plugin from ../shared/tools/arm64-icount).
