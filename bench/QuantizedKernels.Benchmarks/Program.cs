@@ -5,6 +5,7 @@ using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
 using EdgeRuntime.Benchmarks;
 using EdgeRuntime.Kernels.Common;
+using EdgeRuntime.Kernels.Gemm;
 
 // Usage:
 //   dotnet run -c Release --project bench/QuantizedKernels.Benchmarks                  BenchmarkDotNet, every shape × path
@@ -16,6 +17,7 @@ using EdgeRuntime.Kernels.Common;
 var inv = CultureInfo.InvariantCulture;
 var paths = CpuFeatures.Supported.ToArray();
 var results = new Dictionary<(GemmShape, IsaPath), double>();
+var fusedResults = new Dictionary<(GemmShape, IsaPath), double>();
 
 if (args.Length > 0 && args[0] == "--quick")
 {
@@ -33,20 +35,39 @@ if (args.Length > 0 && args[0] == "--quick")
                 Console.Error.WriteLine($"{shape} on {CpuFeatures.Name(isa)}: result differs from {CpuFeatures.Name(paths[^1])}");
                 return 1;
             }
-            var times = new List<double>();
-            var total = Stopwatch.StartNew();
-            while (total.Elapsed.TotalSeconds < seconds || times.Count < 3)
+            results[(shape, isa)] = shape.Operations / MedianNanoseconds(problem.Run, seconds);
+        }
+        byte[]? expectedFused = null;
+        foreach (var isa in paths.Reverse().Where(QGemm.HasFusedRequantization))
+        {
+            var fused = new FusedGemmProblem(shape, isa);
+            fused.Run();
+            if (expectedFused == null) expectedFused = (byte[])fused.Output.Clone();
+            else if (!fused.Output.AsSpan().SequenceEqual(expectedFused))
             {
-                long start = Stopwatch.GetTimestamp();
-                problem.Run();
-                times.Add(Stopwatch.GetElapsedTime(start).TotalNanoseconds);
+                Console.Error.WriteLine($"{shape} fused on {CpuFeatures.Name(isa)}: result differs from scalar");
+                return 1;
             }
-            times.Sort();
-            results[(shape, isa)] = shape.Operations / times[times.Count / 2];
+            fusedResults[(shape, isa)] = shape.Operations / MedianNanoseconds(fused.Run, seconds);
         }
     }
-    PrintTable("median of a Stopwatch loop");
+    PrintTable("QGemm.Multiply (int32 out)", results, "median of a Stopwatch loop");
+    PrintTable("QGemm.MultiplyRequantize (fused requantization, int8 out; what convolutions run where available)", fusedResults, "median of a Stopwatch loop");
     return 0;
+}
+
+static double MedianNanoseconds(Action run, double seconds)
+{
+    var times = new List<double>();
+    var total = Stopwatch.StartNew();
+    while (total.Elapsed.TotalSeconds < seconds || times.Count < 3)
+    {
+        long start = Stopwatch.GetTimestamp();
+        run();
+        times.Add(Stopwatch.GetElapsedTime(start).TotalNanoseconds);
+    }
+    times.Sort();
+    return times[times.Count / 2];
 }
 
 var config = DefaultConfig.Instance.AddColumn(new GopsColumn());
@@ -64,13 +85,13 @@ foreach (var summary in BenchmarkSwitcher.FromTypes([typeof(QGemmBenchmarks)]).R
             results[(shape, parameters.OfType<IsaPath>().First())] = g;
     }
 }
-if (results.Count > 0) PrintTable("BenchmarkDotNet mean");
+if (results.Count > 0) PrintTable("QGemm.Multiply", results, "BenchmarkDotNet mean");
 return 0;
 
-void PrintTable(string how)
+void PrintTable(string kernel, Dictionary<(GemmShape, IsaPath), double> results, string how)
 {
     Console.WriteLine();
-    Console.WriteLine($"QGemm.Multiply GOPS (2*M*N*K / time, {how}), {Environment.ProcessorCount} cores visible, single-threaded kernel");
+    Console.WriteLine($"{kernel} GOPS (2*M*N*K / time, {how}), {Environment.ProcessorCount} cores visible, single-threaded kernel");
     Console.Write($"{"MxKxN",-16} {"layer",-24}");
     foreach (var isa in paths) Console.Write($" {CpuFeatures.Name(isa),11}");
     Console.WriteLine();

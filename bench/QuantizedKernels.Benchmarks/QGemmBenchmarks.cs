@@ -68,3 +68,42 @@ public sealed class GemmProblem
 
     public void Run() => QGemm.Multiply(Isa, Shape.M, Shape.N, Shape.K, _packedA, _b, Shape.N, Accumulators, Shape.N, _scratch);
 }
+
+/// <summary>
+/// The same operands through <see cref="QGemm.MultiplyRequantize"/>, the GEMM the convolution kernel runs where
+/// <see cref="QGemm.HasFusedRequantization"/> holds: int8 output requantized in the microkernel's epilogue (bias 0,
+/// per-row multipliers that keep the outputs spread over the int8 range).
+/// </summary>
+public sealed class FusedGemmProblem
+{
+    private readonly sbyte[] _packedA;
+    private readonly sbyte[] _b;
+    private readonly int[] _scratch;
+    private readonly int[] _bias;
+    private readonly float[] _multipliers;
+
+    public FusedGemmProblem(GemmShape shape, IsaPath isa, int seed = 1)
+    {
+        Shape = shape;
+        Isa = isa;
+        var plain = new GemmProblem(shape, IsaPath.Scalar, seed); // same A and B as the unfused problem
+        _b = plain.B.ToArray();
+        _packedA = new sbyte[QGemm.PackedAWithRowOffsetsLength(isa, shape.M, shape.K)];
+        QGemm.PackAWithRowOffsets(isa, plain.A, shape.M, shape.K, ReadOnlySpan<int>.Empty, _packedA);
+        _scratch = new int[QGemm.FusedScratchLength(isa, shape.M, shape.N, shape.K)];
+        _bias = new int[shape.M];
+        // Products of random int8 values sum to about ±64·64·sqrt(K); map that onto ±64 output steps.
+        _multipliers = Enumerable.Range(0, shape.M).Select(i => (float)(1.0 / (64 * Math.Sqrt(shape.K)) * (1 + i % 3 * 0.25))).ToArray();
+        Output = new byte[shape.M * shape.N];
+    }
+
+    public GemmShape Shape { get; }
+
+    public IsaPath Isa { get; }
+
+    /// <summary>M×N int8 result of the last <see cref="Run"/>.</summary>
+    public byte[] Output { get; }
+
+    public void Run() => QGemm.MultiplyRequantize(Isa, Shape.M, Shape.N, Shape.K, _packedA, _b, Shape.N, _bias, _multipliers,
+        yZeroPoint: 0, yMin: -128, yMax: 127, Output, Shape.N, _scratch);
+}
