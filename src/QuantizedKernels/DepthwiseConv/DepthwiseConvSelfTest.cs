@@ -32,7 +32,9 @@ public readonly record struct DepthwiseConvSelfTestCase(DepthwiseConvGeometry Ge
 /// over a deterministic sweep: channels {1,2,3,4,7,8,15,16,17,31,32,33,64}, odd input sizes 1..29 (height and width
 /// independent), 3×3 and 5×5 kernels, strides 1 and 2, leading and trailing pads 0..2, uint8/int8 input and output,
 /// random and extreme data, with and without bias and fused clamps; plus a few other shapes (1×1, 7×7, 3×5, height
-/// stride ≠ width stride, stride 3, dilation 2) that exercise the generic loops and the reference fallback.
+/// stride ≠ width stride, stride 3, dilation 2) that exercise the generic loops and the reference fallback; plus even
+/// input sizes 2..56 with the padding TensorFlow's SAME gives (as in the converted MobileNets), where stride-2 rows
+/// split into even and odd columns end differently than with odd sizes.
 /// </summary>
 public static class DepthwiseConvSelfTest
 {
@@ -85,6 +87,24 @@ public static class DepthwiseConvSelfTest
                     yield return new DepthwiseConvSelfTestCase(g, xSigned, YSigned: random.Next(2) == 1, Extreme: sample == 1,
                         FusedClamp: random.Next(4) == 0, WithBias: true, Seed: random.Next());
                 }
+
+        // Even sizes with SAME padding: total (out-1)·s + k - in, the smaller half first (TensorFlow's SAME_UPPER).
+        foreach (int size in new[] { 2, 4, 6, 8, 10, 14, 16, 20, 28, 32, 56 })
+            foreach (int kernel in new[] { 3, 5 })
+                foreach (int stride in new[] { 1, 2 })
+                    foreach (bool xSigned in new[] { false, true })
+                    {
+                        int channels = ChannelCounts[index++ % ChannelCounts.Length];
+                        int outSize = (size + stride - 1) / stride;
+                        int totalPad = Math.Max(0, (outSize - 1) * stride + kernel - size);
+                        int inHeight = size, inWidth = size + 2 * (index % 2); // square and wider-than-tall, both even
+                        int outWidth = (inWidth + stride - 1) / stride;
+                        int totalPadWidth = Math.Max(0, (outWidth - 1) * stride + kernel - inWidth);
+                        var g = new DepthwiseConvGeometry(channels, inHeight, inWidth, outSize, outWidth,
+                            kernel, kernel, stride, stride, totalPad / 2, totalPadWidth / 2);
+                        yield return new DepthwiseConvSelfTestCase(g, xSigned, YSigned: xSigned, Extreme: index % 3 == 0,
+                            FusedClamp: index % 4 == 0, WithBias: true, Seed: random.Next());
+                    }
     }
 
     /// <summary>Runs <paramref name="isa"/> (which must be supported) over <see cref="Cases"/> and counts exact matches.</summary>
