@@ -14,10 +14,7 @@ public sealed class QuantizeCliTests
         var dir = TempDir();
         try
         {
-            var model = Save(dir, "float.onnx", AllPatternsModel(softmax: true));
-            var images = Path.Combine(dir, "images");
-            Directory.CreateDirectory(images);
-            foreach (var p in SharedData.AllPhotos()[..3]) File.Copy(p, Path.Combine(images, Path.GetFileName(p)));
+            var (model, images) = FloatModelAndPhotos(dir);
             var outPath = Path.Combine(dir, "int8.onnx");
 
             var ok = EdgerunProcess.RunTool("modelconv", "quantize", "--model", model, "--calibration", images, "--range", "0,1",
@@ -56,16 +53,24 @@ public sealed class QuantizeCliTests
         }
         finally { Directory.Delete(dir, true); }
     }
+
+    /// <summary>The all-patterns float model and a folder of three real photos, in <paramref name="dir"/>.</summary>
+    private static (string Model, string Images) FloatModelAndPhotos(string dir)
+    {
+        var model = Save(dir, "float.onnx", AllPatternsModel(softmax: true));
+        var images = Path.Combine(dir, "images");
+        Directory.CreateDirectory(images);
+        foreach (var p in SharedData.AllPhotos()[..3]) File.Copy(p, Path.Combine(images, Path.GetFileName(p)));
+        return (model, images);
+    }
+
     [Fact]
     public void No_bias_correction_changes_only_the_biases_and_is_deterministic()
     {
         var dir = TempDir();
         try
         {
-            var model = Save(dir, "float.onnx", AllPatternsModel(softmax: true));
-            var images = Path.Combine(dir, "images");
-            Directory.CreateDirectory(images);
-            foreach (var p in SharedData.AllPhotos()[..3]) File.Copy(p, Path.Combine(images, Path.GetFileName(p)));
+            var (model, images) = FloatModelAndPhotos(dir);
             byte[] Quantize(string name, params string[] extra)
             {
                 var path = Path.Combine(dir, name);
