@@ -105,7 +105,7 @@ internal static class QuantizeCommand
                 if (done == total) lastTenth = -1;
             }, Log);
         }
-        ModelQuantizer.WriteAtomically(outputPath, result.Model);
+        AtomicFile.Write(outputPath, stream => stream.Write(result.Model));
         foreach (var n in result.Notes) Console.WriteLine($"prepared: {n}");
         foreach (var w in result.Warnings) Log($"warning: {w}");
         foreach (var (t, db) in result.Sqnr.OrderBy(kv => kv.Value).Take(10)) Console.WriteLine($"SQNR {db.ToString("F1", inv),7} dB  {t}");

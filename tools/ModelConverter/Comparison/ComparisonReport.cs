@@ -158,35 +158,3 @@ internal sealed record ComparisonReport
     internal static string Db(double db) =>
         double.IsPositiveInfinity(db) ? "exact" : double.IsNegativeInfinity(db) ? "-inf dB" : db.ToString("0.0", CultureInfo.InvariantCulture) + " dB";
 }
-
-/// <summary>Writes a file through a temporary sibling renamed into place, so a failure leaves no partial file.</summary>
-internal static class AtomicFile
-{
-    /// <summary>Writes <paramref name="path"/> with <paramref name="write"/>.</summary>
-    /// <exception cref="EdgeRuntime.Cli.UsageException">The file cannot be written.</exception>
-    public static void Write(string path, Action<Stream> write)
-    {
-        var full = Path.GetFullPath(path);
-        var temp = Path.Combine(Path.GetDirectoryName(full) ?? ".", $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
-        try
-        {
-            using (var stream = File.Create(temp)) write(stream);
-            File.Move(temp, full, overwrite: true);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            TryDelete(temp);
-            throw new EdgeRuntime.Cli.UsageException($"cannot write {path}: {ex.Message}");
-        }
-        catch
-        {
-            TryDelete(temp);
-            throw;
-        }
-    }
-
-    private static void TryDelete(string path)
-    {
-        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
-}
