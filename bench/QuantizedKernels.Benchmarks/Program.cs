@@ -51,8 +51,26 @@ if (args.Length > 0 && args[0] == "--quick")
             fusedResults[(shape, isa)] = shape.Operations / MedianNanoseconds(fused.Run, seconds);
         }
     }
+    var depthwiseResults = new Dictionary<(DepthwiseShape, IsaPath), double>();
+    foreach (var (shape, _) in DepthwiseShape.MobileNetV2)
+    {
+        byte[]? expected = null;
+        foreach (var isa in paths.Reverse())
+        {
+            var problem = new DepthwiseProblem(shape, isa);
+            problem.Run();
+            if (expected == null) expected = (byte[])problem.Output.Clone();
+            else if (!problem.Output.AsSpan().SequenceEqual(expected))
+            {
+                Console.Error.WriteLine($"depthwise {shape} on {CpuFeatures.Name(isa)}: result differs from scalar");
+                return 1;
+            }
+            depthwiseResults[(shape, isa)] = MedianNanoseconds(problem.Run, seconds);
+        }
+    }
     PrintTable("QGemm.Multiply (int32 out)", results, "median of a Stopwatch loop");
     PrintTable("QGemm.MultiplyRequantize (fused requantization, int8 out; what convolutions run where available)", fusedResults, "median of a Stopwatch loop");
+    PrintDepthwiseTable(depthwiseResults);
     return 0;
 }
 
@@ -87,6 +105,30 @@ foreach (var summary in BenchmarkSwitcher.FromTypes([typeof(QGemmBenchmarks)]).R
 }
 if (results.Count > 0) PrintTable("QGemm.Multiply", results, "BenchmarkDotNet mean");
 return 0;
+
+void PrintDepthwiseTable(Dictionary<(DepthwiseShape, IsaPath), double> nanoseconds)
+{
+    Console.WriteLine();
+    Console.WriteLine($"DepthwiseConv 3x3 on MobileNetV2's layers: GMAC/s (C*OH*OW*9 / time, median of a Stopwatch loop), single-threaded");
+    Console.Write($"{"CxHsS",-16} {"layer",-24}");
+    foreach (var isa in paths) Console.Write($" {CpuFeatures.Name(isa),11}");
+    Console.WriteLine();
+    var modelMs = new double[paths.Length];
+    foreach (var (shape, count) in DepthwiseShape.MobileNetV2)
+    {
+        Console.Write($"{shape,-16} {shape.Layer,-24}");
+        for (int i = 0; i < paths.Length; i++)
+        {
+            double ns = nanoseconds[(shape, paths[i])];
+            modelMs[i] += count * ns / 1e6;
+            Console.Write($" {(shape.Macs / ns).ToString("0.00", inv),11}");
+        }
+        Console.WriteLine();
+    }
+    Console.Write($"{"all 17 layers, ms",-41}");
+    foreach (var ms in modelMs) Console.Write($" {ms.ToString("0.000", inv),11}");
+    Console.WriteLine();
+}
 
 void PrintTable(string kernel, Dictionary<(GemmShape, IsaPath), double> results, string how)
 {

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using EdgeRuntime.Execution;
+using EdgeRuntime.Execution.Ops;
 using EdgeRuntime.Graph;
 using EdgeRuntime.Imaging;
 using EdgeRuntime.Kernels.Common;
@@ -223,18 +224,23 @@ internal static class BenchCommand
         double msPerTick = 1000.0 / Stopwatch.Frequency / runs;
         double total = ticks.Sum() * msPerTick;
         var byOp = plan.Steps
-            .Select((step, i) => (Op: OpName(step.Node), Ms: ticks[i] * msPerTick))
+            .Select((step, i) => (Op: OpName(step), Ms: ticks[i] * msPerTick))
             .GroupBy(x => x.Op, StringComparer.Ordinal)
             .Select(g => new OpTime(g.Key, g.Count(), g.Sum(x => x.Ms), total > 0 ? 100 * g.Sum(x => x.Ms) / total : 0))
             .OrderByDescending(o => o.MsPerRun).ThenBy(o => o.OpType, StringComparer.Ordinal)
             .ToList();
         var slowest = plan.Steps
-            .Select((step, i) => new StepTime(i, step.Node.Name, OpName(step.Node), OutputDescription(plan, step.Node), ticks[i] * msPerTick, step.Macs))
+            .Select((step, i) => new StepTime(i, step.Node.Name, OpName(step), OutputDescription(plan, step.Node), ticks[i] * msPerTick, step.Macs))
             .OrderByDescending(x => x.MsPerRun).Take(10).ToList();
         return new Profile(runs, total, byOp, slowest);
     }
 
-    private static string OpName(Node node) => (node.Domain.Length > 0 ? node.Domain + "." : "") + node.OpType;
+    private static string OpName(PlanStep step)
+    {
+        var node = step.Node;
+        var name = (node.Domain.Length > 0 ? node.Domain + "." : "") + node.OpType;
+        return step.Kernel is IKernelVariant v ? $"{name} ({v.Variant})" : name;
+    }
 
     private static string OutputDescription(ExecutionPlan plan, Node node)
     {

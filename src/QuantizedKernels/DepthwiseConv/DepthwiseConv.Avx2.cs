@@ -34,12 +34,38 @@ public static partial class DepthwiseConv
         byte** rowPointers = stackalloc byte*[ring];
         int** rows = (int**)rowPointers;
         var requant = new Avx2Requantizer(yZeroPoint, yMin, yMax, PackSigned(yMin, yMax));
+        bool flat = FlatPlan.Applies(g);
+        var flatPlan = flat ? FlatPlan.For(g) : default;
 
         fixed (int* scratchBase = scratch)
         fixed (int* pairBase = weightPairs)
         fixed (byte* yBase = y)
         fixed (byte* xBase = x)
         {
+            if (flat)
+            {
+                var planes = new FlatPlanes(g, flatPlan, scratchBase, xBase, x.Length, xSigned, xZeroPoint);
+                for (int kh = 0; kh < kernelHeight; kh++)
+                    rows[kh] = (int*)planes.Widened(kh % flatPlan.Stride) + kh / flatPlan.Stride * flatPlan.Pitch;
+                for (int c = cFirst; c < cFirst + cCount; c++)
+                {
+                    if (!float.IsFinite(multipliers[c]))
+                    {
+                        DepthwiseConvReference.Run(g, x, xSigned, xZeroPoint, weights, bias, multipliers, yZeroPoint, yMin, yMax, y, c, 1);
+                        continue;
+                    }
+                    var w = weights.Slice(c * taps, taps);
+                    PackWeightPairs(w, g.KernelWidth, kernelHeight, pairsPerRow, weightPairs);
+                    requant.SetChannel(RawValueBias(w, bias, c, xZeroPoint), multipliers[c]);
+                    planes.Build<Avx2PairWidener>(xBase + c * g.InPlane);
+                    int outputs = flatPlan.Outputs, space = flatPlan.TempBytes;
+                    if (is3x3) OutputRowAvx2_3x3(rows[0], rows[1], rows[2], pairBase, pairStep, outputs, space, requant, planes.Temp);
+                    else if (kernelHeight == 5 && pairsPerRow == 3) OutputRowAvx2_5x5(rows, pairBase, pairStep, outputs, space, requant, planes.Temp);
+                    else OutputRowAvx2(rows, kernelHeight, pairBase, pairsPerRow, pairStep, outputs, space, requant, planes.Temp);
+                    planes.CopyOut(yBase + c * g.OutPlane, g.OutHeight, g.OutWidth);
+                }
+                return;
+            }
             var rowRing = new RowRing(g, plan, xBase, x.Length, xSigned, xZeroPoint, (byte*)scratchBase, plan.RowInts * sizeof(int),
                 (byte*)(scratchBase + ScratchSlots(g, plan) * plan.RowInts), rowPointers);
             rowRing.Initialize<Avx2PairWidener>();
@@ -51,14 +77,7 @@ public static partial class DepthwiseConv
                     continue;
                 }
                 var w = weights.Slice(c * taps, taps);
-                for (int kh = 0; kh < kernelHeight; kh++)
-                    for (int p = 0; p < pairsPerRow; p++)
-                    {
-                        int kw = 2 * p;
-                        int low = w[kh * g.KernelWidth + kw];
-                        int high = kw + 1 < g.KernelWidth ? w[kh * g.KernelWidth + kw + 1] : 0;
-                        weightPairs[kh * pairsPerRow + p] = (low & 0xFFFF) | (high << 16);
-                    }
+                PackWeightPairs(w, g.KernelWidth, kernelHeight, pairsPerRow, weightPairs);
                 requant.SetChannel(RawValueBias(w, bias, c, xZeroPoint), multipliers[c]);
 
                 rowRing.StartChannel(xBase + c * g.InPlane);
@@ -87,6 +106,19 @@ public static partial class DepthwiseConv
                 }
             }
         }
+    }
+
+    /// <summary>weightPairs[kh * pairsPerRow + p] = (w[kh][2p], w[kh][2p+1] or 0 past the kernel width) as two int16 in an int32.</summary>
+    private static void PackWeightPairs(ReadOnlySpan<short> w, int kernelWidth, int kernelHeight, int pairsPerRow, Span<int> weightPairs)
+    {
+        for (int kh = 0; kh < kernelHeight; kh++)
+            for (int p = 0; p < pairsPerRow; p++)
+            {
+                int kw = 2 * p;
+                int low = w[kh * kernelWidth + kw];
+                int high = kw + 1 < kernelWidth ? w[kh * kernelWidth + kw + 1] : 0;
+                weightPairs[kh * pairsPerRow + p] = (low & 0xFFFF) | (high << 16);
+            }
     }
 
     /// <summary>Ring slots of int32 pairs of int16 raw values (see the layout above).</summary>

@@ -43,7 +43,8 @@ public static partial class DepthwiseConv
     {
         if (!GeometryHasFastPath(g)) return 0;
         var plan = PlanePlan.For(g);
-        return checked(ScratchSlots(g, plan) * plan.RowInts + (plan.RowBytes + ByteRowSlack) / sizeof(int));
+        int ring = checked(ScratchSlots(g, plan) * plan.RowInts + (plan.RowBytes + ByteRowSlack) / sizeof(int));
+        return FlatPlan.Applies(g) ? Math.Max(ring, FlatPlan.For(g).ScratchInts) : ring;
     }
 
     /// <summary>Runs every channel; see <see cref="Run(IsaPath, in DepthwiseConvGeometry, ReadOnlySpan{byte}, bool, int, ReadOnlySpan{short}, ReadOnlySpan{int}, ReadOnlySpan{float}, int, int, int, Span{byte}, Span{int}, int, int)"/>.</summary>
@@ -385,4 +386,146 @@ public static partial class DepthwiseConv
         }
     }
 
+
+    /// <summary>Widest output row computed in flat-plane mode (<see cref="FlatPlan"/>); wider rows use the row ring.</summary>
+    private const int MaxFlatOutWidth = 32;
+
+    /// <summary>Largest flat-plane scratch (ints) a thread may use; larger planes use the row ring.</summary>
+    private const int MaxFlatScratchInts = 16 * 1024;
+
+    /// <summary>
+    /// Flat-plane mode, for narrow layers (the 14×14 and 7×7 ones), where per-row and per-call work would outweigh the
+    /// arithmetic of the ring mode. A channel's padded input is laid out as <see cref="Stride"/> sub-planes with no gap
+    /// between rows: padded row <c>r</c> is row <c>r / Stride</c> of sub-plane <c>r % Stride</c>, and a row holds
+    /// <see cref="RowBytes"/> = <c>Stride * Pitch</c> padded columns (the columns the outputs read; anything past them is
+    /// not stored). Widened by the path's usual row widener, as if the whole sub-plane were one long row, every sub-plane
+    /// row then spans <see cref="Pitch"/> column positions (stride 2: pairs, or even/odd halves), so the whole channel is
+    /// ONE output row of <see cref="Outputs"/> = <c>OutHeight * Pitch</c> columns whose kernel row <c>kh</c> starts at row
+    /// <c>kh / Stride</c> of sub-plane <c>kh % Stride</c>: flattened output <c>q = oh * Pitch + ow</c> reads exactly the
+    /// values output <c>(oh, ow)</c> reads. The <c>Pitch - OutWidth</c> columns per row in between mix neighbouring rows;
+    /// they are computed into a temporary row and dropped when the <c>OutWidth</c> real columns of every row are copied
+    /// to the output. Stride 2 needs both strides equal.
+    /// </summary>
+    private readonly struct FlatPlan
+    {
+        /// <summary>Stride of both axes: 1 or 2.</summary>
+        public int Stride { get; init; }
+        /// <summary>Column positions per sub-plane row: stride 1 <c>OutWidth + KernelWidth - 1</c>, stride 2 <c>OutWidth + (KernelWidth - 1) / 2</c>.</summary>
+        public int Pitch { get; init; }
+        /// <summary>Padded bytes per row: <c>Stride * Pitch</c>.</summary>
+        public int RowBytes => Stride * Pitch;
+        /// <summary>Rows per sub-plane (the even one for stride 2): <c>ceil(Rows / Stride)</c>.</summary>
+        public int SubPlaneRows { get; init; }
+        /// <summary>Bytes widened per sub-plane: <c>SubPlaneRows * RowBytes</c> rounded up to 16.</summary>
+        public int WidenBytes { get; init; }
+        /// <summary>Values (of the widest layout, int32) after a widened sub-plane that reads past its end may touch.</summary>
+        public int Slack { get; init; }
+        /// <summary>Flattened output columns: <c>OutHeight * Pitch</c>.</summary>
+        public int Outputs { get; init; }
+        /// <summary>Bytes of the temporary output row: Outputs rounded up to 16, plus room for whole-vector stores.</summary>
+        public int TempBytes => (Outputs + 15) / 16 * 16 + 32;
+        /// <summary>Ints of one widened sub-plane (room for any path's layout, including the stride-2 odd half at <see cref="Half"/>).</summary>
+        public int WidenedInts => WidenBytes + 2 * Slack;
+        /// <summary>int16 layouts with stride 2: where the odd columns start, in shorts from the sub-plane start.</summary>
+        public int Half => WidenBytes / 2 + Slack;
+        /// <summary>Bytes of one padded byte sub-plane (with slack for vector reads past its end).</summary>
+        public int BytePlaneBytes => WidenBytes + ByteRowSlack;
+        /// <summary>Scratch ints flat mode uses: widened sub-planes, then byte sub-planes, then the temporary row.</summary>
+        public int ScratchInts => checked(Stride * WidenedInts + (Stride * BytePlaneBytes + TempBytes + 3) / 4);
+
+        public static bool Applies(in DepthwiseConvGeometry g) =>
+            g.StrideHeight == g.StrideWidth && g.StrideWidth <= 2 && g.OutWidth <= MaxFlatOutWidth && g.PadLeft < For(g).RowBytes
+            && For(g).ScratchInts <= MaxFlatScratchInts;
+
+        public static FlatPlan For(in DepthwiseConvGeometry g)
+        {
+            int stride = g.StrideWidth;
+            int pitch = stride == 1 ? g.OutWidth + g.KernelWidth - 1 : g.OutWidth + (g.KernelWidth - 1) / 2;
+            int rows = (g.OutHeight - 1) * stride + g.KernelHeight;
+            int subPlaneRows = (rows + stride - 1) / stride;
+            return new FlatPlan
+            {
+                Stride = stride, Pitch = pitch, SubPlaneRows = subPlaneRows,
+                WidenBytes = (subPlaneRows * stride * pitch + 15) / 16 * 16,
+                Slack = 64 + 2 * g.KernelWidth,
+                Outputs = g.OutHeight * pitch,
+            };
+        }
+    }
+
+    /// <summary>The buffers of <see cref="FlatPlan"/> mode in one thread's scratch, and the per-channel build and copy-out.</summary>
+    private unsafe readonly struct FlatPlanes
+    {
+        private readonly FlatPlan plan;
+        private readonly byte* widened, bytePlanes, xEnd;
+        private readonly int padTop, padLeft, inHeight, inWidth;
+        private readonly byte paddingByte;
+        private readonly bool signed;
+
+        /// <summary>The temporary output row (<see cref="FlatPlan.TempBytes"/> bytes).</summary>
+        public readonly byte* Temp;
+
+        /// <summary>Lays the buffers out in <paramref name="scratch"/> and fills the byte sub-planes with padding.</summary>
+        public FlatPlanes(in DepthwiseConvGeometry g, in FlatPlan plan, int* scratch, byte* x, int xLength, bool signed, int xZeroPoint)
+        {
+            this.plan = plan;
+            widened = (byte*)scratch;
+            bytePlanes = (byte*)(scratch + plan.Stride * plan.WidenedInts);
+            Temp = bytePlanes + plan.Stride * plan.BytePlaneBytes;
+            xEnd = x + xLength;
+            padTop = g.PadTop;
+            padLeft = g.PadLeft;
+            inHeight = g.InHeight;
+            inWidth = g.InWidth;
+            this.signed = signed;
+            paddingByte = (byte)xZeroPoint;
+            new Span<byte>(bytePlanes, plan.Stride * plan.BytePlaneBytes).Fill(paddingByte);
+        }
+
+        /// <summary>Start of widened sub-plane <paramref name="parity"/>.</summary>
+        public byte* Widened(int parity) => widened + (nint)parity * plan.WidenedInts * sizeof(int);
+
+        /// <summary>
+        /// Copies the image rows of the channel plane at <paramref name="channel"/> into the byte sub-planes (padding
+        /// columns and rows keep the zero point's byte) and widens every sub-plane with <typeparamref name="TWidener"/>
+        /// (stride-2 int16 layouts put the odd columns at <see cref="FlatPlan.Half"/>).
+        /// </summary>
+        public void Build<TWidener>(byte* channel) where TWidener : IRowWidener
+        {
+            int stride = plan.Stride, rowBytes = plan.RowBytes;
+            int count = Math.Min(inWidth, rowBytes - padLeft);
+            nuint vectorRead = (nuint)((count + 15) & ~15);
+            int lastRow = Math.Min(inHeight, plan.SubPlaneRows * stride - padTop);
+            var padding = Vector128.Create(paddingByte);
+            byte* source = channel;
+            for (int ih = 0; ih < lastRow; ih++, source += inWidth)
+            {
+                int r = ih + padTop;
+                byte* destination = bytePlanes + (nint)(r % stride) * plan.BytePlaneBytes + (nint)(r / stride) * rowBytes + padLeft;
+                if ((nuint)(xEnd - source) >= vectorRead)
+                {
+                    // Whole vectors, then the padding they overwrote after the row (rows are built in order, so the bytes
+                    // of later rows this rewrites are copied afterwards).
+                    for (int j = 0; j < count; j += 16) Vector128.Store(Vector128.Load(source + j), destination + j);
+                    Vector128.Store(padding, destination + count);
+                }
+                else Buffer.MemoryCopy(source, destination, count, count);
+            }
+            for (int parity = 0; parity < stride; parity++)
+                TWidener.Widen(bytePlanes + (nint)parity * plan.BytePlaneBytes, Widened(parity), plan.WidenBytes, 2 * plan.Half, stride, signed);
+        }
+
+        /// <summary>Copies the real columns of every flattened row from <see cref="Temp"/> to the channel's output plane.</summary>
+        public void CopyOut(byte* yPlane, int outHeight, int outWidth)
+        {
+            byte* yEnd = yPlane + outHeight * outWidth;
+            for (int oh = 0; oh < outHeight; oh++)
+            {
+                byte* source = Temp + (nint)oh * plan.Pitch, destination = yPlane + oh * outWidth;
+                if (destination + ((outWidth + 15) & ~15) <= yEnd)
+                    for (int j = 0; j < outWidth; j += 16) Vector128.Store(Vector128.Load(source + j), destination + j);
+                else Buffer.MemoryCopy(source, destination, outWidth, outWidth);
+            }
+        }
+    }
 }

@@ -29,8 +29,8 @@ public readonly record struct DepthwiseConvSelfTestCase(DepthwiseConvGeometry Ge
 
 /// <summary>
 /// Self-test of one <see cref="IsaPath"/> of <see cref="DepthwiseConv"/> against <see cref="DepthwiseConvReference"/>
-/// over a deterministic sweep: channels {1,2,3,4,7,8,15,16,17,31,32,33,64}, odd input sizes 1..29 (height and width
-/// independent), 3×3 and 5×5 kernels, strides 1 and 2, leading and trailing pads 0..2, uint8/int8 input and output,
+/// over a deterministic sweep: channels {1,2,3,4,7,8,15,16,17,31,32,33,64}, odd input heights 1..29 and widths 1..29 or
+/// 35..63 (so both the flat-plane and the row-ring modes run), 3×3 and 5×5 kernels, strides 1 and 2, leading and trailing pads 0..2, uint8/int8 input and output,
 /// random and extreme data, with and without bias and fused clamps; plus a few other shapes (1×1, 7×7, 3×5, height
 /// stride ≠ width stride, stride 3, dilation 2) that exercise the generic loops and the reference fallback; plus even
 /// input sizes 2..56 with the padding TensorFlow's SAME gives (as in the converted MobileNets), where stride-2 rows
@@ -54,7 +54,8 @@ public static class DepthwiseConvSelfTest
                             {
                                 int channels = ChannelCounts[index % ChannelCounts.Length];
                                 int inHeight = 1 + 2 * (index % 15);
-                                int inWidth = 1 + 2 * ((index * 7 + 3) % 15);
+                                // A third of the widths are 35..63: outputs wider than the flat-plane mode takes, so the row ring runs too.
+                                int inWidth = 1 + 2 * ((index * 7 + 3) % 15) + (index % 3 == 0 ? 34 : 0);
                                 int padTop = pad, padLeft = (pad + sample) % 3;
                                 int padBottom = random.Next(3), padRight = random.Next(3);
                                 // Too small for the kernel even with padding: grow the input (keeping it odd).

@@ -35,6 +35,16 @@ internal abstract class OpDefinition
     public abstract IOpKernel Bind(OpContext ctx);
 }
 
+/// <summary>
+/// A kernel that implements one op in distinct ways (a QLinearConv may run as depthwise, 1x1 or KxK), naming the
+/// way it was bound so that <c>edgerun bench --profile</c> can attribute time to it.
+/// </summary>
+internal interface IKernelVariant
+{
+    /// <summary>Short name of the implementation, e.g. "depthwise 3x3" or "1x1".</summary>
+    string Variant { get; }
+}
+
 /// <summary>A bound operator instance.</summary>
 internal interface IOpKernel
 {

@@ -9,7 +9,7 @@ namespace EdgeRuntime.Execution.Ops.Quantized;
 /// the channels are split into ranges that the worker threads compute independently into the NCHW output.
 /// Weights are stored as <c>w - wZeroPoint[c]</c> per channel <c>[C][KH*KW]</c>, packed once at load.
 /// </summary>
-internal sealed class QLinearConvDepthwiseKernel : IOpKernel, IParallelWork
+internal sealed class QLinearConvDepthwiseKernel : IOpKernel, IParallelWork, IKernelVariant
 {
     private readonly DepthwiseConvGeometry _g;
     private readonly int _batch;
@@ -22,6 +22,9 @@ internal sealed class QLinearConvDepthwiseKernel : IOpKernel, IParallelWork
     private readonly int _channelsPerItem, _itemsPerImage;
     private readonly int[][] _scratch;
     private Tensor? _x, _bias, _y;
+
+    /// <inheritdoc/>
+    public string Variant => $"depthwise {_g.KernelHeight}x{_g.KernelWidth}/s{_g.StrideHeight}";
 
     public QLinearConvDepthwiseKernel(in DepthwiseConvGeometry g, int batch, IsaPath isa, WorkerPool? workers, short[] weights,
         bool xSigned, int xZeroPoint, float[] multipliers, int yZeroPoint, int yMin, int yMax)

@@ -15,7 +15,7 @@ namespace EdgeRuntime.Execution.Ops.Quantized;
 /// Weights and zero points are converted to signed form at load (uint8 w → w - 128), and every constant
 /// zero-point term is folded into a per-channel bias, so the result is exactly the reference's.
 /// </summary>
-internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork
+internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelVariant
 {
     /// <summary>
     /// Bytes a worker's tile should occupy (K bytes of operand B plus 4·M bytes of int32 accumulators per output
@@ -47,6 +47,9 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork
         public readonly int[] ColumnSums = new int[sumLength];
         public readonly int[] Gemm = new int[gemmLength];
     }
+
+    /// <inheritdoc/>
+    public string Variant => (_g.Group > 1 ? "grouped " : "") + $"{_g.KernelHeight}x{_g.KernelWidth}";
 
     public QLinearConvGemmKernel(in QLinearConvGeometry g, IsaPath isa, WorkerPool? workers, ReadOnlySpan<byte> weights, bool weightsSigned,
         ReadOnlySpan<int> weightZeroPoints, ReadOnlySpan<int> bias, bool runtimeBias, bool xSigned, int xZeroPoint,
