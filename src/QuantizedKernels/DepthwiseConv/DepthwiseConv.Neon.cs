@@ -32,6 +32,10 @@ public static partial class DepthwiseConv
         short** rows = (short**)rowPointers;
         var requant = new NeonRequantizer(yZeroPoint, yMin, yMax, PackSigned(yMin, yMax));
         bool is3x3 = kernelHeight == 3 && g.KernelWidth == 3;
+        bool flat = FlatPlan.Applies(g);
+        var flatPlan = flat ? FlatPlan.For(g) : default;
+        if (flat)
+            for (int kw = 0; kw < g.KernelWidth; kw++) columnOffsets[kw] = TapColumnOffset(kw, g.StrideWidth, flatPlan.Half);
 
         fixed (int* scratchBase = scratch)
         fixed (int* offsetBase = columnOffsets)
@@ -40,6 +44,34 @@ public static partial class DepthwiseConv
         fixed (byte* yBase = y)
         fixed (byte* xBase = x)
         {
+            if (flat)
+            {
+                var planes = new FlatPlanes(g, flatPlan, scratchBase, xBase, x.Length, xSigned, xZeroPoint);
+                for (int kh = 0; kh < kernelHeight; kh++)
+                    rows[kh] = (short*)planes.Widened(kh % flatPlan.Stride) + kh / flatPlan.Stride * flatPlan.Pitch;
+                for (int c = cFirst; c < cFirst + cCount; c++)
+                {
+                    if (!float.IsFinite(multipliers[c]))
+                    {
+                        DepthwiseConvReference.Run(g, x, xSigned, xZeroPoint, weights, bias, multipliers, yZeroPoint, yMin, yMax, y, c, 1);
+                        continue;
+                    }
+                    var w = weights.Slice(c * taps, taps);
+                    if (is3x3) w.CopyTo(threeByThree);
+                    else for (int t = 0; t < taps; t++) tapWeights[t] = Vector128.Create(w[t]);
+                    var channelBias = Vector128.Create(RawValueBias(w, bias, c, xZeroPoint));
+                    requant.SetChannel(multipliers[c]);
+                    planes.Build<NeonWidener>(xBase + c * g.InPlane);
+                    int outputs = flatPlan.Outputs, space = flatPlan.TempBytes;
+                    if (is3x3)
+                        OutputRowNeon3x3(rows[0], rows[1], rows[2], offsetBase[1], offsetBase[2], AdvSimd.LoadVector128(w3Base),
+                            AdvSimd.LoadVector128(w3Base + 8), channelBias, outputs, space, requant, planes.Temp);
+                    else
+                        OutputRowNeon(rows, kernelHeight, g.KernelWidth, offsetBase, weightBase, channelBias, outputs, space, requant, planes.Temp);
+                    planes.CopyOut(yBase + c * g.OutPlane, g.OutHeight, g.OutWidth);
+                }
+                return;
+            }
             var rowRing = new RowRing(g, plan, xBase, x.Length, xSigned, xZeroPoint, (byte*)scratchBase, plan.RowInts * sizeof(int),
                 (byte*)(scratchBase + ScratchSlots(g, plan) * plan.RowInts), rowPointers);
             rowRing.Initialize<NeonWidener>();

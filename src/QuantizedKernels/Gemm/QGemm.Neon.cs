@@ -279,67 +279,61 @@ public static partial class QGemm
         Vector128<int> c30 = rows > 3 ? sink.Initial(3) : default, c31 = c30, c32 = c30, c33 = c30;
         int p = 0;
         // Two steps of two k pairs per iteration (the loop's add/compare/branch once per 96 multiply instructions).
-        // 16 bytes of A = [2 pairs][4 rows][2 k]: 16-bit lane r is row r's first pair, lane 4 + r its second.
-        Vector128<sbyte> b0, b1, b2, b3, e0, e1, e2, e3, a0, f0;
-        Vector128<short> av;
+        // 16 bytes of A = [2 pairs][4 rows][2 k]: LD4R of its first 8 bytes replicates each row's first pair across a
+        // register (a0..a3), of the next 8 each row's second pair (f0..f3). B is loaded with LDP, two registers per
+        // instruction, column groups 0 and 2 first, then 1 and 3, so that at most 4 B registers are live (16
+        // accumulators + 8 A + 4 B + a product temporary fit the 32 vector registers).
+        Vector128<sbyte> b0, b1, b2, b3, e0, e1, e2, e3;
+        Vector128<short> a0, a1, a2, a3, f0, f1, f2, f3;
         for (; p + 4 <= pairs; p += 4)
         {
-            b0 = AdvSimd.LoadVector128(panel - 8);
-            b1 = AdvSimd.LoadVector128(panel);
-            b2 = AdvSimd.LoadVector128(panel + 8);
-            b3 = AdvSimd.LoadVector128(panel + 16);
-            e0 = AdvSimd.LoadVector128(panel + 24);
-            e1 = AdvSimd.LoadVector128(panel + 32);
-            e2 = AdvSimd.LoadVector128(panel + 40);
-            e3 = AdvSimd.LoadVector128(panel + 48);
-            av = AdvSimd.LoadVector128(a).AsInt16();
-            a0 = Replicate(av, 0); f0 = Replicate(av, 4);
-            c00 = NeonMac2(c00, b0, a0, e0, f0); c01 = NeonMac2(c01, b1, a0, e1, f0); c02 = NeonMac2(c02, b2, a0, e2, f0); c03 = NeonMac2(c03, b3, a0, e3, f0);
-            a0 = Replicate(av, 1); f0 = Replicate(av, 5);
-            c10 = NeonMac2(c10, b0, a0, e0, f0); c11 = NeonMac2(c11, b1, a0, e1, f0); c12 = NeonMac2(c12, b2, a0, e2, f0); c13 = NeonMac2(c13, b3, a0, e3, f0);
-            a0 = Replicate(av, 2); f0 = Replicate(av, 6);
-            c20 = NeonMac2(c20, b0, a0, e0, f0); c21 = NeonMac2(c21, b1, a0, e1, f0); c22 = NeonMac2(c22, b2, a0, e2, f0); c23 = NeonMac2(c23, b3, a0, e3, f0);
-            a0 = Replicate(av, 3); f0 = Replicate(av, 7);
-            c30 = NeonMac2(c30, b0, a0, e0, f0); c31 = NeonMac2(c31, b1, a0, e1, f0); c32 = NeonMac2(c32, b2, a0, e2, f0); c33 = NeonMac2(c33, b3, a0, e3, f0);
-            b0 = AdvSimd.LoadVector128(panel + 56);
-            b1 = AdvSimd.LoadVector128(panel + 64);
-            b2 = AdvSimd.LoadVector128(panel + 72);
-            b3 = AdvSimd.LoadVector128(panel + 80);
-            e0 = AdvSimd.LoadVector128(panel + 88);
-            e1 = AdvSimd.LoadVector128(panel + 96);
-            e2 = AdvSimd.LoadVector128(panel + 104);
-            e3 = AdvSimd.LoadVector128(panel + 112);
-            av = AdvSimd.LoadVector128(a + 16).AsInt16();
-            a0 = Replicate(av, 0); f0 = Replicate(av, 4);
-            c00 = NeonMac2(c00, b0, a0, e0, f0); c01 = NeonMac2(c01, b1, a0, e1, f0); c02 = NeonMac2(c02, b2, a0, e2, f0); c03 = NeonMac2(c03, b3, a0, e3, f0);
-            a0 = Replicate(av, 1); f0 = Replicate(av, 5);
-            c10 = NeonMac2(c10, b0, a0, e0, f0); c11 = NeonMac2(c11, b1, a0, e1, f0); c12 = NeonMac2(c12, b2, a0, e2, f0); c13 = NeonMac2(c13, b3, a0, e3, f0);
-            a0 = Replicate(av, 2); f0 = Replicate(av, 6);
-            c20 = NeonMac2(c20, b0, a0, e0, f0); c21 = NeonMac2(c21, b1, a0, e1, f0); c22 = NeonMac2(c22, b2, a0, e2, f0); c23 = NeonMac2(c23, b3, a0, e3, f0);
-            a0 = Replicate(av, 3); f0 = Replicate(av, 7);
-            c30 = NeonMac2(c30, b0, a0, e0, f0); c31 = NeonMac2(c31, b1, a0, e1, f0); c32 = NeonMac2(c32, b2, a0, e2, f0); c33 = NeonMac2(c33, b3, a0, e3, f0);
+            (a0, a1, a2, a3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a));
+            (f0, f1, f2, f3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 8));
+            (b0, b2) = AdvSimd.Arm64.LoadPairVector128(panel - 8);
+            (e0, e2) = AdvSimd.Arm64.LoadPairVector128(panel + 24);
+            c00 = NeonMac2(c00, b0, a0.AsSByte(), e0, f0.AsSByte()); c02 = NeonMac2(c02, b2, a0.AsSByte(), e2, f0.AsSByte());
+            c10 = NeonMac2(c10, b0, a1.AsSByte(), e0, f1.AsSByte()); c12 = NeonMac2(c12, b2, a1.AsSByte(), e2, f1.AsSByte());
+            c20 = NeonMac2(c20, b0, a2.AsSByte(), e0, f2.AsSByte()); c22 = NeonMac2(c22, b2, a2.AsSByte(), e2, f2.AsSByte());
+            c30 = NeonMac2(c30, b0, a3.AsSByte(), e0, f3.AsSByte()); c32 = NeonMac2(c32, b2, a3.AsSByte(), e2, f3.AsSByte());
+            (b1, b3) = AdvSimd.Arm64.LoadPairVector128(panel);
+            (e1, e3) = AdvSimd.Arm64.LoadPairVector128(panel + 32);
+            c01 = NeonMac2(c01, b1, a0.AsSByte(), e1, f0.AsSByte()); c03 = NeonMac2(c03, b3, a0.AsSByte(), e3, f0.AsSByte());
+            c11 = NeonMac2(c11, b1, a1.AsSByte(), e1, f1.AsSByte()); c13 = NeonMac2(c13, b3, a1.AsSByte(), e3, f1.AsSByte());
+            c21 = NeonMac2(c21, b1, a2.AsSByte(), e1, f2.AsSByte()); c23 = NeonMac2(c23, b3, a2.AsSByte(), e3, f2.AsSByte());
+            c31 = NeonMac2(c31, b1, a3.AsSByte(), e1, f3.AsSByte()); c33 = NeonMac2(c33, b3, a3.AsSByte(), e3, f3.AsSByte());
+            (a0, a1, a2, a3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 16));
+            (f0, f1, f2, f3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 24));
+            (b0, b2) = AdvSimd.Arm64.LoadPairVector128(panel + 56);
+            (e0, e2) = AdvSimd.Arm64.LoadPairVector128(panel + 88);
+            c00 = NeonMac2(c00, b0, a0.AsSByte(), e0, f0.AsSByte()); c02 = NeonMac2(c02, b2, a0.AsSByte(), e2, f0.AsSByte());
+            c10 = NeonMac2(c10, b0, a1.AsSByte(), e0, f1.AsSByte()); c12 = NeonMac2(c12, b2, a1.AsSByte(), e2, f1.AsSByte());
+            c20 = NeonMac2(c20, b0, a2.AsSByte(), e0, f2.AsSByte()); c22 = NeonMac2(c22, b2, a2.AsSByte(), e2, f2.AsSByte());
+            c30 = NeonMac2(c30, b0, a3.AsSByte(), e0, f3.AsSByte()); c32 = NeonMac2(c32, b2, a3.AsSByte(), e2, f3.AsSByte());
+            (b1, b3) = AdvSimd.Arm64.LoadPairVector128(panel + 64);
+            (e1, e3) = AdvSimd.Arm64.LoadPairVector128(panel + 96);
+            c01 = NeonMac2(c01, b1, a0.AsSByte(), e1, f0.AsSByte()); c03 = NeonMac2(c03, b3, a0.AsSByte(), e3, f0.AsSByte());
+            c11 = NeonMac2(c11, b1, a1.AsSByte(), e1, f1.AsSByte()); c13 = NeonMac2(c13, b3, a1.AsSByte(), e3, f1.AsSByte());
+            c21 = NeonMac2(c21, b1, a2.AsSByte(), e1, f2.AsSByte()); c23 = NeonMac2(c23, b3, a2.AsSByte(), e3, f2.AsSByte());
+            c31 = NeonMac2(c31, b1, a3.AsSByte(), e1, f3.AsSByte()); c33 = NeonMac2(c33, b3, a3.AsSByte(), e3, f3.AsSByte());
             a += 32;
             panel += 128;
         }
         if (p + 2 <= pairs)
         {
-            b0 = AdvSimd.LoadVector128(panel - 8);
-            b1 = AdvSimd.LoadVector128(panel);
-            b2 = AdvSimd.LoadVector128(panel + 8);
-            b3 = AdvSimd.LoadVector128(panel + 16);
-            e0 = AdvSimd.LoadVector128(panel + 24);
-            e1 = AdvSimd.LoadVector128(panel + 32);
-            e2 = AdvSimd.LoadVector128(panel + 40);
-            e3 = AdvSimd.LoadVector128(panel + 48);
-            av = AdvSimd.LoadVector128(a).AsInt16();
-            a0 = Replicate(av, 0); f0 = Replicate(av, 4);
-            c00 = NeonMac2(c00, b0, a0, e0, f0); c01 = NeonMac2(c01, b1, a0, e1, f0); c02 = NeonMac2(c02, b2, a0, e2, f0); c03 = NeonMac2(c03, b3, a0, e3, f0);
-            a0 = Replicate(av, 1); f0 = Replicate(av, 5);
-            c10 = NeonMac2(c10, b0, a0, e0, f0); c11 = NeonMac2(c11, b1, a0, e1, f0); c12 = NeonMac2(c12, b2, a0, e2, f0); c13 = NeonMac2(c13, b3, a0, e3, f0);
-            a0 = Replicate(av, 2); f0 = Replicate(av, 6);
-            c20 = NeonMac2(c20, b0, a0, e0, f0); c21 = NeonMac2(c21, b1, a0, e1, f0); c22 = NeonMac2(c22, b2, a0, e2, f0); c23 = NeonMac2(c23, b3, a0, e3, f0);
-            a0 = Replicate(av, 3); f0 = Replicate(av, 7);
-            c30 = NeonMac2(c30, b0, a0, e0, f0); c31 = NeonMac2(c31, b1, a0, e1, f0); c32 = NeonMac2(c32, b2, a0, e2, f0); c33 = NeonMac2(c33, b3, a0, e3, f0);
+            (a0, a1, a2, a3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a));
+            (f0, f1, f2, f3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 8));
+            (b0, b2) = AdvSimd.Arm64.LoadPairVector128(panel - 8);
+            (e0, e2) = AdvSimd.Arm64.LoadPairVector128(panel + 24);
+            c00 = NeonMac2(c00, b0, a0.AsSByte(), e0, f0.AsSByte()); c02 = NeonMac2(c02, b2, a0.AsSByte(), e2, f0.AsSByte());
+            c10 = NeonMac2(c10, b0, a1.AsSByte(), e0, f1.AsSByte()); c12 = NeonMac2(c12, b2, a1.AsSByte(), e2, f1.AsSByte());
+            c20 = NeonMac2(c20, b0, a2.AsSByte(), e0, f2.AsSByte()); c22 = NeonMac2(c22, b2, a2.AsSByte(), e2, f2.AsSByte());
+            c30 = NeonMac2(c30, b0, a3.AsSByte(), e0, f3.AsSByte()); c32 = NeonMac2(c32, b2, a3.AsSByte(), e2, f3.AsSByte());
+            (b1, b3) = AdvSimd.Arm64.LoadPairVector128(panel);
+            (e1, e3) = AdvSimd.Arm64.LoadPairVector128(panel + 32);
+            c01 = NeonMac2(c01, b1, a0.AsSByte(), e1, f0.AsSByte()); c03 = NeonMac2(c03, b3, a0.AsSByte(), e3, f0.AsSByte());
+            c11 = NeonMac2(c11, b1, a1.AsSByte(), e1, f1.AsSByte()); c13 = NeonMac2(c13, b3, a1.AsSByte(), e3, f1.AsSByte());
+            c21 = NeonMac2(c21, b1, a2.AsSByte(), e1, f2.AsSByte()); c23 = NeonMac2(c23, b3, a2.AsSByte(), e3, f2.AsSByte());
+            c31 = NeonMac2(c31, b1, a3.AsSByte(), e1, f3.AsSByte()); c33 = NeonMac2(c33, b3, a3.AsSByte(), e3, f3.AsSByte());
             a += 16;
             panel += 64;
             p += 2;
@@ -350,14 +344,14 @@ public static partial class QGemm
             b1 = AdvSimd.LoadVector128(panel);
             b2 = AdvSimd.LoadVector128(panel + 8);
             b3 = AdvSimd.LoadVector128(panel + 16);
-            a0 = ReplicatePair128(a);
-            c00 = NeonMacHigh(c00, b0, a0); c01 = NeonMacHigh(c01, b1, a0); c02 = NeonMacHigh(c02, b2, a0); c03 = NeonMacHigh(c03, b3, a0);
-            a0 = ReplicatePair128(a + 2);
-            c10 = NeonMacHigh(c10, b0, a0); c11 = NeonMacHigh(c11, b1, a0); c12 = NeonMacHigh(c12, b2, a0); c13 = NeonMacHigh(c13, b3, a0);
-            a0 = ReplicatePair128(a + 4);
-            c20 = NeonMacHigh(c20, b0, a0); c21 = NeonMacHigh(c21, b1, a0); c22 = NeonMacHigh(c22, b2, a0); c23 = NeonMacHigh(c23, b3, a0);
-            a0 = ReplicatePair128(a + 6);
-            c30 = NeonMacHigh(c30, b0, a0); c31 = NeonMacHigh(c31, b1, a0); c32 = NeonMacHigh(c32, b2, a0); c33 = NeonMacHigh(c33, b3, a0);
+            var ar = ReplicatePair128(a);
+            c00 = NeonMacHigh(c00, b0, ar); c01 = NeonMacHigh(c01, b1, ar); c02 = NeonMacHigh(c02, b2, ar); c03 = NeonMacHigh(c03, b3, ar);
+            ar = ReplicatePair128(a + 2);
+            c10 = NeonMacHigh(c10, b0, ar); c11 = NeonMacHigh(c11, b1, ar); c12 = NeonMacHigh(c12, b2, ar); c13 = NeonMacHigh(c13, b3, ar);
+            ar = ReplicatePair128(a + 4);
+            c20 = NeonMacHigh(c20, b0, ar); c21 = NeonMacHigh(c21, b1, ar); c22 = NeonMacHigh(c22, b2, ar); c23 = NeonMacHigh(c23, b3, ar);
+            ar = ReplicatePair128(a + 6);
+            c30 = NeonMacHigh(c30, b0, ar); c31 = NeonMacHigh(c31, b1, ar); c32 = NeonMacHigh(c32, b2, ar); c33 = NeonMacHigh(c33, b3, ar);
         }
         sink.Row16(0, c00, c01, c02, c03);
         if (rows > 1) sink.Row16(1, c10, c11, c12, c13);
@@ -367,7 +361,7 @@ public static partial class QGemm
 
     /// <summary>DUP of one 16-bit lane (a k pair of one row) across the vector.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<sbyte> Replicate(Vector128<short> pairs, [System.Diagnostics.CodeAnalysis.ConstantExpected(Max = (byte)7)] byte lane) =>
+    private static Vector128<sbyte> ReplicateLane(Vector128<short> pairs, [System.Diagnostics.CodeAnalysis.ConstantExpected(Max = (byte)7)] byte lane) =>
         AdvSimd.DuplicateSelectedScalarToVector128(pairs, lane).AsSByte();
 
     /// <summary>
@@ -385,10 +379,10 @@ public static partial class QGemm
             var b = AdvSimd.LoadVector128(panel - 8);
             var e = AdvSimd.LoadVector128(panel);
             var av = AdvSimd.LoadVector128(a).AsInt16();
-            c0 = NeonMac2(c0, b, Replicate(av, 0), e, Replicate(av, 4));
-            c1 = NeonMac2(c1, b, Replicate(av, 1), e, Replicate(av, 5));
-            c2 = NeonMac2(c2, b, Replicate(av, 2), e, Replicate(av, 6));
-            c3 = NeonMac2(c3, b, Replicate(av, 3), e, Replicate(av, 7));
+            c0 = NeonMac2(c0, b, ReplicateLane(av, 0), e, ReplicateLane(av, 4));
+            c1 = NeonMac2(c1, b, ReplicateLane(av, 1), e, ReplicateLane(av, 5));
+            c2 = NeonMac2(c2, b, ReplicateLane(av, 2), e, ReplicateLane(av, 6));
+            c3 = NeonMac2(c3, b, ReplicateLane(av, 3), e, ReplicateLane(av, 7));
             a += 16;
             panel += 16;
         }
