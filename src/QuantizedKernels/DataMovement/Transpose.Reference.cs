@@ -74,6 +74,11 @@ public static class TransposeReference
             input[..count].CopyTo(output);
             return;
         }
+        if (rank == 2 && strides[0] == 1 && innerStride == dims[0] && dims[0] == 3)
+        {
+            Deinterleave3(input[..count], output[..count], inner);
+            return;
+        }
         Span<int> counter = stackalloc int[rank];
         counter.Clear();
         int inputOffset = 0, outputOffset = 0;
@@ -91,6 +96,22 @@ public static class TransposeReference
                 inputOffset -= strides[axis] * dims[axis];
                 counter[axis] = 0;
             }
+        }
+    }
+
+    /// <summary>
+    /// The interleaved-to-planar case of a 3-channel image (NHWC → NCHW of RGB input): output plane c, element i =
+    /// input[3i + c]. One pass writing the three planes together, instead of three strided passes.
+    /// </summary>
+    private static void Deinterleave3<T>(ReadOnlySpan<T> input, Span<T> output, int plane) where T : unmanaged
+    {
+        Span<T> first = output[..plane], second = output.Slice(plane, plane), third = output.Slice(2 * plane, plane);
+        var source = input[..(3 * plane)];
+        for (int i = 0, j = 0; i < first.Length && j + 2 < source.Length; i++, j += 3)
+        {
+            first[i] = source[j];
+            second[i] = source[j + 1];
+            third[i] = source[j + 2];
         }
     }
 }

@@ -497,11 +497,16 @@ public static partial class DepthwiseConv
             nuint vectorRead = (nuint)((count + 15) & ~15);
             int lastRow = Math.Min(inHeight, plan.SubPlaneRows * stride - padTop);
             var padding = Vector128.Create(paddingByte);
+            // Destinations of the next even and odd padded rows (stride 1: every row is "even"), advanced per row.
+            int r = padTop;
+            byte* even = bytePlanes + (nint)((r + stride - 1) / stride) * rowBytes + padLeft;
+            byte* odd = bytePlanes + plan.BytePlaneBytes + (nint)(r / 2) * rowBytes + padLeft;
             byte* source = channel;
-            for (int ih = 0; ih < lastRow; ih++, source += inWidth)
+            for (int ih = 0; ih < lastRow; ih++, r++, source += inWidth)
             {
-                int r = ih + padTop;
-                byte* destination = bytePlanes + (nint)(r % stride) * plan.BytePlaneBytes + (nint)(r / stride) * rowBytes + padLeft;
+                byte* destination;
+                if (stride == 1 || (r & 1) == 0) { destination = even; even += rowBytes; }
+                else { destination = odd; odd += rowBytes; }
                 if ((nuint)(xEnd - source) >= vectorRead)
                 {
                     // Whole vectors, then the padding they overwrote after the row (rows are built in order, so the bytes

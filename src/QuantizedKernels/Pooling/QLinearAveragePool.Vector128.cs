@@ -75,7 +75,9 @@ public static class QLinearAveragePool
         for (int plane = 0; plane < g.Batch * g.Channels; plane++)
         {
             var input = x.Slice(plane * inPlane, inPlane);
-            for (int h = 0; h < g.InHeight; h++)
+            // The dequantized rows feed only the vector loop over interior outputs (none when the window covers the
+            // whole plane, as in MobileNet's final 7×7 average).
+            for (int h = 0; h < g.InHeight && interiorEnd - interiorBegin >= 4; h++)
             {
                 var inputRow = input.Slice(h * g.InWidth, g.InWidth);
                 var phaseRow = phases.Slice(h * rowLength, rowLength);
@@ -155,9 +157,19 @@ public static class QLinearAveragePool
         int wEnd = Math.Min(wStart + g.KernelWidth, g.InWidth);
         wStart = Math.Max(wStart, 0);
         float sum = 0f;
-        for (int h = hStart; h < hEnd; h++)
-            for (int w = wStart; w < wEnd; w++)
-                sum += xScale * (QuantizedByte.Value(plane[h * g.InWidth + w], signed) - xZeroPoint);
+        if (hEnd > hStart && wEnd > wStart)
+        {
+            // The reference's sequential float sum, on one checked row slice per window row (no per-element bounds
+            // checks or signedness branch): a whole-plane window (MobileNet's final 7×7 average) is all border outputs.
+            for (int h = hStart; h < hEnd; h++)
+            {
+                var row = plane.Slice(h * g.InWidth + wStart, wEnd - wStart);
+                if (signed)
+                    foreach (byte b in row) sum += xScale * ((sbyte)b - xZeroPoint);
+                else
+                    foreach (byte b in row) sum += xScale * (b - xZeroPoint);
+            }
+        }
         int count = g.CountIncludePad ? g.KernelHeight * g.KernelWidth : Math.Max(0, hEnd - hStart) * Math.Max(0, wEnd - wStart);
         float average = sum / count;
         return (byte)Requantization.RoundAndClamp(average / yScale + yZeroPoint, 0, min, max);

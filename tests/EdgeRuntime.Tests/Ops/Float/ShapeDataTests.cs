@@ -32,6 +32,9 @@ public class ShapeDataTests
                 attributes: a => a.Ints("perm", perm));
         }
         Compare("Transpose", 13, [new(RandomOfType(random, TensorElementType.UInt8, [1, 3, 7, 5]))], "NCHW->NHWC uint8", attributes: a => a.Ints("perm", 0, 2, 3, 1));
+        // Interleaved RGB to planes (the image input of converted TFLite models), the 3-channel fast path, two element sizes.
+        Compare("Transpose", 13, [new(RandomOfType(random, TensorElementType.UInt8, [1, 9, 11, 3]))], "NHWC->NCHW uint8 RGB", attributes: a => a.Ints("perm", 0, 3, 1, 2));
+        Compare("Transpose", 13, [new(RandomFloats(random, [1, 5, 13, 3]))], "NHWC->NCHW float RGB", attributes: a => a.Ints("perm", 0, 3, 1, 2));
         Compare("Transpose", 13, [new(RandomFloats(random, [2, 3, 4]))], "default perm reverses");
         Compare("Transpose", 13, [new(RandomFloats(random, []))], "scalar");
     }
