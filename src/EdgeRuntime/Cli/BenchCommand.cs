@@ -205,6 +205,9 @@ internal static class BenchCommand
 
     // ---- profile -------------------------------------------------------------------------------------------------
 
+    /// <summary>Steps listed under "Slowest steps" (EDGE_PROFILE_STEPS overrides, for a whole-model listing).</summary>
+    private static int SlowestSteps => int.TryParse(Environment.GetEnvironmentVariable("EDGE_PROFILE_STEPS"), out int n) && n > 0 ? n : 10;
+
     private sealed record OpTime(string OpType, int Steps, double MsPerRun, double Percent);
 
     private sealed record StepTime(int Index, string Name, string OpType, string Output, double MsPerRun, long Macs);
@@ -231,7 +234,7 @@ internal static class BenchCommand
             .ToList();
         var slowest = plan.Steps
             .Select((step, i) => new StepTime(i, step.Node.Name, OpName(step), OutputDescription(plan, step.Node), ticks[i] * msPerTick, step.Macs))
-            .OrderByDescending(x => x.MsPerRun).Take(10).ToList();
+            .OrderByDescending(x => x.MsPerRun).Take(SlowestSteps).ToList();
         return new Profile(runs, total, byOp, slowest);
     }
 

@@ -63,7 +63,20 @@ public static partial class DepthwiseConv
                     requant.SetChannel(multipliers[c]);
                     planes.Build<NeonWidener>(xBase + c * g.InPlane);
                     int outputs = flatPlan.Outputs, space = flatPlan.TempBytes;
-                    if (is3x3)
+                    if (is3x3 && flatPlan.PairRows)
+                    {
+                        // Wide planes: two padded rows per call, sharing their input loads (see FlatPlan.PairRows).
+                        var w0to7 = AdvSimd.LoadVector128(w3Base);
+                        var w8 = AdvSimd.LoadVector128(w3Base + 8);
+                        int pitch = flatPlan.Pitch, oh = 0;
+                        for (; oh + 1 < g.OutHeight; oh += 2)
+                            OutputRowPairNeon3x3(rows[0] + oh * pitch, rows[1] + oh * pitch, rows[2] + oh * pitch, rows[2] + (oh + 1) * pitch,
+                                offsetBase[1], offsetBase[2], w0to7, w8, channelBias, pitch, space - oh * pitch, requant, planes.Temp + oh * pitch);
+                        if (oh < g.OutHeight)
+                            OutputRowNeon3x3(rows[0] + oh * pitch, rows[1] + oh * pitch, rows[2] + oh * pitch, offsetBase[1], offsetBase[2],
+                                w0to7, w8, channelBias, pitch, space - oh * pitch, requant, planes.Temp + oh * pitch);
+                    }
+                    else if (is3x3)
                         OutputRowNeon3x3(rows[0], rows[1], rows[2], offsetBase[1], offsetBase[2], AdvSimd.LoadVector128(w3Base),
                             AdvSimd.LoadVector128(w3Base + 8), channelBias, outputs, space, requant, planes.Temp);
                     else

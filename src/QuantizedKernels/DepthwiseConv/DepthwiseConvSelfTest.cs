@@ -30,7 +30,7 @@ public readonly record struct DepthwiseConvSelfTestCase(DepthwiseConvGeometry Ge
 /// <summary>
 /// Self-test of one <see cref="IsaPath"/> of <see cref="DepthwiseConv"/> against <see cref="DepthwiseConvReference"/>
 /// over a deterministic sweep: channels {1,2,3,4,7,8,15,16,17,31,32,33,64}, odd input heights 1..29 and widths 1..29 or
-/// 35..63 (so both the flat-plane and the row-ring modes run), 3×3 and 5×5 kernels, strides 1 and 2, leading and trailing pads 0..2, uint8/int8 input and output,
+/// 35..63, each case once as the path chooses and once with the row ring forced (<see cref="DepthwiseConv.RowRingOnly"/>), 3×3 and 5×5 kernels, strides 1 and 2, leading and trailing pads 0..2, uint8/int8 input and output,
 /// random and extreme data, with and without bias and fused clamps; plus a few other shapes (1×1, 7×7, 3×5, height
 /// stride ≠ width stride, stride 3, dilation 2) that exercise the generic loops and the reference fallback; plus even
 /// input sizes 2..56 with the padding TensorFlow's SAME gives (as in the converted MobileNets), where stride-2 rows
@@ -54,7 +54,7 @@ public static class DepthwiseConvSelfTest
                             {
                                 int channels = ChannelCounts[index % ChannelCounts.Length];
                                 int inHeight = 1 + 2 * (index % 15);
-                                // A third of the widths are 35..63: outputs wider than the flat-plane mode takes, so the row ring runs too.
+                                // A third of the widths are 35..63, where stride-1 3×3 flat planes pair their rows.
                                 int inWidth = 1 + 2 * ((index * 7 + 3) % 15) + (index % 3 == 0 ? 34 : 0);
                                 int padTop = pad, padLeft = (pad + sample) % 3;
                                 int padBottom = random.Next(3), padRight = random.Next(3);
@@ -135,15 +135,30 @@ public static class DepthwiseConvSelfTest
         var actual = new byte[expected.Length];
         DepthwiseConvReference.Run(g, data.X, testCase.XSigned, data.XZeroPoint, data.Weights, data.Bias, data.Multipliers,
             data.YZeroPoint, data.YMin, data.YMax, expected, 0, g.Channels);
-        var scratch = new int[DepthwiseConv.ScratchLength(g)];
-        DepthwiseConv.Run(isa, g, data.X, testCase.XSigned, data.XZeroPoint, data.Weights, data.Bias, data.Multipliers,
-            data.YZeroPoint, data.YMin, data.YMax, actual, scratch);
-        for (int i = 0; i < expected.Length; i++)
-            if (expected[i] != actual[i])
+        // Every case runs twice: as the path picks (flat planes for narrow layers), then with the row ring forced, so
+        // both layouts are checked on every geometry either could take.
+        foreach (bool rowRingOnly in new[] { false, true })
+        {
+            bool previous = DepthwiseConv.RowRingOnly;
+            DepthwiseConv.RowRingOnly = rowRingOnly;
+            try
             {
-                int c = i / g.OutPlane, oh = i % g.OutPlane / g.OutWidth, ow = i % g.OutWidth;
-                return $"{CpuFeatures.Name(isa)} depthwise {testCase}: channel {c} at ({oh},{ow}) expected {expected[i]} got {actual[i]}";
+                var scratch = new int[DepthwiseConv.ScratchLength(g)];
+                Array.Clear(actual);
+                DepthwiseConv.Run(isa, g, data.X, testCase.XSigned, data.XZeroPoint, data.Weights, data.Bias, data.Multipliers,
+                    data.YZeroPoint, data.YMin, data.YMax, actual, scratch);
             }
+            finally
+            {
+                DepthwiseConv.RowRingOnly = previous;
+            }
+            for (int i = 0; i < expected.Length; i++)
+                if (expected[i] != actual[i])
+                {
+                    int c = i / g.OutPlane, oh = i % g.OutPlane / g.OutWidth, ow = i % g.OutWidth;
+                    return $"{CpuFeatures.Name(isa)} depthwise{(rowRingOnly ? " (row ring)" : "")} {testCase}: channel {c} at ({oh},{ow}) expected {expected[i]} got {actual[i]}";
+                }
+        }
         return null;
     }
 
