@@ -15,7 +15,7 @@ namespace EdgeRuntime.Kernels.Gemm;
 public static partial class QGemm
 {
     /// <summary>Requantizes tile rows into bytes: row r of the tile goes to <c>y + r·ldy</c>, with row r's bias and multiplier.</summary>
-    private unsafe struct Avx2RequantizeRows : IAvx2TileSink
+    private unsafe struct Avx2RequantizeRows : IAvx2RequantizeSink
     {
         public byte* Y;
         public int Ldy;
@@ -23,6 +23,14 @@ public static partial class QGemm
         public float* Multipliers;
         public Vector256<float> Low, High;
         public Vector256<int> ZeroPoint;
+
+        public void SetRows(byte* y, int ldy, int* bias, float* multipliers)
+        {
+            Y = y;
+            Ldy = ldy;
+            Bias = bias;
+            Multipliers = multipliers;
+        }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void Row(int r, Vector256<int> low, Vector256<int> high)
@@ -51,16 +59,104 @@ public static partial class QGemm
         }
     }
 
+    /// <summary>
+    /// The same requantization with fewer operations per row, for finite multipliers (then the product is never NaN):
+    /// add bias, convert to float, multiply, cap at 32767 (so an overflowing product cannot convert to int.MinValue),
+    /// convert with round-half-even (a large negative product becomes int.MinValue), then in integers: VPACKSSDW to
+    /// int16, VPADDSW the zero point, pack to bytes with the output type's saturation and clamp to [yMin, yMax] on
+    /// bytes. Equal to the float clamp of <see cref="Avx2RequantizeRows"/>: rounding is monotone and the bounds are
+    /// integers, so clamping after rounding gives the same value, and every saturation only moves values that lie
+    /// beyond [yMin, yMax] ⊂ [-128, 255] further or to that side (|zp| ≤ 255 cannot bring a saturated ±32767 back).
+    /// </summary>
+    private unsafe struct Avx2RequantizeRowsInt16 : IAvx2RequantizeSink
+    {
+        public byte* Y;
+        public int Ldy;
+        public int* Bias;
+        public float* Multipliers;
+        public Vector256<short> ZeroPoint;
+        public Vector128<byte> Min, Max; // the clamp bounds as bytes of the output type
+        public bool Signed;
+
+        public void SetRows(byte* y, int ldy, int* bias, float* multipliers)
+        {
+            Y = y;
+            Ldy = ldy;
+            Bias = bias;
+            Multipliers = multipliers;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly void Row(int r, Vector256<int> low, Vector256<int> high)
+        {
+            var bias = Vector256.Create(Bias[r]);
+            var multiplier = Vector256.Create(Multipliers[r]);
+            var ceiling = Vector256.Create(32767f);
+            var q0 = Avx.ConvertToVector256Int32(Avx.Min(Avx.Multiply(Avx.ConvertToVector256Single(Avx2.Add(low, bias)), multiplier), ceiling));
+            var q1 = Avx.ConvertToVector256Int32(Avx.Min(Avx.Multiply(Avx.ConvertToVector256Single(Avx2.Add(high, bias)), multiplier), ceiling));
+            // VPACKSSDW packs within 128-bit lanes: (q0 0..3, q1 0..3 | q0 4..7, q1 4..7); VPERMQ restores column order.
+            var words = Avx2.AddSaturate(Avx2.Permute4x64(Avx2.PackSignedSaturate(q0, q1).AsInt64(), 0b11_01_10_00).AsInt16(), ZeroPoint);
+            Vector128<byte> bytes = Signed
+                ? Sse41.Min(Sse41.Max(Sse2.PackSignedSaturate(words.GetLower(), words.GetUpper()), Min.AsSByte()), Max.AsSByte()).AsByte()
+                : Sse2.Min(Sse2.Max(Sse2.PackUnsignedSaturate(words.GetLower(), words.GetUpper()), Min), Max);
+            Sse2.Store(Y + (long)r * Ldy, bytes);
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void MultiplyRequantizeAvx2(int m, int n, int k, ReadOnlySpan<sbyte> packedA, ReadOnlySpan<sbyte> b, int ldb,
         ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers, int yZeroPoint, int yMin, int yMax, Span<byte> y, int ldy, Span<int> scratch)
     {
         // Arguments were checked by MultiplyRequantize.
+        if (n != 1 && yZeroPoint >= -255 && yZeroPoint <= 255 && AllFinite(multipliers[..m]))
+        {
+            bool signed = yMin < 0;
+            var sink = new Avx2RequantizeRowsInt16
+            {
+                ZeroPoint = Vector256.Create((short)yZeroPoint),
+                Min = signed ? Vector128.Create((sbyte)yMin).AsByte() : Vector128.Create((byte)yMin),
+                Max = signed ? Vector128.Create((sbyte)yMax).AsByte() : Vector128.Create((byte)yMax),
+                Signed = signed,
+            };
+            MultiplyRequantizeAvx2Tiles(m, n, k, packedA, b, ldb, bias, multipliers, y, ldy, scratch, ref sink);
+            return;
+        }
         if (n == 1)
         {
             MultiplyVectorRequantizeAvx2(m, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch);
             return;
         }
+        var floatSink = new Avx2RequantizeRows
+        {
+            Low = Vector256.Create((float)(yMin - yZeroPoint)),
+            High = Vector256.Create((float)(yMax - yZeroPoint)),
+            ZeroPoint = Vector256.Create(yZeroPoint),
+        };
+        MultiplyRequantizeAvx2Tiles(m, n, k, packedA, b, ldb, bias, multipliers, y, ldy, scratch, ref floatSink);
+    }
+
+    private static bool AllFinite(ReadOnlySpan<float> values)
+    {
+        foreach (float v in values)
+            if (!float.IsFinite(v)) return false;
+        return true;
+    }
+
+    /// <summary>What the tile loop of <see cref="MultiplyRequantizeAvx2Tiles"/> points a requantizing sink at per row block.</summary>
+    private unsafe interface IAvx2RequantizeSink : IAvx2TileSink
+    {
+        void SetRows(byte* y, int ldy, int* bias, float* multipliers);
+    }
+
+    /// <summary>
+    /// The tile loop: per 16-column panel of B (packed once), every 6-row block of A through the 6×16 microkernel into
+    /// <paramref name="sink"/>; partial tiles go through a 6×16 byte buffer on the stack.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void MultiplyRequantizeAvx2Tiles<TSink>(int m, int n, int k, ReadOnlySpan<sbyte> packedA, ReadOnlySpan<sbyte> b, int ldb,
+        ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers, Span<byte> y, int ldy, Span<int> scratch, ref TSink sink)
+        where TSink : struct, IAvx2RequantizeSink
+    {
         int pairs = DivideRoundingUp(k, 2);
         int blockInts = pairs * Avx2RowsPerBlock;
         byte* tile = stackalloc byte[Avx2RowsPerBlock * Avx2ColumnsPerPanel];
@@ -74,12 +170,6 @@ public static partial class QGemm
         fixed (int* biasBase = bias)
         fixed (float* multiplierBase = multipliers)
         {
-            var sink = new Avx2RequantizeRows
-            {
-                Low = Vector256.Create((float)(yMin - yZeroPoint)),
-                High = Vector256.Create((float)(yMax - yZeroPoint)),
-                ZeroPoint = Vector256.Create(yZeroPoint),
-            };
             for (int j0 = 0; j0 < n; j0 += Avx2ColumnsPerPanel)
             {
                 int columns = Math.Min(Avx2ColumnsPerPanel, n - j0);
@@ -91,10 +181,7 @@ public static partial class QGemm
                     byte* destination = yBase + (long)i0 * ldy + j0;
                     bool full = rows == Avx2RowsPerBlock && columns == Avx2ColumnsPerPanel;
                     if (rows == Avx2RowsPerBlock)
-                    {
-                        sink.Bias = biasBase + i0;
-                        sink.Multipliers = multiplierBase + i0;
-                    }
+                        sink.SetRows(full ? destination : tile, full ? ldy : Avx2ColumnsPerPanel, biasBase + i0, multiplierBase + i0);
                     else
                     {
                         for (int r = 0; r < Avx2RowsPerBlock; r++)
@@ -102,11 +189,8 @@ public static partial class QGemm
                             paddedBias[r] = r < rows ? biasBase[i0 + r] : 0;
                             paddedMultipliers[r] = r < rows ? multiplierBase[i0 + r] : 0f;
                         }
-                        sink.Bias = paddedBias;
-                        sink.Multipliers = paddedMultipliers;
+                        sink.SetRows(full ? destination : tile, full ? ldy : Avx2ColumnsPerPanel, paddedBias, paddedMultipliers);
                     }
-                    sink.Y = full ? destination : tile;
-                    sink.Ldy = full ? ldy : Avx2ColumnsPerPanel;
                     Avx2Kernel6x16(aBlock, panel, pairs, ref sink);
                     if (!full)
                         for (int r = 0; r < rows; r++)
