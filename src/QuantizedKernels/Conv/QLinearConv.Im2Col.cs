@@ -62,16 +62,18 @@ public static class QLinearConvIm2Col
                         {
                             var src = plane.Slice(ih * inW, inW);
                             int iwBase = owStart * g.StrideWidth - g.PadLeft + s * g.DilationWidth;
-                            if (g.StrideWidth == 1 && iwBase >= 0 && iwBase + run <= inW)
-                                CopyXor(src.Slice(iwBase, run), dst, (byte)xorMask);
-                            else if (g.StrideWidth == 2 && iwBase >= 0 && iwBase + 2 * run - 1 <= inW)
-                                CopyEvenXor(src.Slice(iwBase, 2 * run - 1), dst, (byte)xorMask);
+                            int stride = g.StrideWidth;
+                            // Outputs t in [first, last) read inside the row: those are copied by vectors for strides 1
+                            // and 2; the padding outputs before and after them are filled one by one.
+                            int first = iwBase >= 0 ? 0 : Math.Min(run, (-iwBase + stride - 1) / stride);
+                            int last = Math.Max(first, Math.Min(run, inW - iwBase <= 0 ? 0 : (inW - iwBase + stride - 1) / stride));
+                            for (int t = 0; t < first; t++) dst[t] = (byte)paddingValue;
+                            int from = iwBase + first * stride, count = last - first;
+                            if (stride == 1) CopyXor(src.Slice(from, count), dst.Slice(first, count), (byte)xorMask);
+                            else if (stride == 2 && count > 0) CopyEvenXor(src.Slice(from, 2 * count - 1), dst.Slice(first, count), (byte)xorMask);
                             else
-                                for (int t = 0; t < run; t++)
-                                {
-                                    int iw = iwBase + t * g.StrideWidth;
-                                    dst[t] = (uint)iw < (uint)inW ? (byte)(src[iw] ^ xorMask) : (byte)paddingValue;
-                                }
+                                for (int t = first; t < last; t++) dst[t] = (byte)(src[iwBase + t * stride] ^ xorMask);
+                            for (int t = last; t < run; t++) dst[t] = (byte)paddingValue;
                         }
                         j += run;
                         p += run;
