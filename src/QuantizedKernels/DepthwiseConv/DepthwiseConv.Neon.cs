@@ -19,7 +19,7 @@ public static partial class DepthwiseConv
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void RunNeon(in DepthwiseConvGeometry g, ReadOnlySpan<byte> x, bool xSigned, int xZeroPoint,
         ReadOnlySpan<short> weights, ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers,
-        int yZeroPoint, int yMin, int yMax, Span<byte> y, Span<int> scratch, int cFirst, int cCount)
+        int yZeroPoint, int yMin, int yMax, Span<byte> y, Span<int> scratch, int cFirst, int cCount, bool dot)
     {
         var plan = PlanePlan.For(g);
         int kernelHeight = g.KernelHeight, taps = g.Taps;
@@ -44,6 +44,11 @@ public static partial class DepthwiseConv
         fixed (byte* yBase = y)
         fixed (byte* xBase = x)
         {
+            if (flat && dot && is3x3 && xSigned)
+            {
+                RunNeonDotFlat3x3(g, flatPlan, xBase, x.Length, xZeroPoint, weights, bias, multipliers, requant, yBase, scratchBase, cFirst, cCount);
+                return;
+            }
             if (flat)
             {
                 var planes = new FlatPlanes(g, flatPlan, scratchBase, xBase, x.Length, xSigned, xZeroPoint);
@@ -125,6 +130,153 @@ public static partial class DepthwiseConv
                     rowRing.Step(step);
                 }
             }
+        }
+    }
+
+    private static bool WeightsFitInt8(ReadOnlySpan<short> weights)
+    {
+        foreach (short w in weights)
+            if (w < sbyte.MinValue || w > sbyte.MaxValue) return false;
+        return true;
+    }
+
+    // SDOT path (Cortex-A76): flat planes of int8 bytes, no widening. Output q reads bytes q·s + kh'·RowBytes + kw of
+    // byte sub-plane kh % s (kh' = kh / s, s = stride): for four consecutive outputs, TBL gathers each one's 4-byte
+    // window (the 3 taps of one kernel row and one more byte) into a 32-bit lane, and SDOT by element multiplies the
+    // lanes by that kernel row's (w0, w1, w2, 0) and adds them to the int32 accumulators: 3 taps of 4 outputs per
+    // instruction. Stride 1: 16 outputs read 19 bytes (two-register table); stride 2: 34 bytes (three registers).
+    // The input is int8 (raw values, the zero point folded into the bias as elsewhere). A channel whose weights (w − wz)
+    // do not fit int8 widens its plane and runs the SMLAL kernel instead.
+
+    /// <summary>TBL indices of the 4-byte windows of outputs 4i..4i+3 (i = 0..3) for 16 outputs at stride 1.</summary>
+    private static ReadOnlySpan<byte> WindowIndicesStride1 =>
+    [
+        0, 1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 5, 3, 4, 5, 6,
+        4, 5, 6, 7, 5, 6, 7, 8, 6, 7, 8, 9, 7, 8, 9, 10,
+        8, 9, 10, 11, 9, 10, 11, 12, 10, 11, 12, 13, 11, 12, 13, 14,
+        12, 13, 14, 15, 13, 14, 15, 16, 14, 15, 16, 17, 15, 16, 17, 18,
+    ];
+
+    /// <summary>TBL indices of the 4-byte windows of outputs 4i..4i+3 (i = 0..3) for 16 outputs at stride 2.</summary>
+    private static ReadOnlySpan<byte> WindowIndicesStride2 =>
+    [
+        0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7, 8, 9,
+        8, 9, 10, 11, 10, 11, 12, 13, 12, 13, 14, 15, 14, 15, 16, 17,
+        16, 17, 18, 19, 18, 19, 20, 21, 20, 21, 22, 23, 22, 23, 24, 25,
+        24, 25, 26, 27, 26, 27, 28, 29, 28, 29, 30, 31, 30, 31, 32, 33,
+    ];
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void RunNeonDotFlat3x3(in DepthwiseConvGeometry g, in FlatPlan flatPlan, byte* xBase, int xLength, int xZeroPoint,
+        ReadOnlySpan<short> weights, ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers, NeonRequantizer requant, byte* yBase,
+        int* scratchBase, int cFirst, int cCount)
+    {
+        var planes = new FlatPlanes(g, flatPlan, scratchBase, xBase, xLength, signed: true, xZeroPoint);
+        int stride = flatPlan.Stride, rowBytes = flatPlan.RowBytes;
+        // Kernel row kh starts at row kh / stride of byte sub-plane kh % stride.
+        sbyte* r0 = (sbyte*)planes.BytePlane(0), r1 = (sbyte*)planes.BytePlane(1 % stride) + 1 / stride * rowBytes;
+        sbyte* r2 = (sbyte*)planes.BytePlane(2 % stride) + 2 / stride * rowBytes;
+        Vector128<sbyte> i0, i1, i2, i3;
+        fixed (byte* indices = stride == 1 ? WindowIndicesStride1 : WindowIndicesStride2)
+        {
+            i0 = AdvSimd.LoadVector128((sbyte*)indices);
+            i1 = AdvSimd.LoadVector128((sbyte*)indices + 16);
+            i2 = AdvSimd.LoadVector128((sbyte*)indices + 32);
+            i3 = AdvSimd.LoadVector128((sbyte*)indices + 48);
+        }
+        sbyte* w = stackalloc sbyte[16];
+        new Span<sbyte>(w, 16).Clear();
+        short* w16 = stackalloc short[16];
+        new Span<short>(w16, 16).Clear();
+        for (int c = cFirst; c < cFirst + cCount; c++)
+        {
+            if (!float.IsFinite(multipliers[c]))
+            {
+                DepthwiseConvReference.Run(g, new ReadOnlySpan<byte>(xBase, xLength), true, xZeroPoint, weights, bias, multipliers,
+                    requant.YZeroPoint, requant.YMin, requant.YMax, new Span<byte>(yBase, g.Channels * g.OutPlane), c, 1);
+                continue;
+            }
+            var cw = weights.Slice(c * 9, 9);
+            var channelBias = Vector128.Create(RawValueBias(cw, bias, c, xZeroPoint));
+            requant.SetChannel(multipliers[c]);
+            if (!WeightsFitInt8(cw))
+            {
+                // This channel's weights need 9 bits: widen its plane and run the SMLAL kernel instead.
+                planes.Build<NeonWidener>(xBase + c * g.InPlane);
+                cw.CopyTo(new Span<short>(w16, 16));
+                short* s0 = (short*)planes.Widened(0), s1 = (short*)planes.Widened(1 % stride) + 1 / stride * flatPlan.Pitch;
+                short* s2 = (short*)planes.Widened(2 % stride) + 2 / stride * flatPlan.Pitch;
+                OutputRowNeon3x3(s0, s1, s2, TapColumnOffset(1, stride, flatPlan.Half), TapColumnOffset(2, stride, flatPlan.Half),
+                    AdvSimd.LoadVector128(w16), AdvSimd.LoadVector128(w16 + 8), channelBias, flatPlan.Outputs, flatPlan.TempBytes, requant, planes.Temp);
+                planes.CopyOut(yBase + c * g.OutPlane, g.OutHeight, g.OutWidth);
+                continue;
+            }
+            for (int kh = 0; kh < 3; kh++)
+                for (int kw = 0; kw < 3; kw++) w[4 * kh + kw] = (sbyte)cw[3 * kh + kw];
+            var rowWeights = AdvSimd.LoadVector128(w);
+            planes.Build<NeonWidener>(xBase + c * g.InPlane, widen: false);
+            if (stride == 1) OutputsNeonDot3x3Stride1(r0, r1, r2, rowWeights, i0, i1, i2, i3, channelBias, flatPlan.Outputs, requant, planes.Temp);
+            else OutputsNeonDot3x3Stride2(r0, r1, r2, rowWeights, i0, i1, i2, i3, channelBias, flatPlan.Outputs, requant, planes.Temp);
+            planes.CopyOut(yBase + c * g.OutPlane, g.OutHeight, g.OutWidth);
+        }
+    }
+
+    /// <summary>Stride 1: <paramref name="outputs"/> (rounded up to 16) flattened outputs into <paramref name="y"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void OutputsNeonDot3x3Stride1(sbyte* r0, sbyte* r1, sbyte* r2, Vector128<sbyte> w, Vector128<sbyte> i0,
+        Vector128<sbyte> i1, Vector128<sbyte> i2, Vector128<sbyte> i3, Vector128<int> bias, int outputs, in NeonRequantizer requant, byte* y)
+    {
+        var rq = requant;
+        for (int q = 0; q < outputs; q += 16)
+        {
+            Vector128<int> a0 = bias, a1 = bias, a2 = bias, a3 = bias;
+            var table = (AdvSimd.LoadVector128(r0 + q), AdvSimd.LoadVector128(r0 + q + 16));
+            a0 = Dp.DotProductBySelectedQuadruplet(a0, AdvSimd.Arm64.VectorTableLookup(table, i0), w, 0);
+            a1 = Dp.DotProductBySelectedQuadruplet(a1, AdvSimd.Arm64.VectorTableLookup(table, i1), w, 0);
+            a2 = Dp.DotProductBySelectedQuadruplet(a2, AdvSimd.Arm64.VectorTableLookup(table, i2), w, 0);
+            a3 = Dp.DotProductBySelectedQuadruplet(a3, AdvSimd.Arm64.VectorTableLookup(table, i3), w, 0);
+            table = (AdvSimd.LoadVector128(r1 + q), AdvSimd.LoadVector128(r1 + q + 16));
+            a0 = Dp.DotProductBySelectedQuadruplet(a0, AdvSimd.Arm64.VectorTableLookup(table, i0), w, 1);
+            a1 = Dp.DotProductBySelectedQuadruplet(a1, AdvSimd.Arm64.VectorTableLookup(table, i1), w, 1);
+            a2 = Dp.DotProductBySelectedQuadruplet(a2, AdvSimd.Arm64.VectorTableLookup(table, i2), w, 1);
+            a3 = Dp.DotProductBySelectedQuadruplet(a3, AdvSimd.Arm64.VectorTableLookup(table, i3), w, 1);
+            table = (AdvSimd.LoadVector128(r2 + q), AdvSimd.LoadVector128(r2 + q + 16));
+            a0 = Dp.DotProductBySelectedQuadruplet(a0, AdvSimd.Arm64.VectorTableLookup(table, i0), w, 2);
+            a1 = Dp.DotProductBySelectedQuadruplet(a1, AdvSimd.Arm64.VectorTableLookup(table, i1), w, 2);
+            a2 = Dp.DotProductBySelectedQuadruplet(a2, AdvSimd.Arm64.VectorTableLookup(table, i2), w, 2);
+            a3 = Dp.DotProductBySelectedQuadruplet(a3, AdvSimd.Arm64.VectorTableLookup(table, i3), w, 2);
+            rq.Store16(a0, a1, a2, a3, y + q, 16);
+        }
+    }
+
+    /// <summary>Stride 2: as <see cref="OutputsNeonDot3x3Stride1"/>, 16 outputs reading 34 bytes (three-register table).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void OutputsNeonDot3x3Stride2(sbyte* r0, sbyte* r1, sbyte* r2, Vector128<sbyte> w, Vector128<sbyte> i0,
+        Vector128<sbyte> i1, Vector128<sbyte> i2, Vector128<sbyte> i3, Vector128<int> bias, int outputs, in NeonRequantizer requant, byte* y)
+    {
+        var rq = requant;
+        for (int q = 0; q < outputs; q += 16)
+        {
+            Vector128<int> a0 = bias, a1 = bias, a2 = bias, a3 = bias;
+            sbyte* p = r0 + 2 * q;
+            var table = (AdvSimd.LoadVector128(p), AdvSimd.LoadVector128(p + 16), AdvSimd.LoadVector128(p + 32));
+            a0 = Dp.DotProductBySelectedQuadruplet(a0, AdvSimd.Arm64.VectorTableLookup(table, i0), w, 0);
+            a1 = Dp.DotProductBySelectedQuadruplet(a1, AdvSimd.Arm64.VectorTableLookup(table, i1), w, 0);
+            a2 = Dp.DotProductBySelectedQuadruplet(a2, AdvSimd.Arm64.VectorTableLookup(table, i2), w, 0);
+            a3 = Dp.DotProductBySelectedQuadruplet(a3, AdvSimd.Arm64.VectorTableLookup(table, i3), w, 0);
+            p = r1 + 2 * q;
+            table = (AdvSimd.LoadVector128(p), AdvSimd.LoadVector128(p + 16), AdvSimd.LoadVector128(p + 32));
+            a0 = Dp.DotProductBySelectedQuadruplet(a0, AdvSimd.Arm64.VectorTableLookup(table, i0), w, 1);
+            a1 = Dp.DotProductBySelectedQuadruplet(a1, AdvSimd.Arm64.VectorTableLookup(table, i1), w, 1);
+            a2 = Dp.DotProductBySelectedQuadruplet(a2, AdvSimd.Arm64.VectorTableLookup(table, i2), w, 1);
+            a3 = Dp.DotProductBySelectedQuadruplet(a3, AdvSimd.Arm64.VectorTableLookup(table, i3), w, 1);
+            p = r2 + 2 * q;
+            table = (AdvSimd.LoadVector128(p), AdvSimd.LoadVector128(p + 16), AdvSimd.LoadVector128(p + 32));
+            a0 = Dp.DotProductBySelectedQuadruplet(a0, AdvSimd.Arm64.VectorTableLookup(table, i0), w, 2);
+            a1 = Dp.DotProductBySelectedQuadruplet(a1, AdvSimd.Arm64.VectorTableLookup(table, i1), w, 2);
+            a2 = Dp.DotProductBySelectedQuadruplet(a2, AdvSimd.Arm64.VectorTableLookup(table, i2), w, 2);
+            a3 = Dp.DotProductBySelectedQuadruplet(a3, AdvSimd.Arm64.VectorTableLookup(table, i3), w, 2);
+            rq.Store16(a0, a1, a2, a3, y + q, 16);
         }
     }
 
@@ -495,6 +647,8 @@ public static partial class DepthwiseConv
     /// </summary>
     private struct NeonRequantizer(int yZeroPoint, int yMin, int yMax, bool packSigned)
     {
+        public readonly int YZeroPoint = yZeroPoint, YMin = yMin, YMax = yMax;
+
         private readonly Vector128<short> zeroPoint = Vector128.Create((short)yZeroPoint);
         private readonly Vector128<byte> low = packSigned ? Vector128.Create((sbyte)yMin).AsByte() : Vector128.Create((byte)yMin);
         private readonly Vector128<byte> high = packSigned ? Vector128.Create((sbyte)yMax).AsByte() : Vector128.Create((byte)yMax);

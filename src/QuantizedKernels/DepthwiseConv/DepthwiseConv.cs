@@ -108,7 +108,7 @@ public static partial class DepthwiseConv
                 break;
             case IsaPath.Neon or IsaPath.NeonDot:
                 CpuFeatures.Require(isa);
-                if (fast && AdvSimd.Arm64.IsSupported) { RunNeon(g, x, xSigned, xZeroPoint, weights, bias, multipliers, yZeroPoint, yMin, yMax, y, scratch, cFirst, cCount); return; }
+                if (fast && AdvSimd.Arm64.IsSupported) { RunNeon(g, x, xSigned, xZeroPoint, weights, bias, multipliers, yZeroPoint, yMin, yMax, y, scratch, cFirst, cCount, isa == IsaPath.NeonDot && Dp.IsSupported); return; }
                 break;
             default:
                 CpuFeatures.Require(isa);
@@ -495,6 +495,9 @@ public static partial class DepthwiseConv
             new Span<byte>(bytePlanes, plan.Stride * plan.BytePlaneBytes).Fill(paddingByte);
         }
 
+        /// <summary>Start of byte sub-plane <paramref name="parity"/> (padded rows of <see cref="FlatPlan.RowBytes"/> bytes).</summary>
+        public byte* BytePlane(int parity) => bytePlanes + (nint)parity * plan.BytePlaneBytes;
+
         /// <summary>Start of widened sub-plane <paramref name="parity"/>.</summary>
         public byte* Widened(int parity) => widened + (nint)parity * plan.WidenedInts * sizeof(int);
 
@@ -503,7 +506,7 @@ public static partial class DepthwiseConv
         /// columns and rows keep the zero point's byte) and widens every sub-plane with <typeparamref name="TWidener"/>
         /// (stride-2 int16 layouts put the odd columns at <see cref="FlatPlan.Half"/>).
         /// </summary>
-        public void Build<TWidener>(byte* channel) where TWidener : IRowWidener
+        public void Build<TWidener>(byte* channel, bool widen = true) where TWidener : IRowWidener
         {
             int stride = plan.Stride, rowBytes = plan.RowBytes;
             int count = Math.Min(inWidth, rowBytes - padLeft);
@@ -529,6 +532,7 @@ public static partial class DepthwiseConv
                 }
                 else Buffer.MemoryCopy(source, destination, count, count);
             }
+            if (!widen) return; // byte sub-planes only (the SDOT path reads int8 bytes)
             for (int parity = 0; parity < stride; parity++)
                 TWidener.Widen(bytePlanes + (nint)parity * plan.BytePlaneBytes, Widened(parity), plan.WidenBytes, 2 * plan.Half, stride, signed);
         }

@@ -10,7 +10,8 @@ public readonly record struct DepthwiseConvSelfTestResult(int Passed, int Failed
 
 /// <summary>
 /// One self-test case: geometry and quantization parameters; the data comes from <see cref="Seed"/>.
-/// <see cref="Extreme"/> cases use saturating inputs (|x - xZeroPoint| = 255, weights ±255, huge biases) and
+/// Weights lie in [-255, 255], or in int8 for even seeds (as in symmetric int8 models). <see cref="Extreme"/> cases use
+/// saturating inputs (|x - xZeroPoint| = 255, weights ±255 or int8's ends, huge biases) and
 /// edge multipliers (exact ties, 0, tiny, huge, infinite, NaN).
 /// </summary>
 public readonly record struct DepthwiseConvSelfTestCase(DepthwiseConvGeometry Geometry, bool XSigned, bool YSigned,
@@ -204,7 +205,10 @@ public static class DepthwiseConvSelfTest
                     int value = random.Next(8) == 0 ? random.Next(xLow, xHigh + 1) : high ? xHigh : xLow;
                     x[i] = (byte)value;
                 }
-                for (int i = 0; i < weights.Length; i++) weights[i] = (short)(random.Next(2) == 0 ? 255 : -255);
+                // Every other seed keeps the weights in int8 (symmetric int8 models; the SDOT path needs them there).
+                bool int8Weights = (testCase.Seed & 1) == 0;
+                for (int i = 0; i < weights.Length; i++)
+                    weights[i] = (short)(int8Weights ? (random.Next(2) == 0 ? 127 : -128) : (random.Next(2) == 0 ? 255 : -255));
                 float[] edgeMultipliers = [0.5f, 0.25f, 1f, 1f / 1024, 0f, 1e-12f, 1e30f, float.PositiveInfinity, float.NaN, 3.1e-5f];
                 for (int c = 0; c < g.Channels; c++)
                 {
@@ -217,7 +221,8 @@ public static class DepthwiseConvSelfTest
             {
                 random.NextBytes(x);
                 xZeroPoint = random.Next(xLow, xHigh + 1);
-                for (int i = 0; i < weights.Length; i++) weights[i] = (short)random.Next(-255, 256);
+                bool int8Weights = (testCase.Seed & 1) == 0;
+                for (int i = 0; i < weights.Length; i++) weights[i] = (short)(int8Weights ? random.Next(-128, 128) : random.Next(-255, 256));
                 for (int c = 0; c < g.Channels; c++)
                 {
                     // Spread |acc| (≈ 255 * 255 * sqrt(taps)) over the output range, sometimes exactly onto ties.
