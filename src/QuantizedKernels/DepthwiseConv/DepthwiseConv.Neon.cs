@@ -144,27 +144,21 @@ public static partial class DepthwiseConv
     // byte sub-plane kh % s (kh' = kh / s, s = stride): for four consecutive outputs, TBL gathers each one's 4-byte
     // window (the 3 taps of one kernel row and one more byte) into a 32-bit lane, and SDOT by element multiplies the
     // lanes by that kernel row's (w0, w1, w2, 0) and adds them to the int32 accumulators: 3 taps of 4 outputs per
-    // instruction. Stride 1: 16 outputs read 19 bytes (two-register table); stride 2: 34 bytes (three registers).
-    // The input is int8 (raw values, the zero point folded into the bias as elsewhere). A channel whose weights (w − wz)
-    // do not fit int8 widens its plane and runs the SMLAL kernel instead.
+    // instruction. Tables are single registers (the JIT copies multi-register tables into consecutive registers before
+    // every TBL): stride 1 gathers outputs 0-11 from the 16 bytes at q and 12-15 from those at q + 12; stride 2 gathers
+    // each group of four from the 16 bytes at 2q + 8g. The input is int8 (raw values, the zero point folded into the
+    // bias as elsewhere). A channel whose weights (w − wz) do not fit int8 widens its plane and runs the SMLAL kernel.
 
-    /// <summary>TBL indices of the 4-byte windows of outputs 4i..4i+3 (i = 0..3) for 16 outputs at stride 1.</summary>
+    /// <summary>TBL indices of the 4-byte windows of outputs 4g..4g+3 (g = 0..2) within 16 bytes at stride 1.</summary>
     private static ReadOnlySpan<byte> WindowIndicesStride1 =>
     [
         0, 1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 5, 3, 4, 5, 6,
         4, 5, 6, 7, 5, 6, 7, 8, 6, 7, 8, 9, 7, 8, 9, 10,
         8, 9, 10, 11, 9, 10, 11, 12, 10, 11, 12, 13, 11, 12, 13, 14,
-        12, 13, 14, 15, 13, 14, 15, 16, 14, 15, 16, 17, 15, 16, 17, 18,
     ];
 
-    /// <summary>TBL indices of the 4-byte windows of outputs 4i..4i+3 (i = 0..3) for 16 outputs at stride 2.</summary>
-    private static ReadOnlySpan<byte> WindowIndicesStride2 =>
-    [
-        0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7, 8, 9,
-        8, 9, 10, 11, 10, 11, 12, 13, 12, 13, 14, 15, 14, 15, 16, 17,
-        16, 17, 18, 19, 18, 19, 20, 21, 20, 21, 22, 23, 22, 23, 24, 25,
-        24, 25, 26, 27, 26, 27, 28, 29, 28, 29, 30, 31, 30, 31, 32, 33,
-    ];
+    /// <summary>TBL indices of the 4-byte windows of four outputs at stride 2 within 16 bytes.</summary>
+    private static ReadOnlySpan<byte> WindowIndicesStride2 => [0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7, 8, 9];
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void RunNeonDotFlat3x3(in DepthwiseConvGeometry g, in FlatPlan flatPlan, byte* xBase, int xLength, int xZeroPoint,
@@ -176,14 +170,15 @@ public static partial class DepthwiseConv
         // Kernel row kh starts at row kh / stride of byte sub-plane kh % stride.
         sbyte* r0 = (sbyte*)planes.BytePlane(0), r1 = (sbyte*)planes.BytePlane(1 % stride) + 1 / stride * rowBytes;
         sbyte* r2 = (sbyte*)planes.BytePlane(2 % stride) + 2 / stride * rowBytes;
-        Vector128<sbyte> i0, i1, i2, i3;
-        fixed (byte* indices = stride == 1 ? WindowIndicesStride1 : WindowIndicesStride2)
+        Vector128<sbyte> i0, i1, i2;
+        fixed (byte* indices = WindowIndicesStride1)
         {
             i0 = AdvSimd.LoadVector128((sbyte*)indices);
             i1 = AdvSimd.LoadVector128((sbyte*)indices + 16);
             i2 = AdvSimd.LoadVector128((sbyte*)indices + 32);
-            i3 = AdvSimd.LoadVector128((sbyte*)indices + 48);
         }
+        fixed (byte* indices = WindowIndicesStride2)
+            if (stride == 2) i0 = AdvSimd.LoadVector128((sbyte*)indices);
         sbyte* w = stackalloc sbyte[16];
         new Span<sbyte>(w, 16).Clear();
         short* w16 = stackalloc short[16];
@@ -215,67 +210,71 @@ public static partial class DepthwiseConv
                 for (int kw = 0; kw < 3; kw++) w[4 * kh + kw] = (sbyte)cw[3 * kh + kw];
             var rowWeights = AdvSimd.LoadVector128(w);
             planes.Build<NeonWidener>(xBase + c * g.InPlane, widen: false);
-            if (stride == 1) OutputsNeonDot3x3Stride1(r0, r1, r2, rowWeights, i0, i1, i2, i3, channelBias, flatPlan.Outputs, requant, planes.Temp);
-            else OutputsNeonDot3x3Stride2(r0, r1, r2, rowWeights, i0, i1, i2, i3, channelBias, flatPlan.Outputs, requant, planes.Temp);
+            if (stride == 1) OutputsNeonDot3x3Stride1(r0, r1, r2, rowWeights, i0, i1, i2, channelBias, flatPlan.Outputs, requant, planes.Temp);
+            else OutputsNeonDot3x3Stride2(r0, r1, r2, rowWeights, i0, channelBias, flatPlan.Outputs, requant, planes.Temp);
             planes.CopyOut(yBase + c * g.OutPlane, g.OutHeight, g.OutWidth);
         }
     }
 
+    /// <summary>SDOT of four 4-byte windows gathered from <paramref name="bytes"/> by <paramref name="indices"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> DotWindows(Vector128<int> acc, Vector128<sbyte> bytes, Vector128<sbyte> indices, Vector128<sbyte> rowWeights,
+        [ConstantExpected(Max = (byte)3)] byte row) =>
+        Dp.DotProductBySelectedQuadruplet(acc, AdvSimd.Arm64.VectorTableLookup(bytes, indices), rowWeights, row);
+
     /// <summary>Stride 1: <paramref name="outputs"/> (rounded up to 16) flattened outputs into <paramref name="y"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void OutputsNeonDot3x3Stride1(sbyte* r0, sbyte* r1, sbyte* r2, Vector128<sbyte> w, Vector128<sbyte> i0,
-        Vector128<sbyte> i1, Vector128<sbyte> i2, Vector128<sbyte> i3, Vector128<int> bias, int outputs, in NeonRequantizer requant, byte* y)
+        Vector128<sbyte> i1, Vector128<sbyte> i2, Vector128<int> bias, int outputs, in NeonRequantizer requant, byte* y)
     {
         var rq = requant;
         for (int q = 0; q < outputs; q += 16)
         {
-            Vector128<int> a0 = bias, a1 = bias, a2 = bias, a3 = bias;
-            var table = (AdvSimd.LoadVector128(r0 + q), AdvSimd.LoadVector128(r0 + q + 16));
-            a0 = Dp.DotProductBySelectedQuadruplet(a0, AdvSimd.Arm64.VectorTableLookup(table, i0), w, 0);
-            a1 = Dp.DotProductBySelectedQuadruplet(a1, AdvSimd.Arm64.VectorTableLookup(table, i1), w, 0);
-            a2 = Dp.DotProductBySelectedQuadruplet(a2, AdvSimd.Arm64.VectorTableLookup(table, i2), w, 0);
-            a3 = Dp.DotProductBySelectedQuadruplet(a3, AdvSimd.Arm64.VectorTableLookup(table, i3), w, 0);
-            table = (AdvSimd.LoadVector128(r1 + q), AdvSimd.LoadVector128(r1 + q + 16));
-            a0 = Dp.DotProductBySelectedQuadruplet(a0, AdvSimd.Arm64.VectorTableLookup(table, i0), w, 1);
-            a1 = Dp.DotProductBySelectedQuadruplet(a1, AdvSimd.Arm64.VectorTableLookup(table, i1), w, 1);
-            a2 = Dp.DotProductBySelectedQuadruplet(a2, AdvSimd.Arm64.VectorTableLookup(table, i2), w, 1);
-            a3 = Dp.DotProductBySelectedQuadruplet(a3, AdvSimd.Arm64.VectorTableLookup(table, i3), w, 1);
-            table = (AdvSimd.LoadVector128(r2 + q), AdvSimd.LoadVector128(r2 + q + 16));
-            a0 = Dp.DotProductBySelectedQuadruplet(a0, AdvSimd.Arm64.VectorTableLookup(table, i0), w, 2);
-            a1 = Dp.DotProductBySelectedQuadruplet(a1, AdvSimd.Arm64.VectorTableLookup(table, i1), w, 2);
-            a2 = Dp.DotProductBySelectedQuadruplet(a2, AdvSimd.Arm64.VectorTableLookup(table, i2), w, 2);
-            a3 = Dp.DotProductBySelectedQuadruplet(a3, AdvSimd.Arm64.VectorTableLookup(table, i3), w, 2);
+            var v = AdvSimd.LoadVector128(r0 + q);
+            var u = AdvSimd.LoadVector128(r0 + q + 12);
+            var a0 = DotWindows(bias, v, i0, w, 0);
+            var a1 = DotWindows(bias, v, i1, w, 0);
+            var a2 = DotWindows(bias, v, i2, w, 0);
+            var a3 = DotWindows(bias, u, i0, w, 0);
+            v = AdvSimd.LoadVector128(r1 + q);
+            u = AdvSimd.LoadVector128(r1 + q + 12);
+            a0 = DotWindows(a0, v, i0, w, 1);
+            a1 = DotWindows(a1, v, i1, w, 1);
+            a2 = DotWindows(a2, v, i2, w, 1);
+            a3 = DotWindows(a3, u, i0, w, 1);
+            v = AdvSimd.LoadVector128(r2 + q);
+            u = AdvSimd.LoadVector128(r2 + q + 12);
+            a0 = DotWindows(a0, v, i0, w, 2);
+            a1 = DotWindows(a1, v, i1, w, 2);
+            a2 = DotWindows(a2, v, i2, w, 2);
+            a3 = DotWindows(a3, u, i0, w, 2);
             rq.Store16(a0, a1, a2, a3, y + q, 16);
         }
     }
 
-    /// <summary>Stride 2: as <see cref="OutputsNeonDot3x3Stride1"/>, 16 outputs reading 34 bytes (three-register table).</summary>
+    /// <summary>Stride 2: as <see cref="OutputsNeonDot3x3Stride1"/>; outputs 4g..4g+3 read the 16 bytes at 2q + 8g.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void OutputsNeonDot3x3Stride2(sbyte* r0, sbyte* r1, sbyte* r2, Vector128<sbyte> w, Vector128<sbyte> i0,
-        Vector128<sbyte> i1, Vector128<sbyte> i2, Vector128<sbyte> i3, Vector128<int> bias, int outputs, in NeonRequantizer requant, byte* y)
+        Vector128<int> bias, int outputs, in NeonRequantizer requant, byte* y)
     {
         var rq = requant;
         for (int q = 0; q < outputs; q += 16)
         {
-            Vector128<int> a0 = bias, a1 = bias, a2 = bias, a3 = bias;
             sbyte* p = r0 + 2 * q;
-            var table = (AdvSimd.LoadVector128(p), AdvSimd.LoadVector128(p + 16), AdvSimd.LoadVector128(p + 32));
-            a0 = Dp.DotProductBySelectedQuadruplet(a0, AdvSimd.Arm64.VectorTableLookup(table, i0), w, 0);
-            a1 = Dp.DotProductBySelectedQuadruplet(a1, AdvSimd.Arm64.VectorTableLookup(table, i1), w, 0);
-            a2 = Dp.DotProductBySelectedQuadruplet(a2, AdvSimd.Arm64.VectorTableLookup(table, i2), w, 0);
-            a3 = Dp.DotProductBySelectedQuadruplet(a3, AdvSimd.Arm64.VectorTableLookup(table, i3), w, 0);
+            var a0 = DotWindows(bias, AdvSimd.LoadVector128(p), i0, w, 0);
+            var a1 = DotWindows(bias, AdvSimd.LoadVector128(p + 8), i0, w, 0);
+            var a2 = DotWindows(bias, AdvSimd.LoadVector128(p + 16), i0, w, 0);
+            var a3 = DotWindows(bias, AdvSimd.LoadVector128(p + 24), i0, w, 0);
             p = r1 + 2 * q;
-            table = (AdvSimd.LoadVector128(p), AdvSimd.LoadVector128(p + 16), AdvSimd.LoadVector128(p + 32));
-            a0 = Dp.DotProductBySelectedQuadruplet(a0, AdvSimd.Arm64.VectorTableLookup(table, i0), w, 1);
-            a1 = Dp.DotProductBySelectedQuadruplet(a1, AdvSimd.Arm64.VectorTableLookup(table, i1), w, 1);
-            a2 = Dp.DotProductBySelectedQuadruplet(a2, AdvSimd.Arm64.VectorTableLookup(table, i2), w, 1);
-            a3 = Dp.DotProductBySelectedQuadruplet(a3, AdvSimd.Arm64.VectorTableLookup(table, i3), w, 1);
+            a0 = DotWindows(a0, AdvSimd.LoadVector128(p), i0, w, 1);
+            a1 = DotWindows(a1, AdvSimd.LoadVector128(p + 8), i0, w, 1);
+            a2 = DotWindows(a2, AdvSimd.LoadVector128(p + 16), i0, w, 1);
+            a3 = DotWindows(a3, AdvSimd.LoadVector128(p + 24), i0, w, 1);
             p = r2 + 2 * q;
-            table = (AdvSimd.LoadVector128(p), AdvSimd.LoadVector128(p + 16), AdvSimd.LoadVector128(p + 32));
-            a0 = Dp.DotProductBySelectedQuadruplet(a0, AdvSimd.Arm64.VectorTableLookup(table, i0), w, 2);
-            a1 = Dp.DotProductBySelectedQuadruplet(a1, AdvSimd.Arm64.VectorTableLookup(table, i1), w, 2);
-            a2 = Dp.DotProductBySelectedQuadruplet(a2, AdvSimd.Arm64.VectorTableLookup(table, i2), w, 2);
-            a3 = Dp.DotProductBySelectedQuadruplet(a3, AdvSimd.Arm64.VectorTableLookup(table, i3), w, 2);
+            a0 = DotWindows(a0, AdvSimd.LoadVector128(p), i0, w, 2);
+            a1 = DotWindows(a1, AdvSimd.LoadVector128(p + 8), i0, w, 2);
+            a2 = DotWindows(a2, AdvSimd.LoadVector128(p + 16), i0, w, 2);
+            a3 = DotWindows(a3, AdvSimd.LoadVector128(p + 24), i0, w, 2);
             rq.Store16(a0, a1, a2, a3, y + q, 16);
         }
     }
