@@ -118,7 +118,7 @@ public static partial class QGemm
                 Max = signed ? Vector128.Create((sbyte)yMax).AsByte() : Vector128.Create((byte)yMax),
                 Signed = signed,
             };
-            MultiplyRequantizeAvx2Tiles(m, n, k, packedA, b, ldb, bias, multipliers, y, ldy, scratch, ref sink);
+            MultiplyRequantizeAvx2Tiles(m, n, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch, ref sink);
             return;
         }
         if (n == 1)
@@ -132,7 +132,7 @@ public static partial class QGemm
             High = Vector256.Create((float)(yMax - yZeroPoint)),
             ZeroPoint = Vector256.Create(yZeroPoint),
         };
-        MultiplyRequantizeAvx2Tiles(m, n, k, packedA, b, ldb, bias, multipliers, y, ldy, scratch, ref floatSink);
+        MultiplyRequantizeAvx2Tiles(m, n, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch, ref floatSink);
     }
 
     private static bool AllFinite(ReadOnlySpan<float> values)
@@ -141,6 +141,9 @@ public static partial class QGemm
             if (!float.IsFinite(v)) return false;
         return true;
     }
+
+    /// <summary>Widest last panel computed column by column with the matrix-vector product.</summary>
+    private const int VectorTailColumns = 2;
 
     /// <summary>What the tile loop of <see cref="MultiplyRequantizeAvx2Tiles"/> points a requantizing sink at per row block.</summary>
     private unsafe interface IAvx2RequantizeSink : IAvx2TileSink
@@ -154,9 +157,20 @@ public static partial class QGemm
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void MultiplyRequantizeAvx2Tiles<TSink>(int m, int n, int k, ReadOnlySpan<sbyte> packedA, ReadOnlySpan<sbyte> b, int ldb,
-        ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers, Span<byte> y, int ldy, Span<int> scratch, ref TSink sink)
+        ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers, int yZeroPoint, int yMin, int yMax, Span<byte> y, int ldy, Span<int> scratch,
+        ref TSink sink)
         where TSink : struct, IAvx2RequantizeSink
     {
+        // A last panel of at most VectorTailColumns columns (N = 49 or 196 in MobileNets) is cheaper as that many
+        // matrix-vector products than as a 16-column tile of mostly padding.
+        int tail = n % Avx2ColumnsPerPanel;
+        if (tail > 0 && tail <= VectorTailColumns)
+        {
+            for (int j = n - tail; j < n; j++)
+                MultiplyVectorRequantizeAvx2(m, k, packedA, b[j..], ldb, bias, multipliers, yZeroPoint, yMin, yMax, y[j..], ldy, scratch);
+            n -= tail;
+            if (n == 0) return;
+        }
         int pairs = DivideRoundingUp(k, 2);
         int blockInts = pairs * Avx2RowsPerBlock;
         byte* tile = stackalloc byte[Avx2RowsPerBlock * Avx2ColumnsPerPanel];
