@@ -192,6 +192,23 @@ public static partial class QGemm
             for (; j < n; j += NeonNarrowColumnBlock)
             {
                 int cols = Math.Min(NeonNarrowColumnBlock, n - j);
+                if (cols == 1)
+                {
+                    // A single last column (N = 49, or a dense layer's N = 1) as a matrix-vector product instead of a
+                    // 4-column tile of which three columns are padding.
+                    PackColumn(pb + j, ldb, k, TKernel.Group, panel);
+                    int columnSum = anyOffset ? pSums[j] : 0;
+                    for (int i = 0; i < m; i += NeonRowBlock)
+                    {
+                        var rowSums = TKernel.Column(pa + i * blockStride, panel, steps, noMinus128);
+                        for (int r = 0; r < Math.Min(NeonRowBlock, m - i); r++)
+                        {
+                            int acc = unchecked(rowSums.GetElement(r) + pBias[i + r] - pOffsets[i + r] * columnSum);
+                            py[(long)(i + r) * ldy + j] = (byte)Requantization.Requantize(acc, pMultipliers[i + r], yZeroPoint, yMin, yMax);
+                        }
+                    }
+                    break;
+                }
                 PackBPanelGeneric(pb + j, ldb, k, cols, NeonNarrowColumnBlock, TKernel.Group, panel);
                 for (int i = 0; i < m; i += NeonRowBlock)
                 {

@@ -75,6 +75,27 @@ public static partial class QGemm
         /// </summary>
         static abstract unsafe void Kernel4x16<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows, bool noMinus128) where TSink : struct, IArmTileSink;
         static abstract unsafe void Kernel4x4<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows, int cols, bool noMinus128) where TSink : struct, IArmTileSink;
+        /// <summary>
+        /// Row sums of one 4-row block of A times one column of B, the column packed by <see cref="PackColumn"/>
+        /// (lane r = Σ_k a[r, k]·b[k], wrapping int32).
+        /// </summary>
+        static abstract unsafe Vector128<int> Column(sbyte* a, sbyte* column, int steps, bool noMinus128);
+    }
+
+    /// <summary>
+    /// Packs one column of B (k values, stride ldb) as [steps][4 copies][group]: each step's group of k values repeated
+    /// for the 4 rows of an A block, zeros past k.
+    /// </summary>
+    private static unsafe void PackColumn(sbyte* b, int ldb, int k, int group, sbyte* column)
+    {
+        int steps = (k + group - 1) / group;
+        for (int s = 0; s < steps; s++)
+            for (int copy = 0; copy < 4; copy++)
+                for (int g = 0; g < group; g++)
+                {
+                    int kk = s * group + g;
+                    *column++ = kk < k ? b[(long)kk * ldb] : (sbyte)0;
+                }
     }
 
     /// <summary>What the ARM microkernels do with a finished accumulator row (specialised per sink type).</summary>
@@ -115,6 +136,27 @@ public static partial class QGemm
         {
             if (noMinus128) KernelNeon4x4Paired(a, panel, steps, sink, rows, cols);
             else KernelNeon4x4(a, panel, steps, sink, rows, cols);
+        }
+
+        /// <summary>
+        /// Per k pair, SMULL of 4 rows × 2 k of A by the column's pair replicated, then SADALP into the rows' lanes;
+        /// two pairs per SMULL + SMLAL2 when A has no −128 (two products per int16 lane, as in the paired tiles).
+        /// </summary>
+        public static unsafe Vector128<int> Column(sbyte* a, sbyte* column, int steps, bool noMinus128)
+        {
+            var acc = Vector128<int>.Zero;
+            int p = 0;
+            if (noMinus128)
+                for (; p + 2 <= steps; p += 2, a += 16, column += 16)
+                {
+                    var av = AdvSimd.LoadVector128(a);
+                    var bv = AdvSimd.LoadVector128(column);
+                    acc = AdvSimd.AddPairwiseWideningAndAdd(acc,
+                        AdvSimd.MultiplyWideningUpperAndAdd(AdvSimd.MultiplyWideningLower(av.GetLower(), bv.GetLower()), av, bv));
+                }
+            for (; p < steps; p++, a += 8, column += 8)
+                acc = AdvSimd.AddPairwiseWideningAndAdd(acc, AdvSimd.MultiplyWideningLower(AdvSimd.LoadVector64(a), AdvSimd.LoadVector64(column)));
+            return acc;
         }
     }
 

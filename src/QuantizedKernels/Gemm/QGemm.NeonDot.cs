@@ -35,6 +35,15 @@ public static partial class QGemm
         public static unsafe void PackPanel16(sbyte* b, int ldb, int k, sbyte* panel) => PackBPanelNeonDot16(b, ldb, k, panel);
         public static unsafe void Kernel4x16<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows, bool noMinus128) where TSink : struct, IArmTileSink => KernelNeonDot4x16(a, panel, steps, sink, rows);
         public static unsafe void Kernel4x4<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows, int cols, bool noMinus128) where TSink : struct, IArmTileSink => KernelNeonDot4x4(a, panel, steps, sink, rows, cols);
+
+        /// <summary>One SDOT per k quad: 4 rows × 4 k of A against the column's quad replicated in every lane.</summary>
+        public static unsafe Vector128<int> Column(sbyte* a, sbyte* column, int steps, bool noMinus128)
+        {
+            var acc = Vector128<int>.Zero;
+            for (int q = 0; q < steps; q++, a += 16, column += 16)
+                acc = Dp.DotProduct(acc, AdvSimd.LoadVector128(a), AdvSimd.LoadVector128(column));
+            return acc;
+        }
     }
 
     /// <summary>
