@@ -33,8 +33,8 @@ internal sealed class QLinearBinaryDefinition(string opType, bool multiply) : Op
         return new Kernel(plan, p, multiply, ctx.Isa);
     }
 
-    /// <summary>Smallest share of a same-shape operation worth handing to another thread (about a microsecond of work).</summary>
-    private const int MinChunk = 16 * 1024;
+    /// <summary>Smallest share of a same-shape operation worth handing to another thread (several microseconds of work).</summary>
+    private const int MinChunk = 4 * 1024;
 
     private sealed class Kernel(QuantizedBroadcast plan, QLinearBinaryParameters p, bool multiply, Kernels.Common.IsaPath isa) : IOpKernel
     {
