@@ -154,6 +154,11 @@ if [ -x "$aot_arm64/edgerun" ]; then
   else
     expect "arm64-icount plugin built" false
   fi
+  # The per-function instruction profiler (bench/arm-profile) works on this build: the SDOT depthwise and GEMM
+  # kernels are among the A76's top functions.
+  profile=$(bench/arm-profile/arm-profile.sh --bin "$aot_arm64" --cpu cortex-a76 --top 8 2>&1); echo "$profile"
+  expect "arm-profile names the SDOT GEMM and depthwise kernels on cortex-a76" \
+    sh -c 'printf "%s\n" "$1" | grep -q KernelNeonDot4x16 && printf "%s\n" "$1" | grep -q OutputsNeonDot3x3' _ "$profile"
 fi
 echo "ISA paths stage: $(( $(date +%s) - isa_start )) s"
 
