@@ -69,8 +69,8 @@ public static class QLinearConvIm2Col
                             int last = Math.Max(first, Math.Min(run, inW - iwBase <= 0 ? 0 : (inW - iwBase + stride - 1) / stride));
                             for (int t = 0; t < first; t++) dst[t] = (byte)paddingValue;
                             int from = iwBase + first * stride, count = last - first;
-                            if (stride == 1) CopyXor(src.Slice(from, count), dst.Slice(first, count), (byte)xorMask);
-                            else if (stride == 2 && count > 0) CopyEvenXor(src.Slice(from, 2 * count - 1), dst.Slice(first, count), (byte)xorMask);
+                            if (count > 0 && stride == 1) CopyXor(src.Slice(from, count), dst.Slice(first, count), (byte)xorMask);
+                            else if (count > 0 && stride == 2) CopyEvenXor(src.Slice(from, 2 * count - 1), dst.Slice(first, count), (byte)xorMask);
                             else
                                 for (int t = first; t < last; t++) dst[t] = (byte)(src[iwBase + t * stride] ^ xorMask);
                             for (int t = last; t < run; t++) dst[t] = (byte)paddingValue;

@@ -17,10 +17,13 @@ namespace EdgeRuntime.Kernels.Depthwise;
 /// a channel whose multiplier is not finite. They work per channel and per output row, on raw input values: the
 /// accumulator starts at <c>bias - xZeroPoint * Σ weights</c> (equal modulo 2^32 to the reference's sum of
 /// <c>(x - xZeroPoint) * w</c>, and padding holds the stored byte of <c>xZeroPoint</c>, so it contributes nothing).
-/// The most recent padded input rows live in a ring of <c>KernelHeight + 1</c> widened rows in scratch (each input row is
-/// widened once, stride-2 rows in a layout where every tap reads contiguous memory); each output row (two at a time for
-/// stride-1 3×3 on AVX2 and NEON) is then computed a vector of columns at a time with all taps accumulated in registers
-/// and requantized straight into the output.
+/// Layers up to 128 output columns with equal strides (all of MobileNet's) run in flat-plane mode (<see cref="FlatPlan"/>):
+/// a channel's whole padded input is laid out without gaps between rows and computed as one flattened output row, so
+/// no work is spent per row; the SDOT path (NeonDot) keeps that plane in int8 and gathers each output's taps with TBL.
+/// Other layers keep the most recent padded input rows in a ring of <c>KernelHeight + 1</c> widened rows in scratch (each
+/// input row is widened once, stride-2 rows in a layout where every tap reads contiguous memory); each output row (two
+/// at a time for stride-1 3×3 on AVX2 and NEON) is then computed a vector of columns at a time with all taps
+/// accumulated in registers and requantized straight into the output.
 /// </para>
 /// </summary>
 public static partial class DepthwiseConv
