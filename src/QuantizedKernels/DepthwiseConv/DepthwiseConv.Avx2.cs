@@ -42,34 +42,15 @@ public static partial class DepthwiseConv
         fixed (byte* yBase = y)
         fixed (byte* xBase = x)
         {
+            // Flat planes for narrow layers, else the row ring (see FlatPlan); one channel loop for both.
+            var planes = flat ? new FlatPlanes(g, flatPlan, scratchBase, xBase, x.Length, xSigned, xZeroPoint) : default;
+            var rowRing = flat ? default : new RowRing(g, plan, xBase, x.Length, xSigned, xZeroPoint, (byte*)scratchBase,
+                plan.RowInts * sizeof(int), (byte*)(scratchBase + ScratchSlots(g, plan) * plan.RowInts), rowPointers);
             if (flat)
-            {
-                var planes = new FlatPlanes(g, flatPlan, scratchBase, xBase, x.Length, xSigned, xZeroPoint);
                 for (int kh = 0; kh < kernelHeight; kh++)
                     rows[kh] = (int*)planes.Widened(kh % flatPlan.Stride) + kh / flatPlan.Stride * flatPlan.Pitch;
-                for (int c = cFirst; c < cFirst + cCount; c++)
-                {
-                    if (!float.IsFinite(multipliers[c]))
-                    {
-                        DepthwiseConvReference.Run(g, x, xSigned, xZeroPoint, weights, bias, multipliers, yZeroPoint, yMin, yMax, y, c, 1);
-                        continue;
-                    }
-                    var w = weights.Slice(c * taps, taps);
-                    PackWeightPairs(w, g.KernelWidth, kernelHeight, pairsPerRow, weightPairs);
-                    requant.SetChannel(RawValueBias(w, bias, c, xZeroPoint), multipliers[c]);
-                    planes.Build<Avx2PairWidener>(xBase + c * g.InPlane);
-                    int outputs = flatPlan.Outputs, space = flatPlan.TempBytes;
-                    // One flattened row even for wide planes: measured faster on AVX2 than pairing rows (FlatPlan.PairRows).
-                    if (is3x3) OutputRowAvx2_3x3(rows[0], rows[1], rows[2], pairBase, pairStep, outputs, space, requant, planes.Temp);
-                    else if (kernelHeight == 5 && pairsPerRow == 3) OutputRowAvx2_5x5(rows, pairBase, pairStep, outputs, space, requant, planes.Temp);
-                    else OutputRowAvx2(rows, kernelHeight, pairBase, pairsPerRow, pairStep, outputs, space, requant, planes.Temp);
-                    planes.CopyOut(yBase + c * g.OutPlane, g.OutHeight, g.OutWidth);
-                }
-                return;
-            }
-            var rowRing = new RowRing(g, plan, xBase, x.Length, xSigned, xZeroPoint, (byte*)scratchBase, plan.RowInts * sizeof(int),
-                (byte*)(scratchBase + ScratchSlots(g, plan) * plan.RowInts), rowPointers);
-            rowRing.Initialize<Avx2PairWidener>();
+            else
+                rowRing.Initialize<Avx2PairWidener>();
             for (int c = cFirst; c < cFirst + cCount; c++)
             {
                 if (!float.IsFinite(multipliers[c]))
@@ -81,6 +62,17 @@ public static partial class DepthwiseConv
                 PackWeightPairs(w, g.KernelWidth, kernelHeight, pairsPerRow, weightPairs);
                 requant.SetChannel(RawValueBias(w, bias, c, xZeroPoint), multipliers[c]);
 
+                if (flat)
+                {
+                    planes.Build<Avx2PairWidener>(xBase + c * g.InPlane);
+                    int outputs = flatPlan.Outputs, space = flatPlan.TempBytes;
+                    // One flattened row even for wide planes: measured faster on AVX2 than pairing rows (FlatPlan.PairRows).
+                    if (is3x3) OutputRowAvx2_3x3(rows[0], rows[1], rows[2], pairBase, pairStep, outputs, space, requant, planes.Temp);
+                    else if (kernelHeight == 5 && pairsPerRow == 3) OutputRowAvx2_5x5(rows, pairBase, pairStep, outputs, space, requant, planes.Temp);
+                    else OutputRowAvx2(rows, kernelHeight, pairBase, pairsPerRow, pairStep, outputs, space, requant, planes.Temp);
+                    planes.CopyOut(yBase + c * g.OutPlane, g.OutHeight, g.OutWidth);
+                    continue;
+                }
                 rowRing.StartChannel(xBase + c * g.InPlane);
                 byte* yPlane = yBase + c * g.OutPlane;
                 for (int oh = 0; oh < g.OutHeight; oh++)

@@ -49,50 +49,15 @@ public static partial class DepthwiseConv
                 RunNeonDotFlat3x3(g, flatPlan, xBase, x.Length, xZeroPoint, weights, bias, multipliers, requant, yBase, scratchBase, cFirst, cCount);
                 return;
             }
+            // Flat planes for narrow layers, else the row ring (see FlatPlan); one channel loop for both.
+            var planes = flat ? new FlatPlanes(g, flatPlan, scratchBase, xBase, x.Length, xSigned, xZeroPoint) : default;
+            var rowRing = flat ? default : new RowRing(g, plan, xBase, x.Length, xSigned, xZeroPoint, (byte*)scratchBase,
+                plan.RowInts * sizeof(int), (byte*)(scratchBase + ScratchSlots(g, plan) * plan.RowInts), rowPointers);
             if (flat)
-            {
-                var planes = new FlatPlanes(g, flatPlan, scratchBase, xBase, x.Length, xSigned, xZeroPoint);
                 for (int kh = 0; kh < kernelHeight; kh++)
                     rows[kh] = (short*)planes.Widened(kh % flatPlan.Stride) + kh / flatPlan.Stride * flatPlan.Pitch;
-                for (int c = cFirst; c < cFirst + cCount; c++)
-                {
-                    if (!float.IsFinite(multipliers[c]))
-                    {
-                        DepthwiseConvReference.Run(g, x, xSigned, xZeroPoint, weights, bias, multipliers, yZeroPoint, yMin, yMax, y, c, 1);
-                        continue;
-                    }
-                    var w = weights.Slice(c * taps, taps);
-                    if (is3x3) w.CopyTo(threeByThree);
-                    else for (int t = 0; t < taps; t++) tapWeights[t] = Vector128.Create(w[t]);
-                    var channelBias = Vector128.Create(RawValueBias(w, bias, c, xZeroPoint));
-                    requant.SetChannel(multipliers[c]);
-                    planes.Build<NeonWidener>(xBase + c * g.InPlane);
-                    int outputs = flatPlan.Outputs, space = flatPlan.TempBytes;
-                    if (is3x3 && flatPlan.PairRows)
-                    {
-                        // Wide planes: two padded rows per call, sharing their input loads (see FlatPlan.PairRows).
-                        var w0to7 = AdvSimd.LoadVector128(w3Base);
-                        var w8 = AdvSimd.LoadVector128(w3Base + 8);
-                        int pitch = flatPlan.Pitch, oh = 0;
-                        for (; oh + 1 < g.OutHeight; oh += 2)
-                            OutputRowPairNeon3x3(rows[0] + oh * pitch, rows[1] + oh * pitch, rows[2] + oh * pitch, rows[2] + (oh + 1) * pitch,
-                                offsetBase[1], offsetBase[2], w0to7, w8, channelBias, pitch, space - oh * pitch, requant, planes.Temp + oh * pitch);
-                        if (oh < g.OutHeight)
-                            OutputRowNeon3x3(rows[0] + oh * pitch, rows[1] + oh * pitch, rows[2] + oh * pitch, offsetBase[1], offsetBase[2],
-                                w0to7, w8, channelBias, pitch, space - oh * pitch, requant, planes.Temp + oh * pitch);
-                    }
-                    else if (is3x3)
-                        OutputRowNeon3x3(rows[0], rows[1], rows[2], offsetBase[1], offsetBase[2], AdvSimd.LoadVector128(w3Base),
-                            AdvSimd.LoadVector128(w3Base + 8), channelBias, outputs, space, requant, planes.Temp);
-                    else
-                        OutputRowNeon(rows, kernelHeight, g.KernelWidth, offsetBase, weightBase, channelBias, outputs, space, requant, planes.Temp);
-                    planes.CopyOut(yBase + c * g.OutPlane, g.OutHeight, g.OutWidth);
-                }
-                return;
-            }
-            var rowRing = new RowRing(g, plan, xBase, x.Length, xSigned, xZeroPoint, (byte*)scratchBase, plan.RowInts * sizeof(int),
-                (byte*)(scratchBase + ScratchSlots(g, plan) * plan.RowInts), rowPointers);
-            rowRing.Initialize<NeonWidener>();
+            else
+                rowRing.Initialize<NeonWidener>();
             for (int c = cFirst; c < cFirst + cCount; c++)
             {
                 if (!float.IsFinite(multipliers[c]))
@@ -108,6 +73,28 @@ public static partial class DepthwiseConv
                 var w0to7 = AdvSimd.LoadVector128(w3Base);
                 var w8 = AdvSimd.LoadVector128(w3Base + 8);
 
+                if (flat)
+                {
+                    planes.Build<NeonWidener>(xBase + c * g.InPlane);
+                    int outputs = flatPlan.Outputs, space = flatPlan.TempBytes;
+                    if (is3x3 && flatPlan.PairRows)
+                    {
+                        // Wide planes: two padded rows per call, sharing their input loads (see FlatPlan.PairRows).
+                        int pitch = flatPlan.Pitch, oh = 0;
+                        for (; oh + 1 < g.OutHeight; oh += 2)
+                            OutputRowPairNeon3x3(rows[0] + oh * pitch, rows[1] + oh * pitch, rows[2] + oh * pitch, rows[2] + (oh + 1) * pitch,
+                                offsetBase[1], offsetBase[2], w0to7, w8, channelBias, pitch, space - oh * pitch, requant, planes.Temp + oh * pitch);
+                        if (oh < g.OutHeight)
+                            OutputRowNeon3x3(rows[0] + oh * pitch, rows[1] + oh * pitch, rows[2] + oh * pitch, offsetBase[1], offsetBase[2],
+                                w0to7, w8, channelBias, pitch, space - oh * pitch, requant, planes.Temp + oh * pitch);
+                    }
+                    else if (is3x3)
+                        OutputRowNeon3x3(rows[0], rows[1], rows[2], offsetBase[1], offsetBase[2], w0to7, w8, channelBias, outputs, space, requant, planes.Temp);
+                    else
+                        OutputRowNeon(rows, kernelHeight, g.KernelWidth, offsetBase, weightBase, channelBias, outputs, space, requant, planes.Temp);
+                    planes.CopyOut(yBase + c * g.OutPlane, g.OutHeight, g.OutWidth);
+                    continue;
+                }
                 rowRing.StartChannel(xBase + c * g.InPlane);
                 byte* yPlane = yBase + c * g.OutPlane;
                 // Stride-1 3×3 computes two output rows per pass from 4 input rows.
