@@ -33,9 +33,14 @@ internal sealed class WorkerPool : IDisposable
     private readonly object _gate = new();
     private IParallelWork? _work;
     private int _itemCount;
-    private int _nextItem;
+    /// <summary>
+    /// Claims of the current run: the run's sequence number in the high 32 bits, the next unclaimed item in the low 32.
+    /// A thread claims an item by a compare-and-swap that also checks the sequence number, so a worker that wakes late
+    /// can never take an item of a newer run with the work of an older one.
+    /// </summary>
+    private long _claims;
+    private int _completed;
     private long _generation;
-    private int _pending;
     private bool _disposed;
     private Exception? _failure;
 
@@ -67,21 +72,25 @@ internal sealed class WorkerPool : IDisposable
             for (int i = 0; i < itemCount; i++) work.Execute(i, 0);
             return;
         }
+        int run;
         lock (_gate)
         {
             _work = work;
             _itemCount = itemCount;
-            _nextItem = 0;
+            _completed = 0;
             _failure = null;
-            _pending = _threads.Length + 1;
+            run = (int)(Volatile.Read(ref _claims) >> 32) + 1;
+            Volatile.Write(ref _claims, (long)run << 32);
             _generation++;
             Monitor.PulseAll(_gate);
         }
-        Drain(0);
-        for (int i = 0; i < _spinRounds && Volatile.Read(ref _pending) > 0; i++) Thread.SpinWait(20);
+        Drain(run, work, itemCount, 0);
+        // The run is over when every item is done, whether or not a sleeping worker woke up to help: waiting for the
+        // workers themselves would add a thread wake-up (tens of microseconds or more on a busy machine) to every layer.
+        for (int i = 0; i < _spinRounds && Volatile.Read(ref _completed) < itemCount; i++) Thread.SpinWait(20);
         lock (_gate)
         {
-            while (_pending > 0) Monitor.Wait(_gate);
+            while (_completed < itemCount) Monitor.Wait(_gate);
             _work = null;
         }
         if (_failure != null) throw new AggregateException("a parallel kernel failed", _failure);
@@ -93,32 +102,37 @@ internal sealed class WorkerPool : IDisposable
         while (true)
         {
             for (int i = 0; i < _spinRounds && Volatile.Read(ref _generation) == seen && !Volatile.Read(ref _disposed); i++) Thread.SpinWait(20);
+            IParallelWork? work;
+            int itemCount, run;
             lock (_gate)
             {
                 while (_generation == seen && !_disposed) Monitor.Wait(_gate);
                 if (_disposed) return;
                 seen = _generation;
+                (work, itemCount, run) = (_work, _itemCount, (int)(Volatile.Read(ref _claims) >> 32));
             }
-            Drain(worker);
+            if (work != null) Drain(run, work, itemCount, worker);
         }
     }
 
-    private void Drain(int worker)
+    /// <summary>Claims and executes items of run <paramref name="run"/> until none is left or a newer run has started.</summary>
+    private void Drain(int run, IParallelWork work, int itemCount, int worker)
     {
-        try
+        while (true)
         {
-            var work = _work!;
-            int item;
-            while ((item = Interlocked.Increment(ref _nextItem) - 1) < _itemCount)
+            long claims = Volatile.Read(ref _claims);
+            int item = (int)claims;
+            if ((int)(claims >> 32) != run || item >= itemCount) return;
+            if (Interlocked.CompareExchange(ref _claims, claims + 1, claims) != claims) continue;
+            try
+            {
                 work.Execute(item, worker);
-        }
-        catch (Exception ex)
-        {
-            Interlocked.CompareExchange(ref _failure, ex, null);
-        }
-        finally
-        {
-            if (Interlocked.Decrement(ref _pending) == 0)
+            }
+            catch (Exception ex)
+            {
+                Interlocked.CompareExchange(ref _failure, ex, null);
+            }
+            if (Interlocked.Increment(ref _completed) == itemCount)
                 lock (_gate) Monitor.PulseAll(_gate);
         }
     }

@@ -11,6 +11,9 @@ namespace EdgeRuntime.Execution.Ops.Quantized;
 /// </summary>
 internal sealed class QLinearConvDepthwiseKernel : IOpKernel, IParallelWork, IKernelVariant
 {
+    /// <summary>Layers with fewer multiply-accumulates (about 25 µs of one core) run on the calling thread alone.</summary>
+    private const long MinParallelMacs = 250_000;
+
     private readonly DepthwiseConvGeometry _g;
     private readonly int _batch;
     private readonly IsaPath _isa;
@@ -42,8 +45,11 @@ internal sealed class QLinearConvDepthwiseKernel : IOpKernel, IParallelWork, IKe
         _yMin = yMin;
         _yMax = yMax;
         int threads = workers?.ThreadCount ?? 1;
-        // A few items per thread so a busy core does not hold the others up; at least 8 channels per item.
-        _channelsPerItem = threads == 1 ? g.Channels : Math.Max(8, (g.Channels + 4 * threads - 1) / (4 * threads));
+        // A few items per thread so a busy core does not hold the others up; at least 8 channels per item. Layers with
+        // less work than a thread wake-up is worth (MinParallelMacs) stay on the calling thread.
+        bool split = threads > 1 && (long)batch * g.Channels * g.OutPlane * g.Taps >= MinParallelMacs;
+        if (!split) _workers = null;
+        _channelsPerItem = !split ? g.Channels : Math.Max(8, (g.Channels + 4 * threads - 1) / (4 * threads));
         _itemsPerImage = (g.Channels + _channelsPerItem - 1) / _channelsPerItem;
         _scratch = new int[threads][];
         for (int t = 0; t < threads; t++) _scratch[t] = new int[DepthwiseConv.ScratchLength(g)];

@@ -23,6 +23,12 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelV
     /// </summary>
     private const int TileBytesTarget = 128 * 1024;
 
+    /// <summary>
+    /// Layers with fewer multiply-accumulates (about 25 µs of one core) run on the calling thread alone: waking and
+    /// joining another thread costs about as much as it would save.
+    /// </summary>
+    private const long MinParallelMacs = 1_000_000;
+
     private readonly QLinearConvGeometry _g;
     private readonly IsaPath _isa;
     private readonly WorkerPool? _workers;
@@ -113,7 +119,15 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelV
         int pixels = g.OutputPixels;
         int tile = Math.Max(16, TileBytesTarget / (k + (_fused ? 0 : 4 * mPerGroup))) / 16 * 16;
         int threads = workers?.ThreadCount ?? 1;
-        if (threads > 1)
+        long macs = (long)g.Batch * g.OutChannels * pixels * k;
+        if (threads > 1 && macs < MinParallelMacs)
+        {
+            // Too little work to share: one item per group, run by the calling thread without waking the workers.
+            workers = null;
+            _workers = null;
+            tile = Math.Max(tile, pixels);
+        }
+        else if (threads > 1)
         {
             // Enough tiles that every thread gets work even for small layers.
             int want = 4 * threads;
