@@ -84,6 +84,15 @@ public static partial class QGemm
         public readonly Vector128<int> Initial(int r) => Vector128.Create(Bias[r]);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void NextBlock()
+        {
+            Y += (long)NeonRowBlock * Ldy;
+            Bias += NeonRowBlock;
+            Multipliers += NeonRowBlock;
+            Offsets += NeonRowBlock;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly Vector128<int> Scale(Vector128<int> v, Vector128<float> multiplier) =>
             AdvSimd.ConvertToInt32RoundToEven(AdvSimd.Multiply(AdvSimd.ConvertToSingle(v), multiplier));
 
@@ -183,11 +192,8 @@ public static partial class QGemm
             for (; j + NeonColumnBlock <= n; j += NeonColumnBlock)
             {
                 TKernel.PackPanel16(pb + j, ldb, k, panel);
-                for (int i = 0; i < m; i += NeonRowBlock)
-                {
-                    SetRows(ref sink, py, ldy, pBias, pMultipliers, pOffsets, anyOffset ? pSums : null, i, j);
-                    TKernel.Kernel4x16(pa + i * blockStride, panel, steps, sink, Math.Min(NeonRowBlock, m - i), noMinus128);
-                }
+                SetRows(ref sink, py, ldy, pBias, pMultipliers, pOffsets, anyOffset ? pSums : null, 0, j);
+                TKernel.Kernel4x16(pa, panel, steps, sink, m, NeonRowBlock * blockStride, noMinus128);
             }
             for (; j < n; j += NeonNarrowColumnBlock)
             {

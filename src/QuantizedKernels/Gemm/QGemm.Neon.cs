@@ -73,7 +73,12 @@ public static partial class QGemm
         /// <paramref name="noMinus128"/>: every packed A value lies in [-127, 127] (the SMULL/SMLAL kernel may then
         /// add two products in one int16 lane: |p1 + p2| ≤ 2·127·128 = 32512); paths that do not need it ignore it.
         /// </summary>
-        static abstract unsafe void Kernel4x16<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows, bool noMinus128) where TSink : struct, IArmTileSink;
+        /// <summary>
+        /// All 4-row blocks of A (the first at <paramref name="a"/>, each <paramref name="blockStride"/> bytes after the
+        /// previous; <paramref name="rows"/> rows in all) against one 16-column panel; the sink moves on by
+        /// <see cref="IArmTileSink.NextBlock"/> after each block.
+        /// </summary>
+        static abstract unsafe void Kernel4x16<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows, int blockStride, bool noMinus128) where TSink : struct, IArmTileSink;
         static abstract unsafe void Kernel4x4<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows, int cols, bool noMinus128) where TSink : struct, IArmTileSink;
         /// <summary>
         /// Row sums of one 4-row block of A times one column of B, the column packed by <see cref="PackColumn"/>
@@ -108,29 +113,35 @@ public static partial class QGemm
         void Row16(int r, Vector128<int> v0, Vector128<int> v1, Vector128<int> v2, Vector128<int> v3);
         /// <summary>Row r of a 4×4 tile, of which the first <paramref name="cols"/> lanes are real columns.</summary>
         void Row4(int r, Vector128<int> v, int cols);
+
+        /// <summary>Moves on to the next 4 rows (the next block of A).</summary>
+        void NextBlock();
     }
 
     /// <summary>Stores int32 accumulators: row r at <c>c + r·ldc</c>.</summary>
-    private readonly unsafe struct ArmStoreInt32(int* c, int ldc) : IArmTileSink
+    private unsafe struct ArmStoreInt32(int* c, int ldc) : IArmTileSink
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector128<int> Initial(int r) => default;
+        public void NextBlock() => c += (long)NeonRowBlock * ldc;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Row16(int r, Vector128<int> v0, Vector128<int> v1, Vector128<int> v2, Vector128<int> v3) => StoreRow16(c + (long)r * ldc, v0, v1, v2, v3);
+        public readonly Vector128<int> Initial(int r) => default;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Row4(int r, Vector128<int> v, int cols) => StoreRowPartial(c + (long)r * ldc, v, cols);
+        public readonly void Row16(int r, Vector128<int> v0, Vector128<int> v1, Vector128<int> v2, Vector128<int> v3) => StoreRow16(c + (long)r * ldc, v0, v1, v2, v3);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly void Row4(int r, Vector128<int> v, int cols) => StoreRowPartial(c + (long)r * ldc, v, cols);
     }
 
     private readonly struct NeonMicrokernel : IArmMicrokernel
     {
         public static int Group => 2;
         public static unsafe void PackPanel16(sbyte* b, int ldb, int k, sbyte* panel) => PackBPanelNeon16(b, ldb, k, panel);
-        public static unsafe void Kernel4x16<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows, bool noMinus128) where TSink : struct, IArmTileSink
+        public static unsafe void Kernel4x16<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows, int blockStride, bool noMinus128) where TSink : struct, IArmTileSink
         {
-            if (noMinus128) KernelNeon4x16Paired(a, panel, steps, sink, rows);
-            else KernelNeon4x16(a, panel, steps, sink, rows);
+            if (noMinus128) KernelNeon4x16Paired(a, panel, steps, sink, rows, blockStride);
+            else KernelNeon4x16(a, panel, steps, sink, rows, blockStride);
         }
         public static unsafe void Kernel4x4<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows, int cols, bool noMinus128) where TSink : struct, IArmTileSink
         {
@@ -183,11 +194,7 @@ public static partial class QGemm
             for (; j + NeonColumnBlock <= n; j += NeonColumnBlock)
             {
                 TKernel.PackPanel16(pb + j, ldb, k, panelPtr);
-                for (int i = 0; i < m; i += NeonRowBlock)
-                {
-                    var sink = new ArmStoreInt32(pc + i * ldAcc + j, ldAcc);
-                    TKernel.Kernel4x16(pa + i * blockStride, panelPtr, steps, sink, Math.Min(NeonRowBlock, m - i), false);
-                }
+                TKernel.Kernel4x16(pa, panelPtr, steps, new ArmStoreInt32(pc + j, ldAcc), m, NeonRowBlock * blockStride, false);
             }
             for (; j < n; j += NeonNarrowColumnBlock)
             {
@@ -271,37 +278,43 @@ public static partial class QGemm
     /// 4×16 tile: 16 int32 accumulators (row r, columns 4q..4q+3), one k pair per step: per row, SMULL (columns 0..3,
     /// 8..11) and SMULL2 (4..7, 12..15) of the panel against the replicated pair of A, each followed by SADALP.
     /// </summary>
-    private static unsafe void KernelNeon4x16<TSink>(sbyte* a, sbyte* panel, int pairs, TSink sink, int rows) where TSink : struct, IArmTileSink
+    private static unsafe void KernelNeon4x16<TSink>(sbyte* aFirst, sbyte* panelFirst, int pairs, TSink sink, int totalRows, int blockStride) where TSink : struct, IArmTileSink
     {
-        Vector128<int> c00 = sink.Initial(0), c01 = c00, c02 = c00, c03 = c00;
-        Vector128<int> c10 = rows > 1 ? sink.Initial(1) : default, c11 = c10, c12 = c10, c13 = c10;
-        Vector128<int> c20 = rows > 2 ? sink.Initial(2) : default, c21 = c20, c22 = c20, c23 = c20;
-        Vector128<int> c30 = rows > 3 ? sink.Initial(3) : default, c31 = c30, c32 = c30, c33 = c30;
-        for (int p = 0; p < pairs; p++)
+        // Every 4-row block of A against the same panel: one call per panel (the sink moves on by 4 rows per block).
+        for (int rowsLeft = totalRows; rowsLeft > 0; rowsLeft -= NeonRowBlock, aFirst += blockStride, sink.NextBlock())
         {
-            var b0 = AdvSimd.LoadVector128(panel);
-            var b1 = AdvSimd.LoadVector128(panel + 16);
-            var b0Low = AdvSimd.LoadVector64(panel);
-            var b1Low = AdvSimd.LoadVector64(panel + 16);
-            var a0 = ReplicatePair128(a);
-            var a0Low = ReplicatePair64(a);
-            c00 = NeonMacLow(c00, b0Low, a0Low); c01 = NeonMacHigh(c01, b0, a0); c02 = NeonMacLow(c02, b1Low, a0Low); c03 = NeonMacHigh(c03, b1, a0);
-            var a1 = ReplicatePair128(a + 2);
-            var a1Low = ReplicatePair64(a + 2);
-            c10 = NeonMacLow(c10, b0Low, a1Low); c11 = NeonMacHigh(c11, b0, a1); c12 = NeonMacLow(c12, b1Low, a1Low); c13 = NeonMacHigh(c13, b1, a1);
-            var a2 = ReplicatePair128(a + 4);
-            var a2Low = ReplicatePair64(a + 4);
-            c20 = NeonMacLow(c20, b0Low, a2Low); c21 = NeonMacHigh(c21, b0, a2); c22 = NeonMacLow(c22, b1Low, a2Low); c23 = NeonMacHigh(c23, b1, a2);
-            var a3 = ReplicatePair128(a + 6);
-            var a3Low = ReplicatePair64(a + 6);
-            c30 = NeonMacLow(c30, b0Low, a3Low); c31 = NeonMacHigh(c31, b0, a3); c32 = NeonMacLow(c32, b1Low, a3Low); c33 = NeonMacHigh(c33, b1, a3);
-            a += 8;
-            panel += 32;
+            int rows = Math.Min(NeonRowBlock, rowsLeft);
+            sbyte* a = aFirst, panel = panelFirst;
+            Vector128<int> c00 = sink.Initial(0), c01 = c00, c02 = c00, c03 = c00;
+            Vector128<int> c10 = rows > 1 ? sink.Initial(1) : default, c11 = c10, c12 = c10, c13 = c10;
+            Vector128<int> c20 = rows > 2 ? sink.Initial(2) : default, c21 = c20, c22 = c20, c23 = c20;
+            Vector128<int> c30 = rows > 3 ? sink.Initial(3) : default, c31 = c30, c32 = c30, c33 = c30;
+            for (int p = 0; p < pairs; p++)
+            {
+                var b0 = AdvSimd.LoadVector128(panel);
+                var b1 = AdvSimd.LoadVector128(panel + 16);
+                var b0Low = AdvSimd.LoadVector64(panel);
+                var b1Low = AdvSimd.LoadVector64(panel + 16);
+                var a0 = ReplicatePair128(a);
+                var a0Low = ReplicatePair64(a);
+                c00 = NeonMacLow(c00, b0Low, a0Low); c01 = NeonMacHigh(c01, b0, a0); c02 = NeonMacLow(c02, b1Low, a0Low); c03 = NeonMacHigh(c03, b1, a0);
+                var a1 = ReplicatePair128(a + 2);
+                var a1Low = ReplicatePair64(a + 2);
+                c10 = NeonMacLow(c10, b0Low, a1Low); c11 = NeonMacHigh(c11, b0, a1); c12 = NeonMacLow(c12, b1Low, a1Low); c13 = NeonMacHigh(c13, b1, a1);
+                var a2 = ReplicatePair128(a + 4);
+                var a2Low = ReplicatePair64(a + 4);
+                c20 = NeonMacLow(c20, b0Low, a2Low); c21 = NeonMacHigh(c21, b0, a2); c22 = NeonMacLow(c22, b1Low, a2Low); c23 = NeonMacHigh(c23, b1, a2);
+                var a3 = ReplicatePair128(a + 6);
+                var a3Low = ReplicatePair64(a + 6);
+                c30 = NeonMacLow(c30, b0Low, a3Low); c31 = NeonMacHigh(c31, b0, a3); c32 = NeonMacLow(c32, b1Low, a3Low); c33 = NeonMacHigh(c33, b1, a3);
+                a += 8;
+                panel += 32;
+            }
+            sink.Row16(0, c00, c01, c02, c03);
+            if (rows > 1) sink.Row16(1, c10, c11, c12, c13);
+            if (rows > 2) sink.Row16(2, c20, c21, c22, c23);
+            if (rows > 3) sink.Row16(3, c30, c31, c32, c33);
         }
-        sink.Row16(0, c00, c01, c02, c03);
-        if (rows > 1) sink.Row16(1, c10, c11, c12, c13);
-        if (rows > 2) sink.Row16(2, c20, c21, c22, c23);
-        if (rows > 3) sink.Row16(3, c30, c31, c32, c33);
     }
 
     /// <summary>
@@ -313,92 +326,98 @@ public static partial class QGemm
     /// An odd last pair uses SMULL2 + SADALP alone.
     /// </summary>
     [SkipLocalsInit]
-    private static unsafe void KernelNeon4x16Paired<TSink>(sbyte* a, sbyte* panel, int pairs, TSink sink, int rows) where TSink : struct, IArmTileSink
+    private static unsafe void KernelNeon4x16Paired<TSink>(sbyte* aFirst, sbyte* panelFirst, int pairs, TSink sink, int totalRows, int blockStride) where TSink : struct, IArmTileSink
     {
-        Vector128<int> c00 = sink.Initial(0), c01 = c00, c02 = c00, c03 = c00;
-        Vector128<int> c10 = rows > 1 ? sink.Initial(1) : default, c11 = c10, c12 = c10, c13 = c10;
-        Vector128<int> c20 = rows > 2 ? sink.Initial(2) : default, c21 = c20, c22 = c20, c23 = c20;
-        Vector128<int> c30 = rows > 3 ? sink.Initial(3) : default, c31 = c30, c32 = c30, c33 = c30;
-        int p = 0;
-        // Two steps of two k pairs per iteration (the loop's add/compare/branch once per 96 multiply instructions).
-        // 16 bytes of A = [2 pairs][4 rows][2 k]: LD4R of its first 8 bytes replicates each row's first pair across a
-        // register (a0..a3), of the next 8 each row's second pair (f0..f3). B is loaded with LDP, two registers per
-        // instruction, column groups 0 and 2 first, then 1 and 3, so that at most 4 B registers are live (16
-        // accumulators + 8 A + 4 B + a product temporary fit the 32 vector registers).
-        Vector128<sbyte> b0, b1, b2, b3, e0, e1, e2, e3;
-        Vector128<short> a0, a1, a2, a3, f0, f1, f2, f3;
-        for (; p + 4 <= pairs; p += 4)
+        // Every 4-row block of A against the same panel: one call per panel (the sink moves on by 4 rows per block).
+        for (int rowsLeft = totalRows; rowsLeft > 0; rowsLeft -= NeonRowBlock, aFirst += blockStride, sink.NextBlock())
         {
-            (a0, a1, a2, a3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a));
-            (f0, f1, f2, f3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 8));
-            (b0, b2) = AdvSimd.Arm64.LoadPairVector128(panel - 8);
-            (e0, e2) = AdvSimd.Arm64.LoadPairVector128(panel + 24);
-            c00 = NeonMac2(c00, b0, a0.AsSByte(), e0, f0.AsSByte()); c02 = NeonMac2(c02, b2, a0.AsSByte(), e2, f0.AsSByte());
-            c10 = NeonMac2(c10, b0, a1.AsSByte(), e0, f1.AsSByte()); c12 = NeonMac2(c12, b2, a1.AsSByte(), e2, f1.AsSByte());
-            c20 = NeonMac2(c20, b0, a2.AsSByte(), e0, f2.AsSByte()); c22 = NeonMac2(c22, b2, a2.AsSByte(), e2, f2.AsSByte());
-            c30 = NeonMac2(c30, b0, a3.AsSByte(), e0, f3.AsSByte()); c32 = NeonMac2(c32, b2, a3.AsSByte(), e2, f3.AsSByte());
-            (b1, b3) = AdvSimd.Arm64.LoadPairVector128(panel);
-            (e1, e3) = AdvSimd.Arm64.LoadPairVector128(panel + 32);
-            c01 = NeonMac2(c01, b1, a0.AsSByte(), e1, f0.AsSByte()); c03 = NeonMac2(c03, b3, a0.AsSByte(), e3, f0.AsSByte());
-            c11 = NeonMac2(c11, b1, a1.AsSByte(), e1, f1.AsSByte()); c13 = NeonMac2(c13, b3, a1.AsSByte(), e3, f1.AsSByte());
-            c21 = NeonMac2(c21, b1, a2.AsSByte(), e1, f2.AsSByte()); c23 = NeonMac2(c23, b3, a2.AsSByte(), e3, f2.AsSByte());
-            c31 = NeonMac2(c31, b1, a3.AsSByte(), e1, f3.AsSByte()); c33 = NeonMac2(c33, b3, a3.AsSByte(), e3, f3.AsSByte());
-            (a0, a1, a2, a3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 16));
-            (f0, f1, f2, f3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 24));
-            (b0, b2) = AdvSimd.Arm64.LoadPairVector128(panel + 56);
-            (e0, e2) = AdvSimd.Arm64.LoadPairVector128(panel + 88);
-            c00 = NeonMac2(c00, b0, a0.AsSByte(), e0, f0.AsSByte()); c02 = NeonMac2(c02, b2, a0.AsSByte(), e2, f0.AsSByte());
-            c10 = NeonMac2(c10, b0, a1.AsSByte(), e0, f1.AsSByte()); c12 = NeonMac2(c12, b2, a1.AsSByte(), e2, f1.AsSByte());
-            c20 = NeonMac2(c20, b0, a2.AsSByte(), e0, f2.AsSByte()); c22 = NeonMac2(c22, b2, a2.AsSByte(), e2, f2.AsSByte());
-            c30 = NeonMac2(c30, b0, a3.AsSByte(), e0, f3.AsSByte()); c32 = NeonMac2(c32, b2, a3.AsSByte(), e2, f3.AsSByte());
-            (b1, b3) = AdvSimd.Arm64.LoadPairVector128(panel + 64);
-            (e1, e3) = AdvSimd.Arm64.LoadPairVector128(panel + 96);
-            c01 = NeonMac2(c01, b1, a0.AsSByte(), e1, f0.AsSByte()); c03 = NeonMac2(c03, b3, a0.AsSByte(), e3, f0.AsSByte());
-            c11 = NeonMac2(c11, b1, a1.AsSByte(), e1, f1.AsSByte()); c13 = NeonMac2(c13, b3, a1.AsSByte(), e3, f1.AsSByte());
-            c21 = NeonMac2(c21, b1, a2.AsSByte(), e1, f2.AsSByte()); c23 = NeonMac2(c23, b3, a2.AsSByte(), e3, f2.AsSByte());
-            c31 = NeonMac2(c31, b1, a3.AsSByte(), e1, f3.AsSByte()); c33 = NeonMac2(c33, b3, a3.AsSByte(), e3, f3.AsSByte());
-            a += 32;
-            panel += 128;
+            int rows = Math.Min(NeonRowBlock, rowsLeft);
+            sbyte* a = aFirst, panel = panelFirst;
+            Vector128<int> c00 = sink.Initial(0), c01 = c00, c02 = c00, c03 = c00;
+            Vector128<int> c10 = rows > 1 ? sink.Initial(1) : default, c11 = c10, c12 = c10, c13 = c10;
+            Vector128<int> c20 = rows > 2 ? sink.Initial(2) : default, c21 = c20, c22 = c20, c23 = c20;
+            Vector128<int> c30 = rows > 3 ? sink.Initial(3) : default, c31 = c30, c32 = c30, c33 = c30;
+            int p = 0;
+            // Two steps of two k pairs per iteration (the loop's add/compare/branch once per 96 multiply instructions).
+            // 16 bytes of A = [2 pairs][4 rows][2 k]: LD4R of its first 8 bytes replicates each row's first pair across a
+            // register (a0..a3), of the next 8 each row's second pair (f0..f3). B is loaded with LDP, two registers per
+            // instruction, column groups 0 and 2 first, then 1 and 3, so that at most 4 B registers are live (16
+            // accumulators + 8 A + 4 B + a product temporary fit the 32 vector registers).
+            Vector128<sbyte> b0, b1, b2, b3, e0, e1, e2, e3;
+            Vector128<short> a0, a1, a2, a3, f0, f1, f2, f3;
+            for (; p + 4 <= pairs; p += 4)
+            {
+                (a0, a1, a2, a3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a));
+                (f0, f1, f2, f3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 8));
+                (b0, b2) = AdvSimd.Arm64.LoadPairVector128(panel - 8);
+                (e0, e2) = AdvSimd.Arm64.LoadPairVector128(panel + 24);
+                c00 = NeonMac2(c00, b0, a0.AsSByte(), e0, f0.AsSByte()); c02 = NeonMac2(c02, b2, a0.AsSByte(), e2, f0.AsSByte());
+                c10 = NeonMac2(c10, b0, a1.AsSByte(), e0, f1.AsSByte()); c12 = NeonMac2(c12, b2, a1.AsSByte(), e2, f1.AsSByte());
+                c20 = NeonMac2(c20, b0, a2.AsSByte(), e0, f2.AsSByte()); c22 = NeonMac2(c22, b2, a2.AsSByte(), e2, f2.AsSByte());
+                c30 = NeonMac2(c30, b0, a3.AsSByte(), e0, f3.AsSByte()); c32 = NeonMac2(c32, b2, a3.AsSByte(), e2, f3.AsSByte());
+                (b1, b3) = AdvSimd.Arm64.LoadPairVector128(panel);
+                (e1, e3) = AdvSimd.Arm64.LoadPairVector128(panel + 32);
+                c01 = NeonMac2(c01, b1, a0.AsSByte(), e1, f0.AsSByte()); c03 = NeonMac2(c03, b3, a0.AsSByte(), e3, f0.AsSByte());
+                c11 = NeonMac2(c11, b1, a1.AsSByte(), e1, f1.AsSByte()); c13 = NeonMac2(c13, b3, a1.AsSByte(), e3, f1.AsSByte());
+                c21 = NeonMac2(c21, b1, a2.AsSByte(), e1, f2.AsSByte()); c23 = NeonMac2(c23, b3, a2.AsSByte(), e3, f2.AsSByte());
+                c31 = NeonMac2(c31, b1, a3.AsSByte(), e1, f3.AsSByte()); c33 = NeonMac2(c33, b3, a3.AsSByte(), e3, f3.AsSByte());
+                (a0, a1, a2, a3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 16));
+                (f0, f1, f2, f3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 24));
+                (b0, b2) = AdvSimd.Arm64.LoadPairVector128(panel + 56);
+                (e0, e2) = AdvSimd.Arm64.LoadPairVector128(panel + 88);
+                c00 = NeonMac2(c00, b0, a0.AsSByte(), e0, f0.AsSByte()); c02 = NeonMac2(c02, b2, a0.AsSByte(), e2, f0.AsSByte());
+                c10 = NeonMac2(c10, b0, a1.AsSByte(), e0, f1.AsSByte()); c12 = NeonMac2(c12, b2, a1.AsSByte(), e2, f1.AsSByte());
+                c20 = NeonMac2(c20, b0, a2.AsSByte(), e0, f2.AsSByte()); c22 = NeonMac2(c22, b2, a2.AsSByte(), e2, f2.AsSByte());
+                c30 = NeonMac2(c30, b0, a3.AsSByte(), e0, f3.AsSByte()); c32 = NeonMac2(c32, b2, a3.AsSByte(), e2, f3.AsSByte());
+                (b1, b3) = AdvSimd.Arm64.LoadPairVector128(panel + 64);
+                (e1, e3) = AdvSimd.Arm64.LoadPairVector128(panel + 96);
+                c01 = NeonMac2(c01, b1, a0.AsSByte(), e1, f0.AsSByte()); c03 = NeonMac2(c03, b3, a0.AsSByte(), e3, f0.AsSByte());
+                c11 = NeonMac2(c11, b1, a1.AsSByte(), e1, f1.AsSByte()); c13 = NeonMac2(c13, b3, a1.AsSByte(), e3, f1.AsSByte());
+                c21 = NeonMac2(c21, b1, a2.AsSByte(), e1, f2.AsSByte()); c23 = NeonMac2(c23, b3, a2.AsSByte(), e3, f2.AsSByte());
+                c31 = NeonMac2(c31, b1, a3.AsSByte(), e1, f3.AsSByte()); c33 = NeonMac2(c33, b3, a3.AsSByte(), e3, f3.AsSByte());
+                a += 32;
+                panel += 128;
+            }
+            if (p + 2 <= pairs)
+            {
+                (a0, a1, a2, a3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a));
+                (f0, f1, f2, f3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 8));
+                (b0, b2) = AdvSimd.Arm64.LoadPairVector128(panel - 8);
+                (e0, e2) = AdvSimd.Arm64.LoadPairVector128(panel + 24);
+                c00 = NeonMac2(c00, b0, a0.AsSByte(), e0, f0.AsSByte()); c02 = NeonMac2(c02, b2, a0.AsSByte(), e2, f0.AsSByte());
+                c10 = NeonMac2(c10, b0, a1.AsSByte(), e0, f1.AsSByte()); c12 = NeonMac2(c12, b2, a1.AsSByte(), e2, f1.AsSByte());
+                c20 = NeonMac2(c20, b0, a2.AsSByte(), e0, f2.AsSByte()); c22 = NeonMac2(c22, b2, a2.AsSByte(), e2, f2.AsSByte());
+                c30 = NeonMac2(c30, b0, a3.AsSByte(), e0, f3.AsSByte()); c32 = NeonMac2(c32, b2, a3.AsSByte(), e2, f3.AsSByte());
+                (b1, b3) = AdvSimd.Arm64.LoadPairVector128(panel);
+                (e1, e3) = AdvSimd.Arm64.LoadPairVector128(panel + 32);
+                c01 = NeonMac2(c01, b1, a0.AsSByte(), e1, f0.AsSByte()); c03 = NeonMac2(c03, b3, a0.AsSByte(), e3, f0.AsSByte());
+                c11 = NeonMac2(c11, b1, a1.AsSByte(), e1, f1.AsSByte()); c13 = NeonMac2(c13, b3, a1.AsSByte(), e3, f1.AsSByte());
+                c21 = NeonMac2(c21, b1, a2.AsSByte(), e1, f2.AsSByte()); c23 = NeonMac2(c23, b3, a2.AsSByte(), e3, f2.AsSByte());
+                c31 = NeonMac2(c31, b1, a3.AsSByte(), e1, f3.AsSByte()); c33 = NeonMac2(c33, b3, a3.AsSByte(), e3, f3.AsSByte());
+                a += 16;
+                panel += 64;
+                p += 2;
+            }
+            if (p < pairs)
+            {
+                b0 = AdvSimd.LoadVector128(panel - 8);
+                b1 = AdvSimd.LoadVector128(panel);
+                b2 = AdvSimd.LoadVector128(panel + 8);
+                b3 = AdvSimd.LoadVector128(panel + 16);
+                var ar = ReplicatePair128(a);
+                c00 = NeonMacHigh(c00, b0, ar); c01 = NeonMacHigh(c01, b1, ar); c02 = NeonMacHigh(c02, b2, ar); c03 = NeonMacHigh(c03, b3, ar);
+                ar = ReplicatePair128(a + 2);
+                c10 = NeonMacHigh(c10, b0, ar); c11 = NeonMacHigh(c11, b1, ar); c12 = NeonMacHigh(c12, b2, ar); c13 = NeonMacHigh(c13, b3, ar);
+                ar = ReplicatePair128(a + 4);
+                c20 = NeonMacHigh(c20, b0, ar); c21 = NeonMacHigh(c21, b1, ar); c22 = NeonMacHigh(c22, b2, ar); c23 = NeonMacHigh(c23, b3, ar);
+                ar = ReplicatePair128(a + 6);
+                c30 = NeonMacHigh(c30, b0, ar); c31 = NeonMacHigh(c31, b1, ar); c32 = NeonMacHigh(c32, b2, ar); c33 = NeonMacHigh(c33, b3, ar);
+            }
+            sink.Row16(0, c00, c01, c02, c03);
+            if (rows > 1) sink.Row16(1, c10, c11, c12, c13);
+            if (rows > 2) sink.Row16(2, c20, c21, c22, c23);
+            if (rows > 3) sink.Row16(3, c30, c31, c32, c33);
         }
-        if (p + 2 <= pairs)
-        {
-            (a0, a1, a2, a3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a));
-            (f0, f1, f2, f3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 8));
-            (b0, b2) = AdvSimd.Arm64.LoadPairVector128(panel - 8);
-            (e0, e2) = AdvSimd.Arm64.LoadPairVector128(panel + 24);
-            c00 = NeonMac2(c00, b0, a0.AsSByte(), e0, f0.AsSByte()); c02 = NeonMac2(c02, b2, a0.AsSByte(), e2, f0.AsSByte());
-            c10 = NeonMac2(c10, b0, a1.AsSByte(), e0, f1.AsSByte()); c12 = NeonMac2(c12, b2, a1.AsSByte(), e2, f1.AsSByte());
-            c20 = NeonMac2(c20, b0, a2.AsSByte(), e0, f2.AsSByte()); c22 = NeonMac2(c22, b2, a2.AsSByte(), e2, f2.AsSByte());
-            c30 = NeonMac2(c30, b0, a3.AsSByte(), e0, f3.AsSByte()); c32 = NeonMac2(c32, b2, a3.AsSByte(), e2, f3.AsSByte());
-            (b1, b3) = AdvSimd.Arm64.LoadPairVector128(panel);
-            (e1, e3) = AdvSimd.Arm64.LoadPairVector128(panel + 32);
-            c01 = NeonMac2(c01, b1, a0.AsSByte(), e1, f0.AsSByte()); c03 = NeonMac2(c03, b3, a0.AsSByte(), e3, f0.AsSByte());
-            c11 = NeonMac2(c11, b1, a1.AsSByte(), e1, f1.AsSByte()); c13 = NeonMac2(c13, b3, a1.AsSByte(), e3, f1.AsSByte());
-            c21 = NeonMac2(c21, b1, a2.AsSByte(), e1, f2.AsSByte()); c23 = NeonMac2(c23, b3, a2.AsSByte(), e3, f2.AsSByte());
-            c31 = NeonMac2(c31, b1, a3.AsSByte(), e1, f3.AsSByte()); c33 = NeonMac2(c33, b3, a3.AsSByte(), e3, f3.AsSByte());
-            a += 16;
-            panel += 64;
-            p += 2;
-        }
-        if (p < pairs)
-        {
-            b0 = AdvSimd.LoadVector128(panel - 8);
-            b1 = AdvSimd.LoadVector128(panel);
-            b2 = AdvSimd.LoadVector128(panel + 8);
-            b3 = AdvSimd.LoadVector128(panel + 16);
-            var ar = ReplicatePair128(a);
-            c00 = NeonMacHigh(c00, b0, ar); c01 = NeonMacHigh(c01, b1, ar); c02 = NeonMacHigh(c02, b2, ar); c03 = NeonMacHigh(c03, b3, ar);
-            ar = ReplicatePair128(a + 2);
-            c10 = NeonMacHigh(c10, b0, ar); c11 = NeonMacHigh(c11, b1, ar); c12 = NeonMacHigh(c12, b2, ar); c13 = NeonMacHigh(c13, b3, ar);
-            ar = ReplicatePair128(a + 4);
-            c20 = NeonMacHigh(c20, b0, ar); c21 = NeonMacHigh(c21, b1, ar); c22 = NeonMacHigh(c22, b2, ar); c23 = NeonMacHigh(c23, b3, ar);
-            ar = ReplicatePair128(a + 6);
-            c30 = NeonMacHigh(c30, b0, ar); c31 = NeonMacHigh(c31, b1, ar); c32 = NeonMacHigh(c32, b2, ar); c33 = NeonMacHigh(c33, b3, ar);
-        }
-        sink.Row16(0, c00, c01, c02, c03);
-        if (rows > 1) sink.Row16(1, c10, c11, c12, c13);
-        if (rows > 2) sink.Row16(2, c20, c21, c22, c23);
-        if (rows > 3) sink.Row16(3, c30, c31, c32, c33);
     }
 
     /// <summary>DUP of one 16-bit lane (a k pair of one row) across the vector.</summary>

@@ -33,7 +33,7 @@ public static partial class QGemm
     {
         public static int Group => 4;
         public static unsafe void PackPanel16(sbyte* b, int ldb, int k, sbyte* panel) => PackBPanelNeonDot16(b, ldb, k, panel);
-        public static unsafe void Kernel4x16<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows, bool noMinus128) where TSink : struct, IArmTileSink => KernelNeonDot4x16(a, panel, steps, sink, rows);
+        public static unsafe void Kernel4x16<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows, int blockStride, bool noMinus128) where TSink : struct, IArmTileSink => KernelNeonDot4x16(a, panel, steps, sink, rows, blockStride);
         public static unsafe void Kernel4x4<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows, int cols, bool noMinus128) where TSink : struct, IArmTileSink => KernelNeonDot4x4(a, panel, steps, sink, rows, cols);
 
         /// <summary>One SDOT per k quad: 4 rows × 4 k of A against the column's quad replicated in every lane.</summary>
@@ -71,90 +71,96 @@ public static partial class QGemm
     }
 
     /// <summary>4×16 tile: 16 int32 accumulators (row r, columns 4q..4q+3), one k quad (16 SDOT) per step.</summary>
-    private static unsafe void KernelNeonDot4x16<TSink>(sbyte* a, sbyte* panel, int quads, TSink sink, int rows) where TSink : struct, IArmTileSink
+    private static unsafe void KernelNeonDot4x16<TSink>(sbyte* aFirst, sbyte* panelFirst, int quads, TSink sink, int totalRows, int blockStride) where TSink : struct, IArmTileSink
     {
-        Vector128<int> c00 = sink.Initial(0), c01 = c00, c02 = c00, c03 = c00;
-        Vector128<int> c10 = rows > 1 ? sink.Initial(1) : default, c11 = c10, c12 = c10, c13 = c10;
-        Vector128<int> c20 = rows > 2 ? sink.Initial(2) : default, c21 = c20, c22 = c20, c23 = c20;
-        Vector128<int> c30 = rows > 3 ? sink.Initial(3) : default, c31 = c30, c32 = c30, c33 = c30;
-        // Two k quads per iteration (the loop's add/compare/branch once per 32 SDOT).
-        Vector128<sbyte> av, b0, b1, b2, b3;
-        int q = 0;
-        for (; q + 2 <= quads; q += 2)
+        // Every 4-row block of A against the same panel: one call per panel (the sink moves on by 4 rows per block).
+        for (int rowsLeft = totalRows; rowsLeft > 0; rowsLeft -= NeonRowBlock, aFirst += blockStride, sink.NextBlock())
         {
-            av = AdvSimd.LoadVector128(a);
-            b0 = AdvSimd.LoadVector128(panel);
-            b1 = AdvSimd.LoadVector128(panel + 16);
-            b2 = AdvSimd.LoadVector128(panel + 32);
-            b3 = AdvSimd.LoadVector128(panel + 48);
-            c00 = Dp.DotProductBySelectedQuadruplet(c00, b0, av, 0);
-            c01 = Dp.DotProductBySelectedQuadruplet(c01, b1, av, 0);
-            c02 = Dp.DotProductBySelectedQuadruplet(c02, b2, av, 0);
-            c03 = Dp.DotProductBySelectedQuadruplet(c03, b3, av, 0);
-            c10 = Dp.DotProductBySelectedQuadruplet(c10, b0, av, 1);
-            c11 = Dp.DotProductBySelectedQuadruplet(c11, b1, av, 1);
-            c12 = Dp.DotProductBySelectedQuadruplet(c12, b2, av, 1);
-            c13 = Dp.DotProductBySelectedQuadruplet(c13, b3, av, 1);
-            c20 = Dp.DotProductBySelectedQuadruplet(c20, b0, av, 2);
-            c21 = Dp.DotProductBySelectedQuadruplet(c21, b1, av, 2);
-            c22 = Dp.DotProductBySelectedQuadruplet(c22, b2, av, 2);
-            c23 = Dp.DotProductBySelectedQuadruplet(c23, b3, av, 2);
-            c30 = Dp.DotProductBySelectedQuadruplet(c30, b0, av, 3);
-            c31 = Dp.DotProductBySelectedQuadruplet(c31, b1, av, 3);
-            c32 = Dp.DotProductBySelectedQuadruplet(c32, b2, av, 3);
-            c33 = Dp.DotProductBySelectedQuadruplet(c33, b3, av, 3);
-            av = AdvSimd.LoadVector128(a + 16);
-            b0 = AdvSimd.LoadVector128(panel + 64);
-            b1 = AdvSimd.LoadVector128(panel + 80);
-            b2 = AdvSimd.LoadVector128(panel + 96);
-            b3 = AdvSimd.LoadVector128(panel + 112);
-            c00 = Dp.DotProductBySelectedQuadruplet(c00, b0, av, 0);
-            c01 = Dp.DotProductBySelectedQuadruplet(c01, b1, av, 0);
-            c02 = Dp.DotProductBySelectedQuadruplet(c02, b2, av, 0);
-            c03 = Dp.DotProductBySelectedQuadruplet(c03, b3, av, 0);
-            c10 = Dp.DotProductBySelectedQuadruplet(c10, b0, av, 1);
-            c11 = Dp.DotProductBySelectedQuadruplet(c11, b1, av, 1);
-            c12 = Dp.DotProductBySelectedQuadruplet(c12, b2, av, 1);
-            c13 = Dp.DotProductBySelectedQuadruplet(c13, b3, av, 1);
-            c20 = Dp.DotProductBySelectedQuadruplet(c20, b0, av, 2);
-            c21 = Dp.DotProductBySelectedQuadruplet(c21, b1, av, 2);
-            c22 = Dp.DotProductBySelectedQuadruplet(c22, b2, av, 2);
-            c23 = Dp.DotProductBySelectedQuadruplet(c23, b3, av, 2);
-            c30 = Dp.DotProductBySelectedQuadruplet(c30, b0, av, 3);
-            c31 = Dp.DotProductBySelectedQuadruplet(c31, b1, av, 3);
-            c32 = Dp.DotProductBySelectedQuadruplet(c32, b2, av, 3);
-            c33 = Dp.DotProductBySelectedQuadruplet(c33, b3, av, 3);
-            a += 32;
-            panel += 128;
+            int rows = Math.Min(NeonRowBlock, rowsLeft);
+            sbyte* a = aFirst, panel = panelFirst;
+            Vector128<int> c00 = sink.Initial(0), c01 = c00, c02 = c00, c03 = c00;
+            Vector128<int> c10 = rows > 1 ? sink.Initial(1) : default, c11 = c10, c12 = c10, c13 = c10;
+            Vector128<int> c20 = rows > 2 ? sink.Initial(2) : default, c21 = c20, c22 = c20, c23 = c20;
+            Vector128<int> c30 = rows > 3 ? sink.Initial(3) : default, c31 = c30, c32 = c30, c33 = c30;
+            // Two k quads per iteration (the loop's add/compare/branch once per 32 SDOT).
+            Vector128<sbyte> av, b0, b1, b2, b3;
+            int q = 0;
+            for (; q + 2 <= quads; q += 2)
+            {
+                av = AdvSimd.LoadVector128(a);
+                b0 = AdvSimd.LoadVector128(panel);
+                b1 = AdvSimd.LoadVector128(panel + 16);
+                b2 = AdvSimd.LoadVector128(panel + 32);
+                b3 = AdvSimd.LoadVector128(panel + 48);
+                c00 = Dp.DotProductBySelectedQuadruplet(c00, b0, av, 0);
+                c01 = Dp.DotProductBySelectedQuadruplet(c01, b1, av, 0);
+                c02 = Dp.DotProductBySelectedQuadruplet(c02, b2, av, 0);
+                c03 = Dp.DotProductBySelectedQuadruplet(c03, b3, av, 0);
+                c10 = Dp.DotProductBySelectedQuadruplet(c10, b0, av, 1);
+                c11 = Dp.DotProductBySelectedQuadruplet(c11, b1, av, 1);
+                c12 = Dp.DotProductBySelectedQuadruplet(c12, b2, av, 1);
+                c13 = Dp.DotProductBySelectedQuadruplet(c13, b3, av, 1);
+                c20 = Dp.DotProductBySelectedQuadruplet(c20, b0, av, 2);
+                c21 = Dp.DotProductBySelectedQuadruplet(c21, b1, av, 2);
+                c22 = Dp.DotProductBySelectedQuadruplet(c22, b2, av, 2);
+                c23 = Dp.DotProductBySelectedQuadruplet(c23, b3, av, 2);
+                c30 = Dp.DotProductBySelectedQuadruplet(c30, b0, av, 3);
+                c31 = Dp.DotProductBySelectedQuadruplet(c31, b1, av, 3);
+                c32 = Dp.DotProductBySelectedQuadruplet(c32, b2, av, 3);
+                c33 = Dp.DotProductBySelectedQuadruplet(c33, b3, av, 3);
+                av = AdvSimd.LoadVector128(a + 16);
+                b0 = AdvSimd.LoadVector128(panel + 64);
+                b1 = AdvSimd.LoadVector128(panel + 80);
+                b2 = AdvSimd.LoadVector128(panel + 96);
+                b3 = AdvSimd.LoadVector128(panel + 112);
+                c00 = Dp.DotProductBySelectedQuadruplet(c00, b0, av, 0);
+                c01 = Dp.DotProductBySelectedQuadruplet(c01, b1, av, 0);
+                c02 = Dp.DotProductBySelectedQuadruplet(c02, b2, av, 0);
+                c03 = Dp.DotProductBySelectedQuadruplet(c03, b3, av, 0);
+                c10 = Dp.DotProductBySelectedQuadruplet(c10, b0, av, 1);
+                c11 = Dp.DotProductBySelectedQuadruplet(c11, b1, av, 1);
+                c12 = Dp.DotProductBySelectedQuadruplet(c12, b2, av, 1);
+                c13 = Dp.DotProductBySelectedQuadruplet(c13, b3, av, 1);
+                c20 = Dp.DotProductBySelectedQuadruplet(c20, b0, av, 2);
+                c21 = Dp.DotProductBySelectedQuadruplet(c21, b1, av, 2);
+                c22 = Dp.DotProductBySelectedQuadruplet(c22, b2, av, 2);
+                c23 = Dp.DotProductBySelectedQuadruplet(c23, b3, av, 2);
+                c30 = Dp.DotProductBySelectedQuadruplet(c30, b0, av, 3);
+                c31 = Dp.DotProductBySelectedQuadruplet(c31, b1, av, 3);
+                c32 = Dp.DotProductBySelectedQuadruplet(c32, b2, av, 3);
+                c33 = Dp.DotProductBySelectedQuadruplet(c33, b3, av, 3);
+                a += 32;
+                panel += 128;
+            }
+            if (q < quads)
+            {
+                av = AdvSimd.LoadVector128(a);
+                b0 = AdvSimd.LoadVector128(panel);
+                b1 = AdvSimd.LoadVector128(panel + 16);
+                b2 = AdvSimd.LoadVector128(panel + 32);
+                b3 = AdvSimd.LoadVector128(panel + 48);
+                c00 = Dp.DotProductBySelectedQuadruplet(c00, b0, av, 0);
+                c01 = Dp.DotProductBySelectedQuadruplet(c01, b1, av, 0);
+                c02 = Dp.DotProductBySelectedQuadruplet(c02, b2, av, 0);
+                c03 = Dp.DotProductBySelectedQuadruplet(c03, b3, av, 0);
+                c10 = Dp.DotProductBySelectedQuadruplet(c10, b0, av, 1);
+                c11 = Dp.DotProductBySelectedQuadruplet(c11, b1, av, 1);
+                c12 = Dp.DotProductBySelectedQuadruplet(c12, b2, av, 1);
+                c13 = Dp.DotProductBySelectedQuadruplet(c13, b3, av, 1);
+                c20 = Dp.DotProductBySelectedQuadruplet(c20, b0, av, 2);
+                c21 = Dp.DotProductBySelectedQuadruplet(c21, b1, av, 2);
+                c22 = Dp.DotProductBySelectedQuadruplet(c22, b2, av, 2);
+                c23 = Dp.DotProductBySelectedQuadruplet(c23, b3, av, 2);
+                c30 = Dp.DotProductBySelectedQuadruplet(c30, b0, av, 3);
+                c31 = Dp.DotProductBySelectedQuadruplet(c31, b1, av, 3);
+                c32 = Dp.DotProductBySelectedQuadruplet(c32, b2, av, 3);
+                c33 = Dp.DotProductBySelectedQuadruplet(c33, b3, av, 3);
+            }
+            sink.Row16(0, c00, c01, c02, c03);
+            if (rows > 1) sink.Row16(1, c10, c11, c12, c13);
+            if (rows > 2) sink.Row16(2, c20, c21, c22, c23);
+            if (rows > 3) sink.Row16(3, c30, c31, c32, c33);
         }
-        if (q < quads)
-        {
-            av = AdvSimd.LoadVector128(a);
-            b0 = AdvSimd.LoadVector128(panel);
-            b1 = AdvSimd.LoadVector128(panel + 16);
-            b2 = AdvSimd.LoadVector128(panel + 32);
-            b3 = AdvSimd.LoadVector128(panel + 48);
-            c00 = Dp.DotProductBySelectedQuadruplet(c00, b0, av, 0);
-            c01 = Dp.DotProductBySelectedQuadruplet(c01, b1, av, 0);
-            c02 = Dp.DotProductBySelectedQuadruplet(c02, b2, av, 0);
-            c03 = Dp.DotProductBySelectedQuadruplet(c03, b3, av, 0);
-            c10 = Dp.DotProductBySelectedQuadruplet(c10, b0, av, 1);
-            c11 = Dp.DotProductBySelectedQuadruplet(c11, b1, av, 1);
-            c12 = Dp.DotProductBySelectedQuadruplet(c12, b2, av, 1);
-            c13 = Dp.DotProductBySelectedQuadruplet(c13, b3, av, 1);
-            c20 = Dp.DotProductBySelectedQuadruplet(c20, b0, av, 2);
-            c21 = Dp.DotProductBySelectedQuadruplet(c21, b1, av, 2);
-            c22 = Dp.DotProductBySelectedQuadruplet(c22, b2, av, 2);
-            c23 = Dp.DotProductBySelectedQuadruplet(c23, b3, av, 2);
-            c30 = Dp.DotProductBySelectedQuadruplet(c30, b0, av, 3);
-            c31 = Dp.DotProductBySelectedQuadruplet(c31, b1, av, 3);
-            c32 = Dp.DotProductBySelectedQuadruplet(c32, b2, av, 3);
-            c33 = Dp.DotProductBySelectedQuadruplet(c33, b3, av, 3);
-        }
-        sink.Row16(0, c00, c01, c02, c03);
-        if (rows > 1) sink.Row16(1, c10, c11, c12, c13);
-        if (rows > 2) sink.Row16(2, c20, c21, c22, c23);
-        if (rows > 3) sink.Row16(3, c30, c31, c32, c33);
     }
 
     /// <summary>4×4 tile for the column tail: one SDOT per row and k quad.</summary>
