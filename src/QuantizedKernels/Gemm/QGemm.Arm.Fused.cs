@@ -69,8 +69,27 @@ public static partial class QGemm
         offsets[offsetsLength] = noMinus128 ? 1 : 0;
     }
 
-    /// <summary>Requantizes ARM tile rows into bytes (see the file comment); row r goes to <c>Y + r·Ldy</c>.</summary>
-    private unsafe struct ArmRequantizeRows : IArmTileSink
+    /// <summary>The output type and whether a fused activation narrows the clamp, fixed per sink type at compile time.</summary>
+    private interface IArmOutputKind
+    {
+        /// <summary>int8 output (else uint8).</summary>
+        static abstract bool Signed { get; }
+        /// <summary>[yMin, yMax] is narrower than the output type's range, so bytes are clamped after the saturating narrow.</summary>
+        static abstract bool Clamp { get; }
+    }
+
+    private readonly struct Int8Output : IArmOutputKind { public static bool Signed => true; public static bool Clamp => false; }
+    private readonly struct Int8ClampedOutput : IArmOutputKind { public static bool Signed => true; public static bool Clamp => true; }
+    private readonly struct UInt8Output : IArmOutputKind { public static bool Signed => false; public static bool Clamp => false; }
+    private readonly struct UInt8ClampedOutput : IArmOutputKind { public static bool Signed => false; public static bool Clamp => true; }
+
+    /// <summary>
+    /// Requantizes ARM tile rows into bytes (see the file comment); row r goes to <c>Y + r·Ldy</c>. After the
+    /// saturating narrow to int16 and the zero point, values are narrowed to the output type with saturation and, when
+    /// a fused activation narrows [yMin, yMax], clamped as bytes: the same result as clamping the int16 values, since
+    /// saturation is monotone and [yMin, yMax] lies inside the output type.
+    /// </summary>
+    private unsafe struct ArmRequantizeRows<TOutput> : IArmTileSink where TOutput : struct, IArmOutputKind
     {
         public byte* Y;
         public int Ldy;
@@ -78,7 +97,8 @@ public static partial class QGemm
         public float* Multipliers;
         public int* Offsets;
         public int* Sums; // column sums from this tile's first column; null when every row offset is zero
-        public Vector128<short> ZeroPoint, Min, Max;
+        public Vector128<short> ZeroPoint;
+        public Vector128<byte> Min, Max; // the clamp bounds as bytes of the output type
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly Vector128<int> Initial(int r) => Vector128.Create(Bias[r]);
@@ -93,50 +113,71 @@ public static partial class QGemm
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private readonly Vector128<int> Scale(Vector128<int> v, Vector128<float> multiplier) =>
+        private static Vector128<int> Scale(Vector128<int> v, Vector128<float> multiplier) =>
             AdvSimd.ConvertToInt32RoundToEven(AdvSimd.Multiply(AdvSimd.ConvertToSingle(v), multiplier));
 
-        /// <summary>int32 lanes → saturated int16, + zero point (saturating), clamped to [yMin, yMax].</summary>
+        /// <summary>int32 lanes → saturated int16, + zero point (saturating).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly Vector128<short> Narrow(Vector128<int> low, Vector128<int> high) =>
-            AdvSimd.Min(AdvSimd.Max(AdvSimd.AddSaturate(AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(low), high), ZeroPoint), Min), Max);
+            AdvSimd.AddSaturate(AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(low), high), ZeroPoint);
+
+        /// <summary>int16 lanes → output bytes: saturating narrow to the output type, then the clamp when there is one.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly Vector128<byte> ToBytes(Vector128<short> low, Vector128<short> high)
+        {
+            if (TOutput.Signed)
+            {
+                var bytes = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(low), high);
+                if (TOutput.Clamp) bytes = AdvSimd.Min(AdvSimd.Max(bytes, Min.AsSByte()), Max.AsSByte());
+                return bytes.AsByte();
+            }
+            var unsignedBytes = AdvSimd.ExtractNarrowingSaturateUnsignedUpper(AdvSimd.ExtractNarrowingSaturateUnsignedLower(low), high);
+            return TOutput.Clamp ? AdvSimd.Min(AdvSimd.Max(unsignedBytes, Min), Max) : unsignedBytes;
+        }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void Row16(int r, Vector128<int> v0, Vector128<int> v1, Vector128<int> v2, Vector128<int> v3)
         {
-            int offset = Offsets[r];
-            if (offset != 0)
+            if (Sums != null)
             {
-                var o = Vector128.Create(offset);
-                v0 = AdvSimd.MultiplySubtract(v0, o, AdvSimd.LoadVector128(Sums));
-                v1 = AdvSimd.MultiplySubtract(v1, o, AdvSimd.LoadVector128(Sums + 4));
-                v2 = AdvSimd.MultiplySubtract(v2, o, AdvSimd.LoadVector128(Sums + 8));
-                v3 = AdvSimd.MultiplySubtract(v3, o, AdvSimd.LoadVector128(Sums + 12));
+                int offset = Offsets[r];
+                if (offset != 0)
+                {
+                    var o = Vector128.Create(offset);
+                    v0 = AdvSimd.MultiplySubtract(v0, o, AdvSimd.LoadVector128(Sums));
+                    v1 = AdvSimd.MultiplySubtract(v1, o, AdvSimd.LoadVector128(Sums + 4));
+                    v2 = AdvSimd.MultiplySubtract(v2, o, AdvSimd.LoadVector128(Sums + 8));
+                    v3 = AdvSimd.MultiplySubtract(v3, o, AdvSimd.LoadVector128(Sums + 12));
+                }
             }
-            var multiplier = Vector128.Create(Multipliers[r]);
+            var multiplier = AdvSimd.LoadAndReplicateToVector128(Multipliers + r);
             var h01 = Narrow(Scale(v0, multiplier), Scale(v1, multiplier));
             var h23 = Narrow(Scale(v2, multiplier), Scale(v3, multiplier));
-            // Values lie in [yMin, yMax] ⊂ [-128, 255]: the low byte of each lane is the int8 or uint8 output.
-            AdvSimd.Store(Y + (long)r * Ldy, AdvSimd.ExtractNarrowingUpper(AdvSimd.ExtractNarrowingLower(h01), h23).AsByte());
+            AdvSimd.Store(Y + (long)r * Ldy, ToBytes(h01, h23));
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void Row4(int r, Vector128<int> v, int cols)
         {
-            int offset = Offsets[r];
-            if (offset != 0) v = AdvSimd.MultiplySubtract(v, Vector128.Create(offset), AdvSimd.LoadVector128(Sums));
+            if (Sums != null)
+            {
+                int offset = Offsets[r];
+                if (offset != 0) v = AdvSimd.MultiplySubtract(v, Vector128.Create(offset), AdvSimd.LoadVector128(Sums));
+            }
             var q = Scale(v, Vector128.Create(Multipliers[r]));
-            var bytes = AdvSimd.ExtractNarrowingLower(Narrow(q, q));
+            var h = Narrow(q, q);
+            var bytes = ToBytes(h, h);
             byte* row = Y + (long)r * Ldy;
-            row[0] = (byte)bytes.GetElement(0);
-            if (cols > 1) row[1] = (byte)bytes.GetElement(1);
-            if (cols > 2) row[2] = (byte)bytes.GetElement(2);
-            if (cols > 3) row[3] = (byte)bytes.GetElement(3);
+            row[0] = bytes.GetElement(0);
+            if (cols > 1) row[1] = bytes.GetElement(1);
+            if (cols > 2) row[2] = bytes.GetElement(2);
+            if (cols > 3) row[3] = bytes.GetElement(3);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void SetRows(ref ArmRequantizeRows s, byte* y, int ldy, int* bias, float* multipliers, int* offsets, int* sums, int i, int column)
+    private static unsafe void SetRows<TOutput>(ref ArmRequantizeRows<TOutput> s, byte* y, int ldy, int* bias, float* multipliers, int* offsets, int* sums, int i, int column)
+        where TOutput : struct, IArmOutputKind
     {
         s.Y = y + (long)i * ldy + column;
         s.Bias = bias + i;
@@ -155,10 +196,25 @@ public static partial class QGemm
     }
 
     /// <summary>The driver of <see cref="MultiplyArm{TKernel}"/> with the requantizing sink. Arguments are checked by the caller.</summary>
-    private static unsafe void MultiplyRequantizeArm<TKernel>(int m, int n, int k, ReadOnlySpan<sbyte> packedA, int packedABase,
+    private static void MultiplyRequantizeArm<TKernel>(int m, int n, int k, ReadOnlySpan<sbyte> packedA, int packedABase,
         ReadOnlySpan<sbyte> b, int ldb, ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers, int yZeroPoint, int yMin, int yMax,
         Span<byte> y, int ldy, Span<int> scratch, int panelInts)
         where TKernel : struct, IArmMicrokernel
+    {
+        // [yMin, yMax] lies in int8 or in uint8; a range inside [0, 127] is the same bytes either way.
+        bool signed = yMin < 0;
+        bool clamp = signed ? yMin > sbyte.MinValue || yMax < sbyte.MaxValue : yMin > byte.MinValue || yMax < byte.MaxValue;
+        if (signed && clamp) MultiplyRequantizeArm<TKernel, Int8ClampedOutput>(m, n, k, packedA, packedABase, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch, panelInts);
+        else if (signed) MultiplyRequantizeArm<TKernel, Int8Output>(m, n, k, packedA, packedABase, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch, panelInts);
+        else if (clamp) MultiplyRequantizeArm<TKernel, UInt8ClampedOutput>(m, n, k, packedA, packedABase, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch, panelInts);
+        else MultiplyRequantizeArm<TKernel, UInt8Output>(m, n, k, packedA, packedABase, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch, panelInts);
+    }
+
+    private static unsafe void MultiplyRequantizeArm<TKernel, TOutput>(int m, int n, int k, ReadOnlySpan<sbyte> packedA, int packedABase,
+        ReadOnlySpan<sbyte> b, int ldb, ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers, int yZeroPoint, int yMin, int yMax,
+        Span<byte> y, int ldy, Span<int> scratch, int panelInts)
+        where TKernel : struct, IArmMicrokernel
+        where TOutput : struct, IArmOutputKind
     {
         int steps = (k + TKernel.Group - 1) / TKernel.Group;
         int blockStride = steps * TKernel.Group;
@@ -181,11 +237,11 @@ public static partial class QGemm
         {
             var panel = (sbyte*)(pp + ArmPanelSlackInts);
             int* pSums = pp + ArmPanelSlackInts + panelInts;
-            var sink = new ArmRequantizeRows
+            var sink = new ArmRequantizeRows<TOutput>
             {
                 ZeroPoint = Vector128.Create((short)yZeroPoint),
-                Min = Vector128.Create((short)yMin),
-                Max = Vector128.Create((short)yMax),
+                Min = TOutput.Signed ? Vector128.Create((sbyte)yMin).AsByte() : Vector128.Create((byte)yMin),
+                Max = TOutput.Signed ? Vector128.Create((sbyte)yMax).AsByte() : Vector128.Create((byte)yMax),
                 Ldy = ldy,
             };
             int j = 0;
