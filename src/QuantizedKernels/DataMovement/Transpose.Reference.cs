@@ -1,3 +1,7 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+
 namespace EdgeRuntime.Kernels.DataMovement;
 
 /// <summary>
@@ -107,11 +111,60 @@ public static class TransposeReference
     {
         Span<T> first = output[..plane], second = output.Slice(plane, plane), third = output.Slice(2 * plane, plane);
         var source = input[..(3 * plane)];
-        for (int i = 0, j = 0; i < first.Length && j + 2 < source.Length; i++, j += 3)
+        int done = typeof(T) == typeof(byte)
+            ? Deinterleave3Bytes(MemoryMarshal.AsBytes(source), MemoryMarshal.AsBytes(first), MemoryMarshal.AsBytes(second), MemoryMarshal.AsBytes(third))
+            : 0;
+        for (int i = done, j = 3 * done; i < first.Length && j + 2 < source.Length; i++, j += 3)
         {
             first[i] = source[j];
             second[i] = source[j + 1];
             third[i] = source[j + 2];
         }
+    }
+
+    /// <summary>
+    /// Bytes, 16 pixels (48 bytes) at a time: LD3 on ARM64, else three byte shuffles per plane (out-of-range indices
+    /// give zero, so the three partial vectors combine by OR). Returns the pixels done; the caller finishes the rest.
+    /// </summary>
+    private static int Deinterleave3Bytes(ReadOnlySpan<byte> source, Span<byte> first, Span<byte> second, Span<byte> third)
+    {
+        int i = 0, n = first.Length;
+        if (AdvSimd.Arm64.IsSupported)
+        {
+            unsafe
+            {
+                fixed (byte* s = source)
+                    for (; i + 16 <= n; i += 16)
+                    {
+                        var (p0, p1, p2) = AdvSimd.Arm64.Load3xVector128AndUnzip(s + 3 * i);
+                        p0.CopyTo(first[i..]);
+                        p1.CopyTo(second[i..]);
+                        p2.CopyTo(third[i..]);
+                    }
+            }
+            return i;
+        }
+        if (!Vector128.IsHardwareAccelerated) return 0;
+        // Plane p, pixel k of a block reads byte 3k + p: from the first 16 bytes for 3k + p < 16, and so on.
+        var a0 = Vector128.Create((byte)0, 3, 6, 9, 12, 15, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255);
+        var b0 = Vector128.Create((byte)255, 255, 255, 255, 255, 255, 2, 5, 8, 11, 14, 255, 255, 255, 255, 255);
+        var c0 = Vector128.Create((byte)255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 1, 4, 7, 10, 13);
+        var a1 = Vector128.Create((byte)1, 4, 7, 10, 13, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255);
+        var b1 = Vector128.Create((byte)255, 255, 255, 255, 255, 0, 3, 6, 9, 12, 15, 255, 255, 255, 255, 255);
+        var c1 = Vector128.Create((byte)255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 2, 5, 8, 11, 14);
+        var a2 = Vector128.Create((byte)2, 5, 8, 11, 14, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255);
+        var b2 = Vector128.Create((byte)255, 255, 255, 255, 255, 1, 4, 7, 10, 13, 255, 255, 255, 255, 255, 255);
+        var c2 = Vector128.Create((byte)255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 3, 6, 9, 12, 15);
+        for (; i + 16 <= n; i += 16)
+        {
+            var block = source.Slice(3 * i, 48);
+            var x = Vector128.Create(block[..16]);
+            var y = Vector128.Create(block.Slice(16, 16));
+            var z = Vector128.Create(block.Slice(32, 16));
+            (Vector128.Shuffle(x, a0) | Vector128.Shuffle(y, b0) | Vector128.Shuffle(z, c0)).CopyTo(first[i..]);
+            (Vector128.Shuffle(x, a1) | Vector128.Shuffle(y, b1) | Vector128.Shuffle(z, c1)).CopyTo(second[i..]);
+            (Vector128.Shuffle(x, a2) | Vector128.Shuffle(y, b2) | Vector128.Shuffle(z, c2)).CopyTo(third[i..]);
+        }
+        return i;
     }
 }
