@@ -382,24 +382,7 @@ public static partial class DepthwiseConv
             Mac16(ref a0, ref a1, ref a2, ref a3, p + o2, w8, 0);
             rq.Store16(a0, a1, a2, a3, yRow + ow, rowSpace - ow);
         }
-        if (ow < outWidth)
-        {
-            var a0 = bias;
-            var a1 = bias;
-            short* p = r0 + ow;
-            Mac8(ref a0, ref a1, p, w0to7, 0);
-            Mac8(ref a0, ref a1, p + o1, w0to7, 1);
-            Mac8(ref a0, ref a1, p + o2, w0to7, 2);
-            p = r1 + ow;
-            Mac8(ref a0, ref a1, p, w0to7, 3);
-            Mac8(ref a0, ref a1, p + o1, w0to7, 4);
-            Mac8(ref a0, ref a1, p + o2, w0to7, 5);
-            p = r2 + ow;
-            Mac8(ref a0, ref a1, p, w0to7, 6);
-            Mac8(ref a0, ref a1, p + o1, w0to7, 7);
-            Mac8(ref a0, ref a1, p + o2, w8, 0);
-            rq.Store8(a0, a1, yRow + ow, rowSpace - ow);
-        }
+        if (ow < outWidth) OutputRowNeon3x3Tail(r0, r1, r2, o1, o2, w0to7, w8, bias, ow, rowSpace, rq, yRow);
     }
 
     /// <summary>

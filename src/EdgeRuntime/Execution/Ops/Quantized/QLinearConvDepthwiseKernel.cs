@@ -48,7 +48,11 @@ internal sealed class QLinearConvDepthwiseKernel : IOpKernel, IParallelWork, IKe
         // A few items per thread so a busy core does not hold the others up; at least 8 channels per item. Layers with
         // less work than a thread wake-up is worth (MinParallelMacs) stay on the calling thread.
         bool split = threads > 1 && (long)batch * g.Channels * g.OutPlane * g.Taps >= MinParallelMacs;
-        if (!split) _workers = null;
+        if (!split)
+        {
+            _workers = null;
+            threads = 1; // and scratch for that thread alone
+        }
         _channelsPerItem = !split ? g.Channels : Math.Max(8, (g.Channels + 4 * threads - 1) / (4 * threads));
         _itemsPerImage = (g.Channels + _channelsPerItem - 1) / _channelsPerItem;
         _scratch = new int[threads][];

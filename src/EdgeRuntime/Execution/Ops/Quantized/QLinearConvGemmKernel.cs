@@ -123,8 +123,8 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelV
         if (threads > 1 && macs < MinParallelMacs)
         {
             // Too little work to share: one item per group, run by the calling thread without waking the workers.
-            workers = null;
             _workers = null;
+            threads = 1; // and scratch for that thread alone
             tile = Math.Max(tile, pixels);
         }
         else if (threads > 1)
