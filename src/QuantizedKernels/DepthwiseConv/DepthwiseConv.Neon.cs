@@ -50,7 +50,8 @@ public static partial class DepthwiseConv
                 return;
             }
             // Flat planes for narrow layers, else the row ring (see FlatPlan); one channel loop for both.
-            var planes = flat ? new FlatPlanes(g, flatPlan, scratchBase, xBase, x.Length, xSigned, xZeroPoint) : default;
+            var planes = flat ? new FlatPlanes(g, flatPlan, scratchBase, xBase, x.Length, xSigned, xZeroPoint, bytePlanesUsed: false) : default;
+            if (flat) planes.FillWidenedNeon();
             var rowRing = flat ? default : new RowRing(g, plan, xBase, x.Length, xSigned, xZeroPoint, (byte*)scratchBase,
                 plan.RowInts * sizeof(int), (byte*)(scratchBase + ScratchSlots(g, plan) * plan.RowInts), rowPointers);
             if (flat)
@@ -75,7 +76,7 @@ public static partial class DepthwiseConv
 
                 if (flat)
                 {
-                    planes.Build<NeonWidener>(xBase + c * g.InPlane);
+                    planes.BuildWidenedNeon(xBase + c * g.InPlane);
                     int outputs = flatPlan.Outputs, space = flatPlan.TempBytes;
                     if (is3x3 && flatPlan.PairRows)
                     {
@@ -118,6 +119,144 @@ public static partial class DepthwiseConv
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// NEON flat planes built without the byte sub-planes: every image row is widened straight from the input into its
+    /// place in the int16 sub-planes (the layout <see cref="FlatPlanes.Build{TWidener}"/> with <see cref="NeonWidener"/>
+    /// produces: stride 1 padded row r at <c>r * Pitch</c>; stride 2 sub-plane <c>r % 2</c>, row <c>r / 2</c>, even
+    /// padded columns from 0 and odd ones from <see cref="FlatPlan.Half"/>). That saves the byte copy and a second pass
+    /// over the plane. The padding is written once per call (<see cref="FillWidenedNeon"/>); a row's whole-vector writes
+    /// past its end are then covered with padding right away, up to where the next row's values start.
+    /// </summary>
+    private unsafe readonly partial struct FlatPlanes
+    {
+        /// <summary>Fills both halves and the slack of every int16 sub-plane with the widened padding value.</summary>
+        public void FillWidenedNeon()
+        {
+            short value = signed ? (sbyte)paddingByte : paddingByte;
+            for (int parity = 0; parity < plan.Stride; parity++)
+                new Span<short>(Widened(parity), plan.WidenBytes + 2 * plan.Slack).Fill(value);
+        }
+
+        /// <summary>Widens the image rows of the channel plane at <paramref name="channel"/> into the int16 sub-planes.</summary>
+        public void BuildWidenedNeon(byte* channel)
+        {
+            int pitch = plan.Pitch, count = RowCount;
+            var padding = Vector128.Create(signed ? (sbyte)paddingByte : (short)paddingByte);
+            if (plan.Stride == 1)
+            {
+                WidenRowRunNeon(channel, inWidth, (short*)widened + (nint)padTop * pitch + padLeft, null, pitch, ImageRows, count, signed, xEnd, padding);
+                return;
+            }
+            for (int parity = 0; parity < 2; parity++)
+            {
+                var (first, rows) = ParityRows(parity);
+                short* evenHalf = (short*)Widened(parity) + (nint)((padTop + first) >> 1) * pitch, oddHalf = evenHalf + plan.Half;
+                // Image column 2m lands in padded column PadLeft + 2m: the even half when PadLeft is even, else the odd one.
+                short* fromEvenColumns = padLeft % 2 == 0 ? evenHalf + padLeft / 2 : oddHalf + (padLeft - 1) / 2;
+                short* fromOddColumns = padLeft % 2 == 0 ? oddHalf + padLeft / 2 : evenHalf + (padLeft + 1) / 2;
+                WidenRowRunNeon(channel + (nint)first * inWidth, 2 * inWidth, fromEvenColumns, fromOddColumns, pitch, rows, count, signed, xEnd, padding);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Widens <paramref name="rows"/> image rows of <paramref name="count"/> bytes (<paramref name="sourceStep"/> apart)
+    /// into int16 rows <paramref name="pitch"/> apart, in order. Stride 1 (<paramref name="odd"/> null): all columns to
+    /// <paramref name="even"/>. Stride 2: even image columns to <paramref name="even"/>, odd ones to <paramref name="odd"/>.
+    /// Each row's whole-vector writes pass its end into the next row's place; padding is then stored from its last
+    /// value to where the next row's values start (the next row overwrites the rest), and after the last row over
+    /// everything it passed. Rows too near the end of the input for 16-byte reads go through a bounce buffer.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
+    private static unsafe void WidenRowRunNeon(byte* source, int sourceStep, short* even, short* odd, int pitch, int rows, int count,
+        bool signed, byte* xEnd, Vector128<short> padding)
+    {
+        if (signed) WidenRowRunNeon<SignedBytes>(source, sourceStep, even, odd, pitch, rows, count, xEnd, padding);
+        else WidenRowRunNeon<UnsignedBytes>(source, sourceStep, even, odd, pitch, rows, count, xEnd, padding);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
+    private static unsafe void WidenRowRunNeon<TBytes>(byte* source, int sourceStep, short* even, short* odd, int pitch, int rows, int count,
+        byte* xEnd, Vector128<short> padding) where TBytes : struct, INeonBytes
+    {
+        if (rows <= 0) return;
+        int vectorBytes = (count + 15) & ~15;
+        // Flat rows are at most 2 * (128 + 63) bytes (FlatPlan.Applies: OutWidth <= 128, KernelWidth <= MaxFastTaps).
+        const int MaxBounceBytes = 512;
+        if (vectorBytes > MaxBounceBytes) throw new InvalidOperationException($"flat-plane row of {count} bytes exceeds {MaxBounceBytes}");
+        byte* bounce = stackalloc byte[MaxBounceBytes];
+        // Rows whose 16-byte reads stay inside the input; the rest (the input's last rows) are bounced.
+        int direct = xEnd - source >= vectorBytes ? (int)Math.Min(rows, (xEnd - vectorBytes - source) / sourceStep + 1) : 0;
+        if (odd == null)
+        {
+            for (int r = 0; r < rows; r++, source += sourceStep, even += pitch)
+            {
+                byte* from = source, fromEnd = source + vectorBytes;
+                if (r >= direct) { from = Bounce(source, bounce, count); fromEnd = from + vectorBytes; }
+                short* to = even;
+                do
+                {
+                    var bytes = AdvSimd.LoadVector128(from);
+                    AdvSimd.Arm64.StorePair(to, TBytes.Widen(bytes.GetLower()), TBytes.WidenUpper(bytes));
+                    from += 16;
+                    to += 16;
+                } while (from < fromEnd);
+                for (short* p = even + count, end = even + pitch; p < end; p += 8) AdvSimd.Store(p, padding);
+            }
+            for (short* last = even - pitch, p = last + count, end = last + vectorBytes; p < end; p += 8) AdvSimd.Store(p, padding);
+            return;
+        }
+        int evenCount = (count + 1) / 2, oddCount = count / 2;
+        for (int r = 0; r < rows; r++, source += sourceStep, even += pitch, odd += pitch)
+        {
+            byte* from = source, fromEnd = source + vectorBytes;
+            if (r >= direct) { from = Bounce(source, bounce, count); fromEnd = from + vectorBytes; }
+            short* toEven = even, toOdd = odd;
+            do
+            {
+                var (evenBytes, oddBytes) = AdvSimd.Load2xVector64AndUnzip(from);
+                AdvSimd.Store(toEven, TBytes.Widen(evenBytes));
+                AdvSimd.Store(toOdd, TBytes.Widen(oddBytes));
+                from += 16;
+                toEven += 8;
+                toOdd += 8;
+            } while (from < fromEnd);
+            for (short* p = even + evenCount, end = even + pitch; p < end; p += 8) AdvSimd.Store(p, padding);
+            for (short* p = odd + oddCount, end = odd + pitch; p < end; p += 8) AdvSimd.Store(p, padding);
+        }
+        for (short* last = even - pitch, p = last + evenCount, end = last + vectorBytes / 2; p < end; p += 8) AdvSimd.Store(p, padding);
+        for (short* last = odd - pitch, p = last + oddCount, end = last + vectorBytes / 2; p < end; p += 8) AdvSimd.Store(p, padding);
+    }
+
+    /// <summary>How input bytes become int16 raw values: sign or zero extension (a type argument, so loops hold no branch).</summary>
+    private interface INeonBytes
+    {
+        /// <summary>The 8 bytes as int16.</summary>
+        static abstract Vector128<short> Widen(Vector64<byte> bytes);
+        /// <summary>The upper 8 of the 16 bytes as int16.</summary>
+        static abstract Vector128<short> WidenUpper(Vector128<byte> bytes);
+    }
+
+    private struct SignedBytes : INeonBytes
+    {
+        public static Vector128<short> WidenUpper(Vector128<byte> bytes) => AdvSimd.SignExtendWideningUpper(bytes.AsSByte());
+        public static Vector128<short> Widen(Vector64<byte> bytes) => AdvSimd.SignExtendWideningLower(bytes.AsSByte());
+    }
+
+    private struct UnsignedBytes : INeonBytes
+    {
+        public static Vector128<short> WidenUpper(Vector128<byte> bytes) => AdvSimd.ZeroExtendWideningUpper(bytes).AsInt16();
+        public static Vector128<short> Widen(Vector64<byte> bytes) => AdvSimd.ZeroExtendWideningLower(bytes).AsInt16();
+    }
+
+    /// <summary>Copies <paramref name="count"/> bytes into <paramref name="bounce"/> (whole vectors may be read from there).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static unsafe byte* Bounce(byte* source, byte* bounce, int count)
+    {
+        Buffer.MemoryCopy(source, bounce, count, count);
+        return bounce;
     }
 
     private static bool WeightsFitInt8(ReadOnlySpan<short> weights)
@@ -170,6 +309,7 @@ public static partial class DepthwiseConv
         new Span<sbyte>(w, 16).Clear();
         short* w16 = stackalloc short[16];
         new Span<short>(w16, 16).Clear();
+        bool widenedFilled = false;
         for (int c = cFirst; c < cFirst + cCount; c++)
         {
             if (!float.IsFinite(multipliers[c]))
@@ -184,7 +324,9 @@ public static partial class DepthwiseConv
             if (!WeightsFitInt8(cw))
             {
                 // This channel's weights need 9 bits: widen its plane and run the SMLAL kernel instead.
-                planes.Build<NeonWidener>(xBase + c * g.InPlane);
+                if (!widenedFilled) planes.FillWidenedNeon();
+                widenedFilled = true;
+                planes.BuildWidenedNeon(xBase + c * g.InPlane);
                 cw.CopyTo(new Span<short>(w16, 16));
                 short* s0 = (short*)planes.Widened(0), s1 = (short*)planes.Widened(1 % stride) + 1 / stride * flatPlan.Pitch;
                 short* s2 = (short*)planes.Widened(2 % stride) + 2 / stride * flatPlan.Pitch;
@@ -357,29 +499,29 @@ public static partial class DepthwiseConv
     /// of <paramref name="w8"/>. Column offsets of taps 1 and 2 are <paramref name="o1"/>, <paramref name="o2"/> (tap 0: 0).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void OutputRowNeon3x3(short* r0, short* r1, short* r2, int o1, int o2, Vector128<short> w0to7, Vector128<short> w8,
+    private static unsafe void OutputRowNeon3x3(short* r0, short* r1, short* r2, nint o1, nint o2, Vector128<short> w0to7, Vector128<short> w8,
         Vector128<int> bias, int outWidth, int rowSpace, in NeonRequantizer requant, byte* yRow)
     {
         var rq = requant;
+        // Byte offsets of taps 1 and 2, and one pointer per kernel row, so each tap's address is one ADD.
+        nint b1 = o1 * sizeof(short), b2 = o2 * sizeof(short);
+        short* p0 = r0, p1 = r1, p2 = r2;
         int ow = 0;
-        for (; ow + 8 < outWidth; ow += 16)
+        for (; ow + 8 < outWidth; ow += 16, p0 += 16, p1 += 16, p2 += 16)
         {
             var a0 = bias;
             var a1 = bias;
             var a2 = bias;
             var a3 = bias;
-            short* p = r0 + ow;
-            Mac16(ref a0, ref a1, ref a2, ref a3, p, w0to7, 0);
-            Mac16(ref a0, ref a1, ref a2, ref a3, p + o1, w0to7, 1);
-            Mac16(ref a0, ref a1, ref a2, ref a3, p + o2, w0to7, 2);
-            p = r1 + ow;
-            Mac16(ref a0, ref a1, ref a2, ref a3, p, w0to7, 3);
-            Mac16(ref a0, ref a1, ref a2, ref a3, p + o1, w0to7, 4);
-            Mac16(ref a0, ref a1, ref a2, ref a3, p + o2, w0to7, 5);
-            p = r2 + ow;
-            Mac16(ref a0, ref a1, ref a2, ref a3, p, w0to7, 6);
-            Mac16(ref a0, ref a1, ref a2, ref a3, p + o1, w0to7, 7);
-            Mac16(ref a0, ref a1, ref a2, ref a3, p + o2, w8, 0);
+            Mac16(ref a0, ref a1, ref a2, ref a3, p0, w0to7, 0);
+            Mac16(ref a0, ref a1, ref a2, ref a3, At(p0, b1), w0to7, 1);
+            Mac16(ref a0, ref a1, ref a2, ref a3, At(p0, b2), w0to7, 2);
+            Mac16(ref a0, ref a1, ref a2, ref a3, p1, w0to7, 3);
+            Mac16(ref a0, ref a1, ref a2, ref a3, At(p1, b1), w0to7, 4);
+            Mac16(ref a0, ref a1, ref a2, ref a3, At(p1, b2), w0to7, 5);
+            Mac16(ref a0, ref a1, ref a2, ref a3, p2, w0to7, 6);
+            Mac16(ref a0, ref a1, ref a2, ref a3, At(p2, b1), w0to7, 7);
+            Mac16(ref a0, ref a1, ref a2, ref a3, At(p2, b2), w8, 0);
             rq.Store16(a0, a1, a2, a3, yRow + ow, rowSpace - ow);
         }
         if (ow < outWidth) OutputRowNeon3x3Tail(r0, r1, r2, o1, o2, w0to7, w8, bias, ow, rowSpace, rq, yRow);
@@ -392,12 +534,13 @@ public static partial class DepthwiseConv
     /// rewritten by row oh + 1's first block, stored last.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void OutputRowPairNeon3x3(short* r0, short* r1, short* r2, short* r3, int o1, int o2,
+    private static unsafe void OutputRowPairNeon3x3(short* r0, short* r1, short* r2, short* r3, nint o1, nint o2,
         Vector128<short> w0to7, Vector128<short> w8, Vector128<int> bias, int outWidth, int rowSpace, in NeonRequantizer requant, byte* yRow)
     {
         var rq = requant;
         byte* yNext = yRow + outWidth;
         int nextSpace = rowSpace - outWidth;
+        nint tap1Bytes = o1 * sizeof(short), tap2Bytes = o2 * sizeof(short); // one ADD per tap address
         int blocks16 = outWidth > 8 ? (outWidth - 8 + 15) / 16 : 0;
         int tail = 16 * blocks16;
         if (tail < outWidth)
@@ -409,41 +552,35 @@ public static partial class DepthwiseConv
         {
             var a0 = bias; var a1 = bias; var a2 = bias; var a3 = bias;
             var b0 = bias; var b1 = bias; var b2 = bias; var b3 = bias;
-            Vector64<short> l0, l1, l2, l3;
+            Vector128<short> s0, s1;
             short* p = r0 + ow;
-            Load16(p, out l0, out l1, out l2, out l3);
-            Mac16(ref a0, ref a1, ref a2, ref a3, l0, l1, l2, l3, w0to7, 0);
-            Load16(p + o1, out l0, out l1, out l2, out l3);
-            Mac16(ref a0, ref a1, ref a2, ref a3, l0, l1, l2, l3, w0to7, 1);
-            Load16(p + o2, out l0, out l1, out l2, out l3);
-            Mac16(ref a0, ref a1, ref a2, ref a3, l0, l1, l2, l3, w0to7, 2);
+            Load16(p, out s0, out s1);
+            Mac16(ref a0, ref a1, ref a2, ref a3, s0, s1, w0to7, 0);
+            Load16(At(p, tap1Bytes), out s0, out s1);
+            Mac16(ref a0, ref a1, ref a2, ref a3, s0, s1, w0to7, 1);
+            Load16(At(p, tap2Bytes), out s0, out s1);
+            Mac16(ref a0, ref a1, ref a2, ref a3, s0, s1, w0to7, 2);
             p = r1 + ow;
-            Load16(p, out l0, out l1, out l2, out l3);
-            Mac16(ref a0, ref a1, ref a2, ref a3, l0, l1, l2, l3, w0to7, 3);
-            Mac16(ref b0, ref b1, ref b2, ref b3, l0, l1, l2, l3, w0to7, 0);
-            Load16(p + o1, out l0, out l1, out l2, out l3);
-            Mac16(ref a0, ref a1, ref a2, ref a3, l0, l1, l2, l3, w0to7, 4);
-            Mac16(ref b0, ref b1, ref b2, ref b3, l0, l1, l2, l3, w0to7, 1);
-            Load16(p + o2, out l0, out l1, out l2, out l3);
-            Mac16(ref a0, ref a1, ref a2, ref a3, l0, l1, l2, l3, w0to7, 5);
-            Mac16(ref b0, ref b1, ref b2, ref b3, l0, l1, l2, l3, w0to7, 2);
+            Load16(p, out s0, out s1);
+            Mac16Twice(ref a0, ref a1, ref a2, ref a3, ref b0, ref b1, ref b2, ref b3, s0, s1, w0to7, 3, w0to7, 0);
+            Load16(At(p, tap1Bytes), out s0, out s1);
+            Mac16Twice(ref a0, ref a1, ref a2, ref a3, ref b0, ref b1, ref b2, ref b3, s0, s1, w0to7, 4, w0to7, 1);
+            Load16(At(p, tap2Bytes), out s0, out s1);
+            Mac16Twice(ref a0, ref a1, ref a2, ref a3, ref b0, ref b1, ref b2, ref b3, s0, s1, w0to7, 5, w0to7, 2);
             p = r2 + ow;
-            Load16(p, out l0, out l1, out l2, out l3);
-            Mac16(ref a0, ref a1, ref a2, ref a3, l0, l1, l2, l3, w0to7, 6);
-            Mac16(ref b0, ref b1, ref b2, ref b3, l0, l1, l2, l3, w0to7, 3);
-            Load16(p + o1, out l0, out l1, out l2, out l3);
-            Mac16(ref a0, ref a1, ref a2, ref a3, l0, l1, l2, l3, w0to7, 7);
-            Mac16(ref b0, ref b1, ref b2, ref b3, l0, l1, l2, l3, w0to7, 4);
-            Load16(p + o2, out l0, out l1, out l2, out l3);
-            Mac16(ref a0, ref a1, ref a2, ref a3, l0, l1, l2, l3, w8, 0);
-            Mac16(ref b0, ref b1, ref b2, ref b3, l0, l1, l2, l3, w0to7, 5);
+            Load16(p, out s0, out s1);
+            Mac16Twice(ref a0, ref a1, ref a2, ref a3, ref b0, ref b1, ref b2, ref b3, s0, s1, w0to7, 6, w0to7, 3);
+            Load16(At(p, tap1Bytes), out s0, out s1);
+            Mac16Twice(ref a0, ref a1, ref a2, ref a3, ref b0, ref b1, ref b2, ref b3, s0, s1, w0to7, 7, w0to7, 4);
+            Load16(At(p, tap2Bytes), out s0, out s1);
+            Mac16Twice(ref a0, ref a1, ref a2, ref a3, ref b0, ref b1, ref b2, ref b3, s0, s1, w8, 0, w0to7, 5);
             p = r3 + ow;
-            Load16(p, out l0, out l1, out l2, out l3);
-            Mac16(ref b0, ref b1, ref b2, ref b3, l0, l1, l2, l3, w0to7, 6);
-            Load16(p + o1, out l0, out l1, out l2, out l3);
-            Mac16(ref b0, ref b1, ref b2, ref b3, l0, l1, l2, l3, w0to7, 7);
-            Load16(p + o2, out l0, out l1, out l2, out l3);
-            Mac16(ref b0, ref b1, ref b2, ref b3, l0, l1, l2, l3, w8, 0);
+            Load16(p, out s0, out s1);
+            Mac16(ref b0, ref b1, ref b2, ref b3, s0, s1, w0to7, 6);
+            Load16(At(p, tap1Bytes), out s0, out s1);
+            Mac16(ref b0, ref b1, ref b2, ref b3, s0, s1, w0to7, 7);
+            Load16(At(p, tap2Bytes), out s0, out s1);
+            Mac16(ref b0, ref b1, ref b2, ref b3, s0, s1, w8, 0);
             rq.Store16(a0, a1, a2, a3, yRow + ow, rowSpace - ow);
             rq.Store16(b0, b1, b2, b3, yNext + ow, nextSpace - ow);
         }
@@ -451,7 +588,7 @@ public static partial class DepthwiseConv
 
     /// <summary>The last 8 outputs (from <paramref name="ow"/>) of a 3×3 row.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void OutputRowNeon3x3Tail(short* r0, short* r1, short* r2, int o1, int o2, Vector128<short> w0to7, Vector128<short> w8,
+    private static unsafe void OutputRowNeon3x3Tail(short* r0, short* r1, short* r2, nint o1, nint o2, Vector128<short> w0to7, Vector128<short> w8,
         Vector128<int> bias, int ow, int rowSpace, in NeonRequantizer rq, byte* yRow)
     {
         var a0 = bias;
@@ -471,24 +608,51 @@ public static partial class DepthwiseConv
         rq.Store8(a0, a1, yRow + ow, rowSpace - ow);
     }
 
-    /// <summary>16 int16 inputs at <paramref name="source"/> as four 4-lane halves (two LDP of D registers).</summary>
+    /// <summary>The address <paramref name="byteOffset"/> bytes after <paramref name="p"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Load16(short* source, out Vector64<short> l0, out Vector64<short> l1, out Vector64<short> l2, out Vector64<short> l3)
-    {
-        (l0, l1) = AdvSimd.Arm64.LoadPairVector64(source);
-        (l2, l3) = AdvSimd.Arm64.LoadPairVector64(source + 8);
-    }
+    private static unsafe short* At(short* p, nint byteOffset) => (short*)((byte*)p + byteOffset);
 
-    /// <summary>16 outputs += 16 loaded inputs × lane <paramref name="lane"/> of <paramref name="weights"/> (SMLAL by element).</summary>
+    /// <summary>16 int16 inputs at <paramref name="source"/> in two registers (one LDP of Q registers).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Load16(short* source, out Vector128<short> s0, out Vector128<short> s1) =>
+        (s0, s1) = AdvSimd.Arm64.LoadPairVector128(source);
+
+    /// <summary>
+    /// 16 outputs += 16 loaded inputs × lane <paramref name="lane"/> of <paramref name="weights"/> (SMLAL and SMLAL2 by
+    /// element: outputs 0-3 from the low half of <paramref name="s0"/>, 4-7 from its high half, 8-15 likewise from <paramref name="s1"/>).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Mac16(ref Vector128<int> a0, ref Vector128<int> a1, ref Vector128<int> a2, ref Vector128<int> a3,
-        Vector64<short> l0, Vector64<short> l1, Vector64<short> l2, Vector64<short> l3, Vector128<short> weights,
-        [ConstantExpected(Max = (byte)7)] byte lane)
+        Vector128<short> s0, Vector128<short> s1, Vector128<short> weights, [ConstantExpected(Max = (byte)7)] byte lane)
     {
-        a0 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(a0, l0, weights, lane);
-        a1 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(a1, l1, weights, lane);
-        a2 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(a2, l2, weights, lane);
-        a3 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(a3, l3, weights, lane);
+        // Upper halves first: GetLower() as the last use of a register lets the JIT read its D half in place (used
+        // before SMLAL2, it copies the whole register first).
+        a1 = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(a1, s0, weights, lane);
+        a3 = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(a3, s1, weights, lane);
+        a0 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(a0, s0.GetLower(), weights, lane);
+        a2 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(a2, s1.GetLower(), weights, lane);
+    }
+
+    /// <summary>
+    /// <see cref="Mac16(ref Vector128{int}, ref Vector128{int}, ref Vector128{int}, ref Vector128{int}, Vector128{short}, Vector128{short}, Vector128{short}, byte)"/>
+    /// into two output rows (a: <paramref name="weightsA"/>[<paramref name="laneA"/>], b: <paramref name="weightsB"/>[<paramref name="laneB"/>])
+    /// from the same inputs, all SMLAL2 first and each low half taken once, so the JIT copies no register.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Mac16Twice(ref Vector128<int> a0, ref Vector128<int> a1, ref Vector128<int> a2, ref Vector128<int> a3,
+        ref Vector128<int> b0, ref Vector128<int> b1, ref Vector128<int> b2, ref Vector128<int> b3, Vector128<short> s0, Vector128<short> s1,
+        Vector128<short> weightsA, [ConstantExpected(Max = (byte)7)] byte laneA, Vector128<short> weightsB, [ConstantExpected(Max = (byte)7)] byte laneB)
+    {
+        a1 = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(a1, s0, weightsA, laneA);
+        a3 = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(a3, s1, weightsA, laneA);
+        b1 = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(b1, s0, weightsB, laneB);
+        b3 = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(b3, s1, weightsB, laneB);
+        var low0 = s0.GetLower();
+        var low1 = s1.GetLower();
+        a0 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(a0, low0, weightsA, laneA);
+        a2 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(a2, low1, weightsA, laneA);
+        b0 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(b0, low0, weightsB, laneB);
+        b2 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(b2, low1, weightsB, laneB);
     }
 
     /// <summary>16 outputs += 16 int16 inputs at <paramref name="source"/> × lane <paramref name="lane"/> of <paramref name="weights"/>.</summary>
@@ -496,8 +660,8 @@ public static partial class DepthwiseConv
     private static unsafe void Mac16(ref Vector128<int> a0, ref Vector128<int> a1, ref Vector128<int> a2, ref Vector128<int> a3,
         short* source, Vector128<short> weights, [ConstantExpected(Max = (byte)7)] byte lane)
     {
-        Load16(source, out var l0, out var l1, out var l2, out var l3);
-        Mac16(ref a0, ref a1, ref a2, ref a3, l0, l1, l2, l3, weights, lane);
+        Load16(source, out var s0, out var s1);
+        Mac16(ref a0, ref a1, ref a2, ref a3, s0, s1, weights, lane);
     }
 
     /// <summary>8 outputs += 8 int16 inputs at <paramref name="source"/> × lane <paramref name="lane"/> of <paramref name="weights"/>.</summary>
@@ -505,9 +669,9 @@ public static partial class DepthwiseConv
     private static unsafe void Mac8(ref Vector128<int> a0, ref Vector128<int> a1, short* source, Vector128<short> weights,
         [ConstantExpected(Max = (byte)7)] byte lane)
     {
-        var (l0, l1) = AdvSimd.Arm64.LoadPairVector64(source);
-        a0 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(a0, l0, weights, lane);
-        a1 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(a1, l1, weights, lane);
+        var values = AdvSimd.LoadVector128(source);
+        a0 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(a0, values.GetLower(), weights, lane);
+        a1 = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(a1, values, weights, lane);
     }
 
     /// <summary>Any kernel: every tap's weight broadcast in <paramref name="tapWeights"/>, 16 then 8 outputs per step.</summary>

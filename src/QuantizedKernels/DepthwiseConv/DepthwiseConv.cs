@@ -470,7 +470,7 @@ public static partial class DepthwiseConv
     }
 
     /// <summary>The buffers of <see cref="FlatPlan"/> mode in one thread's scratch, and the per-channel build and copy-out.</summary>
-    private unsafe readonly struct FlatPlanes
+    private unsafe readonly partial struct FlatPlanes
     {
         private readonly FlatPlan plan;
         private readonly byte* widened, bytePlanes, xEnd;
@@ -481,8 +481,12 @@ public static partial class DepthwiseConv
         /// <summary>The temporary output row (<see cref="FlatPlan.TempBytes"/> bytes).</summary>
         public readonly byte* Temp;
 
-        /// <summary>Lays the buffers out in <paramref name="scratch"/> and fills the byte sub-planes with padding.</summary>
-        public FlatPlanes(in DepthwiseConvGeometry g, in FlatPlan plan, int* scratch, byte* x, int xLength, bool signed, int xZeroPoint)
+        /// <summary>
+        /// Lays the buffers out in <paramref name="scratch"/> and fills the byte sub-planes with padding (unless
+        /// <paramref name="bytePlanesUsed"/> is false: a path that widens input rows straight into its sub-planes).
+        /// </summary>
+        public FlatPlanes(in DepthwiseConvGeometry g, in FlatPlan plan, int* scratch, byte* x, int xLength, bool signed, int xZeroPoint,
+            bool bytePlanesUsed = true)
         {
             this.plan = plan;
             widened = (byte*)scratch;
@@ -495,7 +499,7 @@ public static partial class DepthwiseConv
             inWidth = g.InWidth;
             this.signed = signed;
             paddingByte = (byte)xZeroPoint;
-            new Span<byte>(bytePlanes, plan.Stride * plan.BytePlaneBytes).Fill(paddingByte);
+            if (bytePlanesUsed) new Span<byte>(bytePlanes, plan.Stride * plan.BytePlaneBytes).Fill(paddingByte);
         }
 
         /// <summary>Start of byte sub-plane <paramref name="parity"/> (padded rows of <see cref="FlatPlan.RowBytes"/> bytes).</summary>
@@ -511,46 +515,87 @@ public static partial class DepthwiseConv
         /// </summary>
         public void Build<TWidener>(byte* channel, bool widen = true) where TWidener : IRowWidener
         {
-            int stride = plan.Stride, rowBytes = plan.RowBytes;
-            int count = Math.Min(inWidth, rowBytes - padLeft);
-            nuint vectorRead = (nuint)((count + 15) & ~15);
-            int lastRow = Math.Min(inHeight, plan.SubPlaneRows * stride - padTop);
-            var padding = Vector128.Create(paddingByte);
-            // Destinations of the next even and odd padded rows (stride 1: every row is "even"), advanced per row.
-            int r = padTop;
-            byte* even = bytePlanes + (nint)((r + stride - 1) / stride) * rowBytes + padLeft;
-            byte* odd = bytePlanes + plan.BytePlaneBytes + (nint)(r / 2) * rowBytes + padLeft;
-            byte* source = channel;
-            for (int ih = 0; ih < lastRow; ih++, r++, source += inWidth)
+            CopyRows(channel);
+            if (!widen) return; // byte sub-planes only (the SDOT path reads int8 bytes)
+            for (int parity = 0; parity < plan.Stride; parity++)
+                TWidener.Widen(bytePlanes + (nint)parity * plan.BytePlaneBytes, Widened(parity), plan.WidenBytes, 2 * plan.Half, plan.Stride, signed);
+        }
+
+        /// <summary>Columns of an image row that a padded row keeps: <c>min(InWidth, RowBytes - PadLeft)</c> (at least 1).</summary>
+        private int RowCount => Math.Min(inWidth, plan.RowBytes - padLeft);
+
+        /// <summary>Image rows that land in a padded row of the plan (the others are never read).</summary>
+        private int ImageRows => Math.Max(0, Math.Min(inHeight, plan.SubPlaneRows * plan.Stride - padTop));
+
+        /// <summary>
+        /// Stride 2: the first image row whose padded row <c>PadTop + ih</c> lies in sub-plane <paramref name="parity"/>,
+        /// and how many image rows do (every second one from there).
+        /// </summary>
+        private (int First, int Rows) ParityRows(int parity)
+        {
+            int first = (parity - padTop) & 1;
+            return (first, Math.Max(0, (ImageRows - first + 1) / 2));
+        }
+
+        /// <summary>Copies the image rows of the channel plane at <paramref name="channel"/> into the byte sub-planes.</summary>
+        private void CopyRows(byte* channel)
+        {
+            int rowBytes = plan.RowBytes, count = RowCount;
+            if (plan.Stride == 1)
             {
-                byte* destination;
-                if (stride == 1 || (r & 1) == 0) { destination = even; even += rowBytes; }
-                else { destination = odd; odd += rowBytes; }
-                if ((nuint)(xEnd - source) >= vectorRead)
+                CopyRowRun(channel, inWidth, bytePlanes + (nint)padTop * rowBytes + padLeft, rowBytes, ImageRows, count);
+                return;
+            }
+            for (int parity = 0; parity < 2; parity++)
+            {
+                var (first, rows) = ParityRows(parity);
+                CopyRowRun(channel + (nint)first * inWidth, 2 * inWidth,
+                    BytePlane(parity) + (nint)((padTop + first) >> 1) * rowBytes + padLeft, rowBytes, rows, count);
+            }
+        }
+
+        /// <summary>
+        /// Copies <paramref name="rows"/> rows of <paramref name="count"/> bytes, in order. Whole 16-byte vectors, then
+        /// one vector of padding over the bytes they wrote past the row (later rows, which are copied afterwards, and
+        /// padding); rows too close to the end of the input for whole-vector reads are copied exactly.
+        /// </summary>
+        private readonly void CopyRowRun(byte* source, int sourceStep, byte* destination, int destinationStep, int rows, int count)
+        {
+            var padding = Vector128.Create(paddingByte);
+            int vectorBytes = (count + 15) & ~15;
+            byte* lastVectorSource = xEnd - vectorBytes;
+            if (vectorBytes == 16)
+                for (; rows > 0 && source <= lastVectorSource; rows--, source += sourceStep, destination += destinationStep)
                 {
-                    // Whole vectors, then the padding they overwrote after the row (rows are built in order, so the bytes
-                    // of later rows this rewrites are copied afterwards).
+                    Vector128.Store(Vector128.Load(source), destination);
+                    Vector128.Store(padding, destination + count);
+                }
+            else
+                for (; rows > 0 && source <= lastVectorSource; rows--, source += sourceStep, destination += destinationStep)
+                {
                     for (int j = 0; j < count; j += 16) Vector128.Store(Vector128.Load(source + j), destination + j);
                     Vector128.Store(padding, destination + count);
                 }
-                else Buffer.MemoryCopy(source, destination, count, count);
-            }
-            if (!widen) return; // byte sub-planes only (the SDOT path reads int8 bytes)
-            for (int parity = 0; parity < stride; parity++)
-                TWidener.Widen(bytePlanes + (nint)parity * plan.BytePlaneBytes, Widened(parity), plan.WidenBytes, 2 * plan.Half, stride, signed);
+            for (; rows > 0; rows--, source += sourceStep, destination += destinationStep)
+                Buffer.MemoryCopy(source, destination, count, count);
         }
 
         /// <summary>Copies the real columns of every flattened row from <see cref="Temp"/> to the channel's output plane.</summary>
         public void CopyOut(byte* yPlane, int outHeight, int outWidth)
         {
-            byte* yEnd = yPlane + outHeight * outWidth;
-            for (int oh = 0; oh < outHeight; oh++)
-            {
-                byte* source = Temp + (nint)oh * plan.Pitch, destination = yPlane + oh * outWidth;
-                if (destination + ((outWidth + 15) & ~15) <= yEnd)
+            byte* source = Temp, destination = yPlane, yEnd = yPlane + outHeight * outWidth;
+            int pitch = plan.Pitch, vectorBytes = (outWidth + 15) & ~15;
+            // Whole-vector stores past a row's end write into the next row, which is copied afterwards; only the rows
+            // whose stores would pass the plane's end (another channel, perhaps another thread's) copy exactly.
+            byte* lastVectorRow = yEnd - vectorBytes;
+            if (vectorBytes == 16)
+                for (; destination <= lastVectorRow; source += pitch, destination += outWidth)
+                    Vector128.Store(Vector128.Load(source), destination);
+            else
+                for (; destination <= lastVectorRow; source += pitch, destination += outWidth)
                     for (int j = 0; j < outWidth; j += 16) Vector128.Store(Vector128.Load(source + j), destination + j);
-                else Buffer.MemoryCopy(source, destination, outWidth, outWidth);
-            }
+            for (; destination < yEnd; source += pitch, destination += outWidth)
+                Buffer.MemoryCopy(source, destination, outWidth, outWidth);
         }
     }
 }
