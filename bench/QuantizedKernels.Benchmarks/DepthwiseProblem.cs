@@ -39,7 +39,7 @@ public sealed record DepthwiseShape(int Channels, int InSize, int Stride, string
 public sealed class DepthwiseProblem
 {
     private readonly byte[] _x;
-    private readonly short[] _weights;
+    private readonly DepthwiseConvWeights _weights;
     private readonly int[] _bias;
     private readonly float[] _multipliers;
     private readonly int[] _scratch;
@@ -52,7 +52,8 @@ public sealed class DepthwiseProblem
         var random = new Random(seed);
         _x = new byte[g.Channels * g.InPlane];
         random.NextBytes(_x);
-        _weights = Enumerable.Range(0, g.Channels * g.Taps).Select(_ => (short)random.Next(-127, 128)).ToArray();
+        // Packed once, as the runtime does at load.
+        _weights = new DepthwiseConvWeights(g, Enumerable.Range(0, g.Channels * g.Taps).Select(_ => (short)random.Next(-127, 128)).ToArray());
         _bias = Enumerable.Range(0, g.Channels).Select(_ => random.Next(-5000, 5000)).ToArray();
         _multipliers = Enumerable.Range(0, g.Channels).Select(i => 1f / (64 * 3 * (1 + i % 3))).ToArray();
         _scratch = new int[DepthwiseConv.ScratchLength(g)];

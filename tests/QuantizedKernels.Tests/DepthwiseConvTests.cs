@@ -170,4 +170,41 @@ public sealed class DepthwiseConvTests
         Assert.Throws<ArgumentException>(() => DepthwiseConv.Run(IsaPath.Scalar, g, new byte[18], false, 0, new short[18], [], [1f, 1f], 0, 0, 255, new byte[18], scratch, 1, 2));
         Assert.Throws<ArgumentException>(() => DepthwiseConv.Run(CpuFeatures.Best, g, new byte[18], false, 0, new short[18], [], [1f, 1f], 0, 0, 255, new byte[18], new int[1]));
     }
+
+    [Fact]
+    public void PackedWeights_ForAnotherGeometry_AreRefused()
+    {
+        var g = new DepthwiseConvGeometry(2, 3, 3, 3, 3, 3, 3, 1, 1, 1, 1);
+        var scratch = new int[DepthwiseConv.ScratchLength(g)];
+        var threeChannels = new DepthwiseConvWeights(new DepthwiseConvGeometry(3, 3, 3, 3, 3, 3, 3, 1, 1, 1, 1), new short[27]);
+        var fiveByFive = new DepthwiseConvWeights(new DepthwiseConvGeometry(2, 5, 5, 5, 5, 5, 5, 1, 1, 2, 2), new short[50]);
+        var oneByNine = new DepthwiseConvWeights(new DepthwiseConvGeometry(2, 3, 11, 3, 3, 1, 9, 1, 1, 0, 0), new short[18]);
+        foreach (var wrong in new[] { threeChannels, fiveByFive, oneByNine })
+            Assert.Throws<ArgumentException>(() => DepthwiseConv.Run(CpuFeatures.Best, g, new byte[18], false, 0, wrong, [], [1f, 1f], 0, 0, 255, new byte[18], scratch));
+        Assert.Throws<ArgumentException>(() => new DepthwiseConvWeights(g, new short[17]));
+    }
+
+    [Theory]
+    [MemberData(nameof(SupportedPaths))]
+    public void PackedWeights_ReusedAcrossRunsAndChannelRanges_MatchReference(IsaPath isa)
+    {
+        // Weights packed once (as the runtime does at load) serve many runs; mixes int8-range and 9-bit weights so the
+        // SDOT path takes both its channel kinds.
+        var g = new DepthwiseConvGeometry(12, 14, 14, 7, 7, 3, 3, 2, 2, 0, 0, 1, 1);
+        for (int seed = 0; seed < 4; seed++)
+        {
+            var data = DepthwiseConvSelfTest.CaseData.Create(new DepthwiseConvSelfTestCase(g, true, true, seed % 2 == 0, seed == 1, true, 500 + seed));
+            var expected = new byte[g.Channels * g.OutPlane];
+            DepthwiseConvReference.Run(g, data.X, true, data.XZeroPoint, data.Weights, data.Bias, data.Multipliers, data.YZeroPoint, data.YMin, data.YMax, expected, 0, g.Channels);
+            var packed = new DepthwiseConvWeights(g, data.Weights);
+            var scratch = new int[DepthwiseConv.ScratchLength(g)];
+            for (int run = 0; run < 2; run++)
+            {
+                var actual = new byte[expected.Length];
+                DepthwiseConv.Run(isa, g, data.X, true, data.XZeroPoint, packed, data.Bias, data.Multipliers, data.YZeroPoint, data.YMin, data.YMax, actual, scratch, 0, 5);
+                DepthwiseConv.Run(isa, g, data.X, true, data.XZeroPoint, packed, data.Bias, data.Multipliers, data.YZeroPoint, data.YMin, data.YMax, actual, scratch, 5, 7);
+                Assert.Equal(expected, actual);
+            }
+        }
+    }
 }

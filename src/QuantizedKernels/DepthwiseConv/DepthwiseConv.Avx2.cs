@@ -13,7 +13,7 @@ public static partial class DepthwiseConv
     //   stride 1: slot[j] = (v[j], v[j+1])          taps (kw, kw+1) of output ow read pair ow + kw
     //   stride 2: slot[j] = (v[2j], v[2j+1])        taps (kw, kw+1) of output ow read pair ow + kw/2
     // (v = raw values of the padded row). Tap pairs start at even kw; an odd kernel width pairs its last tap with weight 0.
-    // weightPairs[kh * pairsPerRow + p] = (w[kh][2p], w[kh][2p+1] or 0) packed the same way.
+    // weightPairs[kh * pairsPerRow + p] = (w[kh][2p], w[kh][2p+1] or 0) packed the same way (DepthwiseConvWeights.Avx2Pairs).
     //
     // Output stores: a channel's rows are written in order, so a full vector store may run past the end of row oh into
     // row oh + 1 (rewritten afterwards); only the end of the channel plane (rowSpace bytes from the row start) is a hard
@@ -21,14 +21,13 @@ public static partial class DepthwiseConv
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void RunAvx2(in DepthwiseConvGeometry g, ReadOnlySpan<byte> x, bool xSigned, int xZeroPoint,
-        ReadOnlySpan<short> weights, ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers,
+        DepthwiseConvWeights weights, ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers,
         int yZeroPoint, int yMin, int yMax, Span<byte> y, Span<int> scratch, int cFirst, int cCount)
     {
         var plan = PlanePlan.For(g);
         int kernelHeight = g.KernelHeight, taps = g.Taps;
         int pairsPerRow = (g.KernelWidth + 1) / 2;
         int pairStep = g.StrideWidth == 1 ? 2 : 1;
-        Span<int> weightPairs = stackalloc int[kernelHeight * pairsPerRow];
         int ring = RingSlots(g);
         bool is3x3 = kernelHeight == 3 && pairsPerRow == 2;
         byte** rowPointers = stackalloc byte*[ring];
@@ -38,7 +37,7 @@ public static partial class DepthwiseConv
         var flatPlan = flat ? FlatPlan.For(g) : default;
 
         fixed (int* scratchBase = scratch)
-        fixed (int* pairBase = weightPairs)
+        fixed (int* packedPairs = weights.Avx2Pairs)
         fixed (byte* yBase = y)
         fixed (byte* xBase = x)
         {
@@ -55,12 +54,11 @@ public static partial class DepthwiseConv
             {
                 if (!float.IsFinite(multipliers[c]))
                 {
-                    DepthwiseConvReference.Run(g, x, xSigned, xZeroPoint, weights, bias, multipliers, yZeroPoint, yMin, yMax, y, c, 1);
+                    DepthwiseConvReference.Run(g, x, xSigned, xZeroPoint, weights.Values, bias, multipliers, yZeroPoint, yMin, yMax, y, c, 1);
                     continue;
                 }
-                var w = weights.Slice(c * taps, taps);
-                PackWeightPairs(w, g.KernelWidth, kernelHeight, pairsPerRow, weightPairs);
-                requant.SetChannel(RawValueBias(w, bias, c, xZeroPoint), multipliers[c]);
+                int* pairBase = packedPairs + c * weights.Avx2PairsPerChannel; // packed at load (DepthwiseConvWeights)
+                requant.SetChannel(RawValueBias(weights, bias, c, xZeroPoint), multipliers[c]);
 
                 if (flat)
                 {
@@ -99,19 +97,6 @@ public static partial class DepthwiseConv
                 }
             }
         }
-    }
-
-    /// <summary>weightPairs[kh * pairsPerRow + p] = (w[kh][2p], w[kh][2p+1] or 0 past the kernel width) as two int16 in an int32.</summary>
-    private static void PackWeightPairs(ReadOnlySpan<short> w, int kernelWidth, int kernelHeight, int pairsPerRow, Span<int> weightPairs)
-    {
-        for (int kh = 0; kh < kernelHeight; kh++)
-            for (int p = 0; p < pairsPerRow; p++)
-            {
-                int kw = 2 * p;
-                int low = w[kh * kernelWidth + kw];
-                int high = kw + 1 < kernelWidth ? w[kh * kernelWidth + kw + 1] : 0;
-                weightPairs[kh * pairsPerRow + p] = (low & 0xFFFF) | (high << 16);
-            }
     }
 
     /// <summary>Ring slots of int32 pairs of int16 raw values (see the layout above).</summary>

@@ -18,7 +18,7 @@ public static partial class DepthwiseConv
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void RunNeon(in DepthwiseConvGeometry g, ReadOnlySpan<byte> x, bool xSigned, int xZeroPoint,
-        ReadOnlySpan<short> weights, ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers,
+        DepthwiseConvWeights weights, ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers,
         int yZeroPoint, int yMin, int yMax, Span<byte> y, Span<int> scratch, int cFirst, int cCount, bool dot)
     {
         var plan = PlanePlan.For(g);
@@ -27,7 +27,6 @@ public static partial class DepthwiseConv
         Span<int> columnOffsets = stackalloc int[g.KernelWidth];
         for (int kw = 0; kw < g.KernelWidth; kw++) columnOffsets[kw] = TapColumnOffset(kw, g.StrideWidth, plan.RowBytes / 2);
         Span<Vector128<short>> tapWeights = stackalloc Vector128<short>[taps];
-        Span<short> threeByThree = stackalloc short[16];
         byte** rowPointers = stackalloc byte*[ring];
         short** rows = (short**)rowPointers;
         var requant = new NeonRequantizer(yZeroPoint, yMin, yMax, PackSigned(yMin, yMax));
@@ -40,7 +39,7 @@ public static partial class DepthwiseConv
         fixed (int* scratchBase = scratch)
         fixed (int* offsetBase = columnOffsets)
         fixed (Vector128<short>* weightBase = tapWeights)
-        fixed (short* w3Base = threeByThree)
+        fixed (short* packed3x3 = weights.Neon3x3)
         fixed (byte* yBase = y)
         fixed (byte* xBase = x)
         {
@@ -63,16 +62,23 @@ public static partial class DepthwiseConv
             {
                 if (!float.IsFinite(multipliers[c]))
                 {
-                    DepthwiseConvReference.Run(g, x, xSigned, xZeroPoint, weights, bias, multipliers, yZeroPoint, yMin, yMax, y, c, 1);
+                    DepthwiseConvReference.Run(g, x, xSigned, xZeroPoint, weights.Values, bias, multipliers, yZeroPoint, yMin, yMax, y, c, 1);
                     continue;
                 }
-                var w = weights.Slice(c * taps, taps);
-                if (is3x3) w.CopyTo(threeByThree);
-                else for (int t = 0; t < taps; t++) tapWeights[t] = Vector128.Create(w[t]);
-                var channelBias = Vector128.Create(RawValueBias(w, bias, c, xZeroPoint));
+                // 3×3: the taps as lanes of two registers, packed at load; other kernels broadcast each tap.
+                Vector128<short> w0to7 = default, w8 = default;
+                if (is3x3)
+                {
+                    w0to7 = AdvSimd.LoadVector128(packed3x3 + 16 * c);
+                    w8 = AdvSimd.LoadVector128(packed3x3 + 16 * c + 8);
+                }
+                else
+                {
+                    var w = weights.Values.Slice(c * taps, taps);
+                    for (int t = 0; t < taps; t++) tapWeights[t] = Vector128.Create(w[t]);
+                }
+                var channelBias = Vector128.Create(RawValueBias(weights, bias, c, xZeroPoint));
                 requant.SetChannel(multipliers[c]);
-                var w0to7 = AdvSimd.LoadVector128(w3Base);
-                var w8 = AdvSimd.LoadVector128(w3Base + 8);
 
                 if (flat)
                 {
@@ -259,13 +265,6 @@ public static partial class DepthwiseConv
         return bounce;
     }
 
-    private static bool WeightsFitInt8(ReadOnlySpan<short> weights)
-    {
-        foreach (short w in weights)
-            if (w < sbyte.MinValue || w > sbyte.MaxValue) return false;
-        return true;
-    }
-
     // SDOT path (Cortex-A76): flat planes of int8 bytes, no widening. Output q reads bytes q·s + kh'·RowBytes + kw of
     // byte sub-plane kh % s (kh' = kh / s, s = stride): for four consecutive outputs, TBL gathers each one's 4-byte
     // window (the 3 taps of one kernel row and one more byte) into a 32-bit lane, and SDOT by element multiplies the
@@ -288,7 +287,7 @@ public static partial class DepthwiseConv
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void RunNeonDotFlat3x3(in DepthwiseConvGeometry g, in FlatPlan flatPlan, byte* xBase, int xLength, int xZeroPoint,
-        ReadOnlySpan<short> weights, ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers, NeonRequantizer requant, byte* yBase,
+        DepthwiseConvWeights weights, ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers, NeonRequantizer requant, byte* yBase,
         int* scratchBase, int cFirst, int cCount)
     {
         var planes = new FlatPlanes(g, flatPlan, scratchBase, xBase, xLength, signed: true, xZeroPoint);
@@ -305,39 +304,33 @@ public static partial class DepthwiseConv
         }
         fixed (byte* indices = WindowIndicesStride2)
             if (stride == 2) i0 = AdvSimd.LoadVector128((sbyte*)indices);
-        sbyte* w = stackalloc sbyte[16];
-        new Span<sbyte>(w, 16).Clear();
-        short* w16 = stackalloc short[16];
-        new Span<short>(w16, 16).Clear();
         bool widenedFilled = false;
+        fixed (short* packed3x3 = weights.Neon3x3)
+        fixed (sbyte* dotRows = weights.DotRows)
         for (int c = cFirst; c < cFirst + cCount; c++)
         {
             if (!float.IsFinite(multipliers[c]))
             {
-                DepthwiseConvReference.Run(g, new ReadOnlySpan<byte>(xBase, xLength), true, xZeroPoint, weights, bias, multipliers,
+                DepthwiseConvReference.Run(g, new ReadOnlySpan<byte>(xBase, xLength), true, xZeroPoint, weights.Values, bias, multipliers,
                     requant.YZeroPoint, requant.YMin, requant.YMax, new Span<byte>(yBase, g.Channels * g.OutPlane), c, 1);
                 continue;
             }
-            var cw = weights.Slice(c * 9, 9);
-            var channelBias = Vector128.Create(RawValueBias(cw, bias, c, xZeroPoint));
+            var channelBias = Vector128.Create(RawValueBias(weights, bias, c, xZeroPoint));
             requant.SetChannel(multipliers[c]);
-            if (!WeightsFitInt8(cw))
+            if (!weights.FitsInt8[c])
             {
                 // This channel's weights need 9 bits: widen its plane and run the SMLAL kernel instead.
                 if (!widenedFilled) planes.FillWidenedNeon();
                 widenedFilled = true;
                 planes.BuildWidenedNeon(xBase + c * g.InPlane);
-                cw.CopyTo(new Span<short>(w16, 16));
                 short* s0 = (short*)planes.Widened(0), s1 = (short*)planes.Widened(1 % stride) + 1 / stride * flatPlan.Pitch;
                 short* s2 = (short*)planes.Widened(2 % stride) + 2 / stride * flatPlan.Pitch;
                 OutputRowNeon3x3(s0, s1, s2, TapColumnOffset(1, stride, flatPlan.Half), TapColumnOffset(2, stride, flatPlan.Half),
-                    AdvSimd.LoadVector128(w16), AdvSimd.LoadVector128(w16 + 8), channelBias, flatPlan.Outputs, flatPlan.TempBytes, requant, planes.Temp);
+                    AdvSimd.LoadVector128(packed3x3 + 16 * c), AdvSimd.LoadVector128(packed3x3 + 16 * c + 8), channelBias, flatPlan.Outputs, flatPlan.TempBytes, requant, planes.Temp);
                 planes.CopyOut(yBase + c * g.OutPlane, g.OutHeight, g.OutWidth);
                 continue;
             }
-            for (int kh = 0; kh < 3; kh++)
-                for (int kw = 0; kw < 3; kw++) w[4 * kh + kw] = (sbyte)cw[3 * kh + kw];
-            var rowWeights = AdvSimd.LoadVector128(w);
+            var rowWeights = AdvSimd.LoadVector128(dotRows + 16 * c);
             planes.Build<NeonWidener>(xBase + c * g.InPlane, widen: false);
             if (stride == 1) OutputsNeonDot3x3Stride1(r0, r1, r2, rowWeights, i0, i1, i2, channelBias, flatPlan.Outputs, requant, planes.Temp);
             else OutputsNeonDot3x3Stride2(r0, r1, r2, rowWeights, i0, channelBias, flatPlan.Outputs, requant, planes.Temp);

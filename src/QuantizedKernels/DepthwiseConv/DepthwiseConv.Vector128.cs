@@ -15,7 +15,7 @@ public static partial class DepthwiseConv
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void RunVector128(in DepthwiseConvGeometry g, ReadOnlySpan<byte> x, bool xSigned, int xZeroPoint,
-        ReadOnlySpan<short> weights, ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers,
+        DepthwiseConvWeights weights, ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers,
         int yZeroPoint, int yMin, int yMax, Span<byte> y, Span<int> scratch, int cFirst, int cCount)
     {
         var plan = PlanePlan.For(g);
@@ -44,12 +44,12 @@ public static partial class DepthwiseConv
             {
                 if (!float.IsFinite(multipliers[c]))
                 {
-                    DepthwiseConvReference.Run(g, x, xSigned, xZeroPoint, weights, bias, multipliers, yZeroPoint, yMin, yMax, y, c, 1);
+                    DepthwiseConvReference.Run(g, x, xSigned, xZeroPoint, weights.Values, bias, multipliers, yZeroPoint, yMin, yMax, y, c, 1);
                     continue;
                 }
-                var w = weights.Slice(c * taps, taps);
+                var w = weights.Values.Slice(c * taps, taps);
                 for (int t = 0; t < taps; t++) tapWeights[t] = Vector128.Create((int)w[t]);
-                var channelBias = Vector128.Create(RawValueBias(w, bias, c, xZeroPoint));
+                var channelBias = Vector128.Create(RawValueBias(weights, bias, c, xZeroPoint));
                 var multiplier = Vector128.Create(multipliers[c]);
 
                 rowRing.StartChannel(xBase + c * g.InPlane);

@@ -84,9 +84,33 @@ public static partial class DepthwiseConv
         int yZeroPoint, int yMin, int yMax, Span<byte> y, Span<int> scratch, int cFirst, int cCount)
     {
         g.Validate();
+        if (weights.Length < g.Channels * g.Taps)
+            throw new ArgumentException("a depthwise convolution span is shorter than the geometry requires");
+        Run(isa, g, x, xSigned, xZeroPoint, new DepthwiseConvWeights(g, weights), bias, multipliers, yZeroPoint, yMin, yMax, y, scratch, cFirst, cCount);
+    }
+
+    /// <summary>Runs every channel with weights packed at load; see <see cref="Run(IsaPath, in DepthwiseConvGeometry, ReadOnlySpan{byte}, bool, int, DepthwiseConvWeights, ReadOnlySpan{int}, ReadOnlySpan{float}, int, int, int, Span{byte}, Span{int}, int, int)"/>.</summary>
+    public static void Run(IsaPath isa, in DepthwiseConvGeometry g, ReadOnlySpan<byte> x, bool xSigned, int xZeroPoint,
+        DepthwiseConvWeights weights, ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers,
+        int yZeroPoint, int yMin, int yMax, Span<byte> y, Span<int> scratch) =>
+        Run(isa, g, x, xSigned, xZeroPoint, weights, bias, multipliers, yZeroPoint, yMin, yMax, y, scratch, 0, g.Channels);
+
+    /// <summary>
+    /// As <see cref="Run(IsaPath, in DepthwiseConvGeometry, ReadOnlySpan{byte}, bool, int, ReadOnlySpan{short}, ReadOnlySpan{int}, ReadOnlySpan{float}, int, int, int, Span{byte}, Span{int}, int, int)"/>,
+    /// with the weights packed once (at model load) by <see cref="DepthwiseConvWeights"/>: the form to call per
+    /// inference, which allocates nothing and does no per-channel weight work.
+    /// </summary>
+    /// <exception cref="ArgumentException">Also when <paramref name="weights"/> was packed for another channel count or kernel.</exception>
+    public static void Run(IsaPath isa, in DepthwiseConvGeometry g, ReadOnlySpan<byte> x, bool xSigned, int xZeroPoint,
+        DepthwiseConvWeights weights, ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers,
+        int yZeroPoint, int yMin, int yMax, Span<byte> y, Span<int> scratch, int cFirst, int cCount)
+    {
+        g.Validate();
+        if (!weights.Matches(g))
+            throw new ArgumentException($"depthwise weights packed for {weights.Channels} channels of {weights.Taps} taps do not match the geometry");
         if (cFirst < 0 || cCount < 0 || cFirst > g.Channels - cCount)
             throw new ArgumentException($"channel range [{cFirst}, {cFirst + cCount}) outside [0, {g.Channels})");
-        if (x.Length < g.Channels * g.InPlane || y.Length < g.Channels * g.OutPlane || weights.Length < g.Channels * g.Taps
+        if (x.Length < g.Channels * g.InPlane || y.Length < g.Channels * g.OutPlane
             || multipliers.Length < g.Channels || (!bias.IsEmpty && bias.Length < g.Channels))
             throw new ArgumentException("a depthwise convolution span is shorter than the geometry requires");
         if (cCount == 0) return;
@@ -117,7 +141,7 @@ public static partial class DepthwiseConv
                 CpuFeatures.Require(isa);
                 break;
         }
-        DepthwiseConvReference.Run(g, x, xSigned, xZeroPoint, weights, bias, multipliers, yZeroPoint, yMin, yMax, y, cFirst, cCount);
+        DepthwiseConvReference.Run(g, x, xSigned, xZeroPoint, weights.Values, bias, multipliers, yZeroPoint, yMin, yMax, y, cFirst, cCount);
     }
 
     /// <summary>True when the geometry (not the quantization parameters) suits the fast paths.</summary>
@@ -156,12 +180,8 @@ public static partial class DepthwiseConv
     /// Accumulator start of channel <paramref name="c"/> for raw input values: <c>bias - xZeroPoint * Σ w</c> (int32,
     /// wrapping like the reference's accumulation, so the final sums agree modulo 2^32).
     /// </summary>
-    private static int RawValueBias(ReadOnlySpan<short> channelWeights, ReadOnlySpan<int> bias, int c, int xZeroPoint)
-    {
-        int sum = 0;
-        foreach (short w in channelWeights) sum += w;
-        return unchecked((bias.IsEmpty ? 0 : bias[c]) - xZeroPoint * sum);
-    }
+    private static int RawValueBias(DepthwiseConvWeights weights, ReadOnlySpan<int> bias, int c, int xZeroPoint) =>
+        unchecked((bias.IsEmpty ? 0 : bias[c]) - xZeroPoint * weights.Sums[c]);
 
     /// <summary>
     /// Copies the low <paramref name="count"/> (&lt; 16) bytes of <paramref name="bytes"/> to <paramref name="destination"/>

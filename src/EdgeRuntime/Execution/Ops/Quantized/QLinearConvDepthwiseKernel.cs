@@ -18,7 +18,7 @@ internal sealed class QLinearConvDepthwiseKernel : IOpKernel, IParallelWork, IKe
     private readonly int _batch;
     private readonly IsaPath _isa;
     private readonly WorkerPool? _workers;
-    private readonly short[] _weights;
+    private readonly DepthwiseConvWeights _weights;
     private readonly float[] _multipliers;
     private readonly bool _xSigned;
     private readonly int _xZeroPoint, _yZeroPoint, _yMin, _yMax;
@@ -37,7 +37,7 @@ internal sealed class QLinearConvDepthwiseKernel : IOpKernel, IParallelWork, IKe
         _batch = batch;
         _isa = isa;
         _workers = workers;
-        _weights = weights;
+        _weights = new DepthwiseConvWeights(g, weights); // per-channel forms of every path, packed once
         _xSigned = xSigned;
         _xZeroPoint = xZeroPoint;
         _multipliers = multipliers;

@@ -1,0 +1,93 @@
+namespace EdgeRuntime.Kernels.Depthwise;
+
+/// <summary>
+/// Depthwise weights prepared once (at model load) in the forms the fast paths read per channel, so a run does no
+/// per-channel weight work: the weight sums that fold the input zero point into the bias, the AVX2 tap pairs, the
+/// NEON 3×3 lanes and the SDOT kernel rows. Immutable; one instance may serve any number of threads and runs.
+/// </summary>
+public sealed class DepthwiseConvWeights
+{
+    private readonly short[] values;
+
+    /// <summary>Channels (<see cref="DepthwiseConvGeometry.Channels"/> of the geometry packed for).</summary>
+    public int Channels { get; }
+
+    /// <summary>Taps per channel (<c>KernelHeight * KernelWidth</c>).</summary>
+    public int Taps { get; }
+
+    /// <summary>The weights as given: <c>[Channels][Taps]</c>, weight minus that channel's weight zero point.</summary>
+    public ReadOnlySpan<short> Values => values;
+
+    /// <summary>Per channel: <c>Σ weights</c> (int32, wrapping), for the accumulator start <c>bias - xZeroPoint * Σ w</c>.</summary>
+    internal readonly int[] Sums;
+
+    /// <summary>
+    /// AVX2 tap pairs, <c>[Channels][KernelHeight * PairsPerRow]</c> with <c>PairsPerRow = (KernelWidth + 1) / 2</c>:
+    /// <c>(w[kh][2p] &amp; 0xFFFF) | (w[kh][2p + 1] &lt;&lt; 16)</c>, weight 0 after an odd row's last tap.
+    /// </summary>
+    internal readonly int[] Avx2Pairs;
+
+    /// <summary>Ints per channel in <see cref="Avx2Pairs"/>.</summary>
+    internal readonly int Avx2PairsPerChannel;
+
+    /// <summary>3×3 only (else empty): per channel 16 int16 lanes, taps 0-8 then zeros (NEON SMLAL by element).</summary>
+    internal readonly short[] Neon3x3;
+
+    /// <summary>
+    /// 3×3 only (else empty): per channel 16 int8 bytes, kernel row kh in bytes <c>4kh .. 4kh + 2</c> and zeros (the
+    /// SDOT rows), valid where <see cref="FitsInt8"/> is true.
+    /// </summary>
+    internal readonly sbyte[] DotRows;
+
+    /// <summary>3×3 only (else empty): per channel, whether every weight lies in [-128, 127] (the SDOT path applies).</summary>
+    internal readonly bool[] FitsInt8;
+
+    /// <summary>Packs <paramref name="weights"/> (<c>[Channels][Taps]</c> of <paramref name="g"/>) for every path.</summary>
+    /// <exception cref="ArgumentException">Invalid geometry, or fewer than <c>Channels * Taps</c> weights.</exception>
+    public DepthwiseConvWeights(in DepthwiseConvGeometry g, ReadOnlySpan<short> weights)
+    {
+        g.Validate();
+        int channels = g.Channels, taps = g.Taps;
+        if (weights.Length < channels * taps)
+            throw new ArgumentException($"depthwise weights: {weights.Length} values, the geometry needs {channels * taps}");
+        Channels = channels;
+        Taps = taps;
+        values = weights[..(channels * taps)].ToArray();
+        Sums = new int[channels];
+        int pairsPerRow = (g.KernelWidth + 1) / 2;
+        Avx2PairsPerChannel = g.KernelHeight * pairsPerRow;
+        Avx2Pairs = new int[checked(channels * Avx2PairsPerChannel)];
+        bool is3x3 = g.KernelHeight == 3 && g.KernelWidth == 3;
+        Neon3x3 = is3x3 ? new short[channels * 16] : [];
+        DotRows = is3x3 ? new sbyte[channels * 16] : [];
+        FitsInt8 = is3x3 ? new bool[channels] : [];
+        for (int c = 0; c < channels; c++)
+        {
+            var w = values.AsSpan(c * taps, taps);
+            int sum = 0;
+            foreach (short value in w) sum = unchecked(sum + value);
+            Sums[c] = sum;
+            for (int kh = 0; kh < g.KernelHeight; kh++)
+                for (int p = 0; p < pairsPerRow; p++)
+                {
+                    int kw = 2 * p;
+                    int low = w[kh * g.KernelWidth + kw];
+                    int high = kw + 1 < g.KernelWidth ? w[kh * g.KernelWidth + kw + 1] : 0;
+                    Avx2Pairs[c * Avx2PairsPerChannel + kh * pairsPerRow + p] = (low & 0xFFFF) | (high << 16);
+                }
+            if (!is3x3) continue;
+            w.CopyTo(Neon3x3.AsSpan(c * 16, 9));
+            bool fits = true;
+            foreach (short value in w) fits &= value >= sbyte.MinValue && value <= sbyte.MaxValue;
+            FitsInt8[c] = fits;
+            if (fits)
+                for (int kh = 0; kh < 3; kh++)
+                    for (int kw = 0; kw < 3; kw++) DotRows[c * 16 + 4 * kh + kw] = (sbyte)w[3 * kh + kw];
+        }
+    }
+
+    /// <summary>True when this was packed for a geometry with <paramref name="g"/>'s channels and kernel.</summary>
+    internal bool Matches(in DepthwiseConvGeometry g) =>
+        Channels == g.Channels && Taps == g.Taps && Avx2PairsPerChannel == g.KernelHeight * ((g.KernelWidth + 1) / 2)
+        && (Neon3x3.Length > 0) == (g.KernelHeight == 3 && g.KernelWidth == 3);
+}
