@@ -350,27 +350,29 @@ public static partial class DepthwiseConv
         Vector128<sbyte> i1, Vector128<sbyte> i2, Vector128<int> bias, int outputs, in NeonRequantizer requant, byte* y)
     {
         var rq = requant;
-        for (int q = 0; q < outputs; q += 16)
+        byte* end = y + outputs;
+        // One pointer per kernel row, stepped with the output: loads take immediate offsets, no index arithmetic.
+        for (; y < end; r0 += 16, r1 += 16, r2 += 16, y += 16)
         {
-            var v = AdvSimd.LoadVector128(r0 + q);
-            var u = AdvSimd.LoadVector128(r0 + q + 12);
+            var v = AdvSimd.LoadVector128(r0);
+            var u = AdvSimd.LoadVector128(r0 + 12);
             var a0 = DotWindows(bias, v, i0, w, 0);
             var a1 = DotWindows(bias, v, i1, w, 0);
             var a2 = DotWindows(bias, v, i2, w, 0);
             var a3 = DotWindows(bias, u, i0, w, 0);
-            v = AdvSimd.LoadVector128(r1 + q);
-            u = AdvSimd.LoadVector128(r1 + q + 12);
+            v = AdvSimd.LoadVector128(r1);
+            u = AdvSimd.LoadVector128(r1 + 12);
             a0 = DotWindows(a0, v, i0, w, 1);
             a1 = DotWindows(a1, v, i1, w, 1);
             a2 = DotWindows(a2, v, i2, w, 1);
             a3 = DotWindows(a3, u, i0, w, 1);
-            v = AdvSimd.LoadVector128(r2 + q);
-            u = AdvSimd.LoadVector128(r2 + q + 12);
+            v = AdvSimd.LoadVector128(r2);
+            u = AdvSimd.LoadVector128(r2 + 12);
             a0 = DotWindows(a0, v, i0, w, 2);
             a1 = DotWindows(a1, v, i1, w, 2);
             a2 = DotWindows(a2, v, i2, w, 2);
             a3 = DotWindows(a3, u, i0, w, 2);
-            rq.Store16(a0, a1, a2, a3, y + q, 16);
+            rq.Store16(a0, a1, a2, a3, y, 16);
         }
     }
 
@@ -380,24 +382,29 @@ public static partial class DepthwiseConv
         Vector128<int> bias, int outputs, in NeonRequantizer requant, byte* y)
     {
         var rq = requant;
-        for (int q = 0; q < outputs; q += 16)
+        byte* end = y + outputs;
+        for (; y < end; r0 += 32, r1 += 32, r2 += 32, y += 16)
         {
-            sbyte* p = r0 + 2 * q;
-            var a0 = DotWindows(bias, AdvSimd.LoadVector128(p), i0, w, 0);
-            var a1 = DotWindows(bias, AdvSimd.LoadVector128(p + 8), i0, w, 0);
-            var a2 = DotWindows(bias, AdvSimd.LoadVector128(p + 16), i0, w, 0);
-            var a3 = DotWindows(bias, AdvSimd.LoadVector128(p + 24), i0, w, 0);
-            p = r1 + 2 * q;
-            a0 = DotWindows(a0, AdvSimd.LoadVector128(p), i0, w, 1);
-            a1 = DotWindows(a1, AdvSimd.LoadVector128(p + 8), i0, w, 1);
-            a2 = DotWindows(a2, AdvSimd.LoadVector128(p + 16), i0, w, 1);
-            a3 = DotWindows(a3, AdvSimd.LoadVector128(p + 24), i0, w, 1);
-            p = r2 + 2 * q;
-            a0 = DotWindows(a0, AdvSimd.LoadVector128(p), i0, w, 2);
-            a1 = DotWindows(a1, AdvSimd.LoadVector128(p + 8), i0, w, 2);
-            a2 = DotWindows(a2, AdvSimd.LoadVector128(p + 16), i0, w, 2);
-            a3 = DotWindows(a3, AdvSimd.LoadVector128(p + 24), i0, w, 2);
-            rq.Store16(a0, a1, a2, a3, y + q, 16);
+            // Outputs 4g..4g+3 read the 16 bytes at 8g: two LDP per kernel row (bytes 0 and 16, then 8 and 24).
+            var (v0, v2) = AdvSimd.Arm64.LoadPairVector128(r0);
+            var (v1, v3) = AdvSimd.Arm64.LoadPairVector128(r0 + 8);
+            var a0 = DotWindows(bias, v0, i0, w, 0);
+            var a1 = DotWindows(bias, v1, i0, w, 0);
+            var a2 = DotWindows(bias, v2, i0, w, 0);
+            var a3 = DotWindows(bias, v3, i0, w, 0);
+            (v0, v2) = AdvSimd.Arm64.LoadPairVector128(r1);
+            (v1, v3) = AdvSimd.Arm64.LoadPairVector128(r1 + 8);
+            a0 = DotWindows(a0, v0, i0, w, 1);
+            a1 = DotWindows(a1, v1, i0, w, 1);
+            a2 = DotWindows(a2, v2, i0, w, 1);
+            a3 = DotWindows(a3, v3, i0, w, 1);
+            (v0, v2) = AdvSimd.Arm64.LoadPairVector128(r2);
+            (v1, v3) = AdvSimd.Arm64.LoadPairVector128(r2 + 8);
+            a0 = DotWindows(a0, v0, i0, w, 2);
+            a1 = DotWindows(a1, v1, i0, w, 2);
+            a2 = DotWindows(a2, v2, i0, w, 2);
+            a3 = DotWindows(a3, v3, i0, w, 2);
+            rq.Store16(a0, a1, a2, a3, y, 16);
         }
     }
 

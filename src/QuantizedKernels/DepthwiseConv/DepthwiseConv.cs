@@ -542,10 +542,18 @@ public static partial class DepthwiseConv
         }
 
         /// <summary>Columns of an image row that a padded row keeps: <c>min(InWidth, RowBytes - PadLeft)</c> (at least 1).</summary>
-        private int RowCount => Math.Min(inWidth, plan.RowBytes - padLeft);
+        private int RowCount
+        {
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            get => Math.Min(inWidth, plan.RowBytes - padLeft);
+        }
 
         /// <summary>Image rows that land in a padded row of the plan (the others are never read).</summary>
-        private int ImageRows => Math.Max(0, Math.Min(inHeight, plan.SubPlaneRows * plan.Stride - padTop));
+        private int ImageRows
+        {
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            get => Math.Max(0, Math.Min(inHeight, plan.SubPlaneRows * plan.Stride - padTop));
+        }
 
         /// <summary>
         /// Stride 2: the first image row whose padded row <c>PadTop + ih</c> lies in sub-plane <paramref name="parity"/>,
@@ -593,7 +601,14 @@ public static partial class DepthwiseConv
             else
                 for (; rows > 0 && source <= lastVectorSource; rows--, source += sourceStep, destination += destinationStep)
                 {
-                    for (int j = 0; j < count; j += 16) Vector128.Store(Vector128.Load(source + j), destination + j);
+                    // Pointer steps (post-indexed loads and stores on ARM64) rather than an indexed loop.
+                    byte* from = source, to = destination, end = source + count;
+                    do
+                    {
+                        Vector128.Store(Vector128.Load(from), to);
+                        from += 16;
+                        to += 16;
+                    } while (from < end);
                     Vector128.Store(padding, destination + count);
                 }
             for (; rows > 0; rows--, source += sourceStep, destination += destinationStep)
