@@ -628,7 +628,15 @@ public static partial class DepthwiseConv
                     Vector128.Store(Vector128.Load(source), destination);
             else
                 for (; destination <= lastVectorRow; source += pitch, destination += outWidth)
-                    for (int j = 0; j < outWidth; j += 16) Vector128.Store(Vector128.Load(source + j), destination + j);
+                {
+                    byte* from = source, to = destination, end = source + outWidth;
+                    do
+                    {
+                        Vector128.Store(Vector128.Load(from), to);
+                        from += 16;
+                        to += 16;
+                    } while (from < end);
+                }
             for (; destination < yEnd; source += pitch, destination += outWidth)
                 Buffer.MemoryCopy(source, destination, outWidth, outWidth);
         }
