@@ -197,7 +197,17 @@ public static partial class DepthwiseConv
         int direct = xEnd - source >= vectorBytes ? (int)Math.Min(rows, (xEnd - vectorBytes - source) / sourceStep + 1) : 0;
         if (odd == null)
         {
-            for (int r = 0; r < rows; r++, source += sourceStep, even += pitch)
+            int r = 0;
+            if (vectorBytes == 16 && pitch - count <= 8)
+                // Rows of up to 16 values whose gap to the next row is one vector of padding (the 14- and 7-wide layers,
+                // most rows of MobileNet): one load, one pair store and one padding store per row.
+                for (; r < direct; r++, source += sourceStep, even += pitch)
+                {
+                    var bytes = AdvSimd.LoadVector128(source);
+                    AdvSimd.Arm64.StorePair(even, TBytes.Widen(bytes.GetLower()), TBytes.WidenUpper(bytes));
+                    AdvSimd.Store(even + count, padding);
+                }
+            for (; r < rows; r++, source += sourceStep, even += pitch)
             {
                 byte* from = source, fromEnd = source + vectorBytes;
                 if (r >= direct) { from = Bounce(source, bounce, count); fromEnd = from + vectorBytes; }
