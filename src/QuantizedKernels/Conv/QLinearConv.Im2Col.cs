@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
 using System.Runtime.InteropServices;
 
 namespace EdgeRuntime.Kernels.Conv;
@@ -83,23 +84,57 @@ public static class QLinearConvIm2Col
         }
     }
 
-    /// <summary><c>dst[i] = src[2i] ^ mask</c> for i &lt; dst.Length (src holds at least 2·dst.Length − 1 bytes): stride-2 rows.</summary>
+    /// <summary>
+    /// <c>dst[i] = src[2i] ^ mask</c> for i &lt; dst.Length (src holds at least 2·dst.Length − 1 bytes): stride-2 rows.
+    /// Sixteen outputs come from 32 source bytes: on ARM64 one LD2 splits them into the even- and odd-index bytes; elsewhere
+    /// the even bytes are the low halves of the 16-bit pairs. The last block, which would read one byte past a source of
+    /// exactly 2·dst.Length − 1 bytes, instead starts one byte earlier (source offset 2t − 1 for outputs t = n − 16 …) and
+    /// keeps the odd-index bytes of that window, rewriting a few outputs with the same values.
+    /// </summary>
     public static void CopyEvenXor(ReadOnlySpan<byte> src, Span<byte> dst, byte mask)
     {
-        int i = 0;
-        if (Vector128.IsHardwareAccelerated)
+        int n = dst.Length, i = 0;
+        if (n >= 16 && src.Length >= 2 * n - 1)
         {
-            var low = Vector128.Create((ushort)0xFF);
             var m = Vector128.Create(mask);
-            // 32 source bytes → 16 outputs: keep the low (even-index) byte of each 16-bit pair.
-            for (; 2 * i + 32 <= src.Length; i += 16)
+            if (AdvSimd.Arm64.IsSupported)
             {
-                var pairs0 = Vector128.Create(src.Slice(2 * i, 16)).AsUInt16() & low;
-                var pairs1 = Vector128.Create(src.Slice(2 * i + 16, 16)).AsUInt16() & low;
-                (Vector128.Narrow(pairs0, pairs1) ^ m).CopyTo(dst.Slice(i, 16));
+                unsafe
+                {
+                    fixed (byte* s = src)
+                    fixed (byte* d = dst)
+                    {
+                        for (; i + 16 <= n && 2 * i + 32 <= src.Length; i += 16)
+                            (AdvSimd.Arm64.Load2xVector128AndUnzip(s + 2 * i).Item1 ^ m).Store(d + i);
+                        if (i < n && n > 16)
+                        {
+                            int t = n - 16;
+                            (AdvSimd.Arm64.Load2xVector128AndUnzip(s + 2 * t - 1).Item2 ^ m).Store(d + t);
+                            i = n;
+                        }
+                    }
+                }
+            }
+            else if (Vector128.IsHardwareAccelerated)
+            {
+                var low = Vector128.Create((ushort)0xFF);
+                for (; i + 16 <= n && 2 * i + 32 <= src.Length; i += 16)
+                {
+                    var pairs0 = Vector128.Create(src.Slice(2 * i, 16)).AsUInt16() & low;
+                    var pairs1 = Vector128.Create(src.Slice(2 * i + 16, 16)).AsUInt16() & low;
+                    (Vector128.Narrow(pairs0, pairs1) ^ m).CopyTo(dst.Slice(i, 16));
+                }
+                if (i < n && n > 16)
+                {
+                    int t = n - 16;
+                    var pairs0 = Vector128.Create(src.Slice(2 * t - 1, 16)).AsUInt16() >> 8;
+                    var pairs1 = Vector128.Create(src.Slice(2 * t + 15, 16)).AsUInt16() >> 8;
+                    (Vector128.Narrow(pairs0, pairs1) ^ m).CopyTo(dst.Slice(t, 16));
+                    i = n;
+                }
             }
         }
-        for (; i < dst.Length; i++) dst[i] = (byte)(src[2 * i] ^ mask);
+        for (; i < n; i++) dst[i] = (byte)(src[2 * i] ^ mask);
     }
 
     /// <summary><c>dst[i] = src[i] ^ mask</c>.</summary>
