@@ -38,49 +38,49 @@ public static class QLinearConvIm2Col
                 CopyXor(groupInput.Slice(c * inH * inW + firstPixel, tileLength), colBytes.Slice(c * tileLength, tileLength), (byte)xorMask);
             return;
         }
-        for (int c = 0; c < g.InChannelsPerGroup; c++)
+        // The tile is walked one output-row segment at a time (pixels of one output row), and within it one kernel column
+        // s at a time: the segment's division by OW and the column's split into padding / inside / padding outputs (two
+        // divisions by the stride) are then shared by the C·KH rows k = (c·KH + r)·KW + s that use them.
+        int stride = g.StrideWidth, channels = g.InChannelsPerGroup;
+        byte pad = (byte)paddingValue, mask = (byte)xorMask;
+        int j = 0, p = firstPixel;
+        while (j < tileLength)
         {
-            var plane = groupInput.Slice(c * inH * inW, inH * inW);
-            for (int r = 0; r < kh; r++)
+            int oh = p / ow, owStart = p % ow;
+            int run = Math.Min(ow - owStart, tileLength - j); // pixels left in this output row
+            int ihBase = oh * g.StrideHeight - g.PadTop;
+            for (int s = 0; s < kw; s++)
             {
-                for (int s = 0; s < kw; s++)
+                int iwBase = owStart * stride - g.PadLeft + s * g.DilationWidth;
+                // Outputs t in [first, last) read inside the row: those are copied by vectors for strides 1 and 2; the
+                // padding outputs before and after them are filled one by one.
+                int first = iwBase >= 0 ? 0 : Math.Min(run, (-iwBase + stride - 1) / stride);
+                int last = Math.Max(first, Math.Min(run, inW - iwBase <= 0 ? 0 : (inW - iwBase + stride - 1) / stride));
+                int from = iwBase + first * stride, count = last - first;
+                for (int c = 0; c < channels; c++)
                 {
-                    int k = (c * kh + r) * kw + s;
-                    var row = colBytes.Slice(k * tileLength, tileLength);
-                    int j = 0;
-                    int p = firstPixel;
-                    while (j < tileLength)
+                    for (int r = 0; r < kh; r++)
                     {
-                        int oh = p / ow, owStart = p % ow;
-                        int run = Math.Min(ow - owStart, tileLength - j); // pixels left in this output row
-                        int ih = oh * g.StrideHeight - g.PadTop + r * g.DilationHeight;
-                        var dst = row.Slice(j, run);
+                        int k = (c * kh + r) * kw + s;
+                        var dst = colBytes.Slice(k * tileLength + j, run);
+                        int ih = ihBase + r * g.DilationHeight;
                         if ((uint)ih >= (uint)inH)
                         {
-                            dst.Fill((byte)paddingValue);
+                            dst.Fill(pad);
+                            continue;
                         }
+                        var src = groupInput.Slice((c * inH + ih) * inW, inW);
+                        for (int t = 0; t < first; t++) dst[t] = pad;
+                        if (count > 0 && stride == 1) CopyXor(src.Slice(from, count), dst.Slice(first, count), mask);
+                        else if (count > 0 && stride == 2) CopyEvenXor(src.Slice(from, 2 * count - 1), dst.Slice(first, count), mask);
                         else
-                        {
-                            var src = plane.Slice(ih * inW, inW);
-                            int iwBase = owStart * g.StrideWidth - g.PadLeft + s * g.DilationWidth;
-                            int stride = g.StrideWidth;
-                            // Outputs t in [first, last) read inside the row: those are copied by vectors for strides 1
-                            // and 2; the padding outputs before and after them are filled one by one.
-                            int first = iwBase >= 0 ? 0 : Math.Min(run, (-iwBase + stride - 1) / stride);
-                            int last = Math.Max(first, Math.Min(run, inW - iwBase <= 0 ? 0 : (inW - iwBase + stride - 1) / stride));
-                            for (int t = 0; t < first; t++) dst[t] = (byte)paddingValue;
-                            int from = iwBase + first * stride, count = last - first;
-                            if (count > 0 && stride == 1) CopyXor(src.Slice(from, count), dst.Slice(first, count), (byte)xorMask);
-                            else if (count > 0 && stride == 2) CopyEvenXor(src.Slice(from, 2 * count - 1), dst.Slice(first, count), (byte)xorMask);
-                            else
-                                for (int t = first; t < last; t++) dst[t] = (byte)(src[iwBase + t * stride] ^ xorMask);
-                            for (int t = last; t < run; t++) dst[t] = (byte)paddingValue;
-                        }
-                        j += run;
-                        p += run;
+                            for (int t = first; t < last; t++) dst[t] = (byte)(src[iwBase + t * stride] ^ mask);
+                        for (int t = last; t < run; t++) dst[t] = pad;
                     }
                 }
             }
+            j += run;
+            p += run;
         }
     }
 
@@ -104,8 +104,16 @@ public static class QLinearConvIm2Col
                     fixed (byte* s = src)
                     fixed (byte* d = dst)
                     {
-                        for (; i + 16 <= n && 2 * i + 32 <= src.Length; i += 16)
-                            (AdvSimd.Arm64.Load2xVector128AndUnzip(s + 2 * i).Item1 ^ m).Store(d + i);
+                        // Blocks whose 32 source bytes lie inside src: i + 16 ≤ n and 2i + 32 ≤ src.Length.
+                        int blocks = Math.Min(n, ((src.Length - 32) >> 1) + 16) / 16; // >> floors: src.Length may be 31
+                        byte* sp = s, dp = d, pairEnd = d + (blocks & ~1) * 16;
+                        for (; dp < pairEnd; sp += 64, dp += 32)
+                        {
+                            (AdvSimd.Arm64.Load2xVector128AndUnzip(sp).Item1 ^ m).Store(dp);
+                            (AdvSimd.Arm64.Load2xVector128AndUnzip(sp + 32).Item1 ^ m).Store(dp + 16);
+                        }
+                        if ((blocks & 1) != 0) (AdvSimd.Arm64.Load2xVector128AndUnzip(sp).Item1 ^ m).Store(dp);
+                        i = blocks * 16;
                         if (i < n && n > 16)
                         {
                             int t = n - 16;

@@ -80,6 +80,8 @@ public static class QLinearAdd
     {
         var zpA = Vector128.Create((byte)p.ZeroPointA);
         var zpB = Vector128.Create((byte)p.ZeroPointB);
+        var zpA64 = Vector64.Create((byte)p.ZeroPointA); // separate 64-bit copies: GetLower in the loop would copy a register
+        var zpB64 = Vector64.Create((byte)p.ZeroPointB);
         var zpC = Vector128.Create((short)p.ZeroPointC);
         var scaleA = Vector128.Create(p.ScaleA);
         var scaleB = Vector128.Create(p.ScaleB);
@@ -92,12 +94,12 @@ public static class QLinearAdd
         {
             var va = Vector128.LoadUnsafe(ref ra, (nuint)i);
             var vb = Vector128.LoadUnsafe(ref rb, (nuint)i);
-            var (a0, a1) = Difference<T>(va, zpA);
-            var (b0, b1) = Difference<T>(vb, zpB);
+            var (a0, a1) = Difference<T>(va, zpA, zpA64);
+            var (b0, b1) = Difference<T>(vb, zpB, zpB64);
+            var q1 = QuadNeon(a0, b0, true, scaleA, scaleB, scaleC); // upper halves first (see Difference)
             var q0 = QuadNeon(a0, b0, false, scaleA, scaleB, scaleC);
-            var q1 = QuadNeon(a0, b0, true, scaleA, scaleB, scaleC);
-            var q2 = QuadNeon(a1, b1, false, scaleA, scaleB, scaleC);
             var q3 = QuadNeon(a1, b1, true, scaleA, scaleB, scaleC);
+            var q2 = QuadNeon(a1, b1, false, scaleA, scaleB, scaleC);
             var s0 = AdvSimd.AddSaturate(AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(q0), q1), zpC);
             var s1 = AdvSimd.AddSaturate(AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(q2), q3), zpC);
             Vector128<byte> packed = typeof(T) == typeof(sbyte)
@@ -108,15 +110,19 @@ public static class QLinearAdd
         return i;
     }
 
-    /// <summary><c>v − zeroPoint</c> of 16 bytes as two vectors of eight int16 (low and high halves).</summary>
+    /// <summary><c>v − zeroPoint</c> of 16 bytes as two vectors of eight int16 (low and high halves); <paramref name="zeroPoint64"/> is the low half of <paramref name="zeroPoint"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector128<short> Low, Vector128<short> High) Difference<T>(Vector128<byte> v, Vector128<byte> zeroPoint)
+    private static (Vector128<short> Low, Vector128<short> High) Difference<T>(Vector128<byte> v, Vector128<byte> zeroPoint,
+        Vector64<byte> zeroPoint64)
     {
+        // The upper half first: GetLower of a vector still live afterwards costs a register copy.
         if (typeof(T) == typeof(sbyte))
-            return (AdvSimd.SubtractWideningLower(v.AsSByte().GetLower(), zeroPoint.AsSByte().GetLower()),
-                    AdvSimd.SubtractWideningUpper(v.AsSByte(), zeroPoint.AsSByte()));
-        return (AdvSimd.SubtractWideningLower(v.GetLower(), zeroPoint.GetLower()).AsInt16(),
-                AdvSimd.SubtractWideningUpper(v, zeroPoint).AsInt16());
+        {
+            var high = AdvSimd.SubtractWideningUpper(v.AsSByte(), zeroPoint.AsSByte());
+            return (AdvSimd.SubtractWideningLower(v.AsSByte().GetLower(), zeroPoint64.AsSByte()), high);
+        }
+        var upper = AdvSimd.SubtractWideningUpper(v, zeroPoint).AsInt16();
+        return (AdvSimd.SubtractWideningLower(v.GetLower(), zeroPoint64).AsInt16(), upper);
     }
 
     /// <summary>FCVTNS((ScaleA·a + ScaleB·b) / ScaleC) of four lanes (the low or high half of the int16 differences).</summary>

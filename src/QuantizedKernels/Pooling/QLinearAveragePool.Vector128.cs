@@ -221,21 +221,23 @@ public static class QLinearAveragePool
     private static (Vector128<float>, Vector128<float>, Vector128<float>, Vector128<float>) Terms<T>(Vector128<byte> v,
         Vector64<byte> zeroPoint, Vector128<byte> zeroPoint128, Vector128<float> scale)
     {
+        // Upper halves before lower ones: GetLower of a vector still live afterwards costs a register copy.
         Vector128<short> lo, hi;
         if (typeof(T) == typeof(sbyte))
         {
-            lo = AdvSimd.SubtractWideningLower(v.AsSByte().GetLower(), zeroPoint.AsSByte());
             hi = AdvSimd.SubtractWideningUpper(v.AsSByte(), zeroPoint128.AsSByte());
+            lo = AdvSimd.SubtractWideningLower(v.AsSByte().GetLower(), zeroPoint.AsSByte());
         }
         else
         {
-            lo = AdvSimd.SubtractWideningLower(v.GetLower(), zeroPoint).AsInt16();
             hi = AdvSimd.SubtractWideningUpper(v, zeroPoint128).AsInt16();
+            lo = AdvSimd.SubtractWideningLower(v.GetLower(), zeroPoint).AsInt16();
         }
-        return (scale * AdvSimd.ConvertToSingle(AdvSimd.SignExtendWideningLower(lo.GetLower())),
-                scale * AdvSimd.ConvertToSingle(AdvSimd.SignExtendWideningUpper(lo)),
-                scale * AdvSimd.ConvertToSingle(AdvSimd.SignExtendWideningLower(hi.GetLower())),
-                scale * AdvSimd.ConvertToSingle(AdvSimd.SignExtendWideningUpper(hi)));
+        var t1 = scale * AdvSimd.ConvertToSingle(AdvSimd.SignExtendWideningUpper(lo));
+        var t0 = scale * AdvSimd.ConvertToSingle(AdvSimd.SignExtendWideningLower(lo.GetLower()));
+        var t3 = scale * AdvSimd.ConvertToSingle(AdvSimd.SignExtendWideningUpper(hi));
+        var t2 = scale * AdvSimd.ConvertToSingle(AdvSimd.SignExtendWideningLower(hi.GetLower()));
+        return (t0, t1, t2, t3);
     }
 
     /// <summary><c>row[w] = xScale * (float)(Value(input[w]) - xZeroPoint)</c>, sixteen at a time.</summary>
