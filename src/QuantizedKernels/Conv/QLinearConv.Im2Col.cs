@@ -49,6 +49,13 @@ public static class QLinearConvIm2Col
             int oh = p / ow, owStart = p % ow;
             int run = Math.Min(ow - owStart, tileLength - j); // pixels left in this output row
             int ihBase = oh * g.StrideHeight - g.PadTop;
+            if (stride == 2 && kw == 3 && g.DilationWidth == 1 && AdvSimd.Arm64.IsSupported
+                && StrideTwoThreeColumns(g, groupInput, colBytes, tileLength, j, run, owStart * 2 - g.PadLeft, ihBase, mask, pad))
+            {
+                j += run;
+                p += run;
+                continue;
+            }
             for (int s = 0; s < kw; s++)
             {
                 int iwBase = owStart * stride - g.PadLeft + s * g.DilationWidth;
@@ -82,6 +89,74 @@ public static class QLinearConvIm2Col
             j += run;
             p += run;
         }
+    }
+
+    /// <summary>
+    /// ARM64, stride 2 with three kernel columns (the 3×3 stride-2 stem convolution): the segment's three rows
+    /// k = (c·KH + r)·3 + s of one input row at once. Column s reads <c>src[b + s + 2t]</c> (b = the first input column
+    /// of column 0); one LD2 at b + 2t yields columns 0 and 1 (even and odd bytes) and a second at b + 2t + 2 yields
+    /// column 2. Applies when b ≥ 0 (no left padding in the segment) and at least 17 outputs of column 2 read inside the
+    /// row; returns false otherwise, leaving the segment to the general code. Outputs t &lt; m (m = column 2's inside
+    /// count) are copied by vectors, the last block overlapping the previous one and loaded one byte earlier for columns
+    /// 0 (odd bytes of b + 2t − 1) and 1 (even bytes of b + 2t + 1, whose odd bytes are column 2) so that nothing past
+    /// <c>src[b + 2m]</c> is read; the rest of each column (at most one more inside output, then right padding) is
+    /// filled one by one.
+    /// </summary>
+    private static unsafe bool StrideTwoThreeColumns(in QLinearConvGeometry g, ReadOnlySpan<byte> groupInput, Span<byte> colBytes,
+        int tileLength, int j, int run, int b, int ihBase, byte mask, byte pad)
+    {
+        int inW = g.InWidth, inH = g.InHeight, kh = g.KernelHeight;
+        if (b < 0) return false;
+        // Inside outputs of column s: t < ceil((inW - b - s) / 2), capped at run.
+        int last0 = Math.Min(run, Math.Max(0, inW - b + 1) / 2);
+        int last1 = Math.Min(run, Math.Max(0, inW - b) / 2);
+        int m = Math.Min(run, Math.Max(0, inW - b - 1) / 2);
+        if (m < 17) return false;
+        var vMask = Vector128.Create(mask);
+        for (int c = 0; c < g.InChannelsPerGroup; c++)
+        {
+            for (int r = 0; r < kh; r++)
+            {
+                int k = (c * kh + r) * 3;
+                var d0 = colBytes.Slice(k * tileLength + j, run);
+                var d1 = colBytes.Slice((k + 1) * tileLength + j, run);
+                var d2 = colBytes.Slice((k + 2) * tileLength + j, run);
+                int ih = ihBase + r * g.DilationHeight;
+                if ((uint)ih >= (uint)inH)
+                {
+                    d0.Fill(pad);
+                    d1.Fill(pad);
+                    d2.Fill(pad);
+                    continue;
+                }
+                var src = groupInput.Slice((c * inH + ih) * inW + b, inW - b); // src[0] is column 0's first input
+                fixed (byte* sp = src)
+                fixed (byte* p0 = d0)
+                fixed (byte* p1 = d1)
+                fixed (byte* p2 = d2)
+                {
+                    int t = 0;
+                    for (; t + 17 <= m; t += 16) // reads sp[2t .. 2t + 33] ≤ sp[2m]
+                    {
+                        var (even, odd) = AdvSimd.Arm64.Load2xVector128AndUnzip(sp + 2 * t);
+                        (even ^ vMask).Store(p0 + t);
+                        (odd ^ vMask).Store(p1 + t);
+                        (AdvSimd.Arm64.Load2xVector128AndUnzip(sp + 2 * t + 2).Item1 ^ vMask).Store(p2 + t);
+                    }
+                    t = m - 16;
+                    (AdvSimd.Arm64.Load2xVector128AndUnzip(sp + 2 * t - 1).Item2 ^ vMask).Store(p0 + t);
+                    var (odd1, even2) = AdvSimd.Arm64.Load2xVector128AndUnzip(sp + 2 * t + 1);
+                    (odd1 ^ vMask).Store(p1 + t);
+                    (even2 ^ vMask).Store(p2 + t);
+                }
+                for (int t = m; t < last0; t++) d0[t] = (byte)(src[2 * t] ^ mask);
+                for (int t = last0; t < run; t++) d0[t] = pad;
+                for (int t = m; t < last1; t++) d1[t] = (byte)(src[2 * t + 1] ^ mask);
+                for (int t = last1; t < run; t++) d1[t] = pad;
+                for (int t = m; t < run; t++) d2[t] = pad;
+            }
+        }
+        return true;
     }
 
     /// <summary>

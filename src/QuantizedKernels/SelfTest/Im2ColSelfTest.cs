@@ -10,16 +10,22 @@ namespace EdgeRuntime.Kernels.SelfTest;
 /// </summary>
 public static class Im2ColSelfTest
 {
-    /// <summary>Random geometries and tiles (strides 1–3 with padding and dilation), then stride-2 rows of every length 1–70.</summary>
+    /// <summary>
+    /// Random geometries and tiles (strides 1–3 with padding and dilation), stem-shaped geometries, then stride-2 rows of
+    /// every length 1–70.
+    /// </summary>
     public static void Check(IsaPath isa, SelfTestRecorder recorder)
     {
         _ = isa;
         var random = new Random(6161);
-        for (int trial = 0; trial < 200; trial++)
+        for (int trial = 0; trial < 280; trial++)
         {
-            int c = random.Next(1, 4), inH = random.Next(1, 30), inW = random.Next(1, 120);
-            int kh = random.Next(1, 4), kw = random.Next(1, 4), sh = random.Next(1, 3), sw = random.Next(1, 4);
-            int dh = random.Next(1, 3), dw = trial % 2 == 0 ? 1 : random.Next(1, 3), padTop = random.Next(0, kh), padLeft = random.Next(0, kw);
+            // From trial 200 on: the stem shape (3×3, stride 2, no column dilation) with and without left padding, rows of
+            // 16–60 outputs (the ARM64 three-column path and its fallbacks).
+            bool stem = trial >= 200;
+            int c = random.Next(1, 4), inH = random.Next(1, 30), inW = stem ? random.Next(30, 121) : random.Next(1, 120);
+            int kh = stem ? 3 : random.Next(1, 4), kw = stem ? 3 : random.Next(1, 4), sh = random.Next(1, 3), sw = stem ? 2 : random.Next(1, 4);
+            int dh = random.Next(1, 3), dw = stem || trial % 2 == 0 ? 1 : random.Next(1, 3), padTop = random.Next(0, kh), padLeft = random.Next(0, kw);
             int outH = (inH + 2 * padTop - dh * (kh - 1) - 1) / sh + 1, outW = (inW + 2 * padLeft - dw * (kw - 1) - 1) / sw + 1;
             if (outH <= 0 || outW <= 0) continue;
             var g = new QLinearConvGeometry(1, c, inH, inW, 4, outH, outW, kh, kw, sh, sw, padTop, padLeft, dh, dw, 1);
