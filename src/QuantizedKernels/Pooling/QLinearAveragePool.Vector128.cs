@@ -151,8 +151,9 @@ public static class QLinearAveragePool
     /// floats): <c>terms[4·i + j] = term(plane j of the group, element i)</c>. It is filled sixteen elements of each of the
     /// four planes at a time: a widening byte subtract (USUBL/SSUBL; the difference fits a signed 16-bit lane), sign
     /// extension, int → float and the scale multiply give four vectors of four consecutive terms per plane, and ST4 stores
-    /// the four planes' vectors interleaved. The last block of a plane starts at plane − 16 (rewriting some terms with the
-    /// same values), so the plane must hold at least 16 elements. The sum then adds one 4-float row of
+    /// the four planes' vectors interleaved. A rest of 4–15 elements is one more block starting at plane − 16 (rewriting
+    /// some terms with the same values), so the plane must hold at least 16 elements; a rest of 1–3 is computed one term
+    /// at a time. The sum then adds one 4-float row of
     /// <paramref name="terms"/> per element, and the rest of the reference's steps (<c>/ count</c>, <c>/ yScale</c>,
     /// <c>+ yZeroPoint</c>, NaN → 0, clamp, round half to even) run per lane. Planes left over after the groups of four
     /// use <see cref="ScalarOutput"/>.
@@ -174,26 +175,23 @@ public static class QLinearAveragePool
         var zp = Vector64.Create((byte)xZeroPoint);
         var zp128 = Vector128.Create((byte)xZeroPoint);
         ref byte rx = ref MemoryMarshal.GetReference(x);
+        int full = inPlane & ~15, rest = inPlane - full; // a rest of 1–3 elements is cheaper one term at a time
         int plane = 0;
         fixed (float* t = terms)
         {
             for (; plane <= planes - 4; plane += 4)
             {
                 int baseIndex = plane * inPlane;
-                for (int i = 0; ; i += 16)
-                {
-                    if (i > inPlane - 16) i = inPlane - 16; // last block overlaps the previous one
-                    var (a0, a1, a2, a3) = Terms<T>(Vector128.LoadUnsafe(ref rx, (nuint)(baseIndex + i)), zp, zp128, scale);
-                    var (b0, b1, b2, b3) = Terms<T>(Vector128.LoadUnsafe(ref rx, (nuint)(baseIndex + inPlane + i)), zp, zp128, scale);
-                    var (c0, c1, c2, c3) = Terms<T>(Vector128.LoadUnsafe(ref rx, (nuint)(baseIndex + 2 * inPlane + i)), zp, zp128, scale);
-                    var (d0, d1, d2, d3) = Terms<T>(Vector128.LoadUnsafe(ref rx, (nuint)(baseIndex + 3 * inPlane + i)), zp, zp128, scale);
-                    float* row = t + 4 * i;
-                    AdvSimd.Arm64.StoreVectorAndZip(row, (a0, b0, c0, d0));
-                    AdvSimd.Arm64.StoreVectorAndZip(row + 16, (a1, b1, c1, d1));
-                    AdvSimd.Arm64.StoreVectorAndZip(row + 32, (a2, b2, c2, d2));
-                    AdvSimd.Arm64.StoreVectorAndZip(row + 48, (a3, b3, c3, d3));
-                    if (i == inPlane - 16) break;
-                }
+                for (int i = 0; i < full; i += 16) StoreTerms<T>(ref rx, baseIndex + i, inPlane, t + 4 * i, zp, zp128, scale);
+                if (rest > 3)
+                    StoreTerms<T>(ref rx, baseIndex + inPlane - 16, inPlane, t + 4 * (inPlane - 16), zp, zp128, scale);
+                else
+                    for (int i = full; i < inPlane; i++)
+                        for (int j = 0; j < 4; j++)
+                        {
+                            byte v = x[baseIndex + j * inPlane + i];
+                            t[4 * i + j] = xScale * ((signed ? (sbyte)v : v) - xZeroPoint);
+                        }
                 var sum = Vector128<float>.Zero;
                 int e = 0;
                 for (; e <= inPlane - 4; e += 4)
@@ -214,6 +212,24 @@ public static class QLinearAveragePool
         }
         for (; plane < planes; plane++)
             y[plane] = ScalarOutput(g, x.Slice(plane * inPlane, inPlane), signed, xScale, xZeroPoint, yScale, yZeroPoint, 0, g.InHeight, 0, min, max);
+    }
+
+    /// <summary>
+    /// Terms of elements <c>index − planeBase … + 15</c> of four consecutive planes (the first at <paramref name="index"/>,
+    /// the others <paramref name="inPlane"/> apart), stored interleaved: <c>row[4·e + j]</c> = term of element e of plane j.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void StoreTerms<T>(ref byte rx, int index, int inPlane, float* row, Vector64<byte> zp, Vector128<byte> zp128,
+        Vector128<float> scale)
+    {
+        var (a0, a1, a2, a3) = Terms<T>(Vector128.LoadUnsafe(ref rx, (nuint)index), zp, zp128, scale);
+        var (b0, b1, b2, b3) = Terms<T>(Vector128.LoadUnsafe(ref rx, (nuint)(index + inPlane)), zp, zp128, scale);
+        var (c0, c1, c2, c3) = Terms<T>(Vector128.LoadUnsafe(ref rx, (nuint)(index + 2 * inPlane)), zp, zp128, scale);
+        var (d0, d1, d2, d3) = Terms<T>(Vector128.LoadUnsafe(ref rx, (nuint)(index + 3 * inPlane)), zp, zp128, scale);
+        AdvSimd.Arm64.StoreVectorAndZip(row, (a0, b0, c0, d0));
+        AdvSimd.Arm64.StoreVectorAndZip(row + 16, (a1, b1, c1, d1));
+        AdvSimd.Arm64.StoreVectorAndZip(row + 32, (a2, b2, c2, d2));
+        AdvSimd.Arm64.StoreVectorAndZip(row + 48, (a3, b3, c3, d3));
     }
 
     /// <summary>The terms <c>scale·(float)(v − zeroPoint)</c> of sixteen bytes as four vectors of four consecutive terms.</summary>
