@@ -153,10 +153,9 @@ public static class QLinearAveragePool
     /// extension, int → float and the scale multiply give four vectors of four consecutive terms per plane, and ST4 stores
     /// the four planes' vectors interleaved. A rest of 4–15 elements is one more block starting at plane − 16 (rewriting
     /// some terms with the same values), so the plane must hold at least 16 elements; a rest of 1–3 is computed one term
-    /// at a time. The sum then adds one 4-float row of
-    /// <paramref name="terms"/> per element, and the rest of the reference's steps (<c>/ count</c>, <c>/ yScale</c>,
-    /// <c>+ yZeroPoint</c>, NaN → 0, clamp, round half to even) run per lane. Planes left over after the groups of four
-    /// use <see cref="ScalarOutput"/>.
+    /// at a time. The sum then adds one 4-float row of <paramref name="terms"/> per element, and the rest of the
+    /// reference's steps (<c>/ count</c>, <c>/ yScale</c>, <c>+ yZeroPoint</c>, NaN → 0, clamp, round half to even) run
+    /// per lane. Planes left over after the groups of four use <see cref="ScalarOutput"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void RunWholePlanes<T>(in QLinearPoolGeometry g, ReadOnlySpan<byte> x, float xScale, int xZeroPoint,
@@ -174,6 +173,8 @@ public static class QLinearAveragePool
         var scale = Vector128.Create(xScale);
         var zp = Vector64.Create((byte)xZeroPoint);
         var zp128 = Vector128.Create((byte)xZeroPoint);
+        x = x[..(planes * inPlane)]; // checked once: the loops below load without bounds checks
+        terms = terms[..(4 * inPlane)];
         ref byte rx = ref MemoryMarshal.GetReference(x);
         int full = inPlane & ~15, rest = inPlane - full; // a rest of 1–3 elements is cheaper one term at a time
         int plane = 0;
@@ -215,8 +216,9 @@ public static class QLinearAveragePool
     }
 
     /// <summary>
-    /// Terms of elements <c>index − planeBase … + 15</c> of four consecutive planes (the first at <paramref name="index"/>,
-    /// the others <paramref name="inPlane"/> apart), stored interleaved: <c>row[4·e + j]</c> = term of element e of plane j.
+    /// The terms of sixteen consecutive elements of four planes — the first plane's bytes at <paramref name="index"/>, each
+    /// next plane's <paramref name="inPlane"/> further on — stored interleaved: <c>row[4·e + j]</c> = term of the block's
+    /// element e of plane j.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void StoreTerms<T>(ref byte rx, int index, int inPlane, float* row, Vector64<byte> zp, Vector128<byte> zp128,
