@@ -54,7 +54,7 @@ public sealed class QLinearElementwiseKernelTests
     {
         var data = new TheoryData<string, string>();
         foreach (var path in CpuFeatures.Supported)
-            foreach (var group in new[] { "qlinear.mul", "qlinear.gap", "qlinear.avgpool" })
+            foreach (var group in new[] { "qlinear.add", "qlinear.mul", "qlinear.gap", "qlinear.avgpool", "conv.im2col" })
                 data.Add(CpuFeatures.Name(path), group);
         return data;
     }

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
 using System.Runtime.InteropServices;
 
 namespace EdgeRuntime.Kernels.Conv;
@@ -37,69 +38,186 @@ public static class QLinearConvIm2Col
                 CopyXor(groupInput.Slice(c * inH * inW + firstPixel, tileLength), colBytes.Slice(c * tileLength, tileLength), (byte)xorMask);
             return;
         }
-        for (int c = 0; c < g.InChannelsPerGroup; c++)
+        // The tile is walked one output-row segment at a time (pixels of one output row), and within it one kernel column
+        // s at a time: the segment's division by OW and the column's split into padding / inside / padding outputs (two
+        // divisions by the stride) are then shared by the C·KH rows k = (c·KH + r)·KW + s that use them.
+        int stride = g.StrideWidth, channels = g.InChannelsPerGroup;
+        byte pad = (byte)paddingValue, mask = (byte)xorMask;
+        int j = 0, p = firstPixel;
+        while (j < tileLength)
         {
-            var plane = groupInput.Slice(c * inH * inW, inH * inW);
-            for (int r = 0; r < kh; r++)
+            int oh = p / ow, owStart = p % ow;
+            int run = Math.Min(ow - owStart, tileLength - j); // pixels left in this output row
+            int ihBase = oh * g.StrideHeight - g.PadTop;
+            if (stride == 2 && kw == 3 && g.DilationWidth == 1 && AdvSimd.Arm64.IsSupported
+                && StrideTwoThreeColumns(g, groupInput, colBytes, tileLength, j, run, owStart * 2 - g.PadLeft, ihBase, mask, pad))
             {
-                for (int s = 0; s < kw; s++)
+                j += run;
+                p += run;
+                continue;
+            }
+            for (int s = 0; s < kw; s++)
+            {
+                int iwBase = owStart * stride - g.PadLeft + s * g.DilationWidth;
+                // Outputs t in [first, last) read inside the row: those are copied by vectors for strides 1 and 2; the
+                // padding outputs before and after them are filled one by one.
+                int first = iwBase >= 0 ? 0 : Math.Min(run, (-iwBase + stride - 1) / stride);
+                int last = Math.Max(first, Math.Min(run, inW - iwBase <= 0 ? 0 : (inW - iwBase + stride - 1) / stride));
+                int from = iwBase + first * stride, count = last - first;
+                for (int c = 0; c < channels; c++)
                 {
-                    int k = (c * kh + r) * kw + s;
-                    var row = colBytes.Slice(k * tileLength, tileLength);
-                    int j = 0;
-                    int p = firstPixel;
-                    while (j < tileLength)
+                    for (int r = 0; r < kh; r++)
                     {
-                        int oh = p / ow, owStart = p % ow;
-                        int run = Math.Min(ow - owStart, tileLength - j); // pixels left in this output row
-                        int ih = oh * g.StrideHeight - g.PadTop + r * g.DilationHeight;
-                        var dst = row.Slice(j, run);
+                        int k = (c * kh + r) * kw + s;
+                        var dst = colBytes.Slice(k * tileLength + j, run);
+                        int ih = ihBase + r * g.DilationHeight;
                         if ((uint)ih >= (uint)inH)
                         {
-                            dst.Fill((byte)paddingValue);
+                            dst.Fill(pad);
+                            continue;
                         }
+                        var src = groupInput.Slice((c * inH + ih) * inW, inW);
+                        for (int t = 0; t < first; t++) dst[t] = pad;
+                        if (count > 0 && stride == 1) CopyXor(src.Slice(from, count), dst.Slice(first, count), mask);
+                        else if (count > 0 && stride == 2) CopyEvenXor(src.Slice(from, 2 * count - 1), dst.Slice(first, count), mask);
                         else
-                        {
-                            var src = plane.Slice(ih * inW, inW);
-                            int iwBase = owStart * g.StrideWidth - g.PadLeft + s * g.DilationWidth;
-                            int stride = g.StrideWidth;
-                            // Outputs t in [first, last) read inside the row: those are copied by vectors for strides 1
-                            // and 2; the padding outputs before and after them are filled one by one.
-                            int first = iwBase >= 0 ? 0 : Math.Min(run, (-iwBase + stride - 1) / stride);
-                            int last = Math.Max(first, Math.Min(run, inW - iwBase <= 0 ? 0 : (inW - iwBase + stride - 1) / stride));
-                            for (int t = 0; t < first; t++) dst[t] = (byte)paddingValue;
-                            int from = iwBase + first * stride, count = last - first;
-                            if (count > 0 && stride == 1) CopyXor(src.Slice(from, count), dst.Slice(first, count), (byte)xorMask);
-                            else if (count > 0 && stride == 2) CopyEvenXor(src.Slice(from, 2 * count - 1), dst.Slice(first, count), (byte)xorMask);
-                            else
-                                for (int t = first; t < last; t++) dst[t] = (byte)(src[iwBase + t * stride] ^ xorMask);
-                            for (int t = last; t < run; t++) dst[t] = (byte)paddingValue;
-                        }
-                        j += run;
-                        p += run;
+                            for (int t = first; t < last; t++) dst[t] = (byte)(src[iwBase + t * stride] ^ mask);
+                        for (int t = last; t < run; t++) dst[t] = pad;
                     }
                 }
             }
+            j += run;
+            p += run;
         }
     }
 
-    /// <summary><c>dst[i] = src[2i] ^ mask</c> for i &lt; dst.Length (src holds at least 2·dst.Length − 1 bytes): stride-2 rows.</summary>
-    public static void CopyEvenXor(ReadOnlySpan<byte> src, Span<byte> dst, byte mask)
+    /// <summary>
+    /// ARM64, stride 2 with three kernel columns (the 3×3 stride-2 stem convolution): the segment's three rows
+    /// k = (c·KH + r)·3 + s of one input row at once. Column s reads <c>src[b + s + 2t]</c> (b = the first input column
+    /// of column 0); one LD2 at b + 2t yields columns 0 and 1 (even and odd bytes) and a second at b + 2t + 2 yields
+    /// column 2. Applies when b ≥ 0 (no left padding in the segment) and at least 17 outputs of column 2 read inside the
+    /// row; returns false otherwise, leaving the segment to the general code. Outputs t &lt; m (m = column 2's inside
+    /// count) are copied by vectors, the last block overlapping the previous one and loaded one byte earlier for columns
+    /// 0 (odd bytes of b + 2t − 1) and 1 (even bytes of b + 2t + 1, whose odd bytes are column 2) so that nothing past
+    /// <c>src[b + 2m]</c> is read; the rest of each column (at most one more inside output, then right padding) is
+    /// filled one by one.
+    /// </summary>
+    private static unsafe bool StrideTwoThreeColumns(in QLinearConvGeometry g, ReadOnlySpan<byte> groupInput, Span<byte> colBytes,
+        int tileLength, int j, int run, int b, int ihBase, byte mask, byte pad)
     {
-        int i = 0;
-        if (Vector128.IsHardwareAccelerated)
+        int inW = g.InWidth, inH = g.InHeight, kh = g.KernelHeight;
+        if (b < 0) return false;
+        // Inside outputs of column s: t < ceil((inW - b - s) / 2), capped at run.
+        int last0 = Math.Min(run, Math.Max(0, inW - b + 1) / 2);
+        int last1 = Math.Min(run, Math.Max(0, inW - b) / 2);
+        int m = Math.Min(run, Math.Max(0, inW - b - 1) / 2);
+        if (m < 17) return false;
+        var vMask = Vector128.Create(mask);
+        for (int c = 0; c < g.InChannelsPerGroup; c++)
         {
-            var low = Vector128.Create((ushort)0xFF);
-            var m = Vector128.Create(mask);
-            // 32 source bytes → 16 outputs: keep the low (even-index) byte of each 16-bit pair.
-            for (; 2 * i + 32 <= src.Length; i += 16)
+            for (int r = 0; r < kh; r++)
             {
-                var pairs0 = Vector128.Create(src.Slice(2 * i, 16)).AsUInt16() & low;
-                var pairs1 = Vector128.Create(src.Slice(2 * i + 16, 16)).AsUInt16() & low;
-                (Vector128.Narrow(pairs0, pairs1) ^ m).CopyTo(dst.Slice(i, 16));
+                int k = (c * kh + r) * 3;
+                var d0 = colBytes.Slice(k * tileLength + j, run);
+                var d1 = colBytes.Slice((k + 1) * tileLength + j, run);
+                var d2 = colBytes.Slice((k + 2) * tileLength + j, run);
+                int ih = ihBase + r * g.DilationHeight;
+                if ((uint)ih >= (uint)inH)
+                {
+                    d0.Fill(pad);
+                    d1.Fill(pad);
+                    d2.Fill(pad);
+                    continue;
+                }
+                var src = groupInput.Slice((c * inH + ih) * inW + b, inW - b); // src[0] is column 0's first input
+                fixed (byte* sp = src)
+                fixed (byte* p0 = d0)
+                fixed (byte* p1 = d1)
+                fixed (byte* p2 = d2)
+                {
+                    int t = 0;
+                    for (; t + 17 <= m; t += 16) // reads sp[2t .. 2t + 33] ≤ sp[2m]
+                    {
+                        var (even, odd) = AdvSimd.Arm64.Load2xVector128AndUnzip(sp + 2 * t);
+                        (even ^ vMask).Store(p0 + t);
+                        (odd ^ vMask).Store(p1 + t);
+                        (AdvSimd.Arm64.Load2xVector128AndUnzip(sp + 2 * t + 2).Item1 ^ vMask).Store(p2 + t);
+                    }
+                    t = m - 16;
+                    (AdvSimd.Arm64.Load2xVector128AndUnzip(sp + 2 * t - 1).Item2 ^ vMask).Store(p0 + t);
+                    var (odd1, even2) = AdvSimd.Arm64.Load2xVector128AndUnzip(sp + 2 * t + 1);
+                    (odd1 ^ vMask).Store(p1 + t);
+                    (even2 ^ vMask).Store(p2 + t);
+                }
+                for (int t = m; t < last0; t++) d0[t] = (byte)(src[2 * t] ^ mask);
+                for (int t = last0; t < run; t++) d0[t] = pad;
+                for (int t = m; t < last1; t++) d1[t] = (byte)(src[2 * t + 1] ^ mask);
+                for (int t = last1; t < run; t++) d1[t] = pad;
+                for (int t = m; t < run; t++) d2[t] = pad;
             }
         }
-        for (; i < dst.Length; i++) dst[i] = (byte)(src[2 * i] ^ mask);
+        return true;
+    }
+
+    /// <summary>
+    /// <c>dst[i] = src[2i] ^ mask</c> for i &lt; dst.Length (src holds at least 2·dst.Length − 1 bytes): stride-2 rows.
+    /// Sixteen outputs come from 32 source bytes: on ARM64 one LD2 splits them into the even- and odd-index bytes; elsewhere
+    /// the even bytes are the low halves of the 16-bit pairs. The last block, which would read one byte past a source of
+    /// exactly 2·dst.Length − 1 bytes, instead starts one byte earlier (source offset 2t − 1 for outputs t = n − 16 …) and
+    /// keeps the odd-index bytes of that window, rewriting a few outputs with the same values.
+    /// </summary>
+    public static void CopyEvenXor(ReadOnlySpan<byte> src, Span<byte> dst, byte mask)
+    {
+        int n = dst.Length, i = 0;
+        if (n >= 16 && src.Length >= 2 * n - 1)
+        {
+            var m = Vector128.Create(mask);
+            if (AdvSimd.Arm64.IsSupported)
+            {
+                unsafe
+                {
+                    fixed (byte* s = src)
+                    fixed (byte* d = dst)
+                    {
+                        // Blocks whose 32 source bytes lie inside src: i + 16 ≤ n and 2i + 32 ≤ src.Length.
+                        int blocks = Math.Min(n, ((src.Length - 32) >> 1) + 16) / 16; // >> floors: src.Length may be 31
+                        byte* sp = s, dp = d, pairEnd = d + (blocks & ~1) * 16;
+                        for (; dp < pairEnd; sp += 64, dp += 32)
+                        {
+                            (AdvSimd.Arm64.Load2xVector128AndUnzip(sp).Item1 ^ m).Store(dp);
+                            (AdvSimd.Arm64.Load2xVector128AndUnzip(sp + 32).Item1 ^ m).Store(dp + 16);
+                        }
+                        if ((blocks & 1) != 0) (AdvSimd.Arm64.Load2xVector128AndUnzip(sp).Item1 ^ m).Store(dp);
+                        i = blocks * 16;
+                        if (i < n && n > 16)
+                        {
+                            int t = n - 16;
+                            (AdvSimd.Arm64.Load2xVector128AndUnzip(s + 2 * t - 1).Item2 ^ m).Store(d + t);
+                            i = n;
+                        }
+                    }
+                }
+            }
+            else if (Vector128.IsHardwareAccelerated)
+            {
+                var low = Vector128.Create((ushort)0xFF);
+                for (; i + 16 <= n && 2 * i + 32 <= src.Length; i += 16)
+                {
+                    var pairs0 = Vector128.Create(src.Slice(2 * i, 16)).AsUInt16() & low;
+                    var pairs1 = Vector128.Create(src.Slice(2 * i + 16, 16)).AsUInt16() & low;
+                    (Vector128.Narrow(pairs0, pairs1) ^ m).CopyTo(dst.Slice(i, 16));
+                }
+                if (i < n && n > 16)
+                {
+                    int t = n - 16;
+                    var pairs0 = Vector128.Create(src.Slice(2 * t - 1, 16)).AsUInt16() >> 8;
+                    var pairs1 = Vector128.Create(src.Slice(2 * t + 15, 16)).AsUInt16() >> 8;
+                    (Vector128.Narrow(pairs0, pairs1) ^ m).CopyTo(dst.Slice(t, 16));
+                    i = n;
+                }
+            }
+        }
+        for (; i < n; i++) dst[i] = (byte)(src[2 * i] ^ mask);
     }
 
     /// <summary><c>dst[i] = src[i] ^ mask</c>.</summary>

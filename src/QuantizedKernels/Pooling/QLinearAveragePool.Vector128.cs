@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
 using EdgeRuntime.Kernels.Common;
 
 namespace EdgeRuntime.Kernels.Pooling;
@@ -17,6 +18,8 @@ namespace EdgeRuntime.Kernels.Pooling;
 /// contiguous for every stride; outputs whose window lies inside the width run four at a time, the rest one at a
 /// time.</item>
 /// <item>Channels-last: sixteen channels of one output position at a time.</item>
+/// <item>NCHW whole-plane windows on ARM64 (one output per plane whose window is the whole input plane: MobileNet's final
+/// 7×7 average): four planes side by side, one per lane (see <see cref="RunWholePlanes{T}"/>).</item>
 /// </list>
 /// </summary>
 public static class QLinearAveragePool
@@ -26,7 +29,12 @@ public static class QLinearAveragePool
 
     /// <summary>Floats of scratch <see cref="Run"/> needs for <paramref name="g"/> (0 for channels-last).</summary>
     public static int ScratchLength(in QLinearPoolGeometry g) =>
-        g.ChannelsLast ? 0 : g.InHeight * g.StrideWidth * PhaseLength(g);
+        g.ChannelsLast ? 0 : Math.Max(g.InHeight * g.StrideWidth * PhaseLength(g), IsWholePlane(g) ? 4 * g.InHeight * g.InWidth : 0);
+
+    /// <summary>NCHW pools with one output per plane whose window is the whole input plane (read in memory order).</summary>
+    private static bool IsWholePlane(in QLinearPoolGeometry g) =>
+        !g.ChannelsLast && g.OutHeight == 1 && g.OutWidth == 1
+        && g.KernelHeight - g.PadTop >= g.InHeight && g.KernelWidth - g.PadLeft >= g.InWidth;
 
     private static int PhaseLength(in QLinearPoolGeometry g) => (g.InWidth + g.StrideWidth - 1) / g.StrideWidth;
 
@@ -40,6 +48,12 @@ public static class QLinearAveragePool
             return;
         }
         if (g.ChannelsLast) RunChannelsLast(g, x, signed, xScale, xZeroPoint, yScale, yZeroPoint, y);
+        else if (AdvSimd.Arm64.IsSupported && IsWholePlane(g) && g.InHeight * g.InWidth >= 16
+                 && xZeroPoint >= Requantization.MinOf(signed) && xZeroPoint <= Requantization.MaxOf(signed))
+        {
+            if (signed) RunWholePlanes<sbyte>(g, x, xScale, xZeroPoint, yScale, yZeroPoint, y, scratch[..ScratchLength(g)]);
+            else RunWholePlanes<byte>(g, x, xScale, xZeroPoint, yScale, yZeroPoint, y, scratch[..ScratchLength(g)]);
+        }
         else RunPlanes(g, x, signed, xScale, xZeroPoint, yScale, yZeroPoint, y, scratch[..ScratchLength(g)]);
     }
 
@@ -127,6 +141,121 @@ public static class QLinearAveragePool
                 for (; o < g.OutWidth; o++) outRow[o] = ScalarOutput(g, input, signed, xScale, xZeroPoint, yScale, yZeroPoint, hStart, hEnd, o, min, max);
             }
         }
+    }
+
+    /// <summary>
+    /// Whole-plane windows on ARM64; <typeparamref name="T"/> is <see cref="byte"/> (uint8) or <see cref="sbyte"/> (int8).
+    /// Each output is the reference's sequential float sum of its plane's terms <c>xScale·(float)(x − xZeroPoint)</c> in
+    /// memory order (the window's row-major order), which no reassociation may change, so vectors run four planes side by
+    /// side, one per lane, each lane adding its own plane's terms in order. Layout of <paramref name="terms"/> (4·plane
+    /// floats): <c>terms[4·i + j] = term(plane j of the group, element i)</c>. It is filled sixteen elements of each of the
+    /// four planes at a time: a widening byte subtract (USUBL/SSUBL; the difference fits a signed 16-bit lane), sign
+    /// extension, int → float and the scale multiply give four vectors of four consecutive terms per plane, and ST4 stores
+    /// the four planes' vectors interleaved. A rest of 4–15 elements is one more block starting at plane − 16 (rewriting
+    /// some terms with the same values), so the plane must hold at least 16 elements; a rest of 1–3 is computed one term
+    /// at a time. The sum then adds one 4-float row of <paramref name="terms"/> per element, and the rest of the
+    /// reference's steps (<c>/ count</c>, <c>/ yScale</c>, <c>+ yZeroPoint</c>, NaN → 0, clamp, round half to even) run
+    /// per lane. Planes left over after the groups of four use <see cref="ScalarOutput"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void RunWholePlanes<T>(in QLinearPoolGeometry g, ReadOnlySpan<byte> x, float xScale, int xZeroPoint,
+        float yScale, int yZeroPoint, Span<byte> y, Span<float> terms) where T : unmanaged
+    {
+        bool signed = typeof(T) == typeof(sbyte);
+        int min = Requantization.MinOf(signed), max = Requantization.MaxOf(signed);
+        int inPlane = g.InHeight * g.InWidth, planes = g.Batch * g.Channels;
+        int count = g.CountIncludePad ? g.KernelHeight * g.KernelWidth : inPlane;
+        var countVector = Vector128.Create((float)count);
+        var yScaleVector = Vector128.Create(yScale);
+        var zeroPointVector = Vector128.Create((float)yZeroPoint);
+        var low = Vector128.Create((float)min);
+        var high = Vector128.Create((float)max);
+        var scale = Vector128.Create(xScale);
+        var zp = Vector64.Create((byte)xZeroPoint);
+        var zp128 = Vector128.Create((byte)xZeroPoint);
+        x = x[..(planes * inPlane)]; // checked once: the loops below load without bounds checks
+        terms = terms[..(4 * inPlane)];
+        ref byte rx = ref MemoryMarshal.GetReference(x);
+        int full = inPlane & ~15, rest = inPlane - full; // a rest of 1–3 elements is cheaper one term at a time
+        int plane = 0;
+        fixed (float* t = terms)
+        {
+            for (; plane <= planes - 4; plane += 4)
+            {
+                int baseIndex = plane * inPlane;
+                for (int i = 0; i < full; i += 16) StoreTerms<T>(ref rx, baseIndex + i, inPlane, t + 4 * i, zp, zp128, scale);
+                if (rest > 3)
+                    StoreTerms<T>(ref rx, baseIndex + inPlane - 16, inPlane, t + 4 * (inPlane - 16), zp, zp128, scale);
+                else
+                    for (int i = full; i < inPlane; i++)
+                        for (int j = 0; j < 4; j++)
+                        {
+                            byte v = x[baseIndex + j * inPlane + i];
+                            t[4 * i + j] = xScale * ((signed ? (sbyte)v : v) - xZeroPoint);
+                        }
+                var sum = Vector128<float>.Zero;
+                int e = 0;
+                for (; e <= inPlane - 4; e += 4)
+                {
+                    var (v0, v1, v2, v3) = AdvSimd.Arm64.Load4xVector128(t + 4 * e);
+                    sum = sum + v0 + v1 + v2 + v3; // left to right: element e, then e + 1, …
+                }
+                for (; e < inPlane; e++) sum += Vector128.Load(t + 4 * e);
+                var scaled = sum / countVector / yScaleVector + zeroPointVector;
+                scaled = Vector128.ConditionalSelect(Vector128.Equals(scaled, scaled), scaled, Vector128<float>.Zero); // NaN → 0
+                scaled = Vector128.Min(Vector128.Max(scaled, low), high);
+                var q = Vector128.ConvertToInt32(Vector128.Round(scaled));
+                y[plane] = (byte)q[0];
+                y[plane + 1] = (byte)q[1];
+                y[plane + 2] = (byte)q[2];
+                y[plane + 3] = (byte)q[3];
+            }
+        }
+        for (; plane < planes; plane++)
+            y[plane] = ScalarOutput(g, x.Slice(plane * inPlane, inPlane), signed, xScale, xZeroPoint, yScale, yZeroPoint, 0, g.InHeight, 0, min, max);
+    }
+
+    /// <summary>
+    /// The terms of sixteen consecutive elements of four planes — the first plane's bytes at <paramref name="index"/>, each
+    /// next plane's <paramref name="inPlane"/> further on — stored interleaved: <c>row[4·e + j]</c> = term of the block's
+    /// element e of plane j.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void StoreTerms<T>(ref byte rx, int index, int inPlane, float* row, Vector64<byte> zp, Vector128<byte> zp128,
+        Vector128<float> scale)
+    {
+        var (a0, a1, a2, a3) = Terms<T>(Vector128.LoadUnsafe(ref rx, (nuint)index), zp, zp128, scale);
+        var (b0, b1, b2, b3) = Terms<T>(Vector128.LoadUnsafe(ref rx, (nuint)(index + inPlane)), zp, zp128, scale);
+        var (c0, c1, c2, c3) = Terms<T>(Vector128.LoadUnsafe(ref rx, (nuint)(index + 2 * inPlane)), zp, zp128, scale);
+        var (d0, d1, d2, d3) = Terms<T>(Vector128.LoadUnsafe(ref rx, (nuint)(index + 3 * inPlane)), zp, zp128, scale);
+        AdvSimd.Arm64.StoreVectorAndZip(row, (a0, b0, c0, d0));
+        AdvSimd.Arm64.StoreVectorAndZip(row + 16, (a1, b1, c1, d1));
+        AdvSimd.Arm64.StoreVectorAndZip(row + 32, (a2, b2, c2, d2));
+        AdvSimd.Arm64.StoreVectorAndZip(row + 48, (a3, b3, c3, d3));
+    }
+
+    /// <summary>The terms <c>scale·(float)(v − zeroPoint)</c> of sixteen bytes as four vectors of four consecutive terms.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector128<float>, Vector128<float>, Vector128<float>, Vector128<float>) Terms<T>(Vector128<byte> v,
+        Vector64<byte> zeroPoint, Vector128<byte> zeroPoint128, Vector128<float> scale)
+    {
+        // Upper halves before lower ones: GetLower of a vector still live afterwards costs a register copy.
+        Vector128<short> lo, hi;
+        if (typeof(T) == typeof(sbyte))
+        {
+            hi = AdvSimd.SubtractWideningUpper(v.AsSByte(), zeroPoint128.AsSByte());
+            lo = AdvSimd.SubtractWideningLower(v.AsSByte().GetLower(), zeroPoint.AsSByte());
+        }
+        else
+        {
+            hi = AdvSimd.SubtractWideningUpper(v, zeroPoint128).AsInt16();
+            lo = AdvSimd.SubtractWideningLower(v.GetLower(), zeroPoint).AsInt16();
+        }
+        var t1 = scale * AdvSimd.ConvertToSingle(AdvSimd.SignExtendWideningUpper(lo));
+        var t0 = scale * AdvSimd.ConvertToSingle(AdvSimd.SignExtendWideningLower(lo.GetLower()));
+        var t3 = scale * AdvSimd.ConvertToSingle(AdvSimd.SignExtendWideningUpper(hi));
+        var t2 = scale * AdvSimd.ConvertToSingle(AdvSimd.SignExtendWideningLower(hi.GetLower()));
+        return (t0, t1, t2, t3);
     }
 
     /// <summary><c>row[w] = xScale * (float)(Value(input[w]) - xZeroPoint)</c>, sixteen at a time.</summary>

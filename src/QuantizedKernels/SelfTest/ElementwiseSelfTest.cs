@@ -87,7 +87,10 @@ public static class ElementwiseSelfTest
                     }
     }
 
-    /// <summary>QLinearAveragePool: kernels 1–5, strides 1–3, pads 0–2, count_include_pad, both layouts, 1-D and 2-D.</summary>
+    /// <summary>
+    /// QLinearAveragePool: kernels 1–5, strides 1–3, pads 0–2, count_include_pad, both layouts, 1-D and 2-D; then
+    /// whole-plane windows.
+    /// </summary>
     public static void CheckQLinearAveragePool(IsaPath isa, SelfTestRecorder recorder)
     {
         var rng = new Random(7171);
@@ -112,6 +115,28 @@ public static class ElementwiseSelfTest
                     QLinearAveragePoolReference.Run(g, x, signed, xScale, xZeroPoint, yScale, yZeroPoint, expected);
                     QLinearAveragePool.Run(isa, g, x, signed, xScale, xZeroPoint, yScale, yZeroPoint, actual, new float[QLinearAveragePool.ScratchLength(g)]);
                     Compare(recorder, expected, actual, () => $"{TypeName(signed)} {g}");
+                }
+        // Whole-plane windows (one output per plane, MobileNet's final 7×7 average): planes below, at and above 16
+        // elements and not multiples of 16, channel counts leaving 1–3 planes after groups of four, padded kernels.
+        (int H, int W)[] planes = [(7, 7), (4, 4), (1, 16), (3, 5), (5, 9), (1, 1), (17, 3), (14, 14)];
+        foreach (var signed in new[] { false, true })
+            foreach (var channels in KernelSelfTest.RowCounts)
+                for (int t = 0; t < 3; t++)
+                {
+                    var (ih, iw) = planes[rng.Next(planes.Length)];
+                    int padTop = t == 2 ? 1 : 0, padLeft = t == 2 ? rng.Next(2) : 0;
+                    var g = new QLinearPoolGeometry(1 + rng.Next(2), channels, ih, iw, 1, 1, ih + padTop, iw + padLeft, 1, 1,
+                        padTop, padLeft, rng.Next(2) == 0, false);
+                    var x = new byte[g.Batch * channels * ih * iw];
+                    if (t == 1) Array.Fill(x, signed ? (byte)0x80 : (byte)0); // all at the minimum
+                    else rng.NextBytes(x);
+                    float xScale = RandomScale(rng), yScale = t == 1 ? RandomScale(rng) * 0.01f : RandomScale(rng);
+                    int xZeroPoint = RandomZeroPoint(rng, signed), yZeroPoint = RandomZeroPoint(rng, signed);
+                    var expected = new byte[g.Batch * channels];
+                    var actual = new byte[expected.Length];
+                    QLinearAveragePoolReference.Run(g, x, signed, xScale, xZeroPoint, yScale, yZeroPoint, expected);
+                    QLinearAveragePool.Run(isa, g, x, signed, xScale, xZeroPoint, yScale, yZeroPoint, actual, new float[QLinearAveragePool.ScratchLength(g)]);
+                    Compare(recorder, expected, actual, () => $"{TypeName(signed)} whole plane {g}");
                 }
     }
 

@@ -89,6 +89,7 @@ public static class KernelSelfTest
         new("qlinear.mul", ElementwiseSelfTest.CheckQLinearMul),
         new("qlinear.gap", ElementwiseSelfTest.CheckQLinearGlobalAveragePool),
         new("qlinear.avgpool", ElementwiseSelfTest.CheckQLinearAveragePool),
+        new("conv.im2col", Im2ColSelfTest.Check),
     ];
 
     /// <summary>Depthwise convolution: the sweep of <see cref="Depthwise.DepthwiseConvSelfTest.Cases"/> against the reference.</summary>
@@ -102,26 +103,31 @@ public static class KernelSelfTest
         }
     }
 
-    /// <summary>QLinearAdd: same-shape and broadcast tensors, uint8 and int8, random and saturating scales.</summary>
+    /// <summary>
+    /// QLinearAdd: same-shape and broadcast tensors, uint8 and int8, random and saturating scales, and degenerate scales
+    /// (output scale 0: ±infinity and 0/0 = NaN quotients; an infinite input scale) for the NaN and saturation handling.
+    /// </summary>
     private static void CheckQLinearAdd(IsaPath isa, SelfTestRecorder recorder)
     {
         var rng = new Random(4242);
         foreach (var signed in new[] { false, true })
             foreach (var length in ColumnCounts)
-                for (int variant = 0; variant < 5; variant++)
+                for (int variant = 0; variant < 7; variant++)
                 {
                     int channels = 1 + rng.Next(5);
                     int[] shape = [1, channels, 1, length];
-                    int[] shapeB = variant >= 3 ? [1, channels, 1, 1] : shape;
+                    // variant 3 broadcasts B per channel (stride 0 along rows); 4 repeats one row of B for every channel.
+                    int[] shapeB = variant switch { 3 => [1, channels, 1, 1], 4 => [1, 1, 1, length], _ => shape };
                     var plan = Elementwise.QuantizedBroadcast.Create(shape, shapeB)!;
                     var a = new byte[plan.OutputCount];
-                    var b = new byte[channels * (variant >= 3 ? 1 : length)];
+                    var b = new byte[shapeB[1] * shapeB[3]];
                     rng.NextBytes(a);
                     rng.NextBytes(b);
                     int lo = signed ? -128 : 0, hi = signed ? 127 : 255;
-                    var p = new Elementwise.QLinearBinaryParameters((float)(rng.NextDouble() * 0.1 + 1e-3), rng.Next(lo, hi + 1),
+                    var p = new Elementwise.QLinearBinaryParameters(
+                        variant == 6 ? float.PositiveInfinity : (float)(rng.NextDouble() * 0.1 + 1e-3), rng.Next(lo, hi + 1),
                         (float)(rng.NextDouble() * 0.1 + 1e-3), rng.Next(lo, hi + 1),
-                        variant == 1 ? 1e-6f : (float)(rng.NextDouble() * 0.1 + 1e-3), rng.Next(lo, hi + 1), signed);
+                        variant switch { 1 => 1e-6f, 5 => 0f, _ => (float)(rng.NextDouble() * 0.1 + 1e-3) }, rng.Next(lo, hi + 1), signed);
                     var expected = new byte[plan.OutputCount];
                     var actual = new byte[plan.OutputCount];
                     Elementwise.QLinearAddReference.Run(plan, a, b, expected, p);
