@@ -70,6 +70,11 @@ public static partial class QGemm
         static abstract int Group { get; }
         static abstract unsafe void PackPanel16(sbyte* b, int ldb, int k, sbyte* panel);
         /// <summary>
+        /// <see cref="PackPanel16"/> that also writes the 16 column sums <c>sums[j] = Σ_kk b[kk·ldb + j]</c> (wrapping
+        /// int32, as <see cref="ColumnSumsScalar"/>) from the rows it has loaded anyway.
+        /// </summary>
+        static abstract unsafe void PackPanel16WithSums(sbyte* b, int ldb, int k, sbyte* panel, int* sums);
+        /// <summary>
         /// <paramref name="noMinus128"/>: every packed A value lies in [-127, 127] (the SMULL/SMLAL kernel may then
         /// add two products in one int16 lane: |p1 + p2| ≤ 2·127·128 = 32512); paths that do not need it ignore it.
         /// </summary>
@@ -109,6 +114,15 @@ public static partial class QGemm
         /// <summary>The initial accumulator of every column of row r (the requantizing sink starts from the bias).</summary>
         Vector128<int> Initial(int r);
 
+        /// <summary>Lane r: the initial accumulator of row r, for a full 4-row block (all 4 rows exist).</summary>
+        Vector128<int> Initial4();
+
+        /// <summary>A full 4-row block of a 4×16 tile: row r, columns 4q..4q+3 in <c>c{r}{q}</c>.</summary>
+        void Tile16(Vector128<int> c00, Vector128<int> c01, Vector128<int> c02, Vector128<int> c03,
+            Vector128<int> c10, Vector128<int> c11, Vector128<int> c12, Vector128<int> c13,
+            Vector128<int> c20, Vector128<int> c21, Vector128<int> c22, Vector128<int> c23,
+            Vector128<int> c30, Vector128<int> c31, Vector128<int> c32, Vector128<int> c33);
+
         /// <summary>Row r of a 4×16 tile: columns 4q..4q+3 in <paramref name="v0"/>..<paramref name="v3"/>.</summary>
         void Row16(int r, Vector128<int> v0, Vector128<int> v1, Vector128<int> v2, Vector128<int> v3);
         /// <summary>Row r of a 4×4 tile, of which the first <paramref name="cols"/> lanes are real columns.</summary>
@@ -128,6 +142,21 @@ public static partial class QGemm
         public readonly Vector128<int> Initial(int r) => default;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly Vector128<int> Initial4() => default;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly void Tile16(Vector128<int> c00, Vector128<int> c01, Vector128<int> c02, Vector128<int> c03,
+            Vector128<int> c10, Vector128<int> c11, Vector128<int> c12, Vector128<int> c13,
+            Vector128<int> c20, Vector128<int> c21, Vector128<int> c22, Vector128<int> c23,
+            Vector128<int> c30, Vector128<int> c31, Vector128<int> c32, Vector128<int> c33)
+        {
+            StoreRow16(c, c00, c01, c02, c03);
+            StoreRow16(c + ldc, c10, c11, c12, c13);
+            StoreRow16(c + 2L * ldc, c20, c21, c22, c23);
+            StoreRow16(c + 3L * ldc, c30, c31, c32, c33);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void Row16(int r, Vector128<int> v0, Vector128<int> v1, Vector128<int> v2, Vector128<int> v3) => StoreRow16(c + (long)r * ldc, v0, v1, v2, v3);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -138,6 +167,7 @@ public static partial class QGemm
     {
         public static int Group => 2;
         public static unsafe void PackPanel16(sbyte* b, int ldb, int k, sbyte* panel) => PackBPanelNeon16(b, ldb, k, panel);
+        public static unsafe void PackPanel16WithSums(sbyte* b, int ldb, int k, sbyte* panel, int* sums) => PackBPanelNeon16WithSums(b, ldb, k, panel, sums);
         public static unsafe void Kernel4x16<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows, int blockStride, bool noMinus128) where TSink : struct, IArmTileSink
         {
             if (noMinus128) KernelNeon4x16Paired(a, panel, steps, sink, rows, blockStride);
@@ -243,6 +273,52 @@ public static partial class QGemm
     }
 
     /// <summary>
+    /// <see cref="PackBPanelNeon16"/> plus the column sums: SADALP of each zipped vector (8 columns × a k pair) adds
+    /// the pair into the column's int16 lane. A lane takes at most 128 pairs (|sum| ≤ 128·256 = 32768, and only
+    /// -32768 reaches it) before it is widened into the int32 sums, so the result is exact for any k.
+    /// </summary>
+    private static unsafe void PackBPanelNeon16WithSums(sbyte* b, int ldb, int k, sbyte* panel, int* sums)
+    {
+        Vector128<int> s0 = default, s1 = default, s2 = default, s3 = default;
+        for (int block = 0; block < k; block += 256)
+        {
+            int end = Math.Min(k, block + 256);
+            Vector128<short> low = default, high = default; // columns 0..7 and 8..15
+            int kk = block;
+            for (; kk + 2 <= end; kk += 2)
+            {
+                var r0 = AdvSimd.LoadVector128(b + kk * ldb);
+                var r1 = AdvSimd.LoadVector128(b + (kk + 1) * ldb);
+                var z0 = AdvSimd.Arm64.ZipLow(r0, r1);
+                var z1 = AdvSimd.Arm64.ZipHigh(r0, r1);
+                AdvSimd.Store(panel, z0);
+                AdvSimd.Store(panel + 16, z1);
+                low = AdvSimd.AddPairwiseWideningAndAdd(low, z0);
+                high = AdvSimd.AddPairwiseWideningAndAdd(high, z1);
+                panel += 32;
+            }
+            if (kk < end) // odd k: the last row pairs with zeros (block ends are even except at k)
+            {
+                var r0 = AdvSimd.LoadVector128(b + kk * ldb);
+                var z0 = AdvSimd.Arm64.ZipLow(r0, Vector128<sbyte>.Zero);
+                var z1 = AdvSimd.Arm64.ZipHigh(r0, Vector128<sbyte>.Zero);
+                AdvSimd.Store(panel, z0);
+                AdvSimd.Store(panel + 16, z1);
+                low = AdvSimd.AddPairwiseWideningAndAdd(low, z0);
+                high = AdvSimd.AddPairwiseWideningAndAdd(high, z1);
+            }
+            s0 = AdvSimd.AddWideningLower(s0, low.GetLower());
+            s1 = AdvSimd.AddWideningUpper(s1, low);
+            s2 = AdvSimd.AddWideningLower(s2, high.GetLower());
+            s3 = AdvSimd.AddWideningUpper(s3, high);
+        }
+        s0.Store(sums);
+        s1.Store(sums + 4);
+        s2.Store(sums + 8);
+        s3.Store(sums + 12);
+    }
+
+    /// <summary>
     /// Scalar packing of <paramref name="cols"/> (≤ <paramref name="width"/>) columns of B into
     /// [ceil(K/group)][width][group], zero-filling missing columns and the k padding. Used for narrow tail panels.
     /// </summary>
@@ -325,99 +401,131 @@ public static partial class QGemm
     /// the first load therefore reads the 8 bytes before the panel (the drivers leave 16 bytes of slack there).
     /// An odd last pair uses SMULL2 + SADALP alone.
     /// </summary>
+    /// <summary>
+    /// 4×16 tiles when every packed A value lies in [-127, 127]: every 4-row block of A against the same panel (the
+    /// sink moves on by 4 rows per block). Full blocks and the last partial one are separate copies of
+    /// <see cref="BlockNeon4x16Paired"/>, so full blocks test no row count and requantize all 4 rows with one load of
+    /// bias and multipliers.
+    /// </summary>
     [SkipLocalsInit]
-    private static unsafe void KernelNeon4x16Paired<TSink>(sbyte* aFirst, sbyte* panelFirst, int pairs, TSink sink, int totalRows, int blockStride) where TSink : struct, IArmTileSink
+    private static unsafe void KernelNeon4x16Paired<TSink>(sbyte* a, sbyte* panel, int pairs, TSink sink, int totalRows, int blockStride) where TSink : struct, IArmTileSink
     {
-        // Every 4-row block of A against the same panel: one call per panel (the sink moves on by 4 rows per block).
-        for (int rowsLeft = totalRows; rowsLeft > 0; rowsLeft -= NeonRowBlock, aFirst += blockStride, sink.NextBlock())
+        int rowsLeft = totalRows;
+        for (; rowsLeft >= NeonRowBlock; rowsLeft -= NeonRowBlock, a += blockStride, sink.NextBlock())
+            BlockNeon4x16Paired(a, panel, pairs, sink, NeonRowBlock);
+        if (rowsLeft > 0) BlockNeon4x16Paired(a, panel, pairs, sink, rowsLeft);
+    }
+
+    /// <summary>
+    /// One 4-row block (<paramref name="rows"/> real rows, a constant after inlining): two k pairs per step, SMULL2 of
+    /// the first pair then SMLAL2 of the second into the same int16 lanes (|p1 + p2| ≤ 32512, exact), then one SADALP
+    /// — 3 instructions per 16 products instead of 4. Only high halves are used (SMULL2/SMLAL2): A is replicated into
+    /// both halves, and the B vector for columns 4q..4q+3 is loaded from <c>panel + 8q - 8</c> so that those 8 bytes
+    /// sit in its high half; the first load therefore reads the 8 bytes before the panel (the drivers leave 16 bytes of
+    /// slack there). An odd last pair uses SMULL2 + SADALP alone.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void BlockNeon4x16Paired<TSink>(sbyte* a, sbyte* panel, int pairs, TSink sink, int rows) where TSink : struct, IArmTileSink
+    {
+        Vector128<int> c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33;
+        if (rows == NeonRowBlock)
         {
-            int rows = Math.Min(NeonRowBlock, rowsLeft);
-            sbyte* a = aFirst, panel = panelFirst;
-            Vector128<int> c00 = sink.Initial(0), c01 = c00, c02 = c00, c03 = c00;
-            Vector128<int> c10 = rows > 1 ? sink.Initial(1) : default, c11 = c10, c12 = c10, c13 = c10;
-            Vector128<int> c20 = rows > 2 ? sink.Initial(2) : default, c21 = c20, c22 = c20, c23 = c20;
-            Vector128<int> c30 = rows > 3 ? sink.Initial(3) : default, c31 = c30, c32 = c30, c33 = c30;
-            int p = 0;
-            // Two steps of two k pairs per iteration (the loop's add/compare/branch once per 96 multiply instructions).
-            // 16 bytes of A = [2 pairs][4 rows][2 k]: LD4R of its first 8 bytes replicates each row's first pair across a
-            // register (a0..a3), of the next 8 each row's second pair (f0..f3). B is loaded with LDP, two registers per
-            // instruction, column groups 0 and 2 first, then 1 and 3, so that at most 4 B registers are live (16
-            // accumulators + 8 A + 4 B + a product temporary fit the 32 vector registers).
-            Vector128<sbyte> b0, b1, b2, b3, e0, e1, e2, e3;
-            Vector128<short> a0, a1, a2, a3, f0, f1, f2, f3;
-            for (; p + 4 <= pairs; p += 4)
-            {
-                (a0, a1, a2, a3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a));
-                (f0, f1, f2, f3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 8));
-                (b0, b2) = AdvSimd.Arm64.LoadPairVector128(panel - 8);
-                (e0, e2) = AdvSimd.Arm64.LoadPairVector128(panel + 24);
-                c00 = NeonMac2(c00, b0, a0.AsSByte(), e0, f0.AsSByte()); c02 = NeonMac2(c02, b2, a0.AsSByte(), e2, f0.AsSByte());
-                c10 = NeonMac2(c10, b0, a1.AsSByte(), e0, f1.AsSByte()); c12 = NeonMac2(c12, b2, a1.AsSByte(), e2, f1.AsSByte());
-                c20 = NeonMac2(c20, b0, a2.AsSByte(), e0, f2.AsSByte()); c22 = NeonMac2(c22, b2, a2.AsSByte(), e2, f2.AsSByte());
-                c30 = NeonMac2(c30, b0, a3.AsSByte(), e0, f3.AsSByte()); c32 = NeonMac2(c32, b2, a3.AsSByte(), e2, f3.AsSByte());
-                (b1, b3) = AdvSimd.Arm64.LoadPairVector128(panel);
-                (e1, e3) = AdvSimd.Arm64.LoadPairVector128(panel + 32);
-                c01 = NeonMac2(c01, b1, a0.AsSByte(), e1, f0.AsSByte()); c03 = NeonMac2(c03, b3, a0.AsSByte(), e3, f0.AsSByte());
-                c11 = NeonMac2(c11, b1, a1.AsSByte(), e1, f1.AsSByte()); c13 = NeonMac2(c13, b3, a1.AsSByte(), e3, f1.AsSByte());
-                c21 = NeonMac2(c21, b1, a2.AsSByte(), e1, f2.AsSByte()); c23 = NeonMac2(c23, b3, a2.AsSByte(), e3, f2.AsSByte());
-                c31 = NeonMac2(c31, b1, a3.AsSByte(), e1, f3.AsSByte()); c33 = NeonMac2(c33, b3, a3.AsSByte(), e3, f3.AsSByte());
-                (a0, a1, a2, a3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 16));
-                (f0, f1, f2, f3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 24));
-                (b0, b2) = AdvSimd.Arm64.LoadPairVector128(panel + 56);
-                (e0, e2) = AdvSimd.Arm64.LoadPairVector128(panel + 88);
-                c00 = NeonMac2(c00, b0, a0.AsSByte(), e0, f0.AsSByte()); c02 = NeonMac2(c02, b2, a0.AsSByte(), e2, f0.AsSByte());
-                c10 = NeonMac2(c10, b0, a1.AsSByte(), e0, f1.AsSByte()); c12 = NeonMac2(c12, b2, a1.AsSByte(), e2, f1.AsSByte());
-                c20 = NeonMac2(c20, b0, a2.AsSByte(), e0, f2.AsSByte()); c22 = NeonMac2(c22, b2, a2.AsSByte(), e2, f2.AsSByte());
-                c30 = NeonMac2(c30, b0, a3.AsSByte(), e0, f3.AsSByte()); c32 = NeonMac2(c32, b2, a3.AsSByte(), e2, f3.AsSByte());
-                (b1, b3) = AdvSimd.Arm64.LoadPairVector128(panel + 64);
-                (e1, e3) = AdvSimd.Arm64.LoadPairVector128(panel + 96);
-                c01 = NeonMac2(c01, b1, a0.AsSByte(), e1, f0.AsSByte()); c03 = NeonMac2(c03, b3, a0.AsSByte(), e3, f0.AsSByte());
-                c11 = NeonMac2(c11, b1, a1.AsSByte(), e1, f1.AsSByte()); c13 = NeonMac2(c13, b3, a1.AsSByte(), e3, f1.AsSByte());
-                c21 = NeonMac2(c21, b1, a2.AsSByte(), e1, f2.AsSByte()); c23 = NeonMac2(c23, b3, a2.AsSByte(), e3, f2.AsSByte());
-                c31 = NeonMac2(c31, b1, a3.AsSByte(), e1, f3.AsSByte()); c33 = NeonMac2(c33, b3, a3.AsSByte(), e3, f3.AsSByte());
-                a += 32;
-                panel += 128;
-            }
-            if (p + 2 <= pairs)
-            {
-                (a0, a1, a2, a3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a));
-                (f0, f1, f2, f3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 8));
-                (b0, b2) = AdvSimd.Arm64.LoadPairVector128(panel - 8);
-                (e0, e2) = AdvSimd.Arm64.LoadPairVector128(panel + 24);
-                c00 = NeonMac2(c00, b0, a0.AsSByte(), e0, f0.AsSByte()); c02 = NeonMac2(c02, b2, a0.AsSByte(), e2, f0.AsSByte());
-                c10 = NeonMac2(c10, b0, a1.AsSByte(), e0, f1.AsSByte()); c12 = NeonMac2(c12, b2, a1.AsSByte(), e2, f1.AsSByte());
-                c20 = NeonMac2(c20, b0, a2.AsSByte(), e0, f2.AsSByte()); c22 = NeonMac2(c22, b2, a2.AsSByte(), e2, f2.AsSByte());
-                c30 = NeonMac2(c30, b0, a3.AsSByte(), e0, f3.AsSByte()); c32 = NeonMac2(c32, b2, a3.AsSByte(), e2, f3.AsSByte());
-                (b1, b3) = AdvSimd.Arm64.LoadPairVector128(panel);
-                (e1, e3) = AdvSimd.Arm64.LoadPairVector128(panel + 32);
-                c01 = NeonMac2(c01, b1, a0.AsSByte(), e1, f0.AsSByte()); c03 = NeonMac2(c03, b3, a0.AsSByte(), e3, f0.AsSByte());
-                c11 = NeonMac2(c11, b1, a1.AsSByte(), e1, f1.AsSByte()); c13 = NeonMac2(c13, b3, a1.AsSByte(), e3, f1.AsSByte());
-                c21 = NeonMac2(c21, b1, a2.AsSByte(), e1, f2.AsSByte()); c23 = NeonMac2(c23, b3, a2.AsSByte(), e3, f2.AsSByte());
-                c31 = NeonMac2(c31, b1, a3.AsSByte(), e1, f3.AsSByte()); c33 = NeonMac2(c33, b3, a3.AsSByte(), e3, f3.AsSByte());
-                a += 16;
-                panel += 64;
-                p += 2;
-            }
-            if (p < pairs)
-            {
-                b0 = AdvSimd.LoadVector128(panel - 8);
-                b1 = AdvSimd.LoadVector128(panel);
-                b2 = AdvSimd.LoadVector128(panel + 8);
-                b3 = AdvSimd.LoadVector128(panel + 16);
-                var ar = ReplicatePair128(a);
-                c00 = NeonMacHigh(c00, b0, ar); c01 = NeonMacHigh(c01, b1, ar); c02 = NeonMacHigh(c02, b2, ar); c03 = NeonMacHigh(c03, b3, ar);
-                ar = ReplicatePair128(a + 2);
-                c10 = NeonMacHigh(c10, b0, ar); c11 = NeonMacHigh(c11, b1, ar); c12 = NeonMacHigh(c12, b2, ar); c13 = NeonMacHigh(c13, b3, ar);
-                ar = ReplicatePair128(a + 4);
-                c20 = NeonMacHigh(c20, b0, ar); c21 = NeonMacHigh(c21, b1, ar); c22 = NeonMacHigh(c22, b2, ar); c23 = NeonMacHigh(c23, b3, ar);
-                ar = ReplicatePair128(a + 6);
-                c30 = NeonMacHigh(c30, b0, ar); c31 = NeonMacHigh(c31, b1, ar); c32 = NeonMacHigh(c32, b2, ar); c33 = NeonMacHigh(c33, b3, ar);
-            }
-            sink.Row16(0, c00, c01, c02, c03);
-            if (rows > 1) sink.Row16(1, c10, c11, c12, c13);
-            if (rows > 2) sink.Row16(2, c20, c21, c22, c23);
-            if (rows > 3) sink.Row16(3, c30, c31, c32, c33);
+            var initial = sink.Initial4();
+            c00 = AdvSimd.DuplicateSelectedScalarToVector128(initial, 0); c01 = c00; c02 = c00; c03 = c00;
+            c10 = AdvSimd.DuplicateSelectedScalarToVector128(initial, 1); c11 = c10; c12 = c10; c13 = c10;
+            c20 = AdvSimd.DuplicateSelectedScalarToVector128(initial, 2); c21 = c20; c22 = c20; c23 = c20;
+            c30 = AdvSimd.DuplicateSelectedScalarToVector128(initial, 3); c31 = c30; c32 = c30; c33 = c30;
         }
+        else
+        {
+            c00 = sink.Initial(0); c01 = c00; c02 = c00; c03 = c00;
+            c10 = rows > 1 ? sink.Initial(1) : default; c11 = c10; c12 = c10; c13 = c10;
+            c20 = rows > 2 ? sink.Initial(2) : default; c21 = c20; c22 = c20; c23 = c20;
+            c30 = rows > 3 ? sink.Initial(3) : default; c31 = c30; c32 = c30; c33 = c30;
+        }
+        // Two steps of two k pairs per iteration, counted by the A pointer against its end (add, add, compare, branch
+        // once per 96 multiply instructions). 16 bytes of A = [2 pairs][4 rows][2 k]: LD4R of its first 8 bytes
+        // replicates each row's first pair across a register (a0..a3), of the next 8 each row's second pair (f0..f3).
+        // B is loaded with LDP, two registers per instruction, column groups 0 and 2 first, then 1 and 3, so that at
+        // most 4 B registers are live (16 accumulators + 8 A + 4 B + a product temporary fit the 32 vector registers).
+        Vector128<sbyte> b0, b1, b2, b3, e0, e1, e2, e3;
+        Vector128<short> a0, a1, a2, a3, f0, f1, f2, f3;
+        sbyte* end = a + (long)(pairs & ~3) * 8;
+        while (a < end)
+        {
+            (a0, a1, a2, a3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a));
+            (f0, f1, f2, f3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 8));
+            (b0, b2) = AdvSimd.Arm64.LoadPairVector128(panel - 8);
+            (e0, e2) = AdvSimd.Arm64.LoadPairVector128(panel + 24);
+            c00 = NeonMac2(c00, b0, a0.AsSByte(), e0, f0.AsSByte()); c02 = NeonMac2(c02, b2, a0.AsSByte(), e2, f0.AsSByte());
+            c10 = NeonMac2(c10, b0, a1.AsSByte(), e0, f1.AsSByte()); c12 = NeonMac2(c12, b2, a1.AsSByte(), e2, f1.AsSByte());
+            c20 = NeonMac2(c20, b0, a2.AsSByte(), e0, f2.AsSByte()); c22 = NeonMac2(c22, b2, a2.AsSByte(), e2, f2.AsSByte());
+            c30 = NeonMac2(c30, b0, a3.AsSByte(), e0, f3.AsSByte()); c32 = NeonMac2(c32, b2, a3.AsSByte(), e2, f3.AsSByte());
+            (b1, b3) = AdvSimd.Arm64.LoadPairVector128(panel);
+            (e1, e3) = AdvSimd.Arm64.LoadPairVector128(panel + 32);
+            c01 = NeonMac2(c01, b1, a0.AsSByte(), e1, f0.AsSByte()); c03 = NeonMac2(c03, b3, a0.AsSByte(), e3, f0.AsSByte());
+            c11 = NeonMac2(c11, b1, a1.AsSByte(), e1, f1.AsSByte()); c13 = NeonMac2(c13, b3, a1.AsSByte(), e3, f1.AsSByte());
+            c21 = NeonMac2(c21, b1, a2.AsSByte(), e1, f2.AsSByte()); c23 = NeonMac2(c23, b3, a2.AsSByte(), e3, f2.AsSByte());
+            c31 = NeonMac2(c31, b1, a3.AsSByte(), e1, f3.AsSByte()); c33 = NeonMac2(c33, b3, a3.AsSByte(), e3, f3.AsSByte());
+            (a0, a1, a2, a3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 16));
+            (f0, f1, f2, f3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 24));
+            (b0, b2) = AdvSimd.Arm64.LoadPairVector128(panel + 56);
+            (e0, e2) = AdvSimd.Arm64.LoadPairVector128(panel + 88);
+            c00 = NeonMac2(c00, b0, a0.AsSByte(), e0, f0.AsSByte()); c02 = NeonMac2(c02, b2, a0.AsSByte(), e2, f0.AsSByte());
+            c10 = NeonMac2(c10, b0, a1.AsSByte(), e0, f1.AsSByte()); c12 = NeonMac2(c12, b2, a1.AsSByte(), e2, f1.AsSByte());
+            c20 = NeonMac2(c20, b0, a2.AsSByte(), e0, f2.AsSByte()); c22 = NeonMac2(c22, b2, a2.AsSByte(), e2, f2.AsSByte());
+            c30 = NeonMac2(c30, b0, a3.AsSByte(), e0, f3.AsSByte()); c32 = NeonMac2(c32, b2, a3.AsSByte(), e2, f3.AsSByte());
+            (b1, b3) = AdvSimd.Arm64.LoadPairVector128(panel + 64);
+            (e1, e3) = AdvSimd.Arm64.LoadPairVector128(panel + 96);
+            c01 = NeonMac2(c01, b1, a0.AsSByte(), e1, f0.AsSByte()); c03 = NeonMac2(c03, b3, a0.AsSByte(), e3, f0.AsSByte());
+            c11 = NeonMac2(c11, b1, a1.AsSByte(), e1, f1.AsSByte()); c13 = NeonMac2(c13, b3, a1.AsSByte(), e3, f1.AsSByte());
+            c21 = NeonMac2(c21, b1, a2.AsSByte(), e1, f2.AsSByte()); c23 = NeonMac2(c23, b3, a2.AsSByte(), e3, f2.AsSByte());
+            c31 = NeonMac2(c31, b1, a3.AsSByte(), e1, f3.AsSByte()); c33 = NeonMac2(c33, b3, a3.AsSByte(), e3, f3.AsSByte());
+            a += 32;
+            panel += 128;
+        }
+        if ((pairs & 2) != 0)
+        {
+            (a0, a1, a2, a3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a));
+            (f0, f1, f2, f3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 8));
+            (b0, b2) = AdvSimd.Arm64.LoadPairVector128(panel - 8);
+            (e0, e2) = AdvSimd.Arm64.LoadPairVector128(panel + 24);
+            c00 = NeonMac2(c00, b0, a0.AsSByte(), e0, f0.AsSByte()); c02 = NeonMac2(c02, b2, a0.AsSByte(), e2, f0.AsSByte());
+            c10 = NeonMac2(c10, b0, a1.AsSByte(), e0, f1.AsSByte()); c12 = NeonMac2(c12, b2, a1.AsSByte(), e2, f1.AsSByte());
+            c20 = NeonMac2(c20, b0, a2.AsSByte(), e0, f2.AsSByte()); c22 = NeonMac2(c22, b2, a2.AsSByte(), e2, f2.AsSByte());
+            c30 = NeonMac2(c30, b0, a3.AsSByte(), e0, f3.AsSByte()); c32 = NeonMac2(c32, b2, a3.AsSByte(), e2, f3.AsSByte());
+            (b1, b3) = AdvSimd.Arm64.LoadPairVector128(panel);
+            (e1, e3) = AdvSimd.Arm64.LoadPairVector128(panel + 32);
+            c01 = NeonMac2(c01, b1, a0.AsSByte(), e1, f0.AsSByte()); c03 = NeonMac2(c03, b3, a0.AsSByte(), e3, f0.AsSByte());
+            c11 = NeonMac2(c11, b1, a1.AsSByte(), e1, f1.AsSByte()); c13 = NeonMac2(c13, b3, a1.AsSByte(), e3, f1.AsSByte());
+            c21 = NeonMac2(c21, b1, a2.AsSByte(), e1, f2.AsSByte()); c23 = NeonMac2(c23, b3, a2.AsSByte(), e3, f2.AsSByte());
+            c31 = NeonMac2(c31, b1, a3.AsSByte(), e1, f3.AsSByte()); c33 = NeonMac2(c33, b3, a3.AsSByte(), e3, f3.AsSByte());
+            a += 16;
+            panel += 64;
+        }
+        if ((pairs & 1) != 0)
+        {
+            b0 = AdvSimd.LoadVector128(panel - 8);
+            b1 = AdvSimd.LoadVector128(panel);
+            b2 = AdvSimd.LoadVector128(panel + 8);
+            b3 = AdvSimd.LoadVector128(panel + 16);
+            var ar = ReplicatePair128(a);
+            c00 = NeonMacHigh(c00, b0, ar); c01 = NeonMacHigh(c01, b1, ar); c02 = NeonMacHigh(c02, b2, ar); c03 = NeonMacHigh(c03, b3, ar);
+            ar = ReplicatePair128(a + 2);
+            c10 = NeonMacHigh(c10, b0, ar); c11 = NeonMacHigh(c11, b1, ar); c12 = NeonMacHigh(c12, b2, ar); c13 = NeonMacHigh(c13, b3, ar);
+            ar = ReplicatePair128(a + 4);
+            c20 = NeonMacHigh(c20, b0, ar); c21 = NeonMacHigh(c21, b1, ar); c22 = NeonMacHigh(c22, b2, ar); c23 = NeonMacHigh(c23, b3, ar);
+            ar = ReplicatePair128(a + 6);
+            c30 = NeonMacHigh(c30, b0, ar); c31 = NeonMacHigh(c31, b1, ar); c32 = NeonMacHigh(c32, b2, ar); c33 = NeonMacHigh(c33, b3, ar);
+        }
+        if (rows == NeonRowBlock)
+        {
+            sink.Tile16(c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33);
+            return;
+        }
+        sink.Row16(0, c00, c01, c02, c03);
+        if (rows > 1) sink.Row16(1, c10, c11, c12, c13);
+        if (rows > 2) sink.Row16(2, c20, c21, c22, c23);
     }
 
     /// <summary>DUP of one 16-bit lane (a k pair of one row) across the vector.</summary>
