@@ -446,62 +446,80 @@ public static partial class QGemm
         // Two steps of two k pairs per iteration, counted by the A pointer against its end (add, add, compare, branch
         // once per 96 multiply instructions). 16 bytes of A = [2 pairs][4 rows][2 k]: LD4R of its first 8 bytes
         // replicates each row's first pair across a register (a0..a3), of the next 8 each row's second pair (f0..f3).
-        // B is loaded with LDP, two registers per instruction, column groups 0 and 2 first, then 1 and 3, so that at
+        // B is loaded as LDP, two registers per instruction, column groups 0 and 2 first, then 1 and 3, so that at
         // most 4 B registers are live (16 accumulators + 8 A + 4 B + a product temporary fit the 32 vector registers).
         Vector128<sbyte> b0, b1, b2, b3, e0, e1, e2, e3;
         Vector128<short> a0, a1, a2, a3, f0, f1, f2, f3;
+        // B loads come in consecutive 16-byte pairs at immediate offsets, which the code generator turns into LDP; those
+        // starting 8 bytes off a 16-byte boundary go through a second pointer, 8 bytes before the panel, since LDP's
+        // offset must be a multiple of 16 (an explicit LoadPairVector128 would cost an address ADD each).
+        sbyte* shifted = panel - 8;
         sbyte* end = a + (long)(pairs & ~3) * 8;
         while (a < end)
         {
             (a0, a1, a2, a3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a));
             (f0, f1, f2, f3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 8));
-            (b0, b2) = AdvSimd.Arm64.LoadPairVector128(panel - 8);
-            (e0, e2) = AdvSimd.Arm64.LoadPairVector128(panel + 24);
+            b0 = AdvSimd.LoadVector128(shifted);
+            b2 = AdvSimd.LoadVector128(shifted + 16);
+            e0 = AdvSimd.LoadVector128(shifted + 32);
+            e2 = AdvSimd.LoadVector128(shifted + 48);
             c00 = NeonMac2(c00, b0, a0.AsSByte(), e0, f0.AsSByte()); c02 = NeonMac2(c02, b2, a0.AsSByte(), e2, f0.AsSByte());
             c10 = NeonMac2(c10, b0, a1.AsSByte(), e0, f1.AsSByte()); c12 = NeonMac2(c12, b2, a1.AsSByte(), e2, f1.AsSByte());
             c20 = NeonMac2(c20, b0, a2.AsSByte(), e0, f2.AsSByte()); c22 = NeonMac2(c22, b2, a2.AsSByte(), e2, f2.AsSByte());
             c30 = NeonMac2(c30, b0, a3.AsSByte(), e0, f3.AsSByte()); c32 = NeonMac2(c32, b2, a3.AsSByte(), e2, f3.AsSByte());
-            (b1, b3) = AdvSimd.Arm64.LoadPairVector128(panel);
-            (e1, e3) = AdvSimd.Arm64.LoadPairVector128(panel + 32);
+            b1 = AdvSimd.LoadVector128(panel);
+            b3 = AdvSimd.LoadVector128(panel + 16);
+            e1 = AdvSimd.LoadVector128(panel + 32);
+            e3 = AdvSimd.LoadVector128(panel + 48);
             c01 = NeonMac2(c01, b1, a0.AsSByte(), e1, f0.AsSByte()); c03 = NeonMac2(c03, b3, a0.AsSByte(), e3, f0.AsSByte());
             c11 = NeonMac2(c11, b1, a1.AsSByte(), e1, f1.AsSByte()); c13 = NeonMac2(c13, b3, a1.AsSByte(), e3, f1.AsSByte());
             c21 = NeonMac2(c21, b1, a2.AsSByte(), e1, f2.AsSByte()); c23 = NeonMac2(c23, b3, a2.AsSByte(), e3, f2.AsSByte());
             c31 = NeonMac2(c31, b1, a3.AsSByte(), e1, f3.AsSByte()); c33 = NeonMac2(c33, b3, a3.AsSByte(), e3, f3.AsSByte());
             (a0, a1, a2, a3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 16));
             (f0, f1, f2, f3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 24));
-            (b0, b2) = AdvSimd.Arm64.LoadPairVector128(panel + 56);
-            (e0, e2) = AdvSimd.Arm64.LoadPairVector128(panel + 88);
+            b0 = AdvSimd.LoadVector128(shifted + 64);
+            b2 = AdvSimd.LoadVector128(shifted + 80);
+            e0 = AdvSimd.LoadVector128(shifted + 96);
+            e2 = AdvSimd.LoadVector128(shifted + 112);
             c00 = NeonMac2(c00, b0, a0.AsSByte(), e0, f0.AsSByte()); c02 = NeonMac2(c02, b2, a0.AsSByte(), e2, f0.AsSByte());
             c10 = NeonMac2(c10, b0, a1.AsSByte(), e0, f1.AsSByte()); c12 = NeonMac2(c12, b2, a1.AsSByte(), e2, f1.AsSByte());
             c20 = NeonMac2(c20, b0, a2.AsSByte(), e0, f2.AsSByte()); c22 = NeonMac2(c22, b2, a2.AsSByte(), e2, f2.AsSByte());
             c30 = NeonMac2(c30, b0, a3.AsSByte(), e0, f3.AsSByte()); c32 = NeonMac2(c32, b2, a3.AsSByte(), e2, f3.AsSByte());
-            (b1, b3) = AdvSimd.Arm64.LoadPairVector128(panel + 64);
-            (e1, e3) = AdvSimd.Arm64.LoadPairVector128(panel + 96);
+            b1 = AdvSimd.LoadVector128(panel + 64);
+            b3 = AdvSimd.LoadVector128(panel + 80);
+            e1 = AdvSimd.LoadVector128(panel + 96);
+            e3 = AdvSimd.LoadVector128(panel + 112);
             c01 = NeonMac2(c01, b1, a0.AsSByte(), e1, f0.AsSByte()); c03 = NeonMac2(c03, b3, a0.AsSByte(), e3, f0.AsSByte());
             c11 = NeonMac2(c11, b1, a1.AsSByte(), e1, f1.AsSByte()); c13 = NeonMac2(c13, b3, a1.AsSByte(), e3, f1.AsSByte());
             c21 = NeonMac2(c21, b1, a2.AsSByte(), e1, f2.AsSByte()); c23 = NeonMac2(c23, b3, a2.AsSByte(), e3, f2.AsSByte());
             c31 = NeonMac2(c31, b1, a3.AsSByte(), e1, f3.AsSByte()); c33 = NeonMac2(c33, b3, a3.AsSByte(), e3, f3.AsSByte());
             a += 32;
             panel += 128;
+            shifted += 128;
         }
         if ((pairs & 2) != 0)
         {
             (a0, a1, a2, a3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a));
             (f0, f1, f2, f3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 8));
-            (b0, b2) = AdvSimd.Arm64.LoadPairVector128(panel - 8);
-            (e0, e2) = AdvSimd.Arm64.LoadPairVector128(panel + 24);
+            b0 = AdvSimd.LoadVector128(shifted);
+            b2 = AdvSimd.LoadVector128(shifted + 16);
+            e0 = AdvSimd.LoadVector128(shifted + 32);
+            e2 = AdvSimd.LoadVector128(shifted + 48);
             c00 = NeonMac2(c00, b0, a0.AsSByte(), e0, f0.AsSByte()); c02 = NeonMac2(c02, b2, a0.AsSByte(), e2, f0.AsSByte());
             c10 = NeonMac2(c10, b0, a1.AsSByte(), e0, f1.AsSByte()); c12 = NeonMac2(c12, b2, a1.AsSByte(), e2, f1.AsSByte());
             c20 = NeonMac2(c20, b0, a2.AsSByte(), e0, f2.AsSByte()); c22 = NeonMac2(c22, b2, a2.AsSByte(), e2, f2.AsSByte());
             c30 = NeonMac2(c30, b0, a3.AsSByte(), e0, f3.AsSByte()); c32 = NeonMac2(c32, b2, a3.AsSByte(), e2, f3.AsSByte());
-            (b1, b3) = AdvSimd.Arm64.LoadPairVector128(panel);
-            (e1, e3) = AdvSimd.Arm64.LoadPairVector128(panel + 32);
+            b1 = AdvSimd.LoadVector128(panel);
+            b3 = AdvSimd.LoadVector128(panel + 16);
+            e1 = AdvSimd.LoadVector128(panel + 32);
+            e3 = AdvSimd.LoadVector128(panel + 48);
             c01 = NeonMac2(c01, b1, a0.AsSByte(), e1, f0.AsSByte()); c03 = NeonMac2(c03, b3, a0.AsSByte(), e3, f0.AsSByte());
             c11 = NeonMac2(c11, b1, a1.AsSByte(), e1, f1.AsSByte()); c13 = NeonMac2(c13, b3, a1.AsSByte(), e3, f1.AsSByte());
             c21 = NeonMac2(c21, b1, a2.AsSByte(), e1, f2.AsSByte()); c23 = NeonMac2(c23, b3, a2.AsSByte(), e3, f2.AsSByte());
             c31 = NeonMac2(c31, b1, a3.AsSByte(), e1, f3.AsSByte()); c33 = NeonMac2(c33, b3, a3.AsSByte(), e3, f3.AsSByte());
             a += 16;
             panel += 64;
+            shifted += 64;
         }
         if ((pairs & 1) != 0)
         {
