@@ -108,6 +108,15 @@ public static partial class QGemm
                 }
     }
 
+    /// <summary>Whether a microkernel instantiation runs only full 4-row blocks (the row count is then a constant).</summary>
+    private interface IRowBlockKind
+    {
+        static abstract bool Full { get; }
+    }
+
+    private readonly struct FullBlocks : IRowBlockKind { public static bool Full => true; }
+    private readonly struct PartialBlock : IRowBlockKind { public static bool Full => false; }
+
     /// <summary>What the ARM microkernels do with a finished accumulator row (specialised per sink type).</summary>
     private interface IArmTileSink
     {
@@ -255,18 +264,19 @@ public static partial class QGemm
     /// <summary>Packs 16 columns of B into [K/2][16][2] with ZIP1/ZIP2 of two rows; an odd last row pairs with zeros.</summary>
     private static unsafe void PackBPanelNeon16(sbyte* b, int ldb, int k, sbyte* panel)
     {
-        int kk = 0;
-        for (; kk + 2 <= k; kk += 2)
+        long stride = ldb;
+        for (int pairsLeft = k / 2; pairsLeft > 0; pairsLeft--)
         {
-            var r0 = AdvSimd.LoadVector128(b + kk * ldb);
-            var r1 = AdvSimd.LoadVector128(b + (kk + 1) * ldb);
+            var r0 = AdvSimd.LoadVector128(b);
+            var r1 = AdvSimd.LoadVector128(b + stride);
             AdvSimd.Store(panel, AdvSimd.Arm64.ZipLow(r0, r1));
             AdvSimd.Store(panel + 16, AdvSimd.Arm64.ZipHigh(r0, r1));
+            b += 2 * stride;
             panel += 32;
         }
-        if (kk < k)
+        if ((k & 1) != 0)
         {
-            var r0 = AdvSimd.LoadVector128(b + kk * ldb);
+            var r0 = AdvSimd.LoadVector128(b);
             AdvSimd.Store(panel, AdvSimd.Arm64.ZipLow(r0, Vector128<sbyte>.Zero));
             AdvSimd.Store(panel + 16, AdvSimd.Arm64.ZipHigh(r0, Vector128<sbyte>.Zero));
         }
@@ -280,26 +290,27 @@ public static partial class QGemm
     private static unsafe void PackBPanelNeon16WithSums(sbyte* b, int ldb, int k, sbyte* panel, int* sums)
     {
         Vector128<int> s0 = default, s1 = default, s2 = default, s3 = default;
+        long stride = ldb;
         for (int block = 0; block < k; block += 256)
         {
-            int end = Math.Min(k, block + 256);
+            int rowsInBlock = Math.Min(k - block, 256);
             Vector128<short> low = default, high = default; // columns 0..7 and 8..15
-            int kk = block;
-            for (; kk + 2 <= end; kk += 2)
+            for (int pairsLeft = rowsInBlock / 2; pairsLeft > 0; pairsLeft--)
             {
-                var r0 = AdvSimd.LoadVector128(b + kk * ldb);
-                var r1 = AdvSimd.LoadVector128(b + (kk + 1) * ldb);
+                var r0 = AdvSimd.LoadVector128(b);
+                var r1 = AdvSimd.LoadVector128(b + stride);
                 var z0 = AdvSimd.Arm64.ZipLow(r0, r1);
                 var z1 = AdvSimd.Arm64.ZipHigh(r0, r1);
                 AdvSimd.Store(panel, z0);
                 AdvSimd.Store(panel + 16, z1);
                 low = AdvSimd.AddPairwiseWideningAndAdd(low, z0);
                 high = AdvSimd.AddPairwiseWideningAndAdd(high, z1);
+                b += 2 * stride;
                 panel += 32;
             }
-            if (kk < end) // odd k: the last row pairs with zeros (block ends are even except at k)
+            if ((rowsInBlock & 1) != 0) // odd k: the last row pairs with zeros (only the last block can be odd)
             {
-                var r0 = AdvSimd.LoadVector128(b + kk * ldb);
+                var r0 = AdvSimd.LoadVector128(b);
                 var z0 = AdvSimd.Arm64.ZipLow(r0, Vector128<sbyte>.Zero);
                 var z1 = AdvSimd.Arm64.ZipHigh(r0, Vector128<sbyte>.Zero);
                 AdvSimd.Store(panel, z0);
@@ -403,147 +414,161 @@ public static partial class QGemm
     /// </summary>
     /// <summary>
     /// 4×16 tiles when every packed A value lies in [-127, 127]: every 4-row block of A against the same panel (the
-    /// sink moves on by 4 rows per block). Full blocks and the last partial one are separate copies of
-    /// <see cref="BlockNeon4x16Paired"/>, so full blocks test no row count and requantize all 4 rows with one load of
-    /// bias and multipliers.
+    /// sink moves on by 4 rows per block). Full blocks and the last partial one are separate instantiations of
+    /// <see cref="RowBlocksNeon4x16Paired"/>, so full blocks test no row count and requantize all 4 rows with one load
+    /// of bias and multipliers.
     /// </summary>
-    [SkipLocalsInit]
     private static unsafe void KernelNeon4x16Paired<TSink>(sbyte* a, sbyte* panel, int pairs, TSink sink, int totalRows, int blockStride) where TSink : struct, IArmTileSink
     {
-        int rowsLeft = totalRows;
-        for (; rowsLeft >= NeonRowBlock; rowsLeft -= NeonRowBlock, a += blockStride, sink.NextBlock())
-            BlockNeon4x16Paired(a, panel, pairs, sink, NeonRowBlock);
-        if (rowsLeft > 0) BlockNeon4x16Paired(a, panel, pairs, sink, rowsLeft);
+        int fullBlocks = totalRows / NeonRowBlock, lastRows = totalRows % NeonRowBlock;
+        if (fullBlocks > 0)
+        {
+            RowBlocksNeon4x16Paired<TSink, FullBlocks>(a, panel, pairs, ref sink, NeonRowBlock, fullBlocks, blockStride);
+            a += (long)fullBlocks * blockStride;
+        }
+        if (lastRows > 0) RowBlocksNeon4x16Paired<TSink, PartialBlock>(a, panel, pairs, ref sink, lastRows, 1, blockStride);
     }
 
     /// <summary>
-    /// One 4-row block (<paramref name="rows"/> real rows, a constant after inlining): two k pairs per step, SMULL2 of
+    /// <paramref name="blocks"/> 4-row blocks, each <paramref name="blockStride"/> bytes of A after the previous, of
+    /// <paramref name="rowsIfPartial"/> real rows each, or 4 when <typeparamref name="TFull"/> is <see cref="FullBlocks"/>
+    /// (then a compile-time constant): two k pairs per step, SMULL2 of
     /// the first pair then SMLAL2 of the second into the same int16 lanes (|p1 + p2| ≤ 32512, exact), then one SADALP
     /// — 3 instructions per 16 products instead of 4. Only high halves are used (SMULL2/SMLAL2): A is replicated into
     /// both halves, and the B vector for columns 4q..4q+3 is loaded from <c>panel + 8q - 8</c> so that those 8 bytes
     /// sit in its high half; the first load therefore reads the 8 bytes before the panel (the drivers leave 16 bytes of
     /// slack there). An odd last pair uses SMULL2 + SADALP alone.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void BlockNeon4x16Paired<TSink>(sbyte* a, sbyte* panel, int pairs, TSink sink, int rows) where TSink : struct, IArmTileSink
+    [SkipLocalsInit]
+    private static unsafe void RowBlocksNeon4x16Paired<TSink, TFull>(sbyte* aFirst, sbyte* panelFirst, int pairs, ref TSink sinkRef, int rowsIfPartial,
+        int blocks, int blockStride)
+        where TSink : struct, IArmTileSink
+        where TFull : struct, IRowBlockKind
     {
-        Vector128<int> c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33;
-        if (rows == NeonRowBlock)
+        int rows = TFull.Full ? NeonRowBlock : rowsIfPartial;
+        var sink = sinkRef; // a local copy, so that its fields live in registers
+        for (; blocks > 0; blocks--, aFirst += blockStride, sink.NextBlock())
         {
-            var initial = sink.Initial4();
-            c00 = AdvSimd.DuplicateSelectedScalarToVector128(initial, 0); c01 = c00; c02 = c00; c03 = c00;
-            c10 = AdvSimd.DuplicateSelectedScalarToVector128(initial, 1); c11 = c10; c12 = c10; c13 = c10;
-            c20 = AdvSimd.DuplicateSelectedScalarToVector128(initial, 2); c21 = c20; c22 = c20; c23 = c20;
-            c30 = AdvSimd.DuplicateSelectedScalarToVector128(initial, 3); c31 = c30; c32 = c30; c33 = c30;
+            sbyte* a = aFirst, panel = panelFirst;
+            Vector128<int> c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33;
+            if (rows == NeonRowBlock)
+            {
+                var initial = sink.Initial4();
+                c00 = AdvSimd.DuplicateSelectedScalarToVector128(initial, 0); c01 = c00; c02 = c00; c03 = c00;
+                c10 = AdvSimd.DuplicateSelectedScalarToVector128(initial, 1); c11 = c10; c12 = c10; c13 = c10;
+                c20 = AdvSimd.DuplicateSelectedScalarToVector128(initial, 2); c21 = c20; c22 = c20; c23 = c20;
+                c30 = AdvSimd.DuplicateSelectedScalarToVector128(initial, 3); c31 = c30; c32 = c30; c33 = c30;
+            }
+            else
+            {
+                c00 = sink.Initial(0); c01 = c00; c02 = c00; c03 = c00;
+                c10 = rows > 1 ? sink.Initial(1) : default; c11 = c10; c12 = c10; c13 = c10;
+                c20 = rows > 2 ? sink.Initial(2) : default; c21 = c20; c22 = c20; c23 = c20;
+                c30 = rows > 3 ? sink.Initial(3) : default; c31 = c30; c32 = c30; c33 = c30;
+            }
+            // Two steps of two k pairs per iteration, counted by the A pointer against its end (add, add, compare, branch
+            // once per 96 multiply instructions). 16 bytes of A = [2 pairs][4 rows][2 k]: LD4R of its first 8 bytes
+            // replicates each row's first pair across a register (a0..a3), of the next 8 each row's second pair (f0..f3).
+            // B is loaded as LDP, two registers per instruction, column groups 0 and 2 first, then 1 and 3, so that at
+            // most 4 B registers are live (16 accumulators + 8 A + 4 B + a product temporary fit the 32 vector registers).
+            Vector128<sbyte> b0, b1, b2, b3, e0, e1, e2, e3;
+            Vector128<short> a0, a1, a2, a3, f0, f1, f2, f3;
+            // B loads come in consecutive 16-byte pairs at immediate offsets, which the code generator turns into LDP; those
+            // starting 8 bytes off a 16-byte boundary go through a second pointer, 8 bytes before the panel, since LDP's
+            // offset must be a multiple of 16 (an explicit LoadPairVector128 would cost an address ADD each).
+            sbyte* shifted = panel - 8;
+            sbyte* end = a + (long)(pairs & ~3) * 8;
+            while (a < end)
+            {
+                (a0, a1, a2, a3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a));
+                (f0, f1, f2, f3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 8));
+                b0 = AdvSimd.LoadVector128(shifted);
+                b2 = AdvSimd.LoadVector128(shifted + 16);
+                e0 = AdvSimd.LoadVector128(shifted + 32);
+                e2 = AdvSimd.LoadVector128(shifted + 48);
+                c00 = NeonMac2(c00, b0, a0.AsSByte(), e0, f0.AsSByte()); c02 = NeonMac2(c02, b2, a0.AsSByte(), e2, f0.AsSByte());
+                c10 = NeonMac2(c10, b0, a1.AsSByte(), e0, f1.AsSByte()); c12 = NeonMac2(c12, b2, a1.AsSByte(), e2, f1.AsSByte());
+                c20 = NeonMac2(c20, b0, a2.AsSByte(), e0, f2.AsSByte()); c22 = NeonMac2(c22, b2, a2.AsSByte(), e2, f2.AsSByte());
+                c30 = NeonMac2(c30, b0, a3.AsSByte(), e0, f3.AsSByte()); c32 = NeonMac2(c32, b2, a3.AsSByte(), e2, f3.AsSByte());
+                b1 = AdvSimd.LoadVector128(panel);
+                b3 = AdvSimd.LoadVector128(panel + 16);
+                e1 = AdvSimd.LoadVector128(panel + 32);
+                e3 = AdvSimd.LoadVector128(panel + 48);
+                c01 = NeonMac2(c01, b1, a0.AsSByte(), e1, f0.AsSByte()); c03 = NeonMac2(c03, b3, a0.AsSByte(), e3, f0.AsSByte());
+                c11 = NeonMac2(c11, b1, a1.AsSByte(), e1, f1.AsSByte()); c13 = NeonMac2(c13, b3, a1.AsSByte(), e3, f1.AsSByte());
+                c21 = NeonMac2(c21, b1, a2.AsSByte(), e1, f2.AsSByte()); c23 = NeonMac2(c23, b3, a2.AsSByte(), e3, f2.AsSByte());
+                c31 = NeonMac2(c31, b1, a3.AsSByte(), e1, f3.AsSByte()); c33 = NeonMac2(c33, b3, a3.AsSByte(), e3, f3.AsSByte());
+                (a0, a1, a2, a3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 16));
+                (f0, f1, f2, f3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 24));
+                b0 = AdvSimd.LoadVector128(shifted + 64);
+                b2 = AdvSimd.LoadVector128(shifted + 80);
+                e0 = AdvSimd.LoadVector128(shifted + 96);
+                e2 = AdvSimd.LoadVector128(shifted + 112);
+                c00 = NeonMac2(c00, b0, a0.AsSByte(), e0, f0.AsSByte()); c02 = NeonMac2(c02, b2, a0.AsSByte(), e2, f0.AsSByte());
+                c10 = NeonMac2(c10, b0, a1.AsSByte(), e0, f1.AsSByte()); c12 = NeonMac2(c12, b2, a1.AsSByte(), e2, f1.AsSByte());
+                c20 = NeonMac2(c20, b0, a2.AsSByte(), e0, f2.AsSByte()); c22 = NeonMac2(c22, b2, a2.AsSByte(), e2, f2.AsSByte());
+                c30 = NeonMac2(c30, b0, a3.AsSByte(), e0, f3.AsSByte()); c32 = NeonMac2(c32, b2, a3.AsSByte(), e2, f3.AsSByte());
+                b1 = AdvSimd.LoadVector128(panel + 64);
+                b3 = AdvSimd.LoadVector128(panel + 80);
+                e1 = AdvSimd.LoadVector128(panel + 96);
+                e3 = AdvSimd.LoadVector128(panel + 112);
+                c01 = NeonMac2(c01, b1, a0.AsSByte(), e1, f0.AsSByte()); c03 = NeonMac2(c03, b3, a0.AsSByte(), e3, f0.AsSByte());
+                c11 = NeonMac2(c11, b1, a1.AsSByte(), e1, f1.AsSByte()); c13 = NeonMac2(c13, b3, a1.AsSByte(), e3, f1.AsSByte());
+                c21 = NeonMac2(c21, b1, a2.AsSByte(), e1, f2.AsSByte()); c23 = NeonMac2(c23, b3, a2.AsSByte(), e3, f2.AsSByte());
+                c31 = NeonMac2(c31, b1, a3.AsSByte(), e1, f3.AsSByte()); c33 = NeonMac2(c33, b3, a3.AsSByte(), e3, f3.AsSByte());
+                a += 32;
+                panel += 128;
+                shifted += 128;
+            }
+            if ((pairs & 2) != 0)
+            {
+                (a0, a1, a2, a3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a));
+                (f0, f1, f2, f3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 8));
+                b0 = AdvSimd.LoadVector128(shifted);
+                b2 = AdvSimd.LoadVector128(shifted + 16);
+                e0 = AdvSimd.LoadVector128(shifted + 32);
+                e2 = AdvSimd.LoadVector128(shifted + 48);
+                c00 = NeonMac2(c00, b0, a0.AsSByte(), e0, f0.AsSByte()); c02 = NeonMac2(c02, b2, a0.AsSByte(), e2, f0.AsSByte());
+                c10 = NeonMac2(c10, b0, a1.AsSByte(), e0, f1.AsSByte()); c12 = NeonMac2(c12, b2, a1.AsSByte(), e2, f1.AsSByte());
+                c20 = NeonMac2(c20, b0, a2.AsSByte(), e0, f2.AsSByte()); c22 = NeonMac2(c22, b2, a2.AsSByte(), e2, f2.AsSByte());
+                c30 = NeonMac2(c30, b0, a3.AsSByte(), e0, f3.AsSByte()); c32 = NeonMac2(c32, b2, a3.AsSByte(), e2, f3.AsSByte());
+                b1 = AdvSimd.LoadVector128(panel);
+                b3 = AdvSimd.LoadVector128(panel + 16);
+                e1 = AdvSimd.LoadVector128(panel + 32);
+                e3 = AdvSimd.LoadVector128(panel + 48);
+                c01 = NeonMac2(c01, b1, a0.AsSByte(), e1, f0.AsSByte()); c03 = NeonMac2(c03, b3, a0.AsSByte(), e3, f0.AsSByte());
+                c11 = NeonMac2(c11, b1, a1.AsSByte(), e1, f1.AsSByte()); c13 = NeonMac2(c13, b3, a1.AsSByte(), e3, f1.AsSByte());
+                c21 = NeonMac2(c21, b1, a2.AsSByte(), e1, f2.AsSByte()); c23 = NeonMac2(c23, b3, a2.AsSByte(), e3, f2.AsSByte());
+                c31 = NeonMac2(c31, b1, a3.AsSByte(), e1, f3.AsSByte()); c33 = NeonMac2(c33, b3, a3.AsSByte(), e3, f3.AsSByte());
+                a += 16;
+                panel += 64;
+                shifted += 64;
+            }
+            if ((pairs & 1) != 0)
+            {
+                b0 = AdvSimd.LoadVector128(panel - 8);
+                b1 = AdvSimd.LoadVector128(panel);
+                b2 = AdvSimd.LoadVector128(panel + 8);
+                b3 = AdvSimd.LoadVector128(panel + 16);
+                var ar = ReplicatePair128(a);
+                c00 = NeonMacHigh(c00, b0, ar); c01 = NeonMacHigh(c01, b1, ar); c02 = NeonMacHigh(c02, b2, ar); c03 = NeonMacHigh(c03, b3, ar);
+                ar = ReplicatePair128(a + 2);
+                c10 = NeonMacHigh(c10, b0, ar); c11 = NeonMacHigh(c11, b1, ar); c12 = NeonMacHigh(c12, b2, ar); c13 = NeonMacHigh(c13, b3, ar);
+                ar = ReplicatePair128(a + 4);
+                c20 = NeonMacHigh(c20, b0, ar); c21 = NeonMacHigh(c21, b1, ar); c22 = NeonMacHigh(c22, b2, ar); c23 = NeonMacHigh(c23, b3, ar);
+                ar = ReplicatePair128(a + 6);
+                c30 = NeonMacHigh(c30, b0, ar); c31 = NeonMacHigh(c31, b1, ar); c32 = NeonMacHigh(c32, b2, ar); c33 = NeonMacHigh(c33, b3, ar);
+            }
+            if (rows == NeonRowBlock)
+            {
+                sink.Tile16(c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33);
+                continue;
+            }
+            sink.Row16(0, c00, c01, c02, c03);
+            if (rows > 1) sink.Row16(1, c10, c11, c12, c13);
+            if (rows > 2) sink.Row16(2, c20, c21, c22, c23);
         }
-        else
-        {
-            c00 = sink.Initial(0); c01 = c00; c02 = c00; c03 = c00;
-            c10 = rows > 1 ? sink.Initial(1) : default; c11 = c10; c12 = c10; c13 = c10;
-            c20 = rows > 2 ? sink.Initial(2) : default; c21 = c20; c22 = c20; c23 = c20;
-            c30 = rows > 3 ? sink.Initial(3) : default; c31 = c30; c32 = c30; c33 = c30;
-        }
-        // Two steps of two k pairs per iteration, counted by the A pointer against its end (add, add, compare, branch
-        // once per 96 multiply instructions). 16 bytes of A = [2 pairs][4 rows][2 k]: LD4R of its first 8 bytes
-        // replicates each row's first pair across a register (a0..a3), of the next 8 each row's second pair (f0..f3).
-        // B is loaded as LDP, two registers per instruction, column groups 0 and 2 first, then 1 and 3, so that at
-        // most 4 B registers are live (16 accumulators + 8 A + 4 B + a product temporary fit the 32 vector registers).
-        Vector128<sbyte> b0, b1, b2, b3, e0, e1, e2, e3;
-        Vector128<short> a0, a1, a2, a3, f0, f1, f2, f3;
-        // B loads come in consecutive 16-byte pairs at immediate offsets, which the code generator turns into LDP; those
-        // starting 8 bytes off a 16-byte boundary go through a second pointer, 8 bytes before the panel, since LDP's
-        // offset must be a multiple of 16 (an explicit LoadPairVector128 would cost an address ADD each).
-        sbyte* shifted = panel - 8;
-        sbyte* end = a + (long)(pairs & ~3) * 8;
-        while (a < end)
-        {
-            (a0, a1, a2, a3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a));
-            (f0, f1, f2, f3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 8));
-            b0 = AdvSimd.LoadVector128(shifted);
-            b2 = AdvSimd.LoadVector128(shifted + 16);
-            e0 = AdvSimd.LoadVector128(shifted + 32);
-            e2 = AdvSimd.LoadVector128(shifted + 48);
-            c00 = NeonMac2(c00, b0, a0.AsSByte(), e0, f0.AsSByte()); c02 = NeonMac2(c02, b2, a0.AsSByte(), e2, f0.AsSByte());
-            c10 = NeonMac2(c10, b0, a1.AsSByte(), e0, f1.AsSByte()); c12 = NeonMac2(c12, b2, a1.AsSByte(), e2, f1.AsSByte());
-            c20 = NeonMac2(c20, b0, a2.AsSByte(), e0, f2.AsSByte()); c22 = NeonMac2(c22, b2, a2.AsSByte(), e2, f2.AsSByte());
-            c30 = NeonMac2(c30, b0, a3.AsSByte(), e0, f3.AsSByte()); c32 = NeonMac2(c32, b2, a3.AsSByte(), e2, f3.AsSByte());
-            b1 = AdvSimd.LoadVector128(panel);
-            b3 = AdvSimd.LoadVector128(panel + 16);
-            e1 = AdvSimd.LoadVector128(panel + 32);
-            e3 = AdvSimd.LoadVector128(panel + 48);
-            c01 = NeonMac2(c01, b1, a0.AsSByte(), e1, f0.AsSByte()); c03 = NeonMac2(c03, b3, a0.AsSByte(), e3, f0.AsSByte());
-            c11 = NeonMac2(c11, b1, a1.AsSByte(), e1, f1.AsSByte()); c13 = NeonMac2(c13, b3, a1.AsSByte(), e3, f1.AsSByte());
-            c21 = NeonMac2(c21, b1, a2.AsSByte(), e1, f2.AsSByte()); c23 = NeonMac2(c23, b3, a2.AsSByte(), e3, f2.AsSByte());
-            c31 = NeonMac2(c31, b1, a3.AsSByte(), e1, f3.AsSByte()); c33 = NeonMac2(c33, b3, a3.AsSByte(), e3, f3.AsSByte());
-            (a0, a1, a2, a3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 16));
-            (f0, f1, f2, f3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 24));
-            b0 = AdvSimd.LoadVector128(shifted + 64);
-            b2 = AdvSimd.LoadVector128(shifted + 80);
-            e0 = AdvSimd.LoadVector128(shifted + 96);
-            e2 = AdvSimd.LoadVector128(shifted + 112);
-            c00 = NeonMac2(c00, b0, a0.AsSByte(), e0, f0.AsSByte()); c02 = NeonMac2(c02, b2, a0.AsSByte(), e2, f0.AsSByte());
-            c10 = NeonMac2(c10, b0, a1.AsSByte(), e0, f1.AsSByte()); c12 = NeonMac2(c12, b2, a1.AsSByte(), e2, f1.AsSByte());
-            c20 = NeonMac2(c20, b0, a2.AsSByte(), e0, f2.AsSByte()); c22 = NeonMac2(c22, b2, a2.AsSByte(), e2, f2.AsSByte());
-            c30 = NeonMac2(c30, b0, a3.AsSByte(), e0, f3.AsSByte()); c32 = NeonMac2(c32, b2, a3.AsSByte(), e2, f3.AsSByte());
-            b1 = AdvSimd.LoadVector128(panel + 64);
-            b3 = AdvSimd.LoadVector128(panel + 80);
-            e1 = AdvSimd.LoadVector128(panel + 96);
-            e3 = AdvSimd.LoadVector128(panel + 112);
-            c01 = NeonMac2(c01, b1, a0.AsSByte(), e1, f0.AsSByte()); c03 = NeonMac2(c03, b3, a0.AsSByte(), e3, f0.AsSByte());
-            c11 = NeonMac2(c11, b1, a1.AsSByte(), e1, f1.AsSByte()); c13 = NeonMac2(c13, b3, a1.AsSByte(), e3, f1.AsSByte());
-            c21 = NeonMac2(c21, b1, a2.AsSByte(), e1, f2.AsSByte()); c23 = NeonMac2(c23, b3, a2.AsSByte(), e3, f2.AsSByte());
-            c31 = NeonMac2(c31, b1, a3.AsSByte(), e1, f3.AsSByte()); c33 = NeonMac2(c33, b3, a3.AsSByte(), e3, f3.AsSByte());
-            a += 32;
-            panel += 128;
-            shifted += 128;
-        }
-        if ((pairs & 2) != 0)
-        {
-            (a0, a1, a2, a3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a));
-            (f0, f1, f2, f3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 8));
-            b0 = AdvSimd.LoadVector128(shifted);
-            b2 = AdvSimd.LoadVector128(shifted + 16);
-            e0 = AdvSimd.LoadVector128(shifted + 32);
-            e2 = AdvSimd.LoadVector128(shifted + 48);
-            c00 = NeonMac2(c00, b0, a0.AsSByte(), e0, f0.AsSByte()); c02 = NeonMac2(c02, b2, a0.AsSByte(), e2, f0.AsSByte());
-            c10 = NeonMac2(c10, b0, a1.AsSByte(), e0, f1.AsSByte()); c12 = NeonMac2(c12, b2, a1.AsSByte(), e2, f1.AsSByte());
-            c20 = NeonMac2(c20, b0, a2.AsSByte(), e0, f2.AsSByte()); c22 = NeonMac2(c22, b2, a2.AsSByte(), e2, f2.AsSByte());
-            c30 = NeonMac2(c30, b0, a3.AsSByte(), e0, f3.AsSByte()); c32 = NeonMac2(c32, b2, a3.AsSByte(), e2, f3.AsSByte());
-            b1 = AdvSimd.LoadVector128(panel);
-            b3 = AdvSimd.LoadVector128(panel + 16);
-            e1 = AdvSimd.LoadVector128(panel + 32);
-            e3 = AdvSimd.LoadVector128(panel + 48);
-            c01 = NeonMac2(c01, b1, a0.AsSByte(), e1, f0.AsSByte()); c03 = NeonMac2(c03, b3, a0.AsSByte(), e3, f0.AsSByte());
-            c11 = NeonMac2(c11, b1, a1.AsSByte(), e1, f1.AsSByte()); c13 = NeonMac2(c13, b3, a1.AsSByte(), e3, f1.AsSByte());
-            c21 = NeonMac2(c21, b1, a2.AsSByte(), e1, f2.AsSByte()); c23 = NeonMac2(c23, b3, a2.AsSByte(), e3, f2.AsSByte());
-            c31 = NeonMac2(c31, b1, a3.AsSByte(), e1, f3.AsSByte()); c33 = NeonMac2(c33, b3, a3.AsSByte(), e3, f3.AsSByte());
-            a += 16;
-            panel += 64;
-            shifted += 64;
-        }
-        if ((pairs & 1) != 0)
-        {
-            b0 = AdvSimd.LoadVector128(panel - 8);
-            b1 = AdvSimd.LoadVector128(panel);
-            b2 = AdvSimd.LoadVector128(panel + 8);
-            b3 = AdvSimd.LoadVector128(panel + 16);
-            var ar = ReplicatePair128(a);
-            c00 = NeonMacHigh(c00, b0, ar); c01 = NeonMacHigh(c01, b1, ar); c02 = NeonMacHigh(c02, b2, ar); c03 = NeonMacHigh(c03, b3, ar);
-            ar = ReplicatePair128(a + 2);
-            c10 = NeonMacHigh(c10, b0, ar); c11 = NeonMacHigh(c11, b1, ar); c12 = NeonMacHigh(c12, b2, ar); c13 = NeonMacHigh(c13, b3, ar);
-            ar = ReplicatePair128(a + 4);
-            c20 = NeonMacHigh(c20, b0, ar); c21 = NeonMacHigh(c21, b1, ar); c22 = NeonMacHigh(c22, b2, ar); c23 = NeonMacHigh(c23, b3, ar);
-            ar = ReplicatePair128(a + 6);
-            c30 = NeonMacHigh(c30, b0, ar); c31 = NeonMacHigh(c31, b1, ar); c32 = NeonMacHigh(c32, b2, ar); c33 = NeonMacHigh(c33, b3, ar);
-        }
-        if (rows == NeonRowBlock)
-        {
-            sink.Tile16(c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33);
-            return;
-        }
-        sink.Row16(0, c00, c01, c02, c03);
-        if (rows > 1) sink.Row16(1, c10, c11, c12, c13);
-        if (rows > 2) sink.Row16(2, c20, c21, c22, c23);
+        sinkRef = sink;
     }
 
     /// <summary>DUP of one 16-bit lane (a k pair of one row) across the vector.</summary>

@@ -58,32 +58,25 @@ public static partial class QGemm
     {
         var ones = Vector128.Create((sbyte)1);
         Vector128<int> s0 = default, s1 = default, s2 = default, s3 = default;
-        for (int kk = 0; kk < k; kk += 4)
+        long stride = ldb;
+        // Whole quads: the four rows at b, b + ldb, b + 2·ldb, b + 3·ldb (register-offset loads), b stepped by 4·ldb.
+        for (int quadsLeft = k / 4; quadsLeft > 0; quadsLeft--)
         {
-            var r0 = AdvSimd.LoadVector128(b + kk * ldb);
-            var r1 = kk + 1 < k ? AdvSimd.LoadVector128(b + (kk + 1) * ldb) : Vector128<sbyte>.Zero;
-            var r2 = kk + 2 < k ? AdvSimd.LoadVector128(b + (kk + 2) * ldb) : Vector128<sbyte>.Zero;
-            var r3 = kk + 3 < k ? AdvSimd.LoadVector128(b + (kk + 3) * ldb) : Vector128<sbyte>.Zero;
-            var p01Low = AdvSimd.Arm64.ZipLow(r0, r1).AsInt16();   // columns 0..7, (k0,k1) pairs
-            var p01High = AdvSimd.Arm64.ZipHigh(r0, r1).AsInt16(); // columns 8..15
-            var p23Low = AdvSimd.Arm64.ZipLow(r2, r3).AsInt16();
-            var p23High = AdvSimd.Arm64.ZipHigh(r2, r3).AsInt16();
-            var v0 = AdvSimd.Arm64.ZipLow(p01Low, p23Low).AsSByte();
-            var v1 = AdvSimd.Arm64.ZipHigh(p01Low, p23Low).AsSByte();
-            var v2 = AdvSimd.Arm64.ZipLow(p01High, p23High).AsSByte();
-            var v3 = AdvSimd.Arm64.ZipHigh(p01High, p23High).AsSByte();
-            AdvSimd.Store(panel, v0);
-            AdvSimd.Store(panel + 16, v1);
-            AdvSimd.Store(panel + 32, v2);
-            AdvSimd.Store(panel + 48, v3);
-            if (TSums.Present)
-            {
-                s0 = Dp.DotProduct(s0, v0, ones);
-                s1 = Dp.DotProduct(s1, v1, ones);
-                s2 = Dp.DotProduct(s2, v2, ones);
-                s3 = Dp.DotProduct(s3, v3, ones);
-            }
+            var r0 = AdvSimd.LoadVector128(b);
+            var r1 = AdvSimd.LoadVector128(b + stride);
+            var r2 = AdvSimd.LoadVector128(b + 2 * stride);
+            var r3 = AdvSimd.LoadVector128(b + 3 * stride);
+            PackQuadNeonDot<TSums>(r0, r1, r2, r3, panel, ones, ref s0, ref s1, ref s2, ref s3);
+            b += 4 * stride;
             panel += 64;
+        }
+        int left = k % 4;
+        if (left > 0)
+        {
+            var r0 = AdvSimd.LoadVector128(b);
+            var r1 = left > 1 ? AdvSimd.LoadVector128(b + stride) : Vector128<sbyte>.Zero;
+            var r2 = left > 2 ? AdvSimd.LoadVector128(b + 2 * stride) : Vector128<sbyte>.Zero;
+            PackQuadNeonDot<TSums>(r0, r1, r2, Vector128<sbyte>.Zero, panel, ones, ref s0, ref s1, ref s2, ref s3);
         }
         if (TSums.Present)
         {
@@ -91,6 +84,32 @@ public static partial class QGemm
             s1.Store(sums + 4);
             s2.Store(sums + 8);
             s3.Store(sums + 12);
+        }
+    }
+
+    /// <summary>One k quad of <see cref="PackBPanelNeonDot16{TSums}"/>: rows r0..r3 → 4 packed vectors (+ their column sums).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void PackQuadNeonDot<TSums>(Vector128<sbyte> r0, Vector128<sbyte> r1, Vector128<sbyte> r2, Vector128<sbyte> r3, sbyte* panel,
+        Vector128<sbyte> ones, ref Vector128<int> s0, ref Vector128<int> s1, ref Vector128<int> s2, ref Vector128<int> s3) where TSums : struct, IArmRowOffsets
+    {
+        var p01Low = AdvSimd.Arm64.ZipLow(r0, r1).AsInt16();   // columns 0..7, (k0,k1) pairs
+        var p01High = AdvSimd.Arm64.ZipHigh(r0, r1).AsInt16(); // columns 8..15
+        var p23Low = AdvSimd.Arm64.ZipLow(r2, r3).AsInt16();
+        var p23High = AdvSimd.Arm64.ZipHigh(r2, r3).AsInt16();
+        var v0 = AdvSimd.Arm64.ZipLow(p01Low, p23Low).AsSByte();
+        var v1 = AdvSimd.Arm64.ZipHigh(p01Low, p23Low).AsSByte();
+        var v2 = AdvSimd.Arm64.ZipLow(p01High, p23High).AsSByte();
+        var v3 = AdvSimd.Arm64.ZipHigh(p01High, p23High).AsSByte();
+        AdvSimd.Store(panel, v0);
+        AdvSimd.Store(panel + 16, v1);
+        AdvSimd.Store(panel + 32, v2);
+        AdvSimd.Store(panel + 48, v3);
+        if (TSums.Present)
+        {
+            s0 = Dp.DotProduct(s0, v0, ones);
+            s1 = Dp.DotProduct(s1, v1, ones);
+            s2 = Dp.DotProduct(s2, v2, ones);
+            s3 = Dp.DotProduct(s3, v3, ones);
         }
     }
 
