@@ -190,20 +190,43 @@ public static partial class QGemm
 
         /// <summary>
         /// Per k pair, SMULL of 4 rows × 2 k of A by the column's pair replicated, then SADALP into the rows' lanes;
-        /// two pairs per SMULL + SMLAL2 when A has no −128 (two products per int16 lane, as in the paired tiles).
+        /// two pairs per SMULL + SMLAL2 when A has no −128 (two products per int16 lane, as in the paired tiles), four
+        /// pairs per loop iteration counted by the A pointer. The low halves are separate 8-byte loads (GetLower()
+        /// would cost a register copy each).
         /// </summary>
         public static unsafe Vector128<int> Column(sbyte* a, sbyte* column, int steps, bool noMinus128)
         {
             var acc = Vector128<int>.Zero;
             int p = 0;
             if (noMinus128)
-                for (; p + 2 <= steps; p += 2, a += 16, column += 16)
+            {
+                var acc2 = Vector128<int>.Zero;
+                sbyte* end = a + (long)(steps & ~3) * 8;
+                while (a < end)
                 {
-                    var av = AdvSimd.LoadVector128(a);
-                    var bv = AdvSimd.LoadVector128(column);
+                    var a0 = AdvSimd.LoadVector128(a);
+                    var a1 = AdvSimd.LoadVector128(a + 16);
+                    var b0 = AdvSimd.LoadVector128(column);
+                    var b1 = AdvSimd.LoadVector128(column + 16);
                     acc = AdvSimd.AddPairwiseWideningAndAdd(acc,
-                        AdvSimd.MultiplyWideningUpperAndAdd(AdvSimd.MultiplyWideningLower(av.GetLower(), bv.GetLower()), av, bv));
+                        AdvSimd.MultiplyWideningUpperAndAdd(AdvSimd.MultiplyWideningLower(AdvSimd.LoadVector64(a), AdvSimd.LoadVector64(column)), a0, b0));
+                    acc2 = AdvSimd.AddPairwiseWideningAndAdd(acc2,
+                        AdvSimd.MultiplyWideningUpperAndAdd(AdvSimd.MultiplyWideningLower(AdvSimd.LoadVector64(a + 16), AdvSimd.LoadVector64(column + 16)), a1, b1));
+                    a += 32;
+                    column += 32;
                 }
+                acc = AdvSimd.Add(acc, acc2);
+                p = steps & ~3;
+                if ((steps & 2) != 0)
+                {
+                    acc = AdvSimd.AddPairwiseWideningAndAdd(acc,
+                        AdvSimd.MultiplyWideningUpperAndAdd(AdvSimd.MultiplyWideningLower(AdvSimd.LoadVector64(a), AdvSimd.LoadVector64(column)),
+                            AdvSimd.LoadVector128(a), AdvSimd.LoadVector128(column)));
+                    a += 16;
+                    column += 16;
+                    p += 2;
+                }
+            }
             for (; p < steps; p++, a += 8, column += 8)
                 acc = AdvSimd.AddPairwiseWideningAndAdd(acc, AdvSimd.MultiplyWideningLower(AdvSimd.LoadVector64(a), AdvSimd.LoadVector64(column)));
             return acc;

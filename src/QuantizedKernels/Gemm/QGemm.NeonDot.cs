@@ -38,13 +38,34 @@ public static partial class QGemm
         public static unsafe void Kernel4x16<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows, int blockStride, bool noMinus128) where TSink : struct, IArmTileSink => KernelNeonDot4x16(a, panel, steps, sink, rows, blockStride);
         public static unsafe void Kernel4x4<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows, int cols, bool noMinus128) where TSink : struct, IArmTileSink => KernelNeonDot4x4(a, panel, steps, sink, rows, cols);
 
-        /// <summary>One SDOT per k quad: 4 rows × 4 k of A against the column's quad replicated in every lane.</summary>
+        /// <summary>
+        /// One SDOT per k quad: 4 rows × 4 k of A against the column's quad replicated in every lane; four quads per
+        /// loop iteration into two accumulators, counted by the A pointer.
+        /// </summary>
         public static unsafe Vector128<int> Column(sbyte* a, sbyte* column, int steps, bool noMinus128)
         {
-            var acc = Vector128<int>.Zero;
-            for (int q = 0; q < steps; q++, a += 16, column += 16)
+            Vector128<int> acc = Vector128<int>.Zero, acc2 = Vector128<int>.Zero;
+            sbyte* end = a + (long)(steps & ~3) * 16;
+            while (a < end)
+            {
+                var a0 = AdvSimd.LoadVector128(a);
+                var a1 = AdvSimd.LoadVector128(a + 16);
+                var a2 = AdvSimd.LoadVector128(a + 32);
+                var a3 = AdvSimd.LoadVector128(a + 48);
+                var b0 = AdvSimd.LoadVector128(column);
+                var b1 = AdvSimd.LoadVector128(column + 16);
+                var b2 = AdvSimd.LoadVector128(column + 32);
+                var b3 = AdvSimd.LoadVector128(column + 48);
+                acc = Dp.DotProduct(acc, a0, b0);
+                acc2 = Dp.DotProduct(acc2, a1, b1);
+                acc = Dp.DotProduct(acc, a2, b2);
+                acc2 = Dp.DotProduct(acc2, a3, b3);
+                a += 64;
+                column += 64;
+            }
+            for (int q = steps & 3; q > 0; q--, a += 16, column += 16)
                 acc = Dp.DotProduct(acc, AdvSimd.LoadVector128(a), AdvSimd.LoadVector128(column));
-            return acc;
+            return AdvSimd.Add(acc, acc2);
         }
     }
 
