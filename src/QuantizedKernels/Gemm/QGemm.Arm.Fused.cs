@@ -222,6 +222,11 @@ public static partial class QGemm
             var h = Narrow(q, q);
             var bytes = ToBytes(h, h);
             byte* row = Y + r * Ldy;
+            if (cols == 4)
+            {
+                AdvSimd.StoreSelectedScalar((uint*)row, bytes.AsUInt32(), 0); // the 4 bytes at once (ST1 of one lane)
+                return;
+            }
             row[0] = bytes.GetElement(0);
             if (cols > 1) row[1] = bytes.GetElement(1);
             if (cols > 2) row[2] = bytes.GetElement(2);

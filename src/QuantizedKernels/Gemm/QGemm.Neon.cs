@@ -608,8 +608,10 @@ public static partial class QGemm
     {
         Vector128<int> c0 = sink.Initial(0), c1 = rows > 1 ? sink.Initial(1) : default;
         Vector128<int> c2 = rows > 2 ? sink.Initial(2) : default, c3 = rows > 3 ? sink.Initial(3) : default;
-        int p = 0;
-        for (; p + 2 <= pairs; p += 2)
+        // DUP of lanes rather than two LD4R: with few registers live the allocator may start an LD4R group at v29 and
+        // wrap to v0, which the .NET 10 JIT miscompiles (v0 clobbered).
+        sbyte* end = a + (long)(pairs & ~1) * 8;
+        while (a < end)
         {
             var b = AdvSimd.LoadVector128(panel - 8);
             var e = AdvSimd.LoadVector128(panel);
@@ -621,7 +623,7 @@ public static partial class QGemm
             a += 16;
             panel += 16;
         }
-        if (p < pairs)
+        if ((pairs & 1) != 0)
         {
             var b = AdvSimd.LoadVector128(panel - 8);
             c0 = NeonMacHigh(c0, b, ReplicatePair128(a));

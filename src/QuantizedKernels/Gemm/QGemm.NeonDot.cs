@@ -260,12 +260,30 @@ public static partial class QGemm
         if (rows > 2) sink.Row16(2, c20, c21, c22, c23);
     }
 
-    /// <summary>4×4 tile for the column tail: one SDOT per row and k quad.</summary>
+    /// <summary>4×4 tile for the column tail: one SDOT per row and k quad, two quads per iteration counted by the A pointer.</summary>
     private static unsafe void KernelNeonDot4x4<TSink>(sbyte* a, sbyte* panel, int quads, TSink sink, int rows, int cols) where TSink : struct, IArmTileSink
     {
         Vector128<int> c0 = sink.Initial(0), c1 = rows > 1 ? sink.Initial(1) : default;
         Vector128<int> c2 = rows > 2 ? sink.Initial(2) : default, c3 = rows > 3 ? sink.Initial(3) : default;
-        for (int q = 0; q < quads; q++)
+        sbyte* end = a + (long)(quads & ~1) * 16;
+        while (a < end)
+        {
+            var a0 = AdvSimd.LoadVector128(a);
+            var a1 = AdvSimd.LoadVector128(a + 16);
+            var b0 = AdvSimd.LoadVector128(panel);
+            var b1 = AdvSimd.LoadVector128(panel + 16);
+            c0 = Dp.DotProductBySelectedQuadruplet(c0, b0, a0, 0);
+            c1 = Dp.DotProductBySelectedQuadruplet(c1, b0, a0, 1);
+            c2 = Dp.DotProductBySelectedQuadruplet(c2, b0, a0, 2);
+            c3 = Dp.DotProductBySelectedQuadruplet(c3, b0, a0, 3);
+            c0 = Dp.DotProductBySelectedQuadruplet(c0, b1, a1, 0);
+            c1 = Dp.DotProductBySelectedQuadruplet(c1, b1, a1, 1);
+            c2 = Dp.DotProductBySelectedQuadruplet(c2, b1, a1, 2);
+            c3 = Dp.DotProductBySelectedQuadruplet(c3, b1, a1, 3);
+            a += 32;
+            panel += 32;
+        }
+        if ((quads & 1) != 0)
         {
             var av = AdvSimd.LoadVector128(a);
             var bv = AdvSimd.LoadVector128(panel);
@@ -273,8 +291,6 @@ public static partial class QGemm
             c1 = Dp.DotProductBySelectedQuadruplet(c1, bv, av, 1);
             c2 = Dp.DotProductBySelectedQuadruplet(c2, bv, av, 2);
             c3 = Dp.DotProductBySelectedQuadruplet(c3, bv, av, 3);
-            a += 16;
-            panel += 16;
         }
         sink.Row4(0, c0, cols);
         if (rows > 1) sink.Row4(1, c1, cols);
