@@ -12,8 +12,8 @@ namespace EdgeRuntime.Kernels.Gemm;
 // row i is packed as a - c[i] with a per-row shift c[i] chosen at pack time so that a - c[i] stays in int8 (Neon:
 // in [-127, 127], so two products fit one int16 lane), preferring c[i] = wz[i]; the rest, wz[i] - c[i] (zero for
 // almost every row of real models), is the row offset the epilogue subtracts as offset·colsum[column] (only when some
-// offset is non-zero: the column sums of B are then taken while packing each 16-column panel, from the rows the packing
-// loads anyway, and by the scalar loop for the last n % 16 columns). Exact because
+// offset is non-zero: the column sums of B are then taken while packing each panel, from the values the packing
+// loads anyway). Exact because
 // Σ (a - wz)·b = Σ (a - c)·b - (wz - c)·Σ b in wrapping int32 arithmetic.
 // The accumulators start at the bias. Epilogue per accumulator row, in registers: MLS offset·colsum when the row's
 // offset is non-zero, SCVTF, FMUL, FCVTNS (round half to even; NaN → 0 and ±∞ → int32 limits, exactly what the
@@ -24,8 +24,8 @@ namespace EdgeRuntime.Kernels.Gemm;
 //
 // Packed A with row offsets: [the path's ordinary packed A of the shifted rows][RoundUp(M, 4) int32 row offsets]
 // [4 int32: flag 1 when every packed value lies in [-127, 127], then 3 zeros].
-// Scratch: [16 bytes of slack][the path's B panel][n + 3 int32 column sums (the 3 padding lanes zero, read by the
-// 4-column tail tiles)]. The slack lets the Neon kernel load 8 bytes before the panel (see KernelNeon4x16Paired).
+// Scratch: [16 bytes of slack][the path's B panel][n + 3 int32 column sums (a 4-column tail panel writes 4 sums, zero
+// past n, which its tiles read)]. The slack lets the Neon kernel load 8 bytes before the panel (see KernelNeon4x16Paired).
 public static partial class QGemm
 {
     private const int ArmPanelSlackInts = 4;
@@ -293,7 +293,6 @@ public static partial class QGemm
         int steps = (k + TKernel.Group - 1) / TKernel.Group;
         int blockStride = steps * TKernel.Group;
         bool noMinus128 = offsets[RoundUp(m, NeonRowBlock)] != 0;
-        var sums = scratch.Slice(ArmPanelSlackInts + panelInts, n + 3);
         fixed (sbyte* pa = packedA)
         fixed (sbyte* pb = b)
         fixed (byte* py = y)
@@ -320,11 +319,6 @@ public static partial class QGemm
                 SetRows(ref sink, py, ldy, pBias, pMultipliers, pOffsets, pSums, 0, j);
                 TKernel.Kernel4x16(pa, panel, steps, sink, m, NeonRowBlock * blockStride, noMinus128);
             }
-            if (j < n && TOffsets.Present)
-            {
-                ColumnSumsScalar(b[j..], k, n - j, ldb, sums[j..]);
-                sums[n..].Clear();
-            }
             for (; j < n; j += NeonNarrowColumnBlock)
             {
                 int cols = Math.Min(NeonNarrowColumnBlock, n - j);
@@ -332,8 +326,7 @@ public static partial class QGemm
                 {
                     // A single last column (N = 49, or a dense layer's N = 1) as a matrix-vector product instead of a
                     // 4-column tile of which three columns are padding.
-                    PackColumn(pb + j, ldb, k, TKernel.Group, panel);
-                    int columnSum = TOffsets.Present ? pSums[j] : 0;
+                    int columnSum = PackColumn(pb + j, ldb, k, TKernel.Group, panel);
                     for (int i = 0; i < m; i += NeonRowBlock)
                     {
                         var rowSums = TKernel.Column(pa + i * blockStride, panel, steps, noMinus128);
@@ -345,7 +338,7 @@ public static partial class QGemm
                     }
                     break;
                 }
-                PackBPanelGeneric(pb + j, ldb, k, cols, NeonNarrowColumnBlock, TKernel.Group, panel);
+                PackBPanel4(pb + j, ldb, k, cols, TKernel.Group, panel, TOffsets.Present ? pSums + j : null);
                 for (int i = 0; i < m; i += NeonRowBlock)
                 {
                     SetRows(ref sink, py, ldy, pBias, pMultipliers, pOffsets, pSums, i, j);

@@ -94,18 +94,30 @@ public static partial class QGemm
 
     /// <summary>
     /// Packs one column of B (k values, stride ldb) as [steps][4 copies][group]: each step's group of k values repeated
-    /// for the 4 rows of an A block, zeros past k.
+    /// for the 4 rows of an A block, zeros past k. Each value is read once; the group (2 or 4 bytes) is written as one
+    /// word per copy. Returns the column's sum (wrapping int32, as <see cref="ColumnSumsScalar"/>).
     /// </summary>
-    private static unsafe void PackColumn(sbyte* b, int ldb, int k, int group, sbyte* column)
+    private static unsafe int PackColumn(sbyte* b, int ldb, int k, int group, sbyte* column)
     {
-        int steps = (k + group - 1) / group;
+        int steps = (k + group - 1) / group, sum = 0, kk = 0;
+        long stride = ldb;
         for (int s = 0; s < steps; s++)
-            for (int copy = 0; copy < 4; copy++)
-                for (int g = 0; g < group; g++)
-                {
-                    int kk = s * group + g;
-                    *column++ = kk < k ? b[(long)kk * ldb] : (sbyte)0;
-                }
+        {
+            uint word = 0;
+            for (int g = 0; g < group; g++, kk++)
+            {
+                int v = kk < k ? *b : 0;
+                b += stride;
+                sum += v;
+                word |= (uint)(byte)v << (8 * g);
+            }
+            if (group == 4)
+                for (int copy = 0; copy < 4; copy++) ((uint*)column)[copy] = word;
+            else
+                for (int copy = 0; copy < 4; copy++) ((ushort*)column)[copy] = (ushort)word;
+            column += 4 * group;
+        }
+        return sum;
     }
 
     /// <summary>Whether a microkernel instantiation runs only full 4-row blocks (the row count is then a constant).</summary>
@@ -261,7 +273,7 @@ public static partial class QGemm
             for (; j < n; j += NeonNarrowColumnBlock)
             {
                 int cols = Math.Min(NeonNarrowColumnBlock, n - j);
-                PackBPanelGeneric(pb + j, ldb, k, cols, NeonNarrowColumnBlock, TKernel.Group, panelPtr);
+                PackBPanel4(pb + j, ldb, k, cols, TKernel.Group, panelPtr, null);
                 for (int i = 0; i < m; i += NeonRowBlock)
                 {
                     var sink = new ArmStoreInt32(pc + i * ldAcc + j, ldAcc);
@@ -353,19 +365,42 @@ public static partial class QGemm
     }
 
     /// <summary>
-    /// Scalar packing of <paramref name="cols"/> (≤ <paramref name="width"/>) columns of B into
-    /// [ceil(K/group)][width][group], zero-filling missing columns and the k padding. Used for narrow tail panels.
+    /// Scalar packing of <paramref name="cols"/> (1..4) columns of B into a narrow panel [ceil(K/group)][4][group],
+    /// zero-filling missing columns and the k padding; each value is read once. A non-null <paramref name="sums"/>
+    /// receives the 4 column sums (zero for missing columns; wrapping int32, as <see cref="ColumnSumsScalar"/>).
     /// </summary>
-    private static unsafe void PackBPanelGeneric(sbyte* b, int ldb, int k, int cols, int width, int group, sbyte* panel)
+    private static unsafe void PackBPanel4(sbyte* b, int ldb, int k, int cols, int group, sbyte* panel, int* sums)
     {
-        int groups = (k + group - 1) / group;
-        for (int gi = 0; gi < groups; gi++)
-            for (int c = 0; c < width; c++)
-                for (int g = 0; g < group; g++)
+        int groups = (k + group - 1) / group, s0 = 0, s1 = 0, s2 = 0, s3 = 0, kk = 0;
+        long stride = ldb;
+        for (int gi = 0; gi < groups; gi++, panel += NeonNarrowColumnBlock * group)
+            for (int g = 0; g < group; g++, kk++)
+            {
+                int v0 = 0, v1 = 0, v2 = 0, v3 = 0;
+                if (kk < k)
                 {
-                    int kk = gi * group + g;
-                    *panel++ = c < cols && kk < k ? b[kk * ldb + c] : (sbyte)0;
+                    v0 = b[0];
+                    if (cols > 1) v1 = b[1];
+                    if (cols > 2) v2 = b[2];
+                    if (cols > 3) v3 = b[3];
+                    b += stride;
                 }
+                panel[g] = (sbyte)v0;
+                panel[group + g] = (sbyte)v1;
+                panel[2 * group + g] = (sbyte)v2;
+                panel[3 * group + g] = (sbyte)v3;
+                s0 += v0;
+                s1 += v1;
+                s2 += v2;
+                s3 += v3;
+            }
+        if (sums != null)
+        {
+            sums[0] = s0;
+            sums[1] = s1;
+            sums[2] = s2;
+            sums[3] = s3;
+        }
     }
 
     // The low halves are loaded separately (LDR d / LD1R .4h) rather than taken with GetLower(): the code generator
