@@ -210,6 +210,26 @@ public static partial class QGemm
             Row16(row, 3, c30, c31, c32, c33, multipliers, 3);
         }
 
+        /// <summary>
+        /// One output column of a full 4-row block: lane r of <paramref name="v"/> (bias and row offset already applied)
+        /// is row r's value, scaled by row r's multiplier and stored at <c>Y + r·Ldy</c>.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly void Column4(Vector128<int> v)
+        {
+            var q = AdvSimd.ConvertToInt32RoundToEven(AdvSimd.Multiply(AdvSimd.ConvertToSingle(v), AdvSimd.LoadVector128(Multipliers)));
+            var h = Narrow(q, q);
+            var bytes = ToBytes(h, h);
+            byte* row = Y;
+            AdvSimd.StoreSelectedScalar(row, bytes, 0);
+            row += Ldy;
+            AdvSimd.StoreSelectedScalar(row, bytes, 1);
+            row += Ldy;
+            AdvSimd.StoreSelectedScalar(row, bytes, 2);
+            row += Ldy;
+            AdvSimd.StoreSelectedScalar(row, bytes, 3);
+        }
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void Row4(int r, Vector128<int> v, int cols)
         {
@@ -327,7 +347,17 @@ public static partial class QGemm
                     // A single last column (N = 49, or a dense layer's N = 1) as a matrix-vector product instead of a
                     // 4-column tile of which three columns are padding.
                     int columnSum = PackColumn(pb + j, ldb, k, TKernel.Group, panel);
-                    for (int i = 0; i < m; i += NeonRowBlock)
+                    // Full 4-row blocks requantize the 4 row sums as one vector (the sink's arithmetic); the last
+                    // rows use the scalar definition.
+                    SetRows(ref sink, py, ldy, pBias, pMultipliers, pOffsets, pSums, 0, j);
+                    int fullRows = m & ~(NeonRowBlock - 1);
+                    for (int i = 0; i < fullRows; i += NeonRowBlock, sink.NextBlock())
+                    {
+                        var v = AdvSimd.Add(TKernel.Column(pa + i * blockStride, panel, steps, noMinus128), sink.Initial4());
+                        if (TOffsets.Present) v = AdvSimd.MultiplySubtract(v, AdvSimd.LoadVector128(pOffsets + i), Vector128.Create(columnSum));
+                        sink.Column4(v);
+                    }
+                    for (int i = fullRows; i < m; i += NeonRowBlock)
                     {
                         var rowSums = TKernel.Column(pa + i * blockStride, panel, steps, noMinus128);
                         for (int r = 0; r < Math.Min(NeonRowBlock, m - i); r++)
