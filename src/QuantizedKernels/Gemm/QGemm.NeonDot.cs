@@ -149,9 +149,10 @@ public static partial class QGemm
 
     /// <summary>
     /// One 4-row block (<paramref name="rows"/> real rows, a constant after inlining): 16 int32 accumulators (row r,
-    /// columns 4q..4q+3), 16 SDOT per k quad. Four quads per loop iteration (A: 4 loads, B: 4 per quad, consecutive
+    /// columns 4q..4q+3), 16 SDOT per k quad. Eight quads per loop iteration (A: 8 loads, B: 4 per quad, consecutive
     /// 16-byte loads at immediate offsets that the code generator pairs into LDP; the explicit LoadPairVector128 would
-    /// cost an address ADD per pair) with the loop counted by the A pointer against its end, then 2 and 1 remaining quads.
+    /// cost an address ADD per pair) with the loop counted by the A pointer against its end, then 4, 2 and 1 remaining
+    /// quads.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void BlockNeonDot4x16<TSink>(sbyte* a, sbyte* panel, int quads, TSink sink, int rows) where TSink : struct, IArmTileSink
@@ -172,9 +173,86 @@ public static partial class QGemm
             c20 = rows > 2 ? sink.Initial(2) : default; c21 = c20; c22 = c20; c23 = c20;
             c30 = rows > 3 ? sink.Initial(3) : default; c31 = c30; c32 = c30; c33 = c30;
         }
-        Vector128<sbyte> a0, a1, a2, a3, b0, b1, b2, b3;
-        sbyte* end = a + (long)(quads & ~3) * 16;
+        Vector128<sbyte> a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3;
+        sbyte* end = a + (long)(quads & ~7) * 16;
         while (a < end)
+        {
+            a0 = AdvSimd.LoadVector128(a);
+            a1 = AdvSimd.LoadVector128(a + 16);
+            a2 = AdvSimd.LoadVector128(a + 32);
+            a3 = AdvSimd.LoadVector128(a + 48);
+            a4 = AdvSimd.LoadVector128(a + 64);
+            a5 = AdvSimd.LoadVector128(a + 80);
+            a6 = AdvSimd.LoadVector128(a + 96);
+            a7 = AdvSimd.LoadVector128(a + 112);
+            b0 = AdvSimd.LoadVector128(panel);
+            b1 = AdvSimd.LoadVector128(panel + 16);
+            b2 = AdvSimd.LoadVector128(panel + 32);
+            b3 = AdvSimd.LoadVector128(panel + 48);
+            c00 = Dp.DotProductBySelectedQuadruplet(c00, b0, a0, 0); c01 = Dp.DotProductBySelectedQuadruplet(c01, b1, a0, 0); c02 = Dp.DotProductBySelectedQuadruplet(c02, b2, a0, 0); c03 = Dp.DotProductBySelectedQuadruplet(c03, b3, a0, 0);
+            c10 = Dp.DotProductBySelectedQuadruplet(c10, b0, a0, 1); c11 = Dp.DotProductBySelectedQuadruplet(c11, b1, a0, 1); c12 = Dp.DotProductBySelectedQuadruplet(c12, b2, a0, 1); c13 = Dp.DotProductBySelectedQuadruplet(c13, b3, a0, 1);
+            c20 = Dp.DotProductBySelectedQuadruplet(c20, b0, a0, 2); c21 = Dp.DotProductBySelectedQuadruplet(c21, b1, a0, 2); c22 = Dp.DotProductBySelectedQuadruplet(c22, b2, a0, 2); c23 = Dp.DotProductBySelectedQuadruplet(c23, b3, a0, 2);
+            c30 = Dp.DotProductBySelectedQuadruplet(c30, b0, a0, 3); c31 = Dp.DotProductBySelectedQuadruplet(c31, b1, a0, 3); c32 = Dp.DotProductBySelectedQuadruplet(c32, b2, a0, 3); c33 = Dp.DotProductBySelectedQuadruplet(c33, b3, a0, 3);
+            b0 = AdvSimd.LoadVector128(panel + 64);
+            b1 = AdvSimd.LoadVector128(panel + 80);
+            b2 = AdvSimd.LoadVector128(panel + 96);
+            b3 = AdvSimd.LoadVector128(panel + 112);
+            c00 = Dp.DotProductBySelectedQuadruplet(c00, b0, a1, 0); c01 = Dp.DotProductBySelectedQuadruplet(c01, b1, a1, 0); c02 = Dp.DotProductBySelectedQuadruplet(c02, b2, a1, 0); c03 = Dp.DotProductBySelectedQuadruplet(c03, b3, a1, 0);
+            c10 = Dp.DotProductBySelectedQuadruplet(c10, b0, a1, 1); c11 = Dp.DotProductBySelectedQuadruplet(c11, b1, a1, 1); c12 = Dp.DotProductBySelectedQuadruplet(c12, b2, a1, 1); c13 = Dp.DotProductBySelectedQuadruplet(c13, b3, a1, 1);
+            c20 = Dp.DotProductBySelectedQuadruplet(c20, b0, a1, 2); c21 = Dp.DotProductBySelectedQuadruplet(c21, b1, a1, 2); c22 = Dp.DotProductBySelectedQuadruplet(c22, b2, a1, 2); c23 = Dp.DotProductBySelectedQuadruplet(c23, b3, a1, 2);
+            c30 = Dp.DotProductBySelectedQuadruplet(c30, b0, a1, 3); c31 = Dp.DotProductBySelectedQuadruplet(c31, b1, a1, 3); c32 = Dp.DotProductBySelectedQuadruplet(c32, b2, a1, 3); c33 = Dp.DotProductBySelectedQuadruplet(c33, b3, a1, 3);
+            b0 = AdvSimd.LoadVector128(panel + 128);
+            b1 = AdvSimd.LoadVector128(panel + 144);
+            b2 = AdvSimd.LoadVector128(panel + 160);
+            b3 = AdvSimd.LoadVector128(panel + 176);
+            c00 = Dp.DotProductBySelectedQuadruplet(c00, b0, a2, 0); c01 = Dp.DotProductBySelectedQuadruplet(c01, b1, a2, 0); c02 = Dp.DotProductBySelectedQuadruplet(c02, b2, a2, 0); c03 = Dp.DotProductBySelectedQuadruplet(c03, b3, a2, 0);
+            c10 = Dp.DotProductBySelectedQuadruplet(c10, b0, a2, 1); c11 = Dp.DotProductBySelectedQuadruplet(c11, b1, a2, 1); c12 = Dp.DotProductBySelectedQuadruplet(c12, b2, a2, 1); c13 = Dp.DotProductBySelectedQuadruplet(c13, b3, a2, 1);
+            c20 = Dp.DotProductBySelectedQuadruplet(c20, b0, a2, 2); c21 = Dp.DotProductBySelectedQuadruplet(c21, b1, a2, 2); c22 = Dp.DotProductBySelectedQuadruplet(c22, b2, a2, 2); c23 = Dp.DotProductBySelectedQuadruplet(c23, b3, a2, 2);
+            c30 = Dp.DotProductBySelectedQuadruplet(c30, b0, a2, 3); c31 = Dp.DotProductBySelectedQuadruplet(c31, b1, a2, 3); c32 = Dp.DotProductBySelectedQuadruplet(c32, b2, a2, 3); c33 = Dp.DotProductBySelectedQuadruplet(c33, b3, a2, 3);
+            b0 = AdvSimd.LoadVector128(panel + 192);
+            b1 = AdvSimd.LoadVector128(panel + 208);
+            b2 = AdvSimd.LoadVector128(panel + 224);
+            b3 = AdvSimd.LoadVector128(panel + 240);
+            c00 = Dp.DotProductBySelectedQuadruplet(c00, b0, a3, 0); c01 = Dp.DotProductBySelectedQuadruplet(c01, b1, a3, 0); c02 = Dp.DotProductBySelectedQuadruplet(c02, b2, a3, 0); c03 = Dp.DotProductBySelectedQuadruplet(c03, b3, a3, 0);
+            c10 = Dp.DotProductBySelectedQuadruplet(c10, b0, a3, 1); c11 = Dp.DotProductBySelectedQuadruplet(c11, b1, a3, 1); c12 = Dp.DotProductBySelectedQuadruplet(c12, b2, a3, 1); c13 = Dp.DotProductBySelectedQuadruplet(c13, b3, a3, 1);
+            c20 = Dp.DotProductBySelectedQuadruplet(c20, b0, a3, 2); c21 = Dp.DotProductBySelectedQuadruplet(c21, b1, a3, 2); c22 = Dp.DotProductBySelectedQuadruplet(c22, b2, a3, 2); c23 = Dp.DotProductBySelectedQuadruplet(c23, b3, a3, 2);
+            c30 = Dp.DotProductBySelectedQuadruplet(c30, b0, a3, 3); c31 = Dp.DotProductBySelectedQuadruplet(c31, b1, a3, 3); c32 = Dp.DotProductBySelectedQuadruplet(c32, b2, a3, 3); c33 = Dp.DotProductBySelectedQuadruplet(c33, b3, a3, 3);
+            b0 = AdvSimd.LoadVector128(panel + 256);
+            b1 = AdvSimd.LoadVector128(panel + 272);
+            b2 = AdvSimd.LoadVector128(panel + 288);
+            b3 = AdvSimd.LoadVector128(panel + 304);
+            c00 = Dp.DotProductBySelectedQuadruplet(c00, b0, a4, 0); c01 = Dp.DotProductBySelectedQuadruplet(c01, b1, a4, 0); c02 = Dp.DotProductBySelectedQuadruplet(c02, b2, a4, 0); c03 = Dp.DotProductBySelectedQuadruplet(c03, b3, a4, 0);
+            c10 = Dp.DotProductBySelectedQuadruplet(c10, b0, a4, 1); c11 = Dp.DotProductBySelectedQuadruplet(c11, b1, a4, 1); c12 = Dp.DotProductBySelectedQuadruplet(c12, b2, a4, 1); c13 = Dp.DotProductBySelectedQuadruplet(c13, b3, a4, 1);
+            c20 = Dp.DotProductBySelectedQuadruplet(c20, b0, a4, 2); c21 = Dp.DotProductBySelectedQuadruplet(c21, b1, a4, 2); c22 = Dp.DotProductBySelectedQuadruplet(c22, b2, a4, 2); c23 = Dp.DotProductBySelectedQuadruplet(c23, b3, a4, 2);
+            c30 = Dp.DotProductBySelectedQuadruplet(c30, b0, a4, 3); c31 = Dp.DotProductBySelectedQuadruplet(c31, b1, a4, 3); c32 = Dp.DotProductBySelectedQuadruplet(c32, b2, a4, 3); c33 = Dp.DotProductBySelectedQuadruplet(c33, b3, a4, 3);
+            b0 = AdvSimd.LoadVector128(panel + 320);
+            b1 = AdvSimd.LoadVector128(panel + 336);
+            b2 = AdvSimd.LoadVector128(panel + 352);
+            b3 = AdvSimd.LoadVector128(panel + 368);
+            c00 = Dp.DotProductBySelectedQuadruplet(c00, b0, a5, 0); c01 = Dp.DotProductBySelectedQuadruplet(c01, b1, a5, 0); c02 = Dp.DotProductBySelectedQuadruplet(c02, b2, a5, 0); c03 = Dp.DotProductBySelectedQuadruplet(c03, b3, a5, 0);
+            c10 = Dp.DotProductBySelectedQuadruplet(c10, b0, a5, 1); c11 = Dp.DotProductBySelectedQuadruplet(c11, b1, a5, 1); c12 = Dp.DotProductBySelectedQuadruplet(c12, b2, a5, 1); c13 = Dp.DotProductBySelectedQuadruplet(c13, b3, a5, 1);
+            c20 = Dp.DotProductBySelectedQuadruplet(c20, b0, a5, 2); c21 = Dp.DotProductBySelectedQuadruplet(c21, b1, a5, 2); c22 = Dp.DotProductBySelectedQuadruplet(c22, b2, a5, 2); c23 = Dp.DotProductBySelectedQuadruplet(c23, b3, a5, 2);
+            c30 = Dp.DotProductBySelectedQuadruplet(c30, b0, a5, 3); c31 = Dp.DotProductBySelectedQuadruplet(c31, b1, a5, 3); c32 = Dp.DotProductBySelectedQuadruplet(c32, b2, a5, 3); c33 = Dp.DotProductBySelectedQuadruplet(c33, b3, a5, 3);
+            b0 = AdvSimd.LoadVector128(panel + 384);
+            b1 = AdvSimd.LoadVector128(panel + 400);
+            b2 = AdvSimd.LoadVector128(panel + 416);
+            b3 = AdvSimd.LoadVector128(panel + 432);
+            c00 = Dp.DotProductBySelectedQuadruplet(c00, b0, a6, 0); c01 = Dp.DotProductBySelectedQuadruplet(c01, b1, a6, 0); c02 = Dp.DotProductBySelectedQuadruplet(c02, b2, a6, 0); c03 = Dp.DotProductBySelectedQuadruplet(c03, b3, a6, 0);
+            c10 = Dp.DotProductBySelectedQuadruplet(c10, b0, a6, 1); c11 = Dp.DotProductBySelectedQuadruplet(c11, b1, a6, 1); c12 = Dp.DotProductBySelectedQuadruplet(c12, b2, a6, 1); c13 = Dp.DotProductBySelectedQuadruplet(c13, b3, a6, 1);
+            c20 = Dp.DotProductBySelectedQuadruplet(c20, b0, a6, 2); c21 = Dp.DotProductBySelectedQuadruplet(c21, b1, a6, 2); c22 = Dp.DotProductBySelectedQuadruplet(c22, b2, a6, 2); c23 = Dp.DotProductBySelectedQuadruplet(c23, b3, a6, 2);
+            c30 = Dp.DotProductBySelectedQuadruplet(c30, b0, a6, 3); c31 = Dp.DotProductBySelectedQuadruplet(c31, b1, a6, 3); c32 = Dp.DotProductBySelectedQuadruplet(c32, b2, a6, 3); c33 = Dp.DotProductBySelectedQuadruplet(c33, b3, a6, 3);
+            b0 = AdvSimd.LoadVector128(panel + 448);
+            b1 = AdvSimd.LoadVector128(panel + 464);
+            b2 = AdvSimd.LoadVector128(panel + 480);
+            b3 = AdvSimd.LoadVector128(panel + 496);
+            c00 = Dp.DotProductBySelectedQuadruplet(c00, b0, a7, 0); c01 = Dp.DotProductBySelectedQuadruplet(c01, b1, a7, 0); c02 = Dp.DotProductBySelectedQuadruplet(c02, b2, a7, 0); c03 = Dp.DotProductBySelectedQuadruplet(c03, b3, a7, 0);
+            c10 = Dp.DotProductBySelectedQuadruplet(c10, b0, a7, 1); c11 = Dp.DotProductBySelectedQuadruplet(c11, b1, a7, 1); c12 = Dp.DotProductBySelectedQuadruplet(c12, b2, a7, 1); c13 = Dp.DotProductBySelectedQuadruplet(c13, b3, a7, 1);
+            c20 = Dp.DotProductBySelectedQuadruplet(c20, b0, a7, 2); c21 = Dp.DotProductBySelectedQuadruplet(c21, b1, a7, 2); c22 = Dp.DotProductBySelectedQuadruplet(c22, b2, a7, 2); c23 = Dp.DotProductBySelectedQuadruplet(c23, b3, a7, 2);
+            c30 = Dp.DotProductBySelectedQuadruplet(c30, b0, a7, 3); c31 = Dp.DotProductBySelectedQuadruplet(c31, b1, a7, 3); c32 = Dp.DotProductBySelectedQuadruplet(c32, b2, a7, 3); c33 = Dp.DotProductBySelectedQuadruplet(c33, b3, a7, 3);
+            a += 128;
+            panel += 512;
+        }
+        if ((quads & 4) != 0)
         {
             a0 = AdvSimd.LoadVector128(a);
             a1 = AdvSimd.LoadVector128(a + 16);
