@@ -1,4 +1,5 @@
 using EdgeRuntime.Kernels.Common;
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -10,8 +11,9 @@ namespace EdgeRuntime.Kernels.Gemm;
 // weights, so the weight zero points cannot all be folded into them as on AVX2 (w - wz may need 9 bits). Instead each
 // row i is packed as a - c[i] with a per-row shift c[i] chosen at pack time so that a - c[i] stays in int8 (Neon:
 // in [-127, 127], so two products fit one int16 lane), preferring c[i] = wz[i]; the rest, wz[i] - c[i] (zero for
-// almost every row of real models), is the row offset the epilogue subtracts as offset·colsum[column] (column sums
-// of B computed once per call, only when some offset is non-zero). Exact because
+// almost every row of real models), is the row offset the epilogue subtracts as offset·colsum[column] (only when some
+// offset is non-zero: the column sums of B are then taken while packing each panel, from the values the packing
+// loads anyway). Exact because
 // Σ (a - wz)·b = Σ (a - c)·b - (wz - c)·Σ b in wrapping int32 arithmetic.
 // The accumulators start at the bias. Epilogue per accumulator row, in registers: MLS offset·colsum when the row's
 // offset is non-zero, SCVTF, FMUL, FCVTNS (round half to even; NaN → 0 and ±∞ → int32 limits, exactly what the
@@ -22,8 +24,8 @@ namespace EdgeRuntime.Kernels.Gemm;
 //
 // Packed A with row offsets: [the path's ordinary packed A of the shifted rows][RoundUp(M, 4) int32 row offsets]
 // [4 int32: flag 1 when every packed value lies in [-127, 127], then 3 zeros].
-// Scratch: [16 bytes of slack][the path's B panel][n + 3 int32 column sums (the 3 padding lanes zero, read by the
-// 4-column tail tiles)]. The slack lets the Neon kernel load 8 bytes before the panel (see KernelNeon4x16Paired).
+// Scratch: [16 bytes of slack][the path's B panel][n + 3 int32 column sums (a 4-column tail panel writes 4 sums, zero
+// past n, which its tiles read)]. The slack lets the Neon kernel load 8 bytes before the panel (see KernelNeon4x16Paired).
 public static partial class QGemm
 {
     private const int ArmPanelSlackInts = 4;
@@ -83,38 +85,50 @@ public static partial class QGemm
     private readonly struct UInt8Output : IArmOutputKind { public static bool Signed => false; public static bool Clamp => false; }
     private readonly struct UInt8ClampedOutput : IArmOutputKind { public static bool Signed => false; public static bool Clamp => true; }
 
+    /// <summary>Whether the sink subtracts row offset · column sum (some row of the layer has a non-zero offset), fixed per sink type.</summary>
+    private interface IArmRowOffsets
+    {
+        static abstract bool Present { get; }
+    }
+
+    private readonly struct NoRowOffsets : IArmRowOffsets { public static bool Present => false; }
+    private readonly struct WithRowOffsets : IArmRowOffsets { public static bool Present => true; }
+
     /// <summary>
     /// Requantizes ARM tile rows into bytes (see the file comment); row r goes to <c>Y + r·Ldy</c>. After the
     /// saturating narrow to int16 and the zero point, values are narrowed to the output type with saturation and, when
     /// a fused activation narrows [yMin, yMax], clamped as bytes: the same result as clamping the int16 values, since
-    /// saturation is monotone and [yMin, yMax] lies inside the output type.
+    /// saturation is monotone and [yMin, yMax] lies inside the output type. <typeparamref name="TOffsets"/> says whether
+    /// <see cref="Sums"/> is set (some row offset is non-zero); without offsets the epilogue has no per-row test.
     /// </summary>
-    private unsafe struct ArmRequantizeRows<TOutput> : IArmTileSink where TOutput : struct, IArmOutputKind
+    private unsafe struct ArmRequantizeRows<TOutput, TOffsets> : IArmTileSink
+        where TOutput : struct, IArmOutputKind
+        where TOffsets : struct, IArmRowOffsets
     {
         public byte* Y;
-        public int Ldy;
+        public long Ldy;
         public int* Bias;
         public float* Multipliers;
         public int* Offsets;
-        public int* Sums; // column sums from this tile's first column; null when every row offset is zero
+        public int* Sums; // column sums from this tile's first column; only read when TOffsets.Present
         public Vector128<short> ZeroPoint;
         public Vector128<byte> Min, Max; // the clamp bounds as bytes of the output type
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly Vector128<int> Initial(int r) => Vector128.Create(Bias[r]);
 
+        // Only called for full 4-row blocks, so the 4 biases are all in range.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly Vector128<int> Initial4() => AdvSimd.LoadVector128(Bias);
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void NextBlock()
         {
-            Y += (long)NeonRowBlock * Ldy;
+            Y += NeonRowBlock * Ldy;
             Bias += NeonRowBlock;
             Multipliers += NeonRowBlock;
-            Offsets += NeonRowBlock;
+            if (TOffsets.Present) Offsets += NeonRowBlock;
         }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static Vector128<int> Scale(Vector128<int> v, Vector128<float> multiplier) =>
-            AdvSimd.ConvertToInt32RoundToEven(AdvSimd.Multiply(AdvSimd.ConvertToSingle(v), multiplier));
 
         /// <summary>int32 lanes → saturated int16, + zero point (saturating).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -135,39 +149,117 @@ public static partial class QGemm
             return TOutput.Clamp ? AdvSimd.Min(AdvSimd.Max(unsignedBytes, Min), Max) : unsignedBytes;
         }
 
+        /// <summary>SCVTF, FMUL by lane <paramref name="lane"/> of <paramref name="multipliers"/>, FCVTNS.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public readonly void Row16(int r, Vector128<int> v0, Vector128<int> v1, Vector128<int> v2, Vector128<int> v3)
+        private static Vector128<int> Scale(Vector128<int> v, Vector128<float> multipliers, [ConstantExpected(Max = (byte)3)] byte lane) =>
+            AdvSimd.ConvertToInt32RoundToEven(AdvSimd.MultiplyBySelectedScalar(AdvSimd.ConvertToSingle(v), multipliers, lane));
+
+        /// <summary>16 requantized bytes of one row, its multiplier in lane <paramref name="lane"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly void Store16(byte* row, Vector128<int> v0, Vector128<int> v1, Vector128<int> v2, Vector128<int> v3,
+            Vector128<float> multipliers, [ConstantExpected(Max = (byte)3)] byte lane)
         {
-            if (Sums != null)
+            var h01 = Narrow(Scale(v0, multipliers, lane), Scale(v1, multipliers, lane));
+            var h23 = Narrow(Scale(v2, multipliers, lane), Scale(v3, multipliers, lane));
+            AdvSimd.Store(row, ToBytes(h01, h23));
+        }
+
+        /// <summary>
+        /// One row of 16 accumulators: with row offsets, a row whose offset is non-zero takes its own copy of the
+        /// epilogue (MLS first) rather than reassigning the accumulators, which would make the register allocator copy
+        /// all four accumulators of every row to join the two paths.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly void Row16(byte* row, int r, Vector128<int> v0, Vector128<int> v1, Vector128<int> v2, Vector128<int> v3,
+            Vector128<float> multipliers, [ConstantExpected(Max = (byte)3)] byte lane)
+        {
+            if (TOffsets.Present)
             {
                 int offset = Offsets[r];
                 if (offset != 0)
                 {
                     var o = Vector128.Create(offset);
-                    v0 = AdvSimd.MultiplySubtract(v0, o, AdvSimd.LoadVector128(Sums));
-                    v1 = AdvSimd.MultiplySubtract(v1, o, AdvSimd.LoadVector128(Sums + 4));
-                    v2 = AdvSimd.MultiplySubtract(v2, o, AdvSimd.LoadVector128(Sums + 8));
-                    v3 = AdvSimd.MultiplySubtract(v3, o, AdvSimd.LoadVector128(Sums + 12));
+                    Store16(row, AdvSimd.MultiplySubtract(v0, o, AdvSimd.LoadVector128(Sums)), AdvSimd.MultiplySubtract(v1, o, AdvSimd.LoadVector128(Sums + 4)),
+                        AdvSimd.MultiplySubtract(v2, o, AdvSimd.LoadVector128(Sums + 8)), AdvSimd.MultiplySubtract(v3, o, AdvSimd.LoadVector128(Sums + 12)),
+                        multipliers, lane);
+                    return;
                 }
             }
-            var multiplier = AdvSimd.LoadAndReplicateToVector128(Multipliers + r);
-            var h01 = Narrow(Scale(v0, multiplier), Scale(v1, multiplier));
-            var h23 = Narrow(Scale(v2, multiplier), Scale(v3, multiplier));
-            AdvSimd.Store(Y + (long)r * Ldy, ToBytes(h01, h23));
+            Store16(row, v0, v1, v2, v3, multipliers, lane);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly void Row16(int r, Vector128<int> v0, Vector128<int> v1, Vector128<int> v2, Vector128<int> v3) =>
+            Row16(Y + r * Ldy, r, v0, v1, v2, v3, AdvSimd.LoadAndReplicateToVector128(Multipliers + r), 0);
+
+        // Full block: one load of the 4 multipliers (FMUL by lane) and a row pointer stepped by Ldy.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly void Tile16(Vector128<int> c00, Vector128<int> c01, Vector128<int> c02, Vector128<int> c03,
+            Vector128<int> c10, Vector128<int> c11, Vector128<int> c12, Vector128<int> c13,
+            Vector128<int> c20, Vector128<int> c21, Vector128<int> c22, Vector128<int> c23,
+            Vector128<int> c30, Vector128<int> c31, Vector128<int> c32, Vector128<int> c33)
+        {
+            var multipliers = AdvSimd.LoadVector128(Multipliers);
+            byte* row = Y;
+            // Row offsets are rare even in layers that have some: one test of the block's 4 offsets (two 64-bit words)
+            // sends blocks without any to the plain epilogue instead of testing each row.
+            if (TOffsets.Present && (((long*)Offsets)[0] | ((long*)Offsets)[1]) != 0)
+            {
+                Row16(row, 0, c00, c01, c02, c03, multipliers, 0);
+                row += Ldy;
+                Row16(row, 1, c10, c11, c12, c13, multipliers, 1);
+                row += Ldy;
+                Row16(row, 2, c20, c21, c22, c23, multipliers, 2);
+                row += Ldy;
+                Row16(row, 3, c30, c31, c32, c33, multipliers, 3);
+                return;
+            }
+            Store16(row, c00, c01, c02, c03, multipliers, 0);
+            row += Ldy;
+            Store16(row, c10, c11, c12, c13, multipliers, 1);
+            row += Ldy;
+            Store16(row, c20, c21, c22, c23, multipliers, 2);
+            row += Ldy;
+            Store16(row, c30, c31, c32, c33, multipliers, 3);
+        }
+
+        /// <summary>
+        /// One output column of a full 4-row block: lane r of <paramref name="v"/> (bias and row offset already applied)
+        /// is row r's value, scaled by row r's multiplier and stored at <c>Y + r·Ldy</c>.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly void Column4(Vector128<int> v)
+        {
+            var q = AdvSimd.ConvertToInt32RoundToEven(AdvSimd.Multiply(AdvSimd.ConvertToSingle(v), AdvSimd.LoadVector128(Multipliers)));
+            var h = Narrow(q, q);
+            var bytes = ToBytes(h, h);
+            byte* row = Y;
+            AdvSimd.StoreSelectedScalar(row, bytes, 0);
+            row += Ldy;
+            AdvSimd.StoreSelectedScalar(row, bytes, 1);
+            row += Ldy;
+            AdvSimd.StoreSelectedScalar(row, bytes, 2);
+            row += Ldy;
+            AdvSimd.StoreSelectedScalar(row, bytes, 3);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void Row4(int r, Vector128<int> v, int cols)
         {
-            if (Sums != null)
+            if (TOffsets.Present)
             {
                 int offset = Offsets[r];
                 if (offset != 0) v = AdvSimd.MultiplySubtract(v, Vector128.Create(offset), AdvSimd.LoadVector128(Sums));
             }
-            var q = Scale(v, Vector128.Create(Multipliers[r]));
+            var q = Scale(v, Vector128.Create(Multipliers[r]), 0);
             var h = Narrow(q, q);
             var bytes = ToBytes(h, h);
-            byte* row = Y + (long)r * Ldy;
+            byte* row = Y + r * Ldy;
+            if (cols == 4)
+            {
+                AdvSimd.StoreSelectedScalar((uint*)row, bytes.AsUInt32(), 0); // the 4 bytes at once (ST1 of one lane)
+                return;
+            }
             row[0] = bytes.GetElement(0);
             if (cols > 1) row[1] = bytes.GetElement(1);
             if (cols > 2) row[2] = bytes.GetElement(2);
@@ -176,14 +268,15 @@ public static partial class QGemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void SetRows<TOutput>(ref ArmRequantizeRows<TOutput> s, byte* y, int ldy, int* bias, float* multipliers, int* offsets, int* sums, int i, int column)
+    private static unsafe void SetRows<TOutput, TOffsets>(ref ArmRequantizeRows<TOutput, TOffsets> s, byte* y, long ldy, int* bias, float* multipliers, int* offsets, int* sums, int i, int column)
         where TOutput : struct, IArmOutputKind
+        where TOffsets : struct, IArmRowOffsets
     {
-        s.Y = y + (long)i * ldy + column;
+        s.Y = y + i * ldy + column;
         s.Bias = bias + i;
         s.Multipliers = multipliers + i;
         s.Offsets = offsets + i;
-        s.Sums = sums == null ? null : sums + column;
+        s.Sums = sums + column;
     }
 
     private static void MultiplyRequantizeArm(IsaPath isa, int m, int n, int k, ReadOnlySpan<sbyte> packedA, ReadOnlySpan<sbyte> b, int ldb,
@@ -210,23 +303,29 @@ public static partial class QGemm
         else MultiplyRequantizeArm<TKernel, UInt8Output>(m, n, k, packedA, packedABase, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch, panelInts);
     }
 
-    private static unsafe void MultiplyRequantizeArm<TKernel, TOutput>(int m, int n, int k, ReadOnlySpan<sbyte> packedA, int packedABase,
+    private static void MultiplyRequantizeArm<TKernel, TOutput>(int m, int n, int k, ReadOnlySpan<sbyte> packedA, int packedABase,
         ReadOnlySpan<sbyte> b, int ldb, ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers, int yZeroPoint, int yMin, int yMax,
         Span<byte> y, int ldy, Span<int> scratch, int panelInts)
         where TKernel : struct, IArmMicrokernel
         where TOutput : struct, IArmOutputKind
     {
+        var offsets = MemoryMarshal.Cast<sbyte, int>(packedA.Slice(packedABase, (RoundUp(m, NeonRowBlock) + 4) * sizeof(int)));
+        if (offsets[..m].ContainsAnyExcept(0))
+            MultiplyRequantizeArm<TKernel, TOutput, WithRowOffsets>(m, n, k, packedA, offsets, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch, panelInts);
+        else
+            MultiplyRequantizeArm<TKernel, TOutput, NoRowOffsets>(m, n, k, packedA, offsets, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch, panelInts);
+    }
+
+    private static unsafe void MultiplyRequantizeArm<TKernel, TOutput, TOffsets>(int m, int n, int k, ReadOnlySpan<sbyte> packedA, ReadOnlySpan<int> offsets,
+        ReadOnlySpan<sbyte> b, int ldb, ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers, int yZeroPoint, int yMin, int yMax,
+        Span<byte> y, int ldy, Span<int> scratch, int panelInts)
+        where TKernel : struct, IArmMicrokernel
+        where TOutput : struct, IArmOutputKind
+        where TOffsets : struct, IArmRowOffsets
+    {
         int steps = (k + TKernel.Group - 1) / TKernel.Group;
         int blockStride = steps * TKernel.Group;
-        var offsets = MemoryMarshal.Cast<sbyte, int>(packedA.Slice(packedABase, (RoundUp(m, NeonRowBlock) + 4) * sizeof(int)));
         bool noMinus128 = offsets[RoundUp(m, NeonRowBlock)] != 0;
-        bool anyOffset = offsets[..m].ContainsAnyExcept(0);
-        var sums = scratch.Slice(ArmPanelSlackInts + panelInts, n + 3);
-        if (anyOffset)
-        {
-            ColumnSumsNeon(b, k, n, ldb, sums);
-            sums[n..].Clear();
-        }
         fixed (sbyte* pa = packedA)
         fixed (sbyte* pb = b)
         fixed (byte* py = y)
@@ -237,7 +336,7 @@ public static partial class QGemm
         {
             var panel = (sbyte*)(pp + ArmPanelSlackInts);
             int* pSums = pp + ArmPanelSlackInts + panelInts;
-            var sink = new ArmRequantizeRows<TOutput>
+            var sink = new ArmRequantizeRows<TOutput, TOffsets>
             {
                 ZeroPoint = Vector128.Create((short)yZeroPoint),
                 Min = TOutput.Signed ? Vector128.Create((sbyte)yMin).AsByte() : Vector128.Create((byte)yMin),
@@ -247,8 +346,10 @@ public static partial class QGemm
             int j = 0;
             for (; j + NeonColumnBlock <= n; j += NeonColumnBlock)
             {
-                TKernel.PackPanel16(pb + j, ldb, k, panel);
-                SetRows(ref sink, py, ldy, pBias, pMultipliers, pOffsets, anyOffset ? pSums : null, 0, j);
+                // With row offsets the panel's 16 column sums are taken while packing (B is read once).
+                if (TOffsets.Present) TKernel.PackPanel16WithSums(pb + j, ldb, k, panel, pSums + j);
+                else TKernel.PackPanel16(pb + j, ldb, k, panel);
+                SetRows(ref sink, py, ldy, pBias, pMultipliers, pOffsets, pSums, 0, j);
                 TKernel.Kernel4x16(pa, panel, steps, sink, m, NeonRowBlock * blockStride, noMinus128);
             }
             for (; j < n; j += NeonNarrowColumnBlock)
@@ -258,9 +359,18 @@ public static partial class QGemm
                 {
                     // A single last column (N = 49, or a dense layer's N = 1) as a matrix-vector product instead of a
                     // 4-column tile of which three columns are padding.
-                    PackColumn(pb + j, ldb, k, TKernel.Group, panel);
-                    int columnSum = anyOffset ? pSums[j] : 0;
-                    for (int i = 0; i < m; i += NeonRowBlock)
+                    int columnSum = PackColumn(pb + j, ldb, k, TKernel.Group, panel);
+                    // Full 4-row blocks requantize the 4 row sums as one vector (the sink's arithmetic); the last
+                    // rows use the scalar definition.
+                    SetRows(ref sink, py, ldy, pBias, pMultipliers, pOffsets, pSums, 0, j);
+                    int fullRows = m & ~(NeonRowBlock - 1);
+                    for (int i = 0; i < fullRows; i += NeonRowBlock, sink.NextBlock())
+                    {
+                        var v = AdvSimd.Add(TKernel.Column(pa + i * blockStride, panel, steps, noMinus128), sink.Initial4());
+                        if (TOffsets.Present) v = AdvSimd.MultiplySubtract(v, AdvSimd.LoadVector128(pOffsets + i), Vector128.Create(columnSum));
+                        sink.Column4(v);
+                    }
+                    for (int i = fullRows; i < m; i += NeonRowBlock)
                     {
                         var rowSums = TKernel.Column(pa + i * blockStride, panel, steps, noMinus128);
                         for (int r = 0; r < Math.Min(NeonRowBlock, m - i); r++)
@@ -271,10 +381,10 @@ public static partial class QGemm
                     }
                     break;
                 }
-                PackBPanelGeneric(pb + j, ldb, k, cols, NeonNarrowColumnBlock, TKernel.Group, panel);
+                PackBPanel4(pb + j, ldb, k, cols, TKernel.Group, panel, TOffsets.Present ? pSums + j : null);
                 for (int i = 0; i < m; i += NeonRowBlock)
                 {
-                    SetRows(ref sink, py, ldy, pBias, pMultipliers, pOffsets, anyOffset ? pSums : null, i, j);
+                    SetRows(ref sink, py, ldy, pBias, pMultipliers, pOffsets, pSums, i, j);
                     TKernel.Kernel4x4(pa + i * blockStride, panel, steps, sink, Math.Min(NeonRowBlock, m - i), cols, noMinus128);
                 }
             }

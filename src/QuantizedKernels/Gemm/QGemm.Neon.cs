@@ -70,6 +70,11 @@ public static partial class QGemm
         static abstract int Group { get; }
         static abstract unsafe void PackPanel16(sbyte* b, int ldb, int k, sbyte* panel);
         /// <summary>
+        /// <see cref="PackPanel16"/> that also writes the 16 column sums <c>sums[j] = Σ_kk b[kk·ldb + j]</c> (wrapping
+        /// int32, as <see cref="ColumnSumsScalar"/>) from the rows it has loaded anyway.
+        /// </summary>
+        static abstract unsafe void PackPanel16WithSums(sbyte* b, int ldb, int k, sbyte* panel, int* sums);
+        /// <summary>
         /// <paramref name="noMinus128"/>: every packed A value lies in [-127, 127] (the SMULL/SMLAL kernel may then
         /// add two products in one int16 lane: |p1 + p2| ≤ 2·127·128 = 32512); paths that do not need it ignore it.
         /// </summary>
@@ -89,25 +94,55 @@ public static partial class QGemm
 
     /// <summary>
     /// Packs one column of B (k values, stride ldb) as [steps][4 copies][group]: each step's group of k values repeated
-    /// for the 4 rows of an A block, zeros past k.
+    /// for the 4 rows of an A block, zeros past k. Each value is read once; the group (2 or 4 bytes) is written as one
+    /// word per copy. Returns the column's sum (wrapping int32, as <see cref="ColumnSumsScalar"/>).
     /// </summary>
-    private static unsafe void PackColumn(sbyte* b, int ldb, int k, int group, sbyte* column)
+    private static unsafe int PackColumn(sbyte* b, int ldb, int k, int group, sbyte* column)
     {
-        int steps = (k + group - 1) / group;
+        int steps = (k + group - 1) / group, sum = 0, kk = 0;
+        long stride = ldb;
         for (int s = 0; s < steps; s++)
-            for (int copy = 0; copy < 4; copy++)
-                for (int g = 0; g < group; g++)
-                {
-                    int kk = s * group + g;
-                    *column++ = kk < k ? b[(long)kk * ldb] : (sbyte)0;
-                }
+        {
+            uint word = 0;
+            for (int g = 0; g < group; g++, kk++)
+            {
+                int v = kk < k ? *b : 0;
+                b += stride;
+                sum += v;
+                word |= (uint)(byte)v << (8 * g);
+            }
+            if (group == 4)
+                for (int copy = 0; copy < 4; copy++) ((uint*)column)[copy] = word;
+            else
+                for (int copy = 0; copy < 4; copy++) ((ushort*)column)[copy] = (ushort)word;
+            column += 4 * group;
+        }
+        return sum;
     }
+
+    /// <summary>Whether a microkernel instantiation runs only full 4-row blocks (the row count is then a constant).</summary>
+    private interface IRowBlockKind
+    {
+        static abstract bool Full { get; }
+    }
+
+    private readonly struct FullBlocks : IRowBlockKind { public static bool Full => true; }
+    private readonly struct PartialBlock : IRowBlockKind { public static bool Full => false; }
 
     /// <summary>What the ARM microkernels do with a finished accumulator row (specialised per sink type).</summary>
     private interface IArmTileSink
     {
         /// <summary>The initial accumulator of every column of row r (the requantizing sink starts from the bias).</summary>
         Vector128<int> Initial(int r);
+
+        /// <summary>Lane r: the initial accumulator of row r, for a full 4-row block (all 4 rows exist).</summary>
+        Vector128<int> Initial4();
+
+        /// <summary>A full 4-row block of a 4×16 tile: row r, columns 4q..4q+3 in <c>c{r}{q}</c>.</summary>
+        void Tile16(Vector128<int> c00, Vector128<int> c01, Vector128<int> c02, Vector128<int> c03,
+            Vector128<int> c10, Vector128<int> c11, Vector128<int> c12, Vector128<int> c13,
+            Vector128<int> c20, Vector128<int> c21, Vector128<int> c22, Vector128<int> c23,
+            Vector128<int> c30, Vector128<int> c31, Vector128<int> c32, Vector128<int> c33);
 
         /// <summary>Row r of a 4×16 tile: columns 4q..4q+3 in <paramref name="v0"/>..<paramref name="v3"/>.</summary>
         void Row16(int r, Vector128<int> v0, Vector128<int> v1, Vector128<int> v2, Vector128<int> v3);
@@ -128,6 +163,21 @@ public static partial class QGemm
         public readonly Vector128<int> Initial(int r) => default;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly Vector128<int> Initial4() => default;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly void Tile16(Vector128<int> c00, Vector128<int> c01, Vector128<int> c02, Vector128<int> c03,
+            Vector128<int> c10, Vector128<int> c11, Vector128<int> c12, Vector128<int> c13,
+            Vector128<int> c20, Vector128<int> c21, Vector128<int> c22, Vector128<int> c23,
+            Vector128<int> c30, Vector128<int> c31, Vector128<int> c32, Vector128<int> c33)
+        {
+            StoreRow16(c, c00, c01, c02, c03);
+            StoreRow16(c + ldc, c10, c11, c12, c13);
+            StoreRow16(c + 2L * ldc, c20, c21, c22, c23);
+            StoreRow16(c + 3L * ldc, c30, c31, c32, c33);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void Row16(int r, Vector128<int> v0, Vector128<int> v1, Vector128<int> v2, Vector128<int> v3) => StoreRow16(c + (long)r * ldc, v0, v1, v2, v3);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -138,6 +188,7 @@ public static partial class QGemm
     {
         public static int Group => 2;
         public static unsafe void PackPanel16(sbyte* b, int ldb, int k, sbyte* panel) => PackBPanelNeon16(b, ldb, k, panel);
+        public static unsafe void PackPanel16WithSums(sbyte* b, int ldb, int k, sbyte* panel, int* sums) => PackBPanelNeon16WithSums(b, ldb, k, panel, sums);
         public static unsafe void Kernel4x16<TSink>(sbyte* a, sbyte* panel, int steps, TSink sink, int rows, int blockStride, bool noMinus128) where TSink : struct, IArmTileSink
         {
             if (noMinus128) KernelNeon4x16Paired(a, panel, steps, sink, rows, blockStride);
@@ -151,20 +202,43 @@ public static partial class QGemm
 
         /// <summary>
         /// Per k pair, SMULL of 4 rows × 2 k of A by the column's pair replicated, then SADALP into the rows' lanes;
-        /// two pairs per SMULL + SMLAL2 when A has no −128 (two products per int16 lane, as in the paired tiles).
+        /// two pairs per SMULL + SMLAL2 when A has no −128 (two products per int16 lane, as in the paired tiles), four
+        /// pairs per loop iteration counted by the A pointer. The low halves are separate 8-byte loads (GetLower()
+        /// would cost a register copy each).
         /// </summary>
         public static unsafe Vector128<int> Column(sbyte* a, sbyte* column, int steps, bool noMinus128)
         {
             var acc = Vector128<int>.Zero;
             int p = 0;
             if (noMinus128)
-                for (; p + 2 <= steps; p += 2, a += 16, column += 16)
+            {
+                var acc2 = Vector128<int>.Zero;
+                sbyte* end = a + (long)(steps & ~3) * 8;
+                while (a < end)
                 {
-                    var av = AdvSimd.LoadVector128(a);
-                    var bv = AdvSimd.LoadVector128(column);
+                    var a0 = AdvSimd.LoadVector128(a);
+                    var a1 = AdvSimd.LoadVector128(a + 16);
+                    var b0 = AdvSimd.LoadVector128(column);
+                    var b1 = AdvSimd.LoadVector128(column + 16);
                     acc = AdvSimd.AddPairwiseWideningAndAdd(acc,
-                        AdvSimd.MultiplyWideningUpperAndAdd(AdvSimd.MultiplyWideningLower(av.GetLower(), bv.GetLower()), av, bv));
+                        AdvSimd.MultiplyWideningUpperAndAdd(AdvSimd.MultiplyWideningLower(AdvSimd.LoadVector64(a), AdvSimd.LoadVector64(column)), a0, b0));
+                    acc2 = AdvSimd.AddPairwiseWideningAndAdd(acc2,
+                        AdvSimd.MultiplyWideningUpperAndAdd(AdvSimd.MultiplyWideningLower(AdvSimd.LoadVector64(a + 16), AdvSimd.LoadVector64(column + 16)), a1, b1));
+                    a += 32;
+                    column += 32;
                 }
+                acc = AdvSimd.Add(acc, acc2);
+                p = steps & ~3;
+                if ((steps & 2) != 0)
+                {
+                    acc = AdvSimd.AddPairwiseWideningAndAdd(acc,
+                        AdvSimd.MultiplyWideningUpperAndAdd(AdvSimd.MultiplyWideningLower(AdvSimd.LoadVector64(a), AdvSimd.LoadVector64(column)),
+                            AdvSimd.LoadVector128(a), AdvSimd.LoadVector128(column)));
+                    a += 16;
+                    column += 16;
+                    p += 2;
+                }
+            }
             for (; p < steps; p++, a += 8, column += 8)
                 acc = AdvSimd.AddPairwiseWideningAndAdd(acc, AdvSimd.MultiplyWideningLower(AdvSimd.LoadVector64(a), AdvSimd.LoadVector64(column)));
             return acc;
@@ -199,7 +273,7 @@ public static partial class QGemm
             for (; j < n; j += NeonNarrowColumnBlock)
             {
                 int cols = Math.Min(NeonNarrowColumnBlock, n - j);
-                PackBPanelGeneric(pb + j, ldb, k, cols, NeonNarrowColumnBlock, TKernel.Group, panelPtr);
+                PackBPanel4(pb + j, ldb, k, cols, TKernel.Group, panelPtr, null);
                 for (int i = 0; i < m; i += NeonRowBlock)
                 {
                     var sink = new ArmStoreInt32(pc + i * ldAcc + j, ldAcc);
@@ -225,37 +299,108 @@ public static partial class QGemm
     /// <summary>Packs 16 columns of B into [K/2][16][2] with ZIP1/ZIP2 of two rows; an odd last row pairs with zeros.</summary>
     private static unsafe void PackBPanelNeon16(sbyte* b, int ldb, int k, sbyte* panel)
     {
-        int kk = 0;
-        for (; kk + 2 <= k; kk += 2)
+        long stride = ldb;
+        for (int pairsLeft = k / 2; pairsLeft > 0; pairsLeft--)
         {
-            var r0 = AdvSimd.LoadVector128(b + kk * ldb);
-            var r1 = AdvSimd.LoadVector128(b + (kk + 1) * ldb);
+            var r0 = AdvSimd.LoadVector128(b);
+            var r1 = AdvSimd.LoadVector128(b + stride);
             AdvSimd.Store(panel, AdvSimd.Arm64.ZipLow(r0, r1));
             AdvSimd.Store(panel + 16, AdvSimd.Arm64.ZipHigh(r0, r1));
+            b += 2 * stride;
             panel += 32;
         }
-        if (kk < k)
+        if ((k & 1) != 0)
         {
-            var r0 = AdvSimd.LoadVector128(b + kk * ldb);
+            var r0 = AdvSimd.LoadVector128(b);
             AdvSimd.Store(panel, AdvSimd.Arm64.ZipLow(r0, Vector128<sbyte>.Zero));
             AdvSimd.Store(panel + 16, AdvSimd.Arm64.ZipHigh(r0, Vector128<sbyte>.Zero));
         }
     }
 
     /// <summary>
-    /// Scalar packing of <paramref name="cols"/> (≤ <paramref name="width"/>) columns of B into
-    /// [ceil(K/group)][width][group], zero-filling missing columns and the k padding. Used for narrow tail panels.
+    /// <see cref="PackBPanelNeon16"/> plus the column sums: SADALP of each zipped vector (8 columns × a k pair) adds
+    /// the pair into the column's int16 lane. A lane takes at most 128 pairs (|sum| ≤ 128·256 = 32768, and only
+    /// -32768 reaches it) before it is widened into the int32 sums, so the result is exact for any k.
     /// </summary>
-    private static unsafe void PackBPanelGeneric(sbyte* b, int ldb, int k, int cols, int width, int group, sbyte* panel)
+    private static unsafe void PackBPanelNeon16WithSums(sbyte* b, int ldb, int k, sbyte* panel, int* sums)
     {
-        int groups = (k + group - 1) / group;
-        for (int gi = 0; gi < groups; gi++)
-            for (int c = 0; c < width; c++)
-                for (int g = 0; g < group; g++)
+        Vector128<int> s0 = default, s1 = default, s2 = default, s3 = default;
+        long stride = ldb;
+        for (int block = 0; block < k; block += 256)
+        {
+            int rowsInBlock = Math.Min(k - block, 256);
+            Vector128<short> low = default, high = default; // columns 0..7 and 8..15
+            for (int pairsLeft = rowsInBlock / 2; pairsLeft > 0; pairsLeft--)
+            {
+                var r0 = AdvSimd.LoadVector128(b);
+                var r1 = AdvSimd.LoadVector128(b + stride);
+                var z0 = AdvSimd.Arm64.ZipLow(r0, r1);
+                var z1 = AdvSimd.Arm64.ZipHigh(r0, r1);
+                AdvSimd.Store(panel, z0);
+                AdvSimd.Store(panel + 16, z1);
+                low = AdvSimd.AddPairwiseWideningAndAdd(low, z0);
+                high = AdvSimd.AddPairwiseWideningAndAdd(high, z1);
+                b += 2 * stride;
+                panel += 32;
+            }
+            if ((rowsInBlock & 1) != 0) // odd k: the last row pairs with zeros (only the last block can be odd)
+            {
+                var r0 = AdvSimd.LoadVector128(b);
+                var z0 = AdvSimd.Arm64.ZipLow(r0, Vector128<sbyte>.Zero);
+                var z1 = AdvSimd.Arm64.ZipHigh(r0, Vector128<sbyte>.Zero);
+                AdvSimd.Store(panel, z0);
+                AdvSimd.Store(panel + 16, z1);
+                low = AdvSimd.AddPairwiseWideningAndAdd(low, z0);
+                high = AdvSimd.AddPairwiseWideningAndAdd(high, z1);
+            }
+            s0 = AdvSimd.AddWideningLower(s0, low.GetLower());
+            s1 = AdvSimd.AddWideningUpper(s1, low);
+            s2 = AdvSimd.AddWideningLower(s2, high.GetLower());
+            s3 = AdvSimd.AddWideningUpper(s3, high);
+        }
+        s0.Store(sums);
+        s1.Store(sums + 4);
+        s2.Store(sums + 8);
+        s3.Store(sums + 12);
+    }
+
+    /// <summary>
+    /// Scalar packing of <paramref name="cols"/> (1..4) columns of B into a narrow panel [ceil(K/group)][4][group],
+    /// zero-filling missing columns and the k padding; each value is read once. A non-null <paramref name="sums"/>
+    /// receives the 4 column sums (zero for missing columns; wrapping int32, as <see cref="ColumnSumsScalar"/>).
+    /// </summary>
+    private static unsafe void PackBPanel4(sbyte* b, int ldb, int k, int cols, int group, sbyte* panel, int* sums)
+    {
+        int groups = (k + group - 1) / group, s0 = 0, s1 = 0, s2 = 0, s3 = 0, kk = 0;
+        long stride = ldb;
+        for (int gi = 0; gi < groups; gi++, panel += NeonNarrowColumnBlock * group)
+            for (int g = 0; g < group; g++, kk++)
+            {
+                int v0 = 0, v1 = 0, v2 = 0, v3 = 0;
+                if (kk < k)
                 {
-                    int kk = gi * group + g;
-                    *panel++ = c < cols && kk < k ? b[kk * ldb + c] : (sbyte)0;
+                    v0 = b[0];
+                    if (cols > 1) v1 = b[1];
+                    if (cols > 2) v2 = b[2];
+                    if (cols > 3) v3 = b[3];
+                    b += stride;
                 }
+                panel[g] = (sbyte)v0;
+                panel[group + g] = (sbyte)v1;
+                panel[2 * group + g] = (sbyte)v2;
+                panel[3 * group + g] = (sbyte)v3;
+                s0 += v0;
+                s1 += v1;
+                s2 += v2;
+                s3 += v3;
+            }
+        if (sums != null)
+        {
+            sums[0] = s0;
+            sums[1] = s1;
+            sums[2] = s2;
+            sums[3] = s3;
+        }
     }
 
     // The low halves are loaded separately (LDR d / LD1R .4h) rather than taken with GetLower(): the code generator
@@ -325,80 +470,139 @@ public static partial class QGemm
     /// the first load therefore reads the 8 bytes before the panel (the drivers leave 16 bytes of slack there).
     /// An odd last pair uses SMULL2 + SADALP alone.
     /// </summary>
-    [SkipLocalsInit]
-    private static unsafe void KernelNeon4x16Paired<TSink>(sbyte* aFirst, sbyte* panelFirst, int pairs, TSink sink, int totalRows, int blockStride) where TSink : struct, IArmTileSink
+    /// <summary>
+    /// 4×16 tiles when every packed A value lies in [-127, 127]: every 4-row block of A against the same panel (the
+    /// sink moves on by 4 rows per block). Full blocks and the last partial one are separate instantiations of
+    /// <see cref="RowBlocksNeon4x16Paired"/>, so full blocks test no row count and requantize all 4 rows with one load
+    /// of bias and multipliers.
+    /// </summary>
+    private static unsafe void KernelNeon4x16Paired<TSink>(sbyte* a, sbyte* panel, int pairs, TSink sink, int totalRows, int blockStride) where TSink : struct, IArmTileSink
     {
-        // Every 4-row block of A against the same panel: one call per panel (the sink moves on by 4 rows per block).
-        for (int rowsLeft = totalRows; rowsLeft > 0; rowsLeft -= NeonRowBlock, aFirst += blockStride, sink.NextBlock())
+        int fullBlocks = totalRows / NeonRowBlock, lastRows = totalRows % NeonRowBlock;
+        if (fullBlocks > 0)
         {
-            int rows = Math.Min(NeonRowBlock, rowsLeft);
+            RowBlocksNeon4x16Paired<TSink, FullBlocks>(a, panel, pairs, ref sink, NeonRowBlock, fullBlocks, blockStride);
+            a += (long)fullBlocks * blockStride;
+        }
+        if (lastRows > 0) RowBlocksNeon4x16Paired<TSink, PartialBlock>(a, panel, pairs, ref sink, lastRows, 1, blockStride);
+    }
+
+    /// <summary>
+    /// <paramref name="blocks"/> 4-row blocks, each <paramref name="blockStride"/> bytes of A after the previous, of
+    /// <paramref name="rowsIfPartial"/> real rows each, or 4 when <typeparamref name="TFull"/> is <see cref="FullBlocks"/>
+    /// (then a compile-time constant): two k pairs per step, SMULL2 of
+    /// the first pair then SMLAL2 of the second into the same int16 lanes (|p1 + p2| ≤ 32512, exact), then one SADALP
+    /// — 3 instructions per 16 products instead of 4. Only high halves are used (SMULL2/SMLAL2): A is replicated into
+    /// both halves, and the B vector for columns 4q..4q+3 is loaded from <c>panel + 8q - 8</c> so that those 8 bytes
+    /// sit in its high half; the first load therefore reads the 8 bytes before the panel (the drivers leave 16 bytes of
+    /// slack there). An odd last pair uses SMULL2 + SADALP alone.
+    /// </summary>
+    [SkipLocalsInit]
+    private static unsafe void RowBlocksNeon4x16Paired<TSink, TFull>(sbyte* aFirst, sbyte* panelFirst, int pairs, ref TSink sinkRef, int rowsIfPartial,
+        int blocks, int blockStride)
+        where TSink : struct, IArmTileSink
+        where TFull : struct, IRowBlockKind
+    {
+        int rows = TFull.Full ? NeonRowBlock : rowsIfPartial;
+        var sink = sinkRef; // a local copy, so that its fields live in registers
+        for (; blocks > 0; blocks--, aFirst += blockStride, sink.NextBlock())
+        {
             sbyte* a = aFirst, panel = panelFirst;
-            Vector128<int> c00 = sink.Initial(0), c01 = c00, c02 = c00, c03 = c00;
-            Vector128<int> c10 = rows > 1 ? sink.Initial(1) : default, c11 = c10, c12 = c10, c13 = c10;
-            Vector128<int> c20 = rows > 2 ? sink.Initial(2) : default, c21 = c20, c22 = c20, c23 = c20;
-            Vector128<int> c30 = rows > 3 ? sink.Initial(3) : default, c31 = c30, c32 = c30, c33 = c30;
-            int p = 0;
-            // Two steps of two k pairs per iteration (the loop's add/compare/branch once per 96 multiply instructions).
-            // 16 bytes of A = [2 pairs][4 rows][2 k]: LD4R of its first 8 bytes replicates each row's first pair across a
-            // register (a0..a3), of the next 8 each row's second pair (f0..f3). B is loaded with LDP, two registers per
-            // instruction, column groups 0 and 2 first, then 1 and 3, so that at most 4 B registers are live (16
-            // accumulators + 8 A + 4 B + a product temporary fit the 32 vector registers).
+            Vector128<int> c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33;
+            if (rows == NeonRowBlock)
+            {
+                var initial = sink.Initial4();
+                c00 = AdvSimd.DuplicateSelectedScalarToVector128(initial, 0); c01 = c00; c02 = c00; c03 = c00;
+                c10 = AdvSimd.DuplicateSelectedScalarToVector128(initial, 1); c11 = c10; c12 = c10; c13 = c10;
+                c20 = AdvSimd.DuplicateSelectedScalarToVector128(initial, 2); c21 = c20; c22 = c20; c23 = c20;
+                c30 = AdvSimd.DuplicateSelectedScalarToVector128(initial, 3); c31 = c30; c32 = c30; c33 = c30;
+            }
+            else
+            {
+                c00 = sink.Initial(0); c01 = c00; c02 = c00; c03 = c00;
+                c10 = rows > 1 ? sink.Initial(1) : default; c11 = c10; c12 = c10; c13 = c10;
+                c20 = rows > 2 ? sink.Initial(2) : default; c21 = c20; c22 = c20; c23 = c20;
+                c30 = rows > 3 ? sink.Initial(3) : default; c31 = c30; c32 = c30; c33 = c30;
+            }
+            // Two steps of two k pairs per iteration, counted by the A pointer against its end (add, add, compare, branch
+            // once per 96 multiply instructions). 16 bytes of A = [2 pairs][4 rows][2 k]: LD4R of its first 8 bytes
+            // replicates each row's first pair across a register (a0..a3), of the next 8 each row's second pair (f0..f3).
+            // B is loaded as LDP, two registers per instruction, column groups 0 and 2 first, then 1 and 3, so that at
+            // most 4 B registers are live (16 accumulators + 8 A + 4 B + a product temporary fit the 32 vector registers).
             Vector128<sbyte> b0, b1, b2, b3, e0, e1, e2, e3;
             Vector128<short> a0, a1, a2, a3, f0, f1, f2, f3;
-            for (; p + 4 <= pairs; p += 4)
+            // B loads come in consecutive 16-byte pairs at immediate offsets, which the code generator turns into LDP; those
+            // starting 8 bytes off a 16-byte boundary go through a second pointer, 8 bytes before the panel, since LDP's
+            // offset must be a multiple of 16 (an explicit LoadPairVector128 would cost an address ADD each).
+            sbyte* shifted = panel - 8;
+            sbyte* end = a + (long)(pairs & ~3) * 8;
+            while (a < end)
             {
                 (a0, a1, a2, a3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a));
                 (f0, f1, f2, f3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 8));
-                (b0, b2) = AdvSimd.Arm64.LoadPairVector128(panel - 8);
-                (e0, e2) = AdvSimd.Arm64.LoadPairVector128(panel + 24);
+                b0 = AdvSimd.LoadVector128(shifted);
+                b2 = AdvSimd.LoadVector128(shifted + 16);
+                e0 = AdvSimd.LoadVector128(shifted + 32);
+                e2 = AdvSimd.LoadVector128(shifted + 48);
                 c00 = NeonMac2(c00, b0, a0.AsSByte(), e0, f0.AsSByte()); c02 = NeonMac2(c02, b2, a0.AsSByte(), e2, f0.AsSByte());
                 c10 = NeonMac2(c10, b0, a1.AsSByte(), e0, f1.AsSByte()); c12 = NeonMac2(c12, b2, a1.AsSByte(), e2, f1.AsSByte());
                 c20 = NeonMac2(c20, b0, a2.AsSByte(), e0, f2.AsSByte()); c22 = NeonMac2(c22, b2, a2.AsSByte(), e2, f2.AsSByte());
                 c30 = NeonMac2(c30, b0, a3.AsSByte(), e0, f3.AsSByte()); c32 = NeonMac2(c32, b2, a3.AsSByte(), e2, f3.AsSByte());
-                (b1, b3) = AdvSimd.Arm64.LoadPairVector128(panel);
-                (e1, e3) = AdvSimd.Arm64.LoadPairVector128(panel + 32);
+                b1 = AdvSimd.LoadVector128(panel);
+                b3 = AdvSimd.LoadVector128(panel + 16);
+                e1 = AdvSimd.LoadVector128(panel + 32);
+                e3 = AdvSimd.LoadVector128(panel + 48);
                 c01 = NeonMac2(c01, b1, a0.AsSByte(), e1, f0.AsSByte()); c03 = NeonMac2(c03, b3, a0.AsSByte(), e3, f0.AsSByte());
                 c11 = NeonMac2(c11, b1, a1.AsSByte(), e1, f1.AsSByte()); c13 = NeonMac2(c13, b3, a1.AsSByte(), e3, f1.AsSByte());
                 c21 = NeonMac2(c21, b1, a2.AsSByte(), e1, f2.AsSByte()); c23 = NeonMac2(c23, b3, a2.AsSByte(), e3, f2.AsSByte());
                 c31 = NeonMac2(c31, b1, a3.AsSByte(), e1, f3.AsSByte()); c33 = NeonMac2(c33, b3, a3.AsSByte(), e3, f3.AsSByte());
                 (a0, a1, a2, a3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 16));
                 (f0, f1, f2, f3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 24));
-                (b0, b2) = AdvSimd.Arm64.LoadPairVector128(panel + 56);
-                (e0, e2) = AdvSimd.Arm64.LoadPairVector128(panel + 88);
+                b0 = AdvSimd.LoadVector128(shifted + 64);
+                b2 = AdvSimd.LoadVector128(shifted + 80);
+                e0 = AdvSimd.LoadVector128(shifted + 96);
+                e2 = AdvSimd.LoadVector128(shifted + 112);
                 c00 = NeonMac2(c00, b0, a0.AsSByte(), e0, f0.AsSByte()); c02 = NeonMac2(c02, b2, a0.AsSByte(), e2, f0.AsSByte());
                 c10 = NeonMac2(c10, b0, a1.AsSByte(), e0, f1.AsSByte()); c12 = NeonMac2(c12, b2, a1.AsSByte(), e2, f1.AsSByte());
                 c20 = NeonMac2(c20, b0, a2.AsSByte(), e0, f2.AsSByte()); c22 = NeonMac2(c22, b2, a2.AsSByte(), e2, f2.AsSByte());
                 c30 = NeonMac2(c30, b0, a3.AsSByte(), e0, f3.AsSByte()); c32 = NeonMac2(c32, b2, a3.AsSByte(), e2, f3.AsSByte());
-                (b1, b3) = AdvSimd.Arm64.LoadPairVector128(panel + 64);
-                (e1, e3) = AdvSimd.Arm64.LoadPairVector128(panel + 96);
+                b1 = AdvSimd.LoadVector128(panel + 64);
+                b3 = AdvSimd.LoadVector128(panel + 80);
+                e1 = AdvSimd.LoadVector128(panel + 96);
+                e3 = AdvSimd.LoadVector128(panel + 112);
                 c01 = NeonMac2(c01, b1, a0.AsSByte(), e1, f0.AsSByte()); c03 = NeonMac2(c03, b3, a0.AsSByte(), e3, f0.AsSByte());
                 c11 = NeonMac2(c11, b1, a1.AsSByte(), e1, f1.AsSByte()); c13 = NeonMac2(c13, b3, a1.AsSByte(), e3, f1.AsSByte());
                 c21 = NeonMac2(c21, b1, a2.AsSByte(), e1, f2.AsSByte()); c23 = NeonMac2(c23, b3, a2.AsSByte(), e3, f2.AsSByte());
                 c31 = NeonMac2(c31, b1, a3.AsSByte(), e1, f3.AsSByte()); c33 = NeonMac2(c33, b3, a3.AsSByte(), e3, f3.AsSByte());
                 a += 32;
                 panel += 128;
+                shifted += 128;
             }
-            if (p + 2 <= pairs)
+            if ((pairs & 2) != 0)
             {
                 (a0, a1, a2, a3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a));
                 (f0, f1, f2, f3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 8));
-                (b0, b2) = AdvSimd.Arm64.LoadPairVector128(panel - 8);
-                (e0, e2) = AdvSimd.Arm64.LoadPairVector128(panel + 24);
+                b0 = AdvSimd.LoadVector128(shifted);
+                b2 = AdvSimd.LoadVector128(shifted + 16);
+                e0 = AdvSimd.LoadVector128(shifted + 32);
+                e2 = AdvSimd.LoadVector128(shifted + 48);
                 c00 = NeonMac2(c00, b0, a0.AsSByte(), e0, f0.AsSByte()); c02 = NeonMac2(c02, b2, a0.AsSByte(), e2, f0.AsSByte());
                 c10 = NeonMac2(c10, b0, a1.AsSByte(), e0, f1.AsSByte()); c12 = NeonMac2(c12, b2, a1.AsSByte(), e2, f1.AsSByte());
                 c20 = NeonMac2(c20, b0, a2.AsSByte(), e0, f2.AsSByte()); c22 = NeonMac2(c22, b2, a2.AsSByte(), e2, f2.AsSByte());
                 c30 = NeonMac2(c30, b0, a3.AsSByte(), e0, f3.AsSByte()); c32 = NeonMac2(c32, b2, a3.AsSByte(), e2, f3.AsSByte());
-                (b1, b3) = AdvSimd.Arm64.LoadPairVector128(panel);
-                (e1, e3) = AdvSimd.Arm64.LoadPairVector128(panel + 32);
+                b1 = AdvSimd.LoadVector128(panel);
+                b3 = AdvSimd.LoadVector128(panel + 16);
+                e1 = AdvSimd.LoadVector128(panel + 32);
+                e3 = AdvSimd.LoadVector128(panel + 48);
                 c01 = NeonMac2(c01, b1, a0.AsSByte(), e1, f0.AsSByte()); c03 = NeonMac2(c03, b3, a0.AsSByte(), e3, f0.AsSByte());
                 c11 = NeonMac2(c11, b1, a1.AsSByte(), e1, f1.AsSByte()); c13 = NeonMac2(c13, b3, a1.AsSByte(), e3, f1.AsSByte());
                 c21 = NeonMac2(c21, b1, a2.AsSByte(), e1, f2.AsSByte()); c23 = NeonMac2(c23, b3, a2.AsSByte(), e3, f2.AsSByte());
                 c31 = NeonMac2(c31, b1, a3.AsSByte(), e1, f3.AsSByte()); c33 = NeonMac2(c33, b3, a3.AsSByte(), e3, f3.AsSByte());
                 a += 16;
                 panel += 64;
-                p += 2;
+                shifted += 64;
             }
-            if (p < pairs)
+            if ((pairs & 1) != 0)
             {
                 b0 = AdvSimd.LoadVector128(panel - 8);
                 b1 = AdvSimd.LoadVector128(panel);
@@ -413,11 +617,16 @@ public static partial class QGemm
                 ar = ReplicatePair128(a + 6);
                 c30 = NeonMacHigh(c30, b0, ar); c31 = NeonMacHigh(c31, b1, ar); c32 = NeonMacHigh(c32, b2, ar); c33 = NeonMacHigh(c33, b3, ar);
             }
+            if (rows == NeonRowBlock)
+            {
+                sink.Tile16(c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33);
+                continue;
+            }
             sink.Row16(0, c00, c01, c02, c03);
             if (rows > 1) sink.Row16(1, c10, c11, c12, c13);
             if (rows > 2) sink.Row16(2, c20, c21, c22, c23);
-            if (rows > 3) sink.Row16(3, c30, c31, c32, c33);
         }
+        sinkRef = sink;
     }
 
     /// <summary>DUP of one 16-bit lane (a k pair of one row) across the vector.</summary>
@@ -434,8 +643,10 @@ public static partial class QGemm
     {
         Vector128<int> c0 = sink.Initial(0), c1 = rows > 1 ? sink.Initial(1) : default;
         Vector128<int> c2 = rows > 2 ? sink.Initial(2) : default, c3 = rows > 3 ? sink.Initial(3) : default;
-        int p = 0;
-        for (; p + 2 <= pairs; p += 2)
+        // DUP of lanes rather than two LD4R: with few registers live the allocator may start an LD4R group at v29 and
+        // wrap to v0, which the .NET 10 JIT miscompiles (v0 clobbered).
+        sbyte* end = a + (long)(pairs & ~1) * 8;
+        while (a < end)
         {
             var b = AdvSimd.LoadVector128(panel - 8);
             var e = AdvSimd.LoadVector128(panel);
@@ -447,7 +658,7 @@ public static partial class QGemm
             a += 16;
             panel += 16;
         }
-        if (p < pairs)
+        if ((pairs & 1) != 0)
         {
             var b = AdvSimd.LoadVector128(panel - 8);
             c0 = NeonMacHigh(c0, b, ReplicatePair128(a));
