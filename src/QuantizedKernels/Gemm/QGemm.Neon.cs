@@ -153,6 +153,46 @@ public static partial class QGemm
         void NextBlock();
     }
 
+    /// <summary>
+    /// Row-initial accumulators of a 4×16 block (the value every column of row r starts from): a full block reads all
+    /// four with one <see cref="IArmTileSink.Initial4"/>; a partial block asks per real row, and missing rows start at 0.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void InitialRows<TSink>(in TSink sink, int rows, out Vector128<int> r0, out Vector128<int> r1, out Vector128<int> r2,
+        out Vector128<int> r3) where TSink : struct, IArmTileSink
+    {
+        if (rows == NeonRowBlock)
+        {
+            var initial = sink.Initial4();
+            r0 = AdvSimd.DuplicateSelectedScalarToVector128(initial, 0);
+            r1 = AdvSimd.DuplicateSelectedScalarToVector128(initial, 1);
+            r2 = AdvSimd.DuplicateSelectedScalarToVector128(initial, 2);
+            r3 = AdvSimd.DuplicateSelectedScalarToVector128(initial, 3);
+            return;
+        }
+        r0 = sink.Initial(0);
+        r1 = rows > 1 ? sink.Initial(1) : default;
+        r2 = rows > 2 ? sink.Initial(2) : default;
+        r3 = rows > 3 ? sink.Initial(3) : default;
+    }
+
+    /// <summary>Hands a 4×16 block to the sink: <see cref="IArmTileSink.Tile16"/> when full, else one <see cref="IArmTileSink.Row16"/> per real row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRows16<TSink>(ref TSink sink, int rows, Vector128<int> c00, Vector128<int> c01, Vector128<int> c02, Vector128<int> c03,
+        Vector128<int> c10, Vector128<int> c11, Vector128<int> c12, Vector128<int> c13, Vector128<int> c20, Vector128<int> c21, Vector128<int> c22,
+        Vector128<int> c23, Vector128<int> c30, Vector128<int> c31, Vector128<int> c32, Vector128<int> c33) where TSink : struct, IArmTileSink
+    {
+        if (rows == NeonRowBlock)
+        {
+            sink.Tile16(c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33);
+            return;
+        }
+        sink.Row16(0, c00, c01, c02, c03);
+        if (rows > 1) sink.Row16(1, c10, c11, c12, c13);
+        if (rows > 2) sink.Row16(2, c20, c21, c22, c23);
+        if (rows > 3) sink.Row16(3, c30, c31, c32, c33);
+    }
+
     /// <summary>Stores int32 accumulators: row r at <c>c + r·ldc</c>.</summary>
     private unsafe struct ArmStoreInt32(int* c, int ldc) : IArmTileSink
     {
@@ -508,22 +548,9 @@ public static partial class QGemm
         for (; blocks > 0; blocks--, aFirst += blockStride, sink.NextBlock())
         {
             sbyte* a = aFirst, panel = panelFirst;
-            Vector128<int> c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33;
-            if (rows == NeonRowBlock)
-            {
-                var initial = sink.Initial4();
-                c00 = AdvSimd.DuplicateSelectedScalarToVector128(initial, 0); c01 = c00; c02 = c00; c03 = c00;
-                c10 = AdvSimd.DuplicateSelectedScalarToVector128(initial, 1); c11 = c10; c12 = c10; c13 = c10;
-                c20 = AdvSimd.DuplicateSelectedScalarToVector128(initial, 2); c21 = c20; c22 = c20; c23 = c20;
-                c30 = AdvSimd.DuplicateSelectedScalarToVector128(initial, 3); c31 = c30; c32 = c30; c33 = c30;
-            }
-            else
-            {
-                c00 = sink.Initial(0); c01 = c00; c02 = c00; c03 = c00;
-                c10 = rows > 1 ? sink.Initial(1) : default; c11 = c10; c12 = c10; c13 = c10;
-                c20 = rows > 2 ? sink.Initial(2) : default; c21 = c20; c22 = c20; c23 = c20;
-                c30 = rows > 3 ? sink.Initial(3) : default; c31 = c30; c32 = c30; c33 = c30;
-            }
+            InitialRows(sink, rows, out var c00, out var c10, out var c20, out var c30);
+            Vector128<int> c01 = c00, c02 = c00, c03 = c00, c11 = c10, c12 = c10, c13 = c10;
+            Vector128<int> c21 = c20, c22 = c20, c23 = c20, c31 = c30, c32 = c30, c33 = c30;
             // Two steps of two k pairs per iteration, counted by the A pointer against its end (add, add, compare, branch
             // once per 96 multiply instructions). 16 bytes of A = [2 pairs][4 rows][2 k]: LD4R of its first 8 bytes
             // replicates each row's first pair across a register (a0..a3), of the next 8 each row's second pair (f0..f3).
@@ -617,14 +644,7 @@ public static partial class QGemm
                 ar = ReplicatePair128(a + 6);
                 c30 = NeonMacHigh(c30, b0, ar); c31 = NeonMacHigh(c31, b1, ar); c32 = NeonMacHigh(c32, b2, ar); c33 = NeonMacHigh(c33, b3, ar);
             }
-            if (rows == NeonRowBlock)
-            {
-                sink.Tile16(c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33);
-                continue;
-            }
-            sink.Row16(0, c00, c01, c02, c03);
-            if (rows > 1) sink.Row16(1, c10, c11, c12, c13);
-            if (rows > 2) sink.Row16(2, c20, c21, c22, c23);
+            StoreRows16(ref sink, rows, c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33);
         }
         sinkRef = sink;
     }

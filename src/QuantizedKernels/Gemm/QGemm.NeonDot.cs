@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -157,23 +158,10 @@ public static partial class QGemm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void BlockNeonDot4x16<TSink>(sbyte* a, sbyte* panel, int quads, TSink sink, int rows) where TSink : struct, IArmTileSink
     {
-        Vector128<int> c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33;
-        if (rows == NeonRowBlock)
-        {
-            var initial = sink.Initial4();
-            c00 = AdvSimd.DuplicateSelectedScalarToVector128(initial, 0); c01 = c00; c02 = c00; c03 = c00;
-            c10 = AdvSimd.DuplicateSelectedScalarToVector128(initial, 1); c11 = c10; c12 = c10; c13 = c10;
-            c20 = AdvSimd.DuplicateSelectedScalarToVector128(initial, 2); c21 = c20; c22 = c20; c23 = c20;
-            c30 = AdvSimd.DuplicateSelectedScalarToVector128(initial, 3); c31 = c30; c32 = c30; c33 = c30;
-        }
-        else
-        {
-            c00 = sink.Initial(0); c01 = c00; c02 = c00; c03 = c00;
-            c10 = rows > 1 ? sink.Initial(1) : default; c11 = c10; c12 = c10; c13 = c10;
-            c20 = rows > 2 ? sink.Initial(2) : default; c21 = c20; c22 = c20; c23 = c20;
-            c30 = rows > 3 ? sink.Initial(3) : default; c31 = c30; c32 = c30; c33 = c30;
-        }
-        Vector128<sbyte> a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3;
+        InitialRows(sink, rows, out var c00, out var c10, out var c20, out var c30);
+        Vector128<int> c01 = c00, c02 = c00, c03 = c00, c11 = c10, c12 = c10, c13 = c10;
+        Vector128<int> c21 = c20, c22 = c20, c23 = c20, c31 = c30, c32 = c30, c33 = c30;
+        Vector128<sbyte> a0, a1, a2, a3, a4, a5, a6, a7;
         sbyte* end = a + (long)(quads & ~7) * 16;
         while (a < end)
         {
@@ -185,70 +173,14 @@ public static partial class QGemm
             a5 = AdvSimd.LoadVector128(a + 80);
             a6 = AdvSimd.LoadVector128(a + 96);
             a7 = AdvSimd.LoadVector128(a + 112);
-            b0 = AdvSimd.LoadVector128(panel);
-            b1 = AdvSimd.LoadVector128(panel + 16);
-            b2 = AdvSimd.LoadVector128(panel + 32);
-            b3 = AdvSimd.LoadVector128(panel + 48);
-            c00 = Dp.DotProductBySelectedQuadruplet(c00, b0, a0, 0); c01 = Dp.DotProductBySelectedQuadruplet(c01, b1, a0, 0); c02 = Dp.DotProductBySelectedQuadruplet(c02, b2, a0, 0); c03 = Dp.DotProductBySelectedQuadruplet(c03, b3, a0, 0);
-            c10 = Dp.DotProductBySelectedQuadruplet(c10, b0, a0, 1); c11 = Dp.DotProductBySelectedQuadruplet(c11, b1, a0, 1); c12 = Dp.DotProductBySelectedQuadruplet(c12, b2, a0, 1); c13 = Dp.DotProductBySelectedQuadruplet(c13, b3, a0, 1);
-            c20 = Dp.DotProductBySelectedQuadruplet(c20, b0, a0, 2); c21 = Dp.DotProductBySelectedQuadruplet(c21, b1, a0, 2); c22 = Dp.DotProductBySelectedQuadruplet(c22, b2, a0, 2); c23 = Dp.DotProductBySelectedQuadruplet(c23, b3, a0, 2);
-            c30 = Dp.DotProductBySelectedQuadruplet(c30, b0, a0, 3); c31 = Dp.DotProductBySelectedQuadruplet(c31, b1, a0, 3); c32 = Dp.DotProductBySelectedQuadruplet(c32, b2, a0, 3); c33 = Dp.DotProductBySelectedQuadruplet(c33, b3, a0, 3);
-            b0 = AdvSimd.LoadVector128(panel + 64);
-            b1 = AdvSimd.LoadVector128(panel + 80);
-            b2 = AdvSimd.LoadVector128(panel + 96);
-            b3 = AdvSimd.LoadVector128(panel + 112);
-            c00 = Dp.DotProductBySelectedQuadruplet(c00, b0, a1, 0); c01 = Dp.DotProductBySelectedQuadruplet(c01, b1, a1, 0); c02 = Dp.DotProductBySelectedQuadruplet(c02, b2, a1, 0); c03 = Dp.DotProductBySelectedQuadruplet(c03, b3, a1, 0);
-            c10 = Dp.DotProductBySelectedQuadruplet(c10, b0, a1, 1); c11 = Dp.DotProductBySelectedQuadruplet(c11, b1, a1, 1); c12 = Dp.DotProductBySelectedQuadruplet(c12, b2, a1, 1); c13 = Dp.DotProductBySelectedQuadruplet(c13, b3, a1, 1);
-            c20 = Dp.DotProductBySelectedQuadruplet(c20, b0, a1, 2); c21 = Dp.DotProductBySelectedQuadruplet(c21, b1, a1, 2); c22 = Dp.DotProductBySelectedQuadruplet(c22, b2, a1, 2); c23 = Dp.DotProductBySelectedQuadruplet(c23, b3, a1, 2);
-            c30 = Dp.DotProductBySelectedQuadruplet(c30, b0, a1, 3); c31 = Dp.DotProductBySelectedQuadruplet(c31, b1, a1, 3); c32 = Dp.DotProductBySelectedQuadruplet(c32, b2, a1, 3); c33 = Dp.DotProductBySelectedQuadruplet(c33, b3, a1, 3);
-            b0 = AdvSimd.LoadVector128(panel + 128);
-            b1 = AdvSimd.LoadVector128(panel + 144);
-            b2 = AdvSimd.LoadVector128(panel + 160);
-            b3 = AdvSimd.LoadVector128(panel + 176);
-            c00 = Dp.DotProductBySelectedQuadruplet(c00, b0, a2, 0); c01 = Dp.DotProductBySelectedQuadruplet(c01, b1, a2, 0); c02 = Dp.DotProductBySelectedQuadruplet(c02, b2, a2, 0); c03 = Dp.DotProductBySelectedQuadruplet(c03, b3, a2, 0);
-            c10 = Dp.DotProductBySelectedQuadruplet(c10, b0, a2, 1); c11 = Dp.DotProductBySelectedQuadruplet(c11, b1, a2, 1); c12 = Dp.DotProductBySelectedQuadruplet(c12, b2, a2, 1); c13 = Dp.DotProductBySelectedQuadruplet(c13, b3, a2, 1);
-            c20 = Dp.DotProductBySelectedQuadruplet(c20, b0, a2, 2); c21 = Dp.DotProductBySelectedQuadruplet(c21, b1, a2, 2); c22 = Dp.DotProductBySelectedQuadruplet(c22, b2, a2, 2); c23 = Dp.DotProductBySelectedQuadruplet(c23, b3, a2, 2);
-            c30 = Dp.DotProductBySelectedQuadruplet(c30, b0, a2, 3); c31 = Dp.DotProductBySelectedQuadruplet(c31, b1, a2, 3); c32 = Dp.DotProductBySelectedQuadruplet(c32, b2, a2, 3); c33 = Dp.DotProductBySelectedQuadruplet(c33, b3, a2, 3);
-            b0 = AdvSimd.LoadVector128(panel + 192);
-            b1 = AdvSimd.LoadVector128(panel + 208);
-            b2 = AdvSimd.LoadVector128(panel + 224);
-            b3 = AdvSimd.LoadVector128(panel + 240);
-            c00 = Dp.DotProductBySelectedQuadruplet(c00, b0, a3, 0); c01 = Dp.DotProductBySelectedQuadruplet(c01, b1, a3, 0); c02 = Dp.DotProductBySelectedQuadruplet(c02, b2, a3, 0); c03 = Dp.DotProductBySelectedQuadruplet(c03, b3, a3, 0);
-            c10 = Dp.DotProductBySelectedQuadruplet(c10, b0, a3, 1); c11 = Dp.DotProductBySelectedQuadruplet(c11, b1, a3, 1); c12 = Dp.DotProductBySelectedQuadruplet(c12, b2, a3, 1); c13 = Dp.DotProductBySelectedQuadruplet(c13, b3, a3, 1);
-            c20 = Dp.DotProductBySelectedQuadruplet(c20, b0, a3, 2); c21 = Dp.DotProductBySelectedQuadruplet(c21, b1, a3, 2); c22 = Dp.DotProductBySelectedQuadruplet(c22, b2, a3, 2); c23 = Dp.DotProductBySelectedQuadruplet(c23, b3, a3, 2);
-            c30 = Dp.DotProductBySelectedQuadruplet(c30, b0, a3, 3); c31 = Dp.DotProductBySelectedQuadruplet(c31, b1, a3, 3); c32 = Dp.DotProductBySelectedQuadruplet(c32, b2, a3, 3); c33 = Dp.DotProductBySelectedQuadruplet(c33, b3, a3, 3);
-            b0 = AdvSimd.LoadVector128(panel + 256);
-            b1 = AdvSimd.LoadVector128(panel + 272);
-            b2 = AdvSimd.LoadVector128(panel + 288);
-            b3 = AdvSimd.LoadVector128(panel + 304);
-            c00 = Dp.DotProductBySelectedQuadruplet(c00, b0, a4, 0); c01 = Dp.DotProductBySelectedQuadruplet(c01, b1, a4, 0); c02 = Dp.DotProductBySelectedQuadruplet(c02, b2, a4, 0); c03 = Dp.DotProductBySelectedQuadruplet(c03, b3, a4, 0);
-            c10 = Dp.DotProductBySelectedQuadruplet(c10, b0, a4, 1); c11 = Dp.DotProductBySelectedQuadruplet(c11, b1, a4, 1); c12 = Dp.DotProductBySelectedQuadruplet(c12, b2, a4, 1); c13 = Dp.DotProductBySelectedQuadruplet(c13, b3, a4, 1);
-            c20 = Dp.DotProductBySelectedQuadruplet(c20, b0, a4, 2); c21 = Dp.DotProductBySelectedQuadruplet(c21, b1, a4, 2); c22 = Dp.DotProductBySelectedQuadruplet(c22, b2, a4, 2); c23 = Dp.DotProductBySelectedQuadruplet(c23, b3, a4, 2);
-            c30 = Dp.DotProductBySelectedQuadruplet(c30, b0, a4, 3); c31 = Dp.DotProductBySelectedQuadruplet(c31, b1, a4, 3); c32 = Dp.DotProductBySelectedQuadruplet(c32, b2, a4, 3); c33 = Dp.DotProductBySelectedQuadruplet(c33, b3, a4, 3);
-            b0 = AdvSimd.LoadVector128(panel + 320);
-            b1 = AdvSimd.LoadVector128(panel + 336);
-            b2 = AdvSimd.LoadVector128(panel + 352);
-            b3 = AdvSimd.LoadVector128(panel + 368);
-            c00 = Dp.DotProductBySelectedQuadruplet(c00, b0, a5, 0); c01 = Dp.DotProductBySelectedQuadruplet(c01, b1, a5, 0); c02 = Dp.DotProductBySelectedQuadruplet(c02, b2, a5, 0); c03 = Dp.DotProductBySelectedQuadruplet(c03, b3, a5, 0);
-            c10 = Dp.DotProductBySelectedQuadruplet(c10, b0, a5, 1); c11 = Dp.DotProductBySelectedQuadruplet(c11, b1, a5, 1); c12 = Dp.DotProductBySelectedQuadruplet(c12, b2, a5, 1); c13 = Dp.DotProductBySelectedQuadruplet(c13, b3, a5, 1);
-            c20 = Dp.DotProductBySelectedQuadruplet(c20, b0, a5, 2); c21 = Dp.DotProductBySelectedQuadruplet(c21, b1, a5, 2); c22 = Dp.DotProductBySelectedQuadruplet(c22, b2, a5, 2); c23 = Dp.DotProductBySelectedQuadruplet(c23, b3, a5, 2);
-            c30 = Dp.DotProductBySelectedQuadruplet(c30, b0, a5, 3); c31 = Dp.DotProductBySelectedQuadruplet(c31, b1, a5, 3); c32 = Dp.DotProductBySelectedQuadruplet(c32, b2, a5, 3); c33 = Dp.DotProductBySelectedQuadruplet(c33, b3, a5, 3);
-            b0 = AdvSimd.LoadVector128(panel + 384);
-            b1 = AdvSimd.LoadVector128(panel + 400);
-            b2 = AdvSimd.LoadVector128(panel + 416);
-            b3 = AdvSimd.LoadVector128(panel + 432);
-            c00 = Dp.DotProductBySelectedQuadruplet(c00, b0, a6, 0); c01 = Dp.DotProductBySelectedQuadruplet(c01, b1, a6, 0); c02 = Dp.DotProductBySelectedQuadruplet(c02, b2, a6, 0); c03 = Dp.DotProductBySelectedQuadruplet(c03, b3, a6, 0);
-            c10 = Dp.DotProductBySelectedQuadruplet(c10, b0, a6, 1); c11 = Dp.DotProductBySelectedQuadruplet(c11, b1, a6, 1); c12 = Dp.DotProductBySelectedQuadruplet(c12, b2, a6, 1); c13 = Dp.DotProductBySelectedQuadruplet(c13, b3, a6, 1);
-            c20 = Dp.DotProductBySelectedQuadruplet(c20, b0, a6, 2); c21 = Dp.DotProductBySelectedQuadruplet(c21, b1, a6, 2); c22 = Dp.DotProductBySelectedQuadruplet(c22, b2, a6, 2); c23 = Dp.DotProductBySelectedQuadruplet(c23, b3, a6, 2);
-            c30 = Dp.DotProductBySelectedQuadruplet(c30, b0, a6, 3); c31 = Dp.DotProductBySelectedQuadruplet(c31, b1, a6, 3); c32 = Dp.DotProductBySelectedQuadruplet(c32, b2, a6, 3); c33 = Dp.DotProductBySelectedQuadruplet(c33, b3, a6, 3);
-            b0 = AdvSimd.LoadVector128(panel + 448);
-            b1 = AdvSimd.LoadVector128(panel + 464);
-            b2 = AdvSimd.LoadVector128(panel + 480);
-            b3 = AdvSimd.LoadVector128(panel + 496);
-            c00 = Dp.DotProductBySelectedQuadruplet(c00, b0, a7, 0); c01 = Dp.DotProductBySelectedQuadruplet(c01, b1, a7, 0); c02 = Dp.DotProductBySelectedQuadruplet(c02, b2, a7, 0); c03 = Dp.DotProductBySelectedQuadruplet(c03, b3, a7, 0);
-            c10 = Dp.DotProductBySelectedQuadruplet(c10, b0, a7, 1); c11 = Dp.DotProductBySelectedQuadruplet(c11, b1, a7, 1); c12 = Dp.DotProductBySelectedQuadruplet(c12, b2, a7, 1); c13 = Dp.DotProductBySelectedQuadruplet(c13, b3, a7, 1);
-            c20 = Dp.DotProductBySelectedQuadruplet(c20, b0, a7, 2); c21 = Dp.DotProductBySelectedQuadruplet(c21, b1, a7, 2); c22 = Dp.DotProductBySelectedQuadruplet(c22, b2, a7, 2); c23 = Dp.DotProductBySelectedQuadruplet(c23, b3, a7, 2);
-            c30 = Dp.DotProductBySelectedQuadruplet(c30, b0, a7, 3); c31 = Dp.DotProductBySelectedQuadruplet(c31, b1, a7, 3); c32 = Dp.DotProductBySelectedQuadruplet(c32, b2, a7, 3); c33 = Dp.DotProductBySelectedQuadruplet(c33, b3, a7, 3);
+            DotQuad16(ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33, a0, panel, 0);
+            DotQuad16(ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33, a1, panel, 64);
+            DotQuad16(ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33, a2, panel, 128);
+            DotQuad16(ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33, a3, panel, 192);
+            DotQuad16(ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33, a4, panel, 256);
+            DotQuad16(ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33, a5, panel, 320);
+            DotQuad16(ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33, a6, panel, 384);
+            DotQuad16(ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33, a7, panel, 448);
             a += 128;
             panel += 512;
         }
@@ -258,38 +190,10 @@ public static partial class QGemm
             a1 = AdvSimd.LoadVector128(a + 16);
             a2 = AdvSimd.LoadVector128(a + 32);
             a3 = AdvSimd.LoadVector128(a + 48);
-            b0 = AdvSimd.LoadVector128(panel);
-            b1 = AdvSimd.LoadVector128(panel + 16);
-            b2 = AdvSimd.LoadVector128(panel + 32);
-            b3 = AdvSimd.LoadVector128(panel + 48);
-            c00 = Dp.DotProductBySelectedQuadruplet(c00, b0, a0, 0); c01 = Dp.DotProductBySelectedQuadruplet(c01, b1, a0, 0); c02 = Dp.DotProductBySelectedQuadruplet(c02, b2, a0, 0); c03 = Dp.DotProductBySelectedQuadruplet(c03, b3, a0, 0);
-            c10 = Dp.DotProductBySelectedQuadruplet(c10, b0, a0, 1); c11 = Dp.DotProductBySelectedQuadruplet(c11, b1, a0, 1); c12 = Dp.DotProductBySelectedQuadruplet(c12, b2, a0, 1); c13 = Dp.DotProductBySelectedQuadruplet(c13, b3, a0, 1);
-            c20 = Dp.DotProductBySelectedQuadruplet(c20, b0, a0, 2); c21 = Dp.DotProductBySelectedQuadruplet(c21, b1, a0, 2); c22 = Dp.DotProductBySelectedQuadruplet(c22, b2, a0, 2); c23 = Dp.DotProductBySelectedQuadruplet(c23, b3, a0, 2);
-            c30 = Dp.DotProductBySelectedQuadruplet(c30, b0, a0, 3); c31 = Dp.DotProductBySelectedQuadruplet(c31, b1, a0, 3); c32 = Dp.DotProductBySelectedQuadruplet(c32, b2, a0, 3); c33 = Dp.DotProductBySelectedQuadruplet(c33, b3, a0, 3);
-            b0 = AdvSimd.LoadVector128(panel + 64);
-            b1 = AdvSimd.LoadVector128(panel + 80);
-            b2 = AdvSimd.LoadVector128(panel + 96);
-            b3 = AdvSimd.LoadVector128(panel + 112);
-            c00 = Dp.DotProductBySelectedQuadruplet(c00, b0, a1, 0); c01 = Dp.DotProductBySelectedQuadruplet(c01, b1, a1, 0); c02 = Dp.DotProductBySelectedQuadruplet(c02, b2, a1, 0); c03 = Dp.DotProductBySelectedQuadruplet(c03, b3, a1, 0);
-            c10 = Dp.DotProductBySelectedQuadruplet(c10, b0, a1, 1); c11 = Dp.DotProductBySelectedQuadruplet(c11, b1, a1, 1); c12 = Dp.DotProductBySelectedQuadruplet(c12, b2, a1, 1); c13 = Dp.DotProductBySelectedQuadruplet(c13, b3, a1, 1);
-            c20 = Dp.DotProductBySelectedQuadruplet(c20, b0, a1, 2); c21 = Dp.DotProductBySelectedQuadruplet(c21, b1, a1, 2); c22 = Dp.DotProductBySelectedQuadruplet(c22, b2, a1, 2); c23 = Dp.DotProductBySelectedQuadruplet(c23, b3, a1, 2);
-            c30 = Dp.DotProductBySelectedQuadruplet(c30, b0, a1, 3); c31 = Dp.DotProductBySelectedQuadruplet(c31, b1, a1, 3); c32 = Dp.DotProductBySelectedQuadruplet(c32, b2, a1, 3); c33 = Dp.DotProductBySelectedQuadruplet(c33, b3, a1, 3);
-            b0 = AdvSimd.LoadVector128(panel + 128);
-            b1 = AdvSimd.LoadVector128(panel + 144);
-            b2 = AdvSimd.LoadVector128(panel + 160);
-            b3 = AdvSimd.LoadVector128(panel + 176);
-            c00 = Dp.DotProductBySelectedQuadruplet(c00, b0, a2, 0); c01 = Dp.DotProductBySelectedQuadruplet(c01, b1, a2, 0); c02 = Dp.DotProductBySelectedQuadruplet(c02, b2, a2, 0); c03 = Dp.DotProductBySelectedQuadruplet(c03, b3, a2, 0);
-            c10 = Dp.DotProductBySelectedQuadruplet(c10, b0, a2, 1); c11 = Dp.DotProductBySelectedQuadruplet(c11, b1, a2, 1); c12 = Dp.DotProductBySelectedQuadruplet(c12, b2, a2, 1); c13 = Dp.DotProductBySelectedQuadruplet(c13, b3, a2, 1);
-            c20 = Dp.DotProductBySelectedQuadruplet(c20, b0, a2, 2); c21 = Dp.DotProductBySelectedQuadruplet(c21, b1, a2, 2); c22 = Dp.DotProductBySelectedQuadruplet(c22, b2, a2, 2); c23 = Dp.DotProductBySelectedQuadruplet(c23, b3, a2, 2);
-            c30 = Dp.DotProductBySelectedQuadruplet(c30, b0, a2, 3); c31 = Dp.DotProductBySelectedQuadruplet(c31, b1, a2, 3); c32 = Dp.DotProductBySelectedQuadruplet(c32, b2, a2, 3); c33 = Dp.DotProductBySelectedQuadruplet(c33, b3, a2, 3);
-            b0 = AdvSimd.LoadVector128(panel + 192);
-            b1 = AdvSimd.LoadVector128(panel + 208);
-            b2 = AdvSimd.LoadVector128(panel + 224);
-            b3 = AdvSimd.LoadVector128(panel + 240);
-            c00 = Dp.DotProductBySelectedQuadruplet(c00, b0, a3, 0); c01 = Dp.DotProductBySelectedQuadruplet(c01, b1, a3, 0); c02 = Dp.DotProductBySelectedQuadruplet(c02, b2, a3, 0); c03 = Dp.DotProductBySelectedQuadruplet(c03, b3, a3, 0);
-            c10 = Dp.DotProductBySelectedQuadruplet(c10, b0, a3, 1); c11 = Dp.DotProductBySelectedQuadruplet(c11, b1, a3, 1); c12 = Dp.DotProductBySelectedQuadruplet(c12, b2, a3, 1); c13 = Dp.DotProductBySelectedQuadruplet(c13, b3, a3, 1);
-            c20 = Dp.DotProductBySelectedQuadruplet(c20, b0, a3, 2); c21 = Dp.DotProductBySelectedQuadruplet(c21, b1, a3, 2); c22 = Dp.DotProductBySelectedQuadruplet(c22, b2, a3, 2); c23 = Dp.DotProductBySelectedQuadruplet(c23, b3, a3, 2);
-            c30 = Dp.DotProductBySelectedQuadruplet(c30, b0, a3, 3); c31 = Dp.DotProductBySelectedQuadruplet(c31, b1, a3, 3); c32 = Dp.DotProductBySelectedQuadruplet(c32, b2, a3, 3); c33 = Dp.DotProductBySelectedQuadruplet(c33, b3, a3, 3);
+            DotQuad16(ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33, a0, panel, 0);
+            DotQuad16(ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33, a1, panel, 64);
+            DotQuad16(ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33, a2, panel, 128);
+            DotQuad16(ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33, a3, panel, 192);
             a += 64;
             panel += 256;
         }
@@ -297,45 +201,39 @@ public static partial class QGemm
         {
             a0 = AdvSimd.LoadVector128(a);
             a1 = AdvSimd.LoadVector128(a + 16);
-            b0 = AdvSimd.LoadVector128(panel);
-            b1 = AdvSimd.LoadVector128(panel + 16);
-            b2 = AdvSimd.LoadVector128(panel + 32);
-            b3 = AdvSimd.LoadVector128(panel + 48);
-            c00 = Dp.DotProductBySelectedQuadruplet(c00, b0, a0, 0); c01 = Dp.DotProductBySelectedQuadruplet(c01, b1, a0, 0); c02 = Dp.DotProductBySelectedQuadruplet(c02, b2, a0, 0); c03 = Dp.DotProductBySelectedQuadruplet(c03, b3, a0, 0);
-            c10 = Dp.DotProductBySelectedQuadruplet(c10, b0, a0, 1); c11 = Dp.DotProductBySelectedQuadruplet(c11, b1, a0, 1); c12 = Dp.DotProductBySelectedQuadruplet(c12, b2, a0, 1); c13 = Dp.DotProductBySelectedQuadruplet(c13, b3, a0, 1);
-            c20 = Dp.DotProductBySelectedQuadruplet(c20, b0, a0, 2); c21 = Dp.DotProductBySelectedQuadruplet(c21, b1, a0, 2); c22 = Dp.DotProductBySelectedQuadruplet(c22, b2, a0, 2); c23 = Dp.DotProductBySelectedQuadruplet(c23, b3, a0, 2);
-            c30 = Dp.DotProductBySelectedQuadruplet(c30, b0, a0, 3); c31 = Dp.DotProductBySelectedQuadruplet(c31, b1, a0, 3); c32 = Dp.DotProductBySelectedQuadruplet(c32, b2, a0, 3); c33 = Dp.DotProductBySelectedQuadruplet(c33, b3, a0, 3);
-            b0 = AdvSimd.LoadVector128(panel + 64);
-            b1 = AdvSimd.LoadVector128(panel + 80);
-            b2 = AdvSimd.LoadVector128(panel + 96);
-            b3 = AdvSimd.LoadVector128(panel + 112);
-            c00 = Dp.DotProductBySelectedQuadruplet(c00, b0, a1, 0); c01 = Dp.DotProductBySelectedQuadruplet(c01, b1, a1, 0); c02 = Dp.DotProductBySelectedQuadruplet(c02, b2, a1, 0); c03 = Dp.DotProductBySelectedQuadruplet(c03, b3, a1, 0);
-            c10 = Dp.DotProductBySelectedQuadruplet(c10, b0, a1, 1); c11 = Dp.DotProductBySelectedQuadruplet(c11, b1, a1, 1); c12 = Dp.DotProductBySelectedQuadruplet(c12, b2, a1, 1); c13 = Dp.DotProductBySelectedQuadruplet(c13, b3, a1, 1);
-            c20 = Dp.DotProductBySelectedQuadruplet(c20, b0, a1, 2); c21 = Dp.DotProductBySelectedQuadruplet(c21, b1, a1, 2); c22 = Dp.DotProductBySelectedQuadruplet(c22, b2, a1, 2); c23 = Dp.DotProductBySelectedQuadruplet(c23, b3, a1, 2);
-            c30 = Dp.DotProductBySelectedQuadruplet(c30, b0, a1, 3); c31 = Dp.DotProductBySelectedQuadruplet(c31, b1, a1, 3); c32 = Dp.DotProductBySelectedQuadruplet(c32, b2, a1, 3); c33 = Dp.DotProductBySelectedQuadruplet(c33, b3, a1, 3);
+            DotQuad16(ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33, a0, panel, 0);
+            DotQuad16(ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33, a1, panel, 64);
             a += 32;
             panel += 128;
         }
         if ((quads & 1) != 0)
         {
             a0 = AdvSimd.LoadVector128(a);
-            b0 = AdvSimd.LoadVector128(panel);
-            b1 = AdvSimd.LoadVector128(panel + 16);
-            b2 = AdvSimd.LoadVector128(panel + 32);
-            b3 = AdvSimd.LoadVector128(panel + 48);
-            c00 = Dp.DotProductBySelectedQuadruplet(c00, b0, a0, 0); c01 = Dp.DotProductBySelectedQuadruplet(c01, b1, a0, 0); c02 = Dp.DotProductBySelectedQuadruplet(c02, b2, a0, 0); c03 = Dp.DotProductBySelectedQuadruplet(c03, b3, a0, 0);
-            c10 = Dp.DotProductBySelectedQuadruplet(c10, b0, a0, 1); c11 = Dp.DotProductBySelectedQuadruplet(c11, b1, a0, 1); c12 = Dp.DotProductBySelectedQuadruplet(c12, b2, a0, 1); c13 = Dp.DotProductBySelectedQuadruplet(c13, b3, a0, 1);
-            c20 = Dp.DotProductBySelectedQuadruplet(c20, b0, a0, 2); c21 = Dp.DotProductBySelectedQuadruplet(c21, b1, a0, 2); c22 = Dp.DotProductBySelectedQuadruplet(c22, b2, a0, 2); c23 = Dp.DotProductBySelectedQuadruplet(c23, b3, a0, 2);
-            c30 = Dp.DotProductBySelectedQuadruplet(c30, b0, a0, 3); c31 = Dp.DotProductBySelectedQuadruplet(c31, b1, a0, 3); c32 = Dp.DotProductBySelectedQuadruplet(c32, b2, a0, 3); c33 = Dp.DotProductBySelectedQuadruplet(c33, b3, a0, 3);
+            DotQuad16(ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33, a0, panel, 0);
         }
-        if (rows == NeonRowBlock)
-        {
-            sink.Tile16(c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33);
-            return;
-        }
-        sink.Row16(0, c00, c01, c02, c03);
-        if (rows > 1) sink.Row16(1, c10, c11, c12, c13);
-        if (rows > 2) sink.Row16(2, c20, c21, c22, c23);
+        StoreRows16(ref sink, rows, c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33);
+    }
+
+    /// <summary>
+    /// One k quad of a 4×16 block: the 4 column groups of B (64 bytes at <paramref name="panel"/> + <paramref name="offset"/>, loaded as consecutive
+    /// vectors) each by row r's 4 bytes in lane r of <paramref name="a"/> (SDOT by element) into <c>c{r}{q}</c>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void DotQuad16(ref Vector128<int> c00, ref Vector128<int> c01, ref Vector128<int> c02, ref Vector128<int> c03,
+        ref Vector128<int> c10, ref Vector128<int> c11, ref Vector128<int> c12, ref Vector128<int> c13,
+        ref Vector128<int> c20, ref Vector128<int> c21, ref Vector128<int> c22, ref Vector128<int> c23,
+        ref Vector128<int> c30, ref Vector128<int> c31, ref Vector128<int> c32, ref Vector128<int> c33, Vector128<sbyte> a, sbyte* panel,
+        [ConstantExpected] int offset)
+    {
+        // panel + (constant): the offsets fold into the loads' immediates (a pointer computed first would cost an ADD).
+        var b0 = AdvSimd.LoadVector128(panel + offset);
+        var b1 = AdvSimd.LoadVector128(panel + (offset + 16));
+        var b2 = AdvSimd.LoadVector128(panel + (offset + 32));
+        var b3 = AdvSimd.LoadVector128(panel + (offset + 48));
+        c00 = Dp.DotProductBySelectedQuadruplet(c00, b0, a, 0); c01 = Dp.DotProductBySelectedQuadruplet(c01, b1, a, 0); c02 = Dp.DotProductBySelectedQuadruplet(c02, b2, a, 0); c03 = Dp.DotProductBySelectedQuadruplet(c03, b3, a, 0);
+        c10 = Dp.DotProductBySelectedQuadruplet(c10, b0, a, 1); c11 = Dp.DotProductBySelectedQuadruplet(c11, b1, a, 1); c12 = Dp.DotProductBySelectedQuadruplet(c12, b2, a, 1); c13 = Dp.DotProductBySelectedQuadruplet(c13, b3, a, 1);
+        c20 = Dp.DotProductBySelectedQuadruplet(c20, b0, a, 2); c21 = Dp.DotProductBySelectedQuadruplet(c21, b1, a, 2); c22 = Dp.DotProductBySelectedQuadruplet(c22, b2, a, 2); c23 = Dp.DotProductBySelectedQuadruplet(c23, b3, a, 2);
+        c30 = Dp.DotProductBySelectedQuadruplet(c30, b0, a, 3); c31 = Dp.DotProductBySelectedQuadruplet(c31, b1, a, 3); c32 = Dp.DotProductBySelectedQuadruplet(c32, b2, a, 3); c33 = Dp.DotProductBySelectedQuadruplet(c33, b3, a, 3);
     }
 
     /// <summary>4×4 tile for the column tail: one SDOT per row and k quad, two quads per iteration counted by the A pointer.</summary>
