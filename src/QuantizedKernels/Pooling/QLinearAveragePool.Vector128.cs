@@ -128,14 +128,7 @@ public static class QLinearAveragePool
                             for (int kw = 0; kw < columnOffsets.Length; kw++)
                                 sum += Vector128.LoadUnsafe(ref rp, (nuint)(rowBase + columnOffsets[kw] + o));
                         }
-                        var scaled = sum / countVector / yScaleVector + zeroPointVector;
-                        scaled = Vector128.ConditionalSelect(Vector128.Equals(scaled, scaled), scaled, Vector128<float>.Zero);
-                        scaled = Vector128.Min(Vector128.Max(scaled, low), high);
-                        var q = Vector128.ConvertToInt32(Vector128.Round(scaled));
-                        outRow[o] = (byte)q[0];
-                        outRow[o + 1] = (byte)q[1];
-                        outRow[o + 2] = (byte)q[2];
-                        outRow[o + 3] = (byte)q[3];
+                        StoreFour(Quantize(sum, countVector, yScaleVector, zeroPointVector, low, high), outRow.Slice(o, 4));
                     }
                 }
                 for (; o < g.OutWidth; o++) outRow[o] = ScalarOutput(g, input, signed, xScale, xZeroPoint, yScale, yZeroPoint, hStart, hEnd, o, min, max);
@@ -201,14 +194,7 @@ public static class QLinearAveragePool
                     sum = sum + v0 + v1 + v2 + v3; // left to right: element e, then e + 1, …
                 }
                 for (; e < inPlane; e++) sum += Vector128.Load(t + 4 * e);
-                var scaled = sum / countVector / yScaleVector + zeroPointVector;
-                scaled = Vector128.ConditionalSelect(Vector128.Equals(scaled, scaled), scaled, Vector128<float>.Zero); // NaN → 0
-                scaled = Vector128.Min(Vector128.Max(scaled, low), high);
-                var q = Vector128.ConvertToInt32(Vector128.Round(scaled));
-                y[plane] = (byte)q[0];
-                y[plane + 1] = (byte)q[1];
-                y[plane + 2] = (byte)q[2];
-                y[plane + 3] = (byte)q[3];
+                StoreFour(Quantize(sum, countVector, yScaleVector, zeroPointVector, low, high), y.Slice(plane, 4));
             }
         }
         for (; plane < planes; plane++)
@@ -376,5 +362,29 @@ public static class QLinearAveragePool
         scaled = Vector128.ConditionalSelect(Vector128.Equals(scaled, scaled), scaled, Vector128<float>.Zero);
         scaled = Vector128.Min(Vector128.Max(scaled, low), high);
         return Vector128.ConvertToInt32(Vector128.Round(scaled));
+    }
+
+    /// <summary>
+    /// The reference's float steps on 4 window sums: ÷ count, ÷ output scale, + zero point, NaN → 0, clamp to
+    /// [low, high], round half to even.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> Quantize(Vector128<float> sum, Vector128<float> count, Vector128<float> yScale, Vector128<float> zeroPoint,
+        Vector128<float> low, Vector128<float> high)
+    {
+        var scaled = sum / count / yScale + zeroPoint;
+        scaled = Vector128.ConditionalSelect(Vector128.Equals(scaled, scaled), scaled, Vector128<float>.Zero); // NaN → 0
+        scaled = Vector128.Min(Vector128.Max(scaled, low), high);
+        return Vector128.ConvertToInt32(Vector128.Round(scaled));
+    }
+
+    /// <summary>The low byte of each of the 4 lanes into <paramref name="destination"/>[0..3].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreFour(Vector128<int> q, Span<byte> destination)
+    {
+        destination[3] = (byte)q[3];
+        destination[0] = (byte)q[0];
+        destination[1] = (byte)q[1];
+        destination[2] = (byte)q[2];
     }
 }
