@@ -159,6 +159,10 @@ if [ -x "$aot_arm64/edgerun" ]; then
   profile=$(bench/arm-profile/arm-profile.sh --bin "$aot_arm64" --cpu cortex-a76 --top 8 2>&1); echo "$profile"
   expect "arm-profile names the SDOT GEMM and depthwise kernels on cortex-a76" \
     sh -c 'printf "%s\n" "$1" | grep -q KernelNeonDot4x16 && printf "%s\n" "$1" | grep -q OutputsNeonDot3x3' _ "$profile"
+  # Its --blocks view disassembles a kernel's hottest blocks: the SDOT depthwise loop must show SDOT and TBL.
+  hot_blocks=$(bench/arm-profile/arm-profile.sh --bin "$aot_arm64" --cpu cortex-a76 --blocks OutputsNeonDot3x3Stride1 --top 1 2>&1)
+  expect "arm-profile --blocks disassembles the SDOT depthwise loop (sdot, tbl)" \
+    sh -c 'printf "%s\n" "$1" | grep -q "sdot" && printf "%s\n" "$1" | grep -q "tbl"' _ "$hot_blocks"
 fi
 echo "ISA paths stage: $(( $(date +%s) - isa_start )) s"
 
