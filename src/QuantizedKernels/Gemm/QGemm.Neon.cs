@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -556,8 +557,6 @@ public static partial class QGemm
             // replicates each row's first pair across a register (a0..a3), of the next 8 each row's second pair (f0..f3).
             // B is loaded as LDP, two registers per instruction, column groups 0 and 2 first, then 1 and 3, so that at
             // most 4 B registers are live (16 accumulators + 8 A + 4 B + a product temporary fit the 32 vector registers).
-            Vector128<sbyte> b0, b1, b2, b3, e0, e1, e2, e3;
-            Vector128<short> a0, a1, a2, a3, f0, f1, f2, f3;
             // B loads come in consecutive 16-byte pairs at immediate offsets, which the code generator turns into LDP; those
             // starting 8 bytes off a 16-byte boundary go through a second pointer, 8 bytes before the panel, since LDP's
             // offset must be a multiple of 16 (an explicit LoadPairVector128 would cost an address ADD each).
@@ -565,76 +564,25 @@ public static partial class QGemm
             sbyte* end = a + (long)(pairs & ~3) * 8;
             while (a < end)
             {
-                (a0, a1, a2, a3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a));
-                (f0, f1, f2, f3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 8));
-                b0 = AdvSimd.LoadVector128(shifted);
-                b2 = AdvSimd.LoadVector128(shifted + 16);
-                e0 = AdvSimd.LoadVector128(shifted + 32);
-                e2 = AdvSimd.LoadVector128(shifted + 48);
-                c00 = NeonMac2(c00, b0, a0.AsSByte(), e0, f0.AsSByte()); c02 = NeonMac2(c02, b2, a0.AsSByte(), e2, f0.AsSByte());
-                c10 = NeonMac2(c10, b0, a1.AsSByte(), e0, f1.AsSByte()); c12 = NeonMac2(c12, b2, a1.AsSByte(), e2, f1.AsSByte());
-                c20 = NeonMac2(c20, b0, a2.AsSByte(), e0, f2.AsSByte()); c22 = NeonMac2(c22, b2, a2.AsSByte(), e2, f2.AsSByte());
-                c30 = NeonMac2(c30, b0, a3.AsSByte(), e0, f3.AsSByte()); c32 = NeonMac2(c32, b2, a3.AsSByte(), e2, f3.AsSByte());
-                b1 = AdvSimd.LoadVector128(panel);
-                b3 = AdvSimd.LoadVector128(panel + 16);
-                e1 = AdvSimd.LoadVector128(panel + 32);
-                e3 = AdvSimd.LoadVector128(panel + 48);
-                c01 = NeonMac2(c01, b1, a0.AsSByte(), e1, f0.AsSByte()); c03 = NeonMac2(c03, b3, a0.AsSByte(), e3, f0.AsSByte());
-                c11 = NeonMac2(c11, b1, a1.AsSByte(), e1, f1.AsSByte()); c13 = NeonMac2(c13, b3, a1.AsSByte(), e3, f1.AsSByte());
-                c21 = NeonMac2(c21, b1, a2.AsSByte(), e1, f2.AsSByte()); c23 = NeonMac2(c23, b3, a2.AsSByte(), e3, f2.AsSByte());
-                c31 = NeonMac2(c31, b1, a3.AsSByte(), e1, f3.AsSByte()); c33 = NeonMac2(c33, b3, a3.AsSByte(), e3, f3.AsSByte());
-                (a0, a1, a2, a3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 16));
-                (f0, f1, f2, f3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 24));
-                b0 = AdvSimd.LoadVector128(shifted + 64);
-                b2 = AdvSimd.LoadVector128(shifted + 80);
-                e0 = AdvSimd.LoadVector128(shifted + 96);
-                e2 = AdvSimd.LoadVector128(shifted + 112);
-                c00 = NeonMac2(c00, b0, a0.AsSByte(), e0, f0.AsSByte()); c02 = NeonMac2(c02, b2, a0.AsSByte(), e2, f0.AsSByte());
-                c10 = NeonMac2(c10, b0, a1.AsSByte(), e0, f1.AsSByte()); c12 = NeonMac2(c12, b2, a1.AsSByte(), e2, f1.AsSByte());
-                c20 = NeonMac2(c20, b0, a2.AsSByte(), e0, f2.AsSByte()); c22 = NeonMac2(c22, b2, a2.AsSByte(), e2, f2.AsSByte());
-                c30 = NeonMac2(c30, b0, a3.AsSByte(), e0, f3.AsSByte()); c32 = NeonMac2(c32, b2, a3.AsSByte(), e2, f3.AsSByte());
-                b1 = AdvSimd.LoadVector128(panel + 64);
-                b3 = AdvSimd.LoadVector128(panel + 80);
-                e1 = AdvSimd.LoadVector128(panel + 96);
-                e3 = AdvSimd.LoadVector128(panel + 112);
-                c01 = NeonMac2(c01, b1, a0.AsSByte(), e1, f0.AsSByte()); c03 = NeonMac2(c03, b3, a0.AsSByte(), e3, f0.AsSByte());
-                c11 = NeonMac2(c11, b1, a1.AsSByte(), e1, f1.AsSByte()); c13 = NeonMac2(c13, b3, a1.AsSByte(), e3, f1.AsSByte());
-                c21 = NeonMac2(c21, b1, a2.AsSByte(), e1, f2.AsSByte()); c23 = NeonMac2(c23, b3, a2.AsSByte(), e3, f2.AsSByte());
-                c31 = NeonMac2(c31, b1, a3.AsSByte(), e1, f3.AsSByte()); c33 = NeonMac2(c33, b3, a3.AsSByte(), e3, f3.AsSByte());
+                TwoPairsPaired4x16(ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33, a, panel, shifted, 0);
+                TwoPairsPaired4x16(ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33, a, panel, shifted, 1);
                 a += 32;
                 panel += 128;
                 shifted += 128;
             }
             if ((pairs & 2) != 0)
             {
-                (a0, a1, a2, a3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a));
-                (f0, f1, f2, f3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 8));
-                b0 = AdvSimd.LoadVector128(shifted);
-                b2 = AdvSimd.LoadVector128(shifted + 16);
-                e0 = AdvSimd.LoadVector128(shifted + 32);
-                e2 = AdvSimd.LoadVector128(shifted + 48);
-                c00 = NeonMac2(c00, b0, a0.AsSByte(), e0, f0.AsSByte()); c02 = NeonMac2(c02, b2, a0.AsSByte(), e2, f0.AsSByte());
-                c10 = NeonMac2(c10, b0, a1.AsSByte(), e0, f1.AsSByte()); c12 = NeonMac2(c12, b2, a1.AsSByte(), e2, f1.AsSByte());
-                c20 = NeonMac2(c20, b0, a2.AsSByte(), e0, f2.AsSByte()); c22 = NeonMac2(c22, b2, a2.AsSByte(), e2, f2.AsSByte());
-                c30 = NeonMac2(c30, b0, a3.AsSByte(), e0, f3.AsSByte()); c32 = NeonMac2(c32, b2, a3.AsSByte(), e2, f3.AsSByte());
-                b1 = AdvSimd.LoadVector128(panel);
-                b3 = AdvSimd.LoadVector128(panel + 16);
-                e1 = AdvSimd.LoadVector128(panel + 32);
-                e3 = AdvSimd.LoadVector128(panel + 48);
-                c01 = NeonMac2(c01, b1, a0.AsSByte(), e1, f0.AsSByte()); c03 = NeonMac2(c03, b3, a0.AsSByte(), e3, f0.AsSByte());
-                c11 = NeonMac2(c11, b1, a1.AsSByte(), e1, f1.AsSByte()); c13 = NeonMac2(c13, b3, a1.AsSByte(), e3, f1.AsSByte());
-                c21 = NeonMac2(c21, b1, a2.AsSByte(), e1, f2.AsSByte()); c23 = NeonMac2(c23, b3, a2.AsSByte(), e3, f2.AsSByte());
-                c31 = NeonMac2(c31, b1, a3.AsSByte(), e1, f3.AsSByte()); c33 = NeonMac2(c33, b3, a3.AsSByte(), e3, f3.AsSByte());
+                TwoPairsPaired4x16(ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33, a, panel, shifted, 0);
                 a += 16;
                 panel += 64;
                 shifted += 64;
             }
             if ((pairs & 1) != 0)
             {
-                b0 = AdvSimd.LoadVector128(panel - 8);
-                b1 = AdvSimd.LoadVector128(panel);
-                b2 = AdvSimd.LoadVector128(panel + 8);
-                b3 = AdvSimd.LoadVector128(panel + 16);
+                var b0 = AdvSimd.LoadVector128(panel - 8);
+                var b1 = AdvSimd.LoadVector128(panel);
+                var b2 = AdvSimd.LoadVector128(panel + 8);
+                var b3 = AdvSimd.LoadVector128(panel + 16);
                 var ar = ReplicatePair128(a);
                 c00 = NeonMacHigh(c00, b0, ar); c01 = NeonMacHigh(c01, b1, ar); c02 = NeonMacHigh(c02, b2, ar); c03 = NeonMacHigh(c03, b3, ar);
                 ar = ReplicatePair128(a + 2);
@@ -647,6 +595,40 @@ public static partial class QGemm
             StoreRows16(ref sink, rows, c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33);
         }
         sinkRef = sink;
+    }
+
+    /// <summary>
+    /// Two k pairs (step <paramref name="step"/> of an iteration: A bytes <c>16·step</c>.., B bytes <c>64·step</c>..) of
+    /// <see cref="RowBlocksNeon4x16Paired{TSink, TFull}"/>: LD4R replicates each row's first pair (a0..a3) and second pair
+    /// (f0..f3); B column groups 0 and 2 come through <paramref name="shifted"/> (8 bytes before the panel, so their bytes
+    /// sit in the high halves), groups 1 and 3 from <paramref name="panel"/>, two at a time so at most 4 B registers are
+    /// live. The offsets are constants after inlining, so consecutive loads become LDP with immediate offsets.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void TwoPairsPaired4x16(ref Vector128<int> c00, ref Vector128<int> c01, ref Vector128<int> c02, ref Vector128<int> c03,
+        ref Vector128<int> c10, ref Vector128<int> c11, ref Vector128<int> c12, ref Vector128<int> c13,
+        ref Vector128<int> c20, ref Vector128<int> c21, ref Vector128<int> c22, ref Vector128<int> c23,
+        ref Vector128<int> c30, ref Vector128<int> c31, ref Vector128<int> c32, ref Vector128<int> c33,
+        sbyte* a, sbyte* panel, sbyte* shifted, [ConstantExpected(Max = 1)] int step)
+    {
+        var (a0, a1, a2, a3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + 16 * step));
+        var (f0, f1, f2, f3) = AdvSimd.Arm64.LoadAndReplicateToVector128x4((short*)(a + (16 * step + 8)));
+        var b0 = AdvSimd.LoadVector128(shifted + 64 * step);
+        var b2 = AdvSimd.LoadVector128(shifted + (64 * step + 16));
+        var e0 = AdvSimd.LoadVector128(shifted + (64 * step + 32));
+        var e2 = AdvSimd.LoadVector128(shifted + (64 * step + 48));
+        c00 = NeonMac2(c00, b0, a0.AsSByte(), e0, f0.AsSByte()); c02 = NeonMac2(c02, b2, a0.AsSByte(), e2, f0.AsSByte());
+        c10 = NeonMac2(c10, b0, a1.AsSByte(), e0, f1.AsSByte()); c12 = NeonMac2(c12, b2, a1.AsSByte(), e2, f1.AsSByte());
+        c20 = NeonMac2(c20, b0, a2.AsSByte(), e0, f2.AsSByte()); c22 = NeonMac2(c22, b2, a2.AsSByte(), e2, f2.AsSByte());
+        c30 = NeonMac2(c30, b0, a3.AsSByte(), e0, f3.AsSByte()); c32 = NeonMac2(c32, b2, a3.AsSByte(), e2, f3.AsSByte());
+        var b1 = AdvSimd.LoadVector128(panel + 64 * step);
+        var b3 = AdvSimd.LoadVector128(panel + (64 * step + 16));
+        var e1 = AdvSimd.LoadVector128(panel + (64 * step + 32));
+        var e3 = AdvSimd.LoadVector128(panel + (64 * step + 48));
+        c01 = NeonMac2(c01, b1, a0.AsSByte(), e1, f0.AsSByte()); c03 = NeonMac2(c03, b3, a0.AsSByte(), e3, f0.AsSByte());
+        c11 = NeonMac2(c11, b1, a1.AsSByte(), e1, f1.AsSByte()); c13 = NeonMac2(c13, b3, a1.AsSByte(), e3, f1.AsSByte());
+        c21 = NeonMac2(c21, b1, a2.AsSByte(), e1, f2.AsSByte()); c23 = NeonMac2(c23, b3, a2.AsSByte(), e3, f2.AsSByte());
+        c31 = NeonMac2(c31, b1, a3.AsSByte(), e1, f3.AsSByte()); c33 = NeonMac2(c33, b3, a3.AsSByte(), e3, f3.AsSByte());
     }
 
     /// <summary>DUP of one 16-bit lane (a k pair of one row) across the vector.</summary>
