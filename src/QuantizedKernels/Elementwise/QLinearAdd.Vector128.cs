@@ -156,10 +156,10 @@ public static class QLinearAdd
     private static void Row(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b, Span<byte> c, in QLinearBinaryParameters p)
     {
         int min = Requantization.MinOf(p.Signed), max = Requantization.MaxOf(p.Signed);
-        var flip = Vector128.Create((byte)(p.Signed ? 0x80 : 0));   // signed bytes → unsigned order for widening
-        int bias = p.Signed ? -128 : 0;
-        var zpA = Vector128.Create(p.ZeroPointA - bias);
-        var zpB = Vector128.Create(p.ZeroPointB - bias);
+        var flip = Vector128.Create((byte)QuantizedByte.FlipMask(p.Signed)); // signed bytes → unsigned order for widening
+        int offset = QuantizedByte.Offset(p.Signed);
+        var zpA = Vector128.Create(p.ZeroPointA + offset);
+        var zpB = Vector128.Create(p.ZeroPointB + offset);
         var scaleA = Vector128.Create(p.ScaleA);
         var scaleB = Vector128.Create(p.ScaleB);
         var scaleC = Vector128.Create(p.ScaleC);
@@ -200,10 +200,10 @@ public static class QLinearAdd
     private static int Row256(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b, Span<byte> c, in QLinearBinaryParameters p)
     {
         int min = Requantization.MinOf(p.Signed), max = Requantization.MaxOf(p.Signed);
-        var flip = Vector256.Create((byte)(p.Signed ? 0x80 : 0));
-        int bias = p.Signed ? -128 : 0;
-        var zpA = Vector256.Create(p.ZeroPointA - bias);
-        var zpB = Vector256.Create(p.ZeroPointB - bias);
+        var flip = Vector256.Create((byte)QuantizedByte.FlipMask(p.Signed)); // signed bytes → unsigned order for widening
+        int offset = QuantizedByte.Offset(p.Signed);
+        var zpA = Vector256.Create(p.ZeroPointA + offset);
+        var zpB = Vector256.Create(p.ZeroPointB + offset);
         var scaleA = Vector256.Create(p.ScaleA);
         var scaleB = Vector256.Create(p.ScaleB);
         var scaleC = Vector256.Create(p.ScaleC);
