@@ -23,7 +23,8 @@ namespace EdgeRuntime.Kernels.Gemm;
 // outside [yMin, yMax] ⊂ [-128, 255].
 //
 // Packed A with row offsets: [the path's ordinary packed A of the shifted rows][RoundUp(M, 4) int32 row offsets]
-// [4 int32: flag 1 when every packed value lies in [-127, 127], then 3 zeros].
+// [4 int32: flag 1 when every packed value lies in [-127, 127]; flag 1 when any row offset is not 0; then 2 zeros].
+// Both flags are decided once here, at load, so a run does not scan the weights or the offsets.
 // Scratch: [16 bytes of slack][the path's B panel][n + 3 int32 column sums (a 4-column tail panel writes 4 sums, zero
 // past n, which its tiles read)]. The slack lets the Neon kernel load 8 bytes before the panel (see KernelNeon4x16Paired).
 public static partial class QGemm
@@ -69,6 +70,7 @@ public static partial class QGemm
         PackAInterleaved(a, m, k, NeonRowBlock, isa == IsaPath.Neon ? 2 : 4, packed, baseLength, offsets[..m]);
         for (int i = 0; i < m; i++) offsets[i] = (rowOffsets.IsEmpty ? 0 : rowOffsets[i]) - offsets[i];
         offsets[offsetsLength] = noMinus128 ? 1 : 0;
+        offsets[offsetsLength + 1] = offsets[..m].ContainsAnyExcept(0) ? 1 : 0;
     }
 
     /// <summary>The output type and whether a fused activation narrows the clamp, fixed per sink type at compile time.</summary>
@@ -310,7 +312,7 @@ public static partial class QGemm
         where TOutput : struct, IArmOutputKind
     {
         var offsets = MemoryMarshal.Cast<sbyte, int>(packedA.Slice(packedABase, (RoundUp(m, NeonRowBlock) + 4) * sizeof(int)));
-        if (offsets[..m].ContainsAnyExcept(0))
+        if (offsets[RoundUp(m, NeonRowBlock) + 1] != 0) // any row offset (flag set by PackAWithRowOffsetsArm)
             MultiplyRequantizeArm<TKernel, TOutput, WithRowOffsets>(m, n, k, packedA, offsets, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch, panelInts);
         else
             MultiplyRequantizeArm<TKernel, TOutput, NoRowOffsets>(m, n, k, packedA, offsets, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch, panelInts);
