@@ -341,7 +341,7 @@ public static partial class DepthwiseConv
                 continue;
             }
             var rowWeights = AdvSimd.LoadVector128(dotRows + 16 * c);
-            planes.Build<NeonWidener>(xBase + c * g.InPlane, widen: false);
+            planes.BuildBytes(xBase + c * g.InPlane);
             if (stride == 1) OutputsNeonDot3x3Stride1(r0, r1, r2, rowWeights, i0, i1, i2, channelBias, flatPlan.Outputs, requant, planes.Temp);
             else OutputsNeonDot3x3Stride2(r0, r1, r2, rowWeights, i0, channelBias, flatPlan.Outputs, requant, planes.Temp);
             planes.CopyOut(yBase + c * g.OutPlane, g.OutHeight, g.OutWidth);

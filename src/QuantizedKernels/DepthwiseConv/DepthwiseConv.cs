@@ -533,10 +533,9 @@ public static partial class DepthwiseConv
         /// columns and rows keep the zero point's byte) and widens every sub-plane with <typeparamref name="TWidener"/>
         /// (stride-2 int16 layouts put the odd columns at <see cref="FlatPlan.Half"/>).
         /// </summary>
-        public void Build<TWidener>(byte* channel, bool widen = true) where TWidener : IRowWidener
+        public void Build<TWidener>(byte* channel) where TWidener : IRowWidener
         {
-            CopyRows(channel);
-            if (!widen) return; // byte sub-planes only (the SDOT path reads int8 bytes)
+            BuildBytes(channel);
             for (int parity = 0; parity < plan.Stride; parity++)
                 TWidener.Widen(bytePlanes + (nint)parity * plan.BytePlaneBytes, Widened(parity), plan.WidenBytes, 2 * plan.Half, plan.Stride, signed);
         }
@@ -565,8 +564,11 @@ public static partial class DepthwiseConv
             return (first, Math.Max(0, (ImageRows - first + 1) / 2));
         }
 
-        /// <summary>Copies the image rows of the channel plane at <paramref name="channel"/> into the byte sub-planes.</summary>
-        private void CopyRows(byte* channel)
+        /// <summary>
+        /// Copies the image rows of the channel plane at <paramref name="channel"/> into the byte sub-planes (all the
+        /// SDOT path needs: it reads int8 bytes).
+        /// </summary>
+        public void BuildBytes(byte* channel)
         {
             int rowBytes = plan.RowBytes, count = RowCount;
             if (plan.Stride == 1)

@@ -171,10 +171,10 @@ public static partial class QGemm
             r3 = AdvSimd.DuplicateSelectedScalarToVector128(initial, 3);
             return;
         }
-        r0 = sink.Initial(0);
+        r0 = sink.Initial(0); // a partial block has 1 to 3 rows
         r1 = rows > 1 ? sink.Initial(1) : default;
         r2 = rows > 2 ? sink.Initial(2) : default;
-        r3 = rows > 3 ? sink.Initial(3) : default;
+        r3 = default;
     }
 
     /// <summary>Hands a 4×16 block to the sink: <see cref="IArmTileSink.Tile16"/> when full, else one <see cref="IArmTileSink.Row16"/> per real row.</summary>
@@ -188,10 +188,9 @@ public static partial class QGemm
             sink.Tile16(c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33);
             return;
         }
-        sink.Row16(0, c00, c01, c02, c03);
+        sink.Row16(0, c00, c01, c02, c03); // a partial block has 1 to 3 rows
         if (rows > 1) sink.Row16(1, c10, c11, c12, c13);
         if (rows > 2) sink.Row16(2, c20, c21, c22, c23);
-        if (rows > 3) sink.Row16(3, c30, c31, c32, c33);
     }
 
     /// <summary>Stores int32 accumulators: row r at <c>c + r·ldc</c>.</summary>
