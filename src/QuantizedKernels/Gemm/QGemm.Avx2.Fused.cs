@@ -14,29 +14,29 @@ namespace EdgeRuntime.Kernels.Gemm;
 /// </summary>
 public static partial class QGemm
 {
+    /// <summary>Where a requantizing sink writes the current row block: row r to <c>Y + r·Ldy</c>, with <c>Bias[r]</c> and <c>Multipliers[r]</c>.</summary>
+    private readonly unsafe struct Avx2RowTarget(byte* y, int ldy, int* bias, float* multipliers)
+    {
+        public readonly byte* Y = y;
+        public readonly int Ldy = ldy;
+        public readonly int* Bias = bias;
+        public readonly float* Multipliers = multipliers;
+    }
+
     /// <summary>Requantizes tile rows into bytes: row r of the tile goes to <c>y + r·ldy</c>, with row r's bias and multiplier.</summary>
     private unsafe struct Avx2RequantizeRows : IAvx2RequantizeSink
     {
-        public byte* Y;
-        public int Ldy;
-        public int* Bias;
-        public float* Multipliers;
+        public Avx2RowTarget Target;
         public Vector256<float> Low, High;
         public Vector256<int> ZeroPoint;
 
-        public void SetRows(byte* y, int ldy, int* bias, float* multipliers)
-        {
-            Y = y;
-            Ldy = ldy;
-            Bias = bias;
-            Multipliers = multipliers;
-        }
+        public void SetRows(byte* y, int ldy, int* bias, float* multipliers) => Target = new(y, ldy, bias, multipliers);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void Row(int r, Vector256<int> low, Vector256<int> high)
         {
-            var bias = Vector256.Create(Bias[r]);
-            var multiplier = Vector256.Create(Multipliers[r]);
+            var bias = Vector256.Create(Target.Bias[r]);
+            var multiplier = Vector256.Create(Target.Multipliers[r]);
             var q0 = Requantize(Avx2.Add(low, bias), multiplier);
             var q1 = Requantize(Avx2.Add(high, bias), multiplier);
             // Values lie in [-128, 255]: keep the low byte of each (two's complement for int8) and pack without saturating.
@@ -45,7 +45,7 @@ public static partial class QGemm
             q1 = Avx2.And(q1, byteMask);
             var words0 = Sse41.PackUnsignedSaturate(q0.GetLower(), q0.GetUpper()).AsInt16();
             var words1 = Sse41.PackUnsignedSaturate(q1.GetLower(), q1.GetUpper()).AsInt16();
-            Sse2.Store(Y + (long)r * Ldy, Sse2.PackUnsignedSaturate(words0, words1));
+            Sse2.Store(Target.Y + (long)r * Target.Ldy, Sse2.PackUnsignedSaturate(words0, words1));
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -70,27 +70,18 @@ public static partial class QGemm
     /// </summary>
     private unsafe struct Avx2RequantizeRowsInt16 : IAvx2RequantizeSink
     {
-        public byte* Y;
-        public int Ldy;
-        public int* Bias;
-        public float* Multipliers;
+        public Avx2RowTarget Target;
         public Vector256<short> ZeroPoint;
         public Vector128<byte> Min, Max; // the clamp bounds as bytes of the output type
         public bool Signed;
 
-        public void SetRows(byte* y, int ldy, int* bias, float* multipliers)
-        {
-            Y = y;
-            Ldy = ldy;
-            Bias = bias;
-            Multipliers = multipliers;
-        }
+        public void SetRows(byte* y, int ldy, int* bias, float* multipliers) => Target = new(y, ldy, bias, multipliers);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void Row(int r, Vector256<int> low, Vector256<int> high)
         {
-            var bias = Vector256.Create(Bias[r]);
-            var multiplier = Vector256.Create(Multipliers[r]);
+            var bias = Vector256.Create(Target.Bias[r]);
+            var multiplier = Vector256.Create(Target.Multipliers[r]);
             var ceiling = Vector256.Create(32767f);
             var q0 = Avx.ConvertToVector256Int32(Avx.Min(Avx.Multiply(Avx.ConvertToVector256Single(Avx2.Add(low, bias)), multiplier), ceiling));
             var q1 = Avx.ConvertToVector256Int32(Avx.Min(Avx.Multiply(Avx.ConvertToVector256Single(Avx2.Add(high, bias)), multiplier), ceiling));
@@ -99,7 +90,7 @@ public static partial class QGemm
             Vector128<byte> bytes = Signed
                 ? Sse41.Min(Sse41.Max(Sse2.PackSignedSaturate(words.GetLower(), words.GetUpper()), Min.AsSByte()), Max.AsSByte()).AsByte()
                 : Sse2.Min(Sse2.Max(Sse2.PackUnsignedSaturate(words.GetLower(), words.GetUpper()), Min), Max);
-            Sse2.Store(Y + (long)r * Ldy, bytes);
+            Sse2.Store(Target.Y + (long)r * Target.Ldy, bytes);
         }
     }
 
