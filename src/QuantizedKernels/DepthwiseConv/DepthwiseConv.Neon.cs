@@ -354,6 +354,38 @@ public static partial class DepthwiseConv
         [ConstantExpected(Max = (byte)3)] byte row) =>
         Dp.DotProductBySelectedQuadruplet(acc, AdvSimd.Arm64.VectorTableLookup(bytes, indices), rowWeights, row);
 
+    /// <summary>
+    /// Kernel row <paramref name="row"/> of 16 stride-1 outputs: windows of outputs 0-11 from the 16 bytes at
+    /// <paramref name="source"/>, of outputs 12-15 from those at <paramref name="source"/> + 12.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void KernelRowStride1(ref Vector128<int> a0, ref Vector128<int> a1, ref Vector128<int> a2, ref Vector128<int> a3,
+        sbyte* source, Vector128<sbyte> w, Vector128<sbyte> i0, Vector128<sbyte> i1, Vector128<sbyte> i2, [ConstantExpected(Max = (byte)3)] byte row)
+    {
+        var v = AdvSimd.LoadVector128(source);
+        var u = AdvSimd.LoadVector128(source + 12);
+        a0 = DotWindows(a0, v, i0, w, row);
+        a1 = DotWindows(a1, v, i1, w, row);
+        a2 = DotWindows(a2, v, i2, w, row);
+        a3 = DotWindows(a3, u, i0, w, row);
+    }
+
+    /// <summary>
+    /// Kernel row <paramref name="row"/> of 16 stride-2 outputs: outputs 4g..4g+3 read the 16 bytes at
+    /// <paramref name="source"/> + 8g, loaded as two LDP (bytes 0 and 16, then 8 and 24).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void KernelRowStride2(ref Vector128<int> a0, ref Vector128<int> a1, ref Vector128<int> a2, ref Vector128<int> a3,
+        sbyte* source, Vector128<sbyte> w, Vector128<sbyte> i0, [ConstantExpected(Max = (byte)3)] byte row)
+    {
+        var (v0, v2) = AdvSimd.Arm64.LoadPairVector128(source);
+        var (v1, v3) = AdvSimd.Arm64.LoadPairVector128(source + 8);
+        a0 = DotWindows(a0, v0, i0, w, row);
+        a1 = DotWindows(a1, v1, i0, w, row);
+        a2 = DotWindows(a2, v2, i0, w, row);
+        a3 = DotWindows(a3, v3, i0, w, row);
+    }
+
     /// <summary>Stride 1: <paramref name="outputs"/> (rounded up to 16) flattened outputs into <paramref name="y"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void OutputsNeonDot3x3Stride1(sbyte* r0, sbyte* r1, sbyte* r2, Vector128<sbyte> w, Vector128<sbyte> i0,
@@ -364,24 +396,10 @@ public static partial class DepthwiseConv
         // One pointer per kernel row, stepped with the output: loads take immediate offsets, no index arithmetic.
         for (; y < end; r0 += 16, r1 += 16, r2 += 16, y += 16)
         {
-            var v = AdvSimd.LoadVector128(r0);
-            var u = AdvSimd.LoadVector128(r0 + 12);
-            var a0 = DotWindows(bias, v, i0, w, 0);
-            var a1 = DotWindows(bias, v, i1, w, 0);
-            var a2 = DotWindows(bias, v, i2, w, 0);
-            var a3 = DotWindows(bias, u, i0, w, 0);
-            v = AdvSimd.LoadVector128(r1);
-            u = AdvSimd.LoadVector128(r1 + 12);
-            a0 = DotWindows(a0, v, i0, w, 1);
-            a1 = DotWindows(a1, v, i1, w, 1);
-            a2 = DotWindows(a2, v, i2, w, 1);
-            a3 = DotWindows(a3, u, i0, w, 1);
-            v = AdvSimd.LoadVector128(r2);
-            u = AdvSimd.LoadVector128(r2 + 12);
-            a0 = DotWindows(a0, v, i0, w, 2);
-            a1 = DotWindows(a1, v, i1, w, 2);
-            a2 = DotWindows(a2, v, i2, w, 2);
-            a3 = DotWindows(a3, u, i0, w, 2);
+            Vector128<int> a0 = bias, a1 = bias, a2 = bias, a3 = bias;
+            KernelRowStride1(ref a0, ref a1, ref a2, ref a3, r0, w, i0, i1, i2, 0);
+            KernelRowStride1(ref a0, ref a1, ref a2, ref a3, r1, w, i0, i1, i2, 1);
+            KernelRowStride1(ref a0, ref a1, ref a2, ref a3, r2, w, i0, i1, i2, 2);
             rq.Store16(a0, a1, a2, a3, y, 16);
         }
     }
@@ -395,25 +413,10 @@ public static partial class DepthwiseConv
         byte* end = y + outputs;
         for (; y < end; r0 += 32, r1 += 32, r2 += 32, y += 16)
         {
-            // Outputs 4g..4g+3 read the 16 bytes at 8g: two LDP per kernel row (bytes 0 and 16, then 8 and 24).
-            var (v0, v2) = AdvSimd.Arm64.LoadPairVector128(r0);
-            var (v1, v3) = AdvSimd.Arm64.LoadPairVector128(r0 + 8);
-            var a0 = DotWindows(bias, v0, i0, w, 0);
-            var a1 = DotWindows(bias, v1, i0, w, 0);
-            var a2 = DotWindows(bias, v2, i0, w, 0);
-            var a3 = DotWindows(bias, v3, i0, w, 0);
-            (v0, v2) = AdvSimd.Arm64.LoadPairVector128(r1);
-            (v1, v3) = AdvSimd.Arm64.LoadPairVector128(r1 + 8);
-            a0 = DotWindows(a0, v0, i0, w, 1);
-            a1 = DotWindows(a1, v1, i0, w, 1);
-            a2 = DotWindows(a2, v2, i0, w, 1);
-            a3 = DotWindows(a3, v3, i0, w, 1);
-            (v0, v2) = AdvSimd.Arm64.LoadPairVector128(r2);
-            (v1, v3) = AdvSimd.Arm64.LoadPairVector128(r2 + 8);
-            a0 = DotWindows(a0, v0, i0, w, 2);
-            a1 = DotWindows(a1, v1, i0, w, 2);
-            a2 = DotWindows(a2, v2, i0, w, 2);
-            a3 = DotWindows(a3, v3, i0, w, 2);
+            Vector128<int> a0 = bias, a1 = bias, a2 = bias, a3 = bias;
+            KernelRowStride2(ref a0, ref a1, ref a2, ref a3, r0, w, i0, 0);
+            KernelRowStride2(ref a0, ref a1, ref a2, ref a3, r1, w, i0, 1);
+            KernelRowStride2(ref a0, ref a1, ref a2, ref a3, r2, w, i0, 2);
             rq.Store16(a0, a1, a2, a3, y, 16);
         }
     }
