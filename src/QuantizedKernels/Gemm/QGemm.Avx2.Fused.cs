@@ -14,13 +14,17 @@ namespace EdgeRuntime.Kernels.Gemm;
 /// </summary>
 public static partial class QGemm
 {
-    /// <summary>Where a requantizing sink writes the current row block: row r to <c>Y + r·Ldy</c>, with <c>Bias[r]</c> and <c>Multipliers[r]</c>.</summary>
-    private readonly unsafe struct Avx2RowTarget(byte* y, int ldy, int* bias, float* multipliers)
+    /// <summary>
+    /// Where a requantizing sink writes the current row block: row r to <c>Y + r·Ldy</c>, with <c>Bias[r]</c> and
+    /// <c>Multipliers[r]</c>; rows from <c>Rows</c> on are computed (padding of the last block) but not stored.
+    /// </summary>
+    private readonly unsafe struct Avx2RowTarget(byte* y, int ldy, int* bias, float* multipliers, int rows)
     {
         public readonly byte* Y = y;
         public readonly int Ldy = ldy;
         public readonly int* Bias = bias;
         public readonly float* Multipliers = multipliers;
+        public readonly int Rows = rows;
     }
 
     /// <summary>Requantizes tile rows into bytes: row r of the tile goes to <c>y + r·ldy</c>, with row r's bias and multiplier.</summary>
@@ -30,15 +34,23 @@ public static partial class QGemm
         public Vector256<float> Low, High;
         public Vector256<int> ZeroPoint;
 
-        public void SetRows(byte* y, int ldy, int* bias, float* multipliers) => Target = new(y, ldy, bias, multipliers);
+        public void SetRows(in Avx2RowTarget target) => Target = target;
+
+        public readonly Vector256<int> Initial(int r) => Vector256.Create(Target.Bias[r]);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public readonly void Row(int r, Vector256<int> low, Vector256<int> high)
+        public readonly void RowPair(int r, Vector256<int> low0, Vector256<int> high0, Vector256<int> low1, Vector256<int> high1)
         {
-            var bias = Vector256.Create(Target.Bias[r]);
+            Row(r, low0, high0);
+            if (r + 1 < Target.Rows) Row(r + 1, low1, high1);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly void Row(int r, Vector256<int> low, Vector256<int> high)
+        {
             var multiplier = Vector256.Create(Target.Multipliers[r]);
-            var q0 = Requantize(Avx2.Add(low, bias), multiplier);
-            var q1 = Requantize(Avx2.Add(high, bias), multiplier);
+            var q0 = Requantize(low, multiplier);
+            var q1 = Requantize(high, multiplier);
             // Values lie in [-128, 255]: keep the low byte of each (two's complement for int8) and pack without saturating.
             var byteMask = Vector256.Create(0xFF);
             q0 = Avx2.And(q0, byteMask);
@@ -61,36 +73,61 @@ public static partial class QGemm
 
     /// <summary>
     /// The same requantization with fewer operations per row, for finite multipliers (then the product is never NaN):
-    /// add bias, convert to float, multiply, cap at 32767 (so an overflowing product cannot convert to int.MinValue),
-    /// convert with round-half-even (a large negative product becomes int.MinValue), then in integers: VPACKSSDW to
-    /// int16, VPADDSW the zero point, pack to bytes with the output type's saturation and clamp to [yMin, yMax] on
-    /// bytes. Equal to the float clamp of <see cref="Avx2RequantizeRows"/>: rounding is monotone and the bounds are
-    /// integers, so clamping after rounding gives the same value, and every saturation only moves values that lie
-    /// beyond [yMin, yMax] ⊂ [-128, 255] further or to that side (|zp| ≤ 255 cannot bring a saturated ±32767 back).
+    /// convert to float, multiply, cap at 32767 (so an overflowing product cannot convert to int.MinValue; skipped when
+    /// every |multiplier| &lt; 1, as then |product| &lt; 2³¹ for any int32), convert with round-half-even (a large
+    /// negative product becomes int.MinValue), then in integers: VPACKSSDW to int16, VPADDSW the zero point, pack to
+    /// bytes with the output type's saturation and clamp to [yMin, yMax] on bytes. Equal to the float clamp of
+    /// <see cref="Avx2RequantizeRows"/>: rounding is monotone and the bounds are integers, so clamping after rounding
+    /// gives the same value, and every saturation only moves values that lie beyond [yMin, yMax] ⊂ [-128, 255] further
+    /// or to that side (|zp| ≤ 255 cannot bring a saturated ±32767 back). Two rows are packed together: one 32-byte
+    /// vector holds row r in its low half and row r + 1 in its high half.
     /// </summary>
     private unsafe struct Avx2RequantizeRowsInt16 : IAvx2RequantizeSink
     {
         public Avx2RowTarget Target;
         public Vector256<short> ZeroPoint;
-        public Vector128<byte> Min, Max; // the clamp bounds as bytes of the output type
+        public Vector256<byte> Min, Max; // the clamp bounds as bytes of the output type
         public bool Signed;
+        public bool CapProducts;
 
-        public void SetRows(byte* y, int ldy, int* bias, float* multipliers) => Target = new(y, ldy, bias, multipliers);
+        public void SetRows(in Avx2RowTarget target) => Target = target;
+
+        public readonly Vector256<int> Initial(int r) => Vector256.Create(Target.Bias[r]);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public readonly void Row(int r, Vector256<int> low, Vector256<int> high)
+        public readonly void RowPair(int r, Vector256<int> low0, Vector256<int> high0, Vector256<int> low1, Vector256<int> high1)
         {
-            var bias = Vector256.Create(Target.Bias[r]);
-            var multiplier = Vector256.Create(Target.Multipliers[r]);
-            var ceiling = Vector256.Create(32767f);
-            var q0 = Avx.ConvertToVector256Int32(Avx.Min(Avx.Multiply(Avx.ConvertToVector256Single(Avx2.Add(low, bias)), multiplier), ceiling));
-            var q1 = Avx.ConvertToVector256Int32(Avx.Min(Avx.Multiply(Avx.ConvertToVector256Single(Avx2.Add(high, bias)), multiplier), ceiling));
-            // VPACKSSDW packs within 128-bit lanes: (q0 0..3, q1 0..3 | q0 4..7, q1 4..7); VPERMQ restores column order.
-            var words = Avx2.AddSaturate(Avx2.Permute4x64(Avx2.PackSignedSaturate(q0, q1).AsInt64(), 0b11_01_10_00).AsInt16(), ZeroPoint);
-            Vector128<byte> bytes = Signed
-                ? Sse41.Min(Sse41.Max(Sse2.PackSignedSaturate(words.GetLower(), words.GetUpper()), Min.AsSByte()), Max.AsSByte()).AsByte()
-                : Sse2.Min(Sse2.Max(Sse2.PackUnsignedSaturate(words.GetLower(), words.GetUpper()), Min), Max);
-            Sse2.Store(Target.Y + (long)r * Target.Ldy, bytes);
+            var multiplier0 = Vector256.Create(Target.Multipliers[r]);
+            var multiplier1 = Vector256.Create(Target.Multipliers[r + 1]);
+            // VPACKSSDW packs within 128-bit lanes: words of row r = (0..3, 8..11 | 4..7, 12..15), likewise row r + 1.
+            var words0 = Avx2.AddSaturate(Avx2.PackSignedSaturate(Scale(low0, multiplier0), Scale(high0, multiplier0)), ZeroPoint);
+            var words1 = Avx2.AddSaturate(Avx2.PackSignedSaturate(Scale(low1, multiplier1), Scale(high1, multiplier1)), ZeroPoint);
+            // Bytes as 4-byte groups: (r 0..3, r 8..11, r+1 0..3, r+1 8..11 | r 4..7, r 12..15, r+1 4..7, r+1 12..15);
+            // VPERMD puts row r in the low half and row r + 1 in the high half, each in column order.
+            var rowOrder = Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7);
+            Vector256<byte> bytes;
+            if (Signed)
+            {
+                var packed = Avx2.PermuteVar8x32(Avx2.PackSignedSaturate(words0, words1).AsInt32(), rowOrder).AsSByte();
+                bytes = Avx2.Min(Avx2.Max(packed, Min.AsSByte()), Max.AsSByte()).AsByte();
+            }
+            else
+            {
+                var packed = Avx2.PermuteVar8x32(Avx2.PackUnsignedSaturate(words0, words1).AsInt32(), rowOrder).AsByte();
+                bytes = Avx2.Min(Avx2.Max(packed, Min), Max);
+            }
+            byte* row = Target.Y + (long)r * Target.Ldy;
+            Sse2.Store(row, bytes.GetLower());
+            if (r + 1 < Target.Rows) Sse2.Store(row + Target.Ldy, bytes.GetUpper());
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly Vector256<int> Scale(Vector256<int> value, Vector256<float> multiplier)
+        {
+            var product = Avx.Multiply(Avx.ConvertToVector256Single(value), multiplier);
+            if (CapProducts) product = Avx.Min(product, Vector256.Create(32767f));
+            // VCVTPS2DQ rounds with MXCSR's mode, which .NET leaves at round-to-nearest-even.
+            return Avx.ConvertToVector256Int32(product);
         }
     }
 
@@ -99,22 +136,24 @@ public static partial class QGemm
         ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers, int yZeroPoint, int yMin, int yMax, Span<byte> y, int ldy, Span<int> scratch)
     {
         // Arguments were checked by MultiplyRequantize.
-        if (n != 1 && yZeroPoint >= -255 && yZeroPoint <= 255 && AllFinite(multipliers[..m]))
+        if (n == 1)
+        {
+            MultiplyVectorRequantizeAvx2(m, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch);
+            return;
+        }
+        var (allFinite, allBelowOne) = ClassifyMultipliers(multipliers[..m]);
+        if (yZeroPoint >= -255 && yZeroPoint <= 255 && allFinite)
         {
             bool signed = yMin < 0;
             var sink = new Avx2RequantizeRowsInt16
             {
                 ZeroPoint = Vector256.Create((short)yZeroPoint),
-                Min = signed ? Vector128.Create((sbyte)yMin).AsByte() : Vector128.Create((byte)yMin),
-                Max = signed ? Vector128.Create((sbyte)yMax).AsByte() : Vector128.Create((byte)yMax),
+                Min = signed ? Vector256.Create((sbyte)yMin).AsByte() : Vector256.Create((byte)yMin),
+                Max = signed ? Vector256.Create((sbyte)yMax).AsByte() : Vector256.Create((byte)yMax),
                 Signed = signed,
+                CapProducts = !allBelowOne,
             };
             MultiplyRequantizeAvx2Tiles(m, n, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch, ref sink);
-            return;
-        }
-        if (n == 1)
-        {
-            MultiplyVectorRequantizeAvx2(m, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch);
             return;
         }
         var floatSink = new Avx2RequantizeRows
@@ -126,11 +165,16 @@ public static partial class QGemm
         MultiplyRequantizeAvx2Tiles(m, n, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch, ref floatSink);
     }
 
-    private static bool AllFinite(ReadOnlySpan<float> values)
+    /// <summary>Whether every multiplier is finite, and whether every one lies strictly inside (−1, 1).</summary>
+    private static (bool AllFinite, bool AllBelowOne) ClassifyMultipliers(ReadOnlySpan<float> values)
     {
+        bool belowOne = true;
         foreach (float v in values)
-            if (!float.IsFinite(v)) return false;
-        return true;
+        {
+            if (!float.IsFinite(v)) return (false, false);
+            belowOne &= Math.Abs(v) < 1f;
+        }
+        return (true, belowOne);
     }
 
     /// <summary>Widest last panel computed column by column with the matrix-vector product.</summary>
@@ -139,12 +183,13 @@ public static partial class QGemm
     /// <summary>What the tile loop of <see cref="MultiplyRequantizeAvx2Tiles"/> points a requantizing sink at per row block.</summary>
     private unsafe interface IAvx2RequantizeSink : IAvx2TileSink
     {
-        void SetRows(byte* y, int ldy, int* bias, float* multipliers);
+        void SetRows(in Avx2RowTarget target);
     }
 
     /// <summary>
-    /// The tile loop: per 16-column panel of B (packed once), every 6-row block of A through the 6×16 microkernel into
-    /// <paramref name="sink"/>; partial tiles go through a 6×16 byte buffer on the stack.
+    /// The tile loop: per 16-column panel of B (packed once), every 6-row block of A through the microkernel into
+    /// <paramref name="sink"/>; a last block of 1–5 rows runs the 2-, 4- or 6-row kernel and stores only its rows,
+    /// and a last panel of fewer than 16 columns goes through a 6×16 byte buffer on the stack.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void MultiplyRequantizeAvx2Tiles<TSink>(int m, int n, int k, ReadOnlySpan<sbyte> packedA, ReadOnlySpan<sbyte> b, int ldb,
@@ -164,10 +209,16 @@ public static partial class QGemm
         }
         int pairs = DivideRoundingUp(k, 2);
         int blockInts = pairs * Avx2RowsPerBlock;
+        int fullBlocksEnd = m - m % Avx2RowsPerBlock, lastRows = m - fullBlocksEnd;
         byte* tile = stackalloc byte[Avx2RowsPerBlock * Avx2ColumnsPerPanel];
-        // Bias and multipliers padded to whole row blocks, so the microkernel's rows past M read defined values.
+        // Bias and multipliers of the last block padded to 6 rows, so the kernel's rows past M read defined values.
         int* paddedBias = stackalloc int[Avx2RowsPerBlock];
         float* paddedMultipliers = stackalloc float[Avx2RowsPerBlock];
+        for (int r = 0; r < lastRows; r++)
+        {
+            paddedBias[r] = bias[fullBlocksEnd + r];
+            paddedMultipliers[r] = multipliers[fullBlocksEnd + r];
+        }
         fixed (sbyte* aBase = packedA)
         fixed (sbyte* bBase = b)
         fixed (byte* yBase = y)
@@ -178,31 +229,33 @@ public static partial class QGemm
             for (int j0 = 0; j0 < n; j0 += Avx2ColumnsPerPanel)
             {
                 int columns = Math.Min(Avx2ColumnsPerPanel, n - j0);
+                bool fullPanel = columns == Avx2ColumnsPerPanel;
                 PackBPanelAvx2(bBase + j0, ldb, k, columns, (short*)panel);
-                for (int i0 = 0; i0 < m; i0 += Avx2RowsPerBlock)
+                byte* destination = yBase + j0;
+                int* aBlock = (int*)aBase;
+                for (int i0 = 0; i0 < fullBlocksEnd; i0 += Avx2RowsPerBlock, aBlock += blockInts, destination += (long)Avx2RowsPerBlock * ldy)
                 {
-                    int rows = Math.Min(Avx2RowsPerBlock, m - i0);
-                    int* aBlock = (int*)aBase + (i0 / Avx2RowsPerBlock) * blockInts;
-                    byte* destination = yBase + (long)i0 * ldy + j0;
-                    bool full = rows == Avx2RowsPerBlock && columns == Avx2ColumnsPerPanel;
-                    if (rows == Avx2RowsPerBlock)
-                        sink.SetRows(full ? destination : tile, full ? ldy : Avx2ColumnsPerPanel, biasBase + i0, multiplierBase + i0);
-                    else
-                    {
-                        for (int r = 0; r < Avx2RowsPerBlock; r++)
-                        {
-                            paddedBias[r] = r < rows ? biasBase[i0 + r] : 0;
-                            paddedMultipliers[r] = r < rows ? multiplierBase[i0 + r] : 0f;
-                        }
-                        sink.SetRows(full ? destination : tile, full ? ldy : Avx2ColumnsPerPanel, paddedBias, paddedMultipliers);
-                    }
-                    Avx2Kernel6x16(aBlock, panel, pairs, ref sink);
-                    if (!full)
-                        for (int r = 0; r < rows; r++)
-                            new ReadOnlySpan<byte>(tile + r * Avx2ColumnsPerPanel, columns).CopyTo(new Span<byte>(destination + (long)r * ldy, columns));
+                    sink.SetRows(new Avx2RowTarget(fullPanel ? destination : tile, fullPanel ? ldy : Avx2ColumnsPerPanel,
+                        biasBase + i0, multiplierBase + i0, Avx2RowsPerBlock));
+                    Avx2Kernel<Avx2SixRows, TSink>(aBlock, panel, pairs, ref sink);
+                    if (!fullPanel) CopyTileRows(tile, destination, ldy, Avx2RowsPerBlock, columns);
                 }
+                if (lastRows == 0) continue;
+                sink.SetRows(new Avx2RowTarget(fullPanel ? destination : tile, fullPanel ? ldy : Avx2ColumnsPerPanel,
+                    paddedBias, paddedMultipliers, lastRows));
+                if (lastRows > 4) Avx2Kernel<Avx2SixRows, TSink>(aBlock, panel, pairs, ref sink);
+                else if (lastRows > 2) Avx2Kernel<Avx2FourRows, TSink>(aBlock, panel, pairs, ref sink);
+                else Avx2Kernel<Avx2TwoRows, TSink>(aBlock, panel, pairs, ref sink);
+                if (!fullPanel) CopyTileRows(tile, destination, ldy, lastRows, columns);
             }
         }
+    }
+
+    /// <summary>Copies <paramref name="rows"/> rows of <paramref name="columns"/> bytes from the 16-byte-stride tile buffer.</summary>
+    private static unsafe void CopyTileRows(byte* tile, byte* destination, int ldy, int rows, int columns)
+    {
+        for (int r = 0; r < rows; r++)
+            new ReadOnlySpan<byte>(tile + r * Avx2ColumnsPerPanel, columns).CopyTo(new Span<byte>(destination + (long)r * ldy, columns));
     }
 
     /// <summary>

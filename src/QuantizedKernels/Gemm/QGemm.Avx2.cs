@@ -72,7 +72,7 @@ public static partial class QGemm
                     int* c = accBase + (long)i0 * ldAcc + j0;
                     bool full = rows == Avx2RowsPerBlock && columns == Avx2ColumnsPerPanel;
                     var sink = new Avx2StoreInt32(full ? c : tile, full ? ldAcc : Avx2ColumnsPerPanel);
-                    Avx2Kernel6x16(aBlock, panel, pairs, ref sink);
+                    Avx2Kernel<Avx2SixRows, Avx2StoreInt32>(aBlock, panel, pairs, ref sink);
                     if (!full) CopyTile(tile, Avx2ColumnsPerPanel, c, ldAcc, rows, columns);
                 }
             }
@@ -110,30 +110,58 @@ public static partial class QGemm
         }
     }
 
-    /// <summary>What the 6×16 microkernel does with its finished accumulator rows (specialised per sink type).</summary>
+    /// <summary>
+    /// What the 6×16 microkernel starts its accumulators from and does with them when done (specialised per sink type).
+    /// Finished rows arrive in pairs so that a requantizing sink can pack two rows into one 32-byte vector.
+    /// </summary>
     private interface IAvx2TileSink
     {
-        /// <summary>Row <paramref name="r"/> of the tile: columns 0–7 in <paramref name="low"/>, 8–15 in <paramref name="high"/>.</summary>
-        void Row(int r, Vector256<int> low, Vector256<int> high);
+        /// <summary>Initial value of every accumulator of row <paramref name="r"/> (zero, or the row's bias: int32 sums wrap, so where the bias is added does not matter).</summary>
+        Vector256<int> Initial(int r);
+
+        /// <summary>Rows <paramref name="r"/> and r + 1 of the tile: columns 0–7 in the low vectors, 8–15 in the high ones.</summary>
+        void RowPair(int r, Vector256<int> low0, Vector256<int> high0, Vector256<int> low1, Vector256<int> high1);
     }
+
+    /// <summary>How many rows (2, 4 or 6) of a 6-row block the microkernel computes; a type argument, so the JIT drops the other rows' code.</summary>
+    private interface IAvx2BlockRows
+    {
+        static abstract int Count { get; }
+    }
+
+    private readonly struct Avx2TwoRows : IAvx2BlockRows { public static int Count => 2; }
+    private readonly struct Avx2FourRows : IAvx2BlockRows { public static int Count => 4; }
+    private readonly struct Avx2SixRows : IAvx2BlockRows { public static int Count => 6; }
 
     /// <summary>Stores the int32 accumulators: row r at <c>c + r·ldc</c>.</summary>
     private readonly unsafe struct Avx2StoreInt32(int* c, int ldc) : IAvx2TileSink
     {
+        public Vector256<int> Initial(int r) => Vector256<int>.Zero;
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Row(int r, Vector256<int> low, Vector256<int> high)
+        public void RowPair(int r, Vector256<int> low0, Vector256<int> high0, Vector256<int> low1, Vector256<int> high1)
         {
             int* row = c + (long)r * ldc;
-            Avx.Store(row, low);
-            Avx.Store(row + 8, high);
+            Avx.Store(row, low0);
+            Avx.Store(row + 8, high0);
+            Avx.Store(row + ldc, low1);
+            Avx.Store(row + ldc + 8, high1);
         }
     }
 
+    /// <summary>
+    /// The microkernel: <typeparamref name="TRows"/>.Count rows (of a packed 6-row block, whose stride stays 6 rows per
+    /// k-pair) × 16 columns, two ymm accumulators per row. Per k-pair: two loads of the B panel, one 32-bit broadcast
+    /// of each row's (a0, a1) pair, and per row two VPMADDWD + VPADDD.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Avx2Kernel6x16<TSink>(int* a, int* panel, int pairs, ref TSink sink) where TSink : struct, IAvx2TileSink
+    private static unsafe void Avx2Kernel<TRows, TSink>(int* a, int* panel, int pairs, ref TSink sink)
+        where TRows : struct, IAvx2BlockRows where TSink : struct, IAvx2TileSink
     {
-        Vector256<int> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        Vector256<int> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        Vector256<int> c00 = sink.Initial(0), c10 = sink.Initial(1), c20 = default, c30 = default, c40 = default, c50 = default;
+        if (TRows.Count > 2) { c20 = sink.Initial(2); c30 = sink.Initial(3); }
+        if (TRows.Count > 4) { c40 = sink.Initial(4); c50 = sink.Initial(5); }
+        Vector256<int> c01 = c00, c11 = c10, c21 = c20, c31 = c30, c41 = c40, c51 = c50;
         for (int p = 0; p < pairs; p++)
         {
             var b0 = Avx.LoadVector256((short*)panel);
@@ -144,27 +172,30 @@ public static partial class QGemm
             w = Avx2.BroadcastScalarToVector256(a + 1).AsInt16();
             c10 = Avx2.Add(c10, Avx2.MultiplyAddAdjacent(b0, w));
             c11 = Avx2.Add(c11, Avx2.MultiplyAddAdjacent(b1, w));
-            w = Avx2.BroadcastScalarToVector256(a + 2).AsInt16();
-            c20 = Avx2.Add(c20, Avx2.MultiplyAddAdjacent(b0, w));
-            c21 = Avx2.Add(c21, Avx2.MultiplyAddAdjacent(b1, w));
-            w = Avx2.BroadcastScalarToVector256(a + 3).AsInt16();
-            c30 = Avx2.Add(c30, Avx2.MultiplyAddAdjacent(b0, w));
-            c31 = Avx2.Add(c31, Avx2.MultiplyAddAdjacent(b1, w));
-            w = Avx2.BroadcastScalarToVector256(a + 4).AsInt16();
-            c40 = Avx2.Add(c40, Avx2.MultiplyAddAdjacent(b0, w));
-            c41 = Avx2.Add(c41, Avx2.MultiplyAddAdjacent(b1, w));
-            w = Avx2.BroadcastScalarToVector256(a + 5).AsInt16();
-            c50 = Avx2.Add(c50, Avx2.MultiplyAddAdjacent(b0, w));
-            c51 = Avx2.Add(c51, Avx2.MultiplyAddAdjacent(b1, w));
+            if (TRows.Count > 2)
+            {
+                w = Avx2.BroadcastScalarToVector256(a + 2).AsInt16();
+                c20 = Avx2.Add(c20, Avx2.MultiplyAddAdjacent(b0, w));
+                c21 = Avx2.Add(c21, Avx2.MultiplyAddAdjacent(b1, w));
+                w = Avx2.BroadcastScalarToVector256(a + 3).AsInt16();
+                c30 = Avx2.Add(c30, Avx2.MultiplyAddAdjacent(b0, w));
+                c31 = Avx2.Add(c31, Avx2.MultiplyAddAdjacent(b1, w));
+            }
+            if (TRows.Count > 4)
+            {
+                w = Avx2.BroadcastScalarToVector256(a + 4).AsInt16();
+                c40 = Avx2.Add(c40, Avx2.MultiplyAddAdjacent(b0, w));
+                c41 = Avx2.Add(c41, Avx2.MultiplyAddAdjacent(b1, w));
+                w = Avx2.BroadcastScalarToVector256(a + 5).AsInt16();
+                c50 = Avx2.Add(c50, Avx2.MultiplyAddAdjacent(b0, w));
+                c51 = Avx2.Add(c51, Avx2.MultiplyAddAdjacent(b1, w));
+            }
             a += Avx2RowsPerBlock;
             panel += Avx2ColumnsPerPanel;
         }
-        sink.Row(0, c00, c01);
-        sink.Row(1, c10, c11);
-        sink.Row(2, c20, c21);
-        sink.Row(3, c30, c31);
-        sink.Row(4, c40, c41);
-        sink.Row(5, c50, c51);
+        sink.RowPair(0, c00, c01, c10, c11);
+        if (TRows.Count > 2) sink.RowPair(2, c20, c21, c30, c31);
+        if (TRows.Count > 4) sink.RowPair(4, c40, c41, c50, c51);
     }
 
     /// <summary>Copies the valid rows × columns of a padded microkernel tile into acc.</summary>

@@ -26,19 +26,24 @@ public static class QGemmFusedSelfTest
             {
                 int n = KernelSelfTest.ColumnCounts[(caseIndex * 7 + m) % KernelSelfTest.ColumnCounts.Count];
                 int ldb = caseIndex % 2 == 0 ? n : n + 1 + caseIndex % 13;
-                Case(path, recorder, random, m, n, k, ldb, caseIndex % 7);
+                Case(path, recorder, random, m, n, k, ldb, caseIndex % Variants);
                 caseIndex++;
             }
         foreach (var (m, n, k) in new[] { (96, 196, 24), (24, 144, 96), (160, 49, 96), (1001, 1, 320), (32, 50176 / 64, 27), (6, 16, 4096) })
-            for (int variant = 0; variant < 7; variant++)
+            for (int variant = 0; variant < Variants; variant++)
                 Case(path, recorder, random, m, n, k, n, variant);
     }
+
+    private const int Variants = 10;
 
     /// <summary>
     /// One case. <paramref name="variant"/>: 0 int8 output, 1 uint8 output, 2 narrowed int8 clamp, 3 extreme operands
     /// (all −128 with offsets +127, so |a − offset| = 255), 4 multipliers that saturate most outputs, 5 weights in
     /// [−127, 127] as real models have (the Neon kernel's two-products-per-lane path), 6 weights in a narrow range
-    /// [−100, 40] with offsets near and far from it (per-row shifts of the ARM packing) and B holding −128 often.
+    /// [−100, 40] with offsets near and far from it (per-row shifts of the ARM packing) and B holding −128 often,
+    /// 7 multipliers of 1 and above up to 1e30 (products beyond int32, which AVX2 must cap before converting), 8 a
+    /// non-finite multiplier (NaN, ±∞) in some rows, 9 multipliers just below 1 with biases near ±2³¹ (the largest
+    /// products AVX2 converts without a cap).
     /// </summary>
     private static void Case(IsaPath path, SelfTestRecorder recorder, Random random, int m, int n, int k, int ldb, int variant)
     {
@@ -58,6 +63,13 @@ public static class QGemmFusedSelfTest
             // Scale so that outputs spread over the 8-bit range (≈ 1/(128·√K) per unit of acc) or saturate.
             float typical = 1f / (64f * MathF.Sqrt(Math.Max(k, 1)) * 96f);
             multipliers[i] = typical * (variant == 4 ? 50f : 0.25f + (float)random.NextDouble());
+            if (variant == 7) multipliers[i] = random.Next(4) switch { 0 => 1f, 1 => 2.5f, 2 => 1e6f, _ => 1e30f };
+            if (variant == 9)
+            {
+                multipliers[i] = random.Next(2) == 0 ? 0.99999994f : 0.5f + 0.49f * (float)random.NextDouble();
+                bias[i] = random.Next(2) == 0 ? int.MaxValue - random.Next(1000) : int.MinValue + random.Next(1000);
+            }
+            if (variant == 8 && random.Next(3) == 0) multipliers[i] = random.Next(3) switch { 0 => float.NaN, 1 => float.PositiveInfinity, _ => float.NegativeInfinity };
         }
         bool unsignedOutput = variant == 1;
         int yZeroPoint = unsignedOutput ? random.Next(0, 256) : random.Next(-128, 128);
