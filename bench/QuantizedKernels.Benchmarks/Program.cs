@@ -68,8 +68,17 @@ if (args.Length > 0 && args[0] == "--quick")
             depthwiseResults[(shape, isa)] = MedianNanoseconds(problem.Run, seconds);
         }
     }
-    PrintTable("QGemm.Multiply (int32 out)", results, "median of a Stopwatch loop");
-    PrintTable("QGemm.MultiplyRequantize (fused requantization, int8 out; what convolutions run where available)", fusedResults, "median of a Stopwatch loop");
+    var peaks = new Dictionary<IsaPath, double>();
+    foreach (var isa in paths)
+        if (PeakProbe.Gops(isa, seconds) is { } peak) peaks[isa] = peak;
+    PrintTable("QGemm.Multiply (int32 out)", results, "median of a Stopwatch loop", peaks);
+    PrintTable("QGemm.MultiplyRequantize (fused requantization, int8 out; what convolutions run where available)", fusedResults, "median of a Stopwatch loop", peaks);
+    if (peaks.Count > 0)
+    {
+        Console.WriteLine("% of peak: GOPS / this core's measured int8 multiply-accumulate peak on that path (PeakProbe: independent");
+        Console.WriteLine("VPMADDWD+VPADDD chains on AVX2, VPDPBUSD on AVX-VNNI; no loads; fastest run, so the % are conservative): "
+            + string.Join(", ", peaks.Select(p => $"{CpuFeatures.Name(p.Key)} {p.Value.ToString("0.0", inv)} GOPS")));
+    }
     PrintDepthwiseTable(depthwiseResults);
     return 0;
 }
@@ -103,7 +112,7 @@ foreach (var summary in BenchmarkSwitcher.FromTypes([typeof(QGemmBenchmarks)]).R
             results[(shape, parameters.OfType<IsaPath>().First())] = g;
     }
 }
-if (results.Count > 0) PrintTable("QGemm.Multiply", results, "BenchmarkDotNet mean");
+if (results.Count > 0) PrintTable("QGemm.Multiply", results, "BenchmarkDotNet mean", []);
 return 0;
 
 void PrintDepthwiseTable(Dictionary<(DepthwiseShape, IsaPath), double> nanoseconds)
@@ -130,19 +139,37 @@ void PrintDepthwiseTable(Dictionary<(DepthwiseShape, IsaPath), double> nanosecon
     Console.WriteLine();
 }
 
-void PrintTable(string kernel, Dictionary<(GemmShape, IsaPath), double> results, string how)
+void PrintTable(string kernel, Dictionary<(GemmShape, IsaPath), double> results, string how, Dictionary<IsaPath, double> peaks)
 {
+    // Paths with a measured peak also get a "% of peak" column, and every path a row for all shapes together
+    // (total operations / total time).
+    var peakPaths = paths.Where(p => peaks.ContainsKey(p) && results.Keys.Any(key => key.Item2 == p)).ToArray();
     Console.WriteLine();
     Console.WriteLine($"{kernel} GOPS (2*M*N*K / time, {how}), {Environment.ProcessorCount} cores visible, single-threaded kernel");
     Console.Write($"{"MxKxN",-16} {"layer",-24}");
     foreach (var isa in paths) Console.Write($" {CpuFeatures.Name(isa),11}");
+    foreach (var isa in peakPaths) Console.Write($" {CpuFeatures.Name(isa) + " %peak",11}");
     Console.WriteLine();
+    var totalSeconds = new Dictionary<IsaPath, double>();
+    double totalOperations = 0;
     foreach (var shape in GemmShape.MobileNetV2Pointwise)
     {
         if (!paths.Any(p => results.ContainsKey((shape, p)))) continue;
+        totalOperations += shape.Operations;
         Console.Write($"{shape,-16} {shape.Layer,-24}");
         foreach (var isa in paths)
-            Console.Write(results.TryGetValue((shape, isa), out var g) ? $" {g.ToString("0.00", inv),11}" : $" {"-",11}");
+        {
+            bool measured = results.TryGetValue((shape, isa), out var g);
+            Console.Write(measured ? $" {g.ToString("0.00", inv),11}" : $" {"-",11}");
+            if (measured) totalSeconds[isa] = totalSeconds.GetValueOrDefault(isa) + shape.Operations / (g * 1e9);
+        }
+        foreach (var isa in peakPaths)
+            Console.Write($" {(100 * results[(shape, isa)] / peaks[isa]).ToString("0.0", inv),11}");
         Console.WriteLine();
     }
+    Console.Write($"{"all shapes together",-41}");
+    foreach (var isa in paths)
+        Console.Write(totalSeconds.TryGetValue(isa, out var t) ? $" {(totalOperations / t / 1e9).ToString("0.00", inv),11}" : $" {"-",11}");
+    foreach (var isa in peakPaths) Console.Write($" {(100 * totalOperations / totalSeconds[isa] / 1e9 / peaks[isa]).ToString("0.0", inv),11}");
+    Console.WriteLine();
 }
