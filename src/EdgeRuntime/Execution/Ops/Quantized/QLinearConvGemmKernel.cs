@@ -7,7 +7,9 @@ namespace EdgeRuntime.Execution.Ops.Quantized;
 
 /// <summary>
 /// QLinearConv on the int8 GEMM (<see cref="QGemm"/>) of the process's instruction-set path: pointwise, general KxK
-/// and grouped convolutions. Per (image, group, tile of output pixels) — the unit split across worker threads —
+/// and grouped convolutions. Per (image, group, tile of output pixels, range of output channels) — the unit split
+/// across worker threads; layers with few pixels (7×7, 14×14, dense) are split by output channels, each range's
+/// weights packed as a matrix of their own, so that threads get equal shares without tiles of a few pixels —
 /// the receptive fields are expanded into a signed K×T tile (<see cref="QLinearConvIm2Col"/>; skipped for int8
 /// 1x1/stride-1/unpadded convolutions, whose input planes already are that matrix), multiplied by the weights packed
 /// at load, and requantized straight into the NCHW output — in the GEMM's epilogue where the path has one
@@ -29,10 +31,19 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelV
     /// </summary>
     private const long MinParallelMacs = 1_000_000;
 
+    /// <summary>
+    /// Output channels per range are a multiple of this (every path's row block: 6 on AVX2, 4 on ARM), so ranges
+    /// split no microkernel block, and at least this many.
+    /// </summary>
+    private const int ChannelRangeQuantum = 12;
+
+    /// <summary>Smallest pixel tile worth its own work item; fewer pixels per thread share is split by channels instead.</summary>
+    private const int MinTilePixels = 64;
+
     private readonly QLinearConvGeometry _g;
     private readonly IsaPath _isa;
     private readonly WorkerPool? _workers;
-    private readonly sbyte[][] _packedWeights;   // per group, QGemm.PackA layout of [M/group, K]
+    private readonly sbyte[][] _packedWeights;   // per (group, channel range), QGemm.PackA layout of [range, K]
     private readonly int[] _bias;                 // per output channel: model bias + folded zero-point terms
     private readonly int[]? _foldedTerms;         // the zero-point terms alone, when the model bias arrives at run time
     private readonly int[] _weightZeroPoints;     // per output channel, signed form; all zero → empty
@@ -43,6 +54,7 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelV
     private readonly bool _direct;                // int8 1x1/s1/p0: the input plane is the GEMM operand B
     private readonly bool _fused;                 // QGemm.MultiplyRequantize: weight zero points folded into packed A
     private readonly int _tile, _tilesPerGroup;
+    private readonly int _channelRanges, _channelsPerRange; // output channels of a group split into ranges of _channelsPerRange (last may be shorter)
     private readonly WorkerScratch[] _scratch;
     private Tensor? _x, _y;
 
@@ -94,25 +106,7 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelV
         _weightZeroPoints = anyWeightZeroPoint ? wz : [];
         if (runtimeBias) _foldedTerms = (int[])_bias.Clone();
 
-        // The fused path subtracts the weight zero points in the packed weights (Σ x'(w' - wz') needs no column
-        // sums of x'); the bias above is the same either way. The scalar path keeps the unfused definition.
         _fused = QGemm.HasFusedRequantization(isa) && isa != IsaPath.Scalar;
-        _packedWeights = new sbyte[g.Group][];
-        for (int group = 0; group < g.Group; group++)
-        {
-            var groupWeights = signedWeights.AsSpan(group * mPerGroup * k, mPerGroup * k);
-            if (_fused)
-            {
-                _packedWeights[group] = new sbyte[QGemm.PackedAWithRowOffsetsLength(isa, mPerGroup, k)];
-                QGemm.PackAWithRowOffsets(isa, groupWeights, mPerGroup, k, wz.AsSpan(group * mPerGroup, mPerGroup), _packedWeights[group]);
-            }
-            else
-            {
-                _packedWeights[group] = new sbyte[QGemm.PackedALength(isa, mPerGroup, k)];
-                QGemm.PackA(isa, groupWeights, mPerGroup, k, _packedWeights[group]);
-            }
-        }
-
         _direct = xSigned && g.KernelHeight == 1 && g.KernelWidth == 1 && g.StrideHeight == 1 && g.StrideWidth == 1
                   && g.PadTop == 0 && g.PadLeft == 0 && g.InHeight == g.OutHeight && g.InWidth == g.OutWidth;
 
@@ -127,16 +121,46 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelV
             threads = 1; // and scratch for that thread alone
             tile = Math.Max(tile, pixels);
         }
-        else if (threads > 1)
+        int ranges = 1;
+        if (threads > 1 && _workers != null)
         {
-            // Enough tiles that every thread gets work even for small layers.
+            // Enough items that every thread gets work even for small layers: first by output channel ranges (while
+            // pixel tiles would hold fewer than MinTilePixels), then by smaller pixel tiles.
             int want = 4 * threads;
             int units = g.Batch * g.Group;
-            if (units * ((pixels + tile - 1) / tile) < want)
-                tile = Math.Max(16, ((pixels * units + want - 1) / want + 15) / 16 * 16);
+            tile = Math.Min(tile, pixels);
+            int tiles = (pixels + tile - 1) / tile;
+            if (units * tiles < want && (long)pixels * units < (long)want * MinTilePixels)
+                ranges = Math.Max(1, Math.Min((want + units * tiles - 1) / (units * tiles), mPerGroup / ChannelRangeQuantum));
+            if (units * tiles * ranges < want)
+                tile = Math.Max(16, ((pixels * units * ranges + want - 1) / want + 15) / 16 * 16);
         }
         _tile = Math.Min(pixels, tile);
         _tilesPerGroup = (pixels + _tile - 1) / _tile;
+        _channelsPerRange = ranges == 1 ? mPerGroup : (mPerGroup / ranges + ChannelRangeQuantum - 1) / ChannelRangeQuantum * ChannelRangeQuantum;
+        _channelRanges = (mPerGroup + _channelsPerRange - 1) / _channelsPerRange;
+
+        // The fused path subtracts the weight zero points in the packed weights (Σ x'(w' - wz') needs no column
+        // sums of x'); the bias above is the same either way. The scalar path keeps the unfused definition.
+        _packedWeights = new sbyte[g.Group * _channelRanges][];
+        for (int group = 0; group < g.Group; group++)
+            for (int range = 0; range < _channelRanges; range++)
+            {
+                int first = group * mPerGroup + range * _channelsPerRange;
+                int rows = Math.Min(_channelsPerRange, mPerGroup - range * _channelsPerRange);
+                var rangeWeights = signedWeights.AsSpan(first * k, rows * k);
+                ref var packed = ref _packedWeights[group * _channelRanges + range];
+                if (_fused)
+                {
+                    packed = new sbyte[QGemm.PackedAWithRowOffsetsLength(isa, rows, k)];
+                    QGemm.PackAWithRowOffsets(isa, rangeWeights, rows, k, wz.AsSpan(first, rows), packed);
+                }
+                else
+                {
+                    packed = new sbyte[QGemm.PackedALength(isa, rows, k)];
+                    QGemm.PackA(isa, rangeWeights, rows, k, packed);
+                }
+            }
         _scratch = new WorkerScratch[threads];
         for (int t = 0; t < threads; t++)
             _scratch[t] = _fused
@@ -154,7 +178,7 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelV
             var modelBias = inputs[8]!.AsSpan<int>();
             for (int m = 0; m < _bias.Length; m++) _bias[m] = _foldedTerms[m] + modelBias[m];
         }
-        int items = _g.Batch * _g.Group * _tilesPerGroup;
+        int items = _g.Batch * _g.Group * _tilesPerGroup * _channelRanges;
         if (_workers != null) _workers.Run(this, items);
         else for (int i = 0; i < items; i++) Execute(i, 0);
         _x = _y = null;
@@ -163,10 +187,14 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelV
     public void Execute(int item, int worker)
     {
         var g = _g;
+        int range = item % _channelRanges;
+        item /= _channelRanges;
         int tileIndex = item % _tilesPerGroup;
         int group = item / _tilesPerGroup % g.Group;
         int n = item / _tilesPerGroup / g.Group;
-        int pixels = g.OutputPixels, k = g.ReductionLength, mPerGroup = g.OutChannelsPerGroup;
+        int pixels = g.OutputPixels, k = g.ReductionLength;
+        int mRange = Math.Min(_channelsPerRange, g.OutChannelsPerGroup - range * _channelsPerRange);
+        var packedWeights = _packedWeights[group * _channelRanges + range];
         int firstPixel = tileIndex * _tile;
         int length = Math.Min(_tile, pixels - firstPixel);
         var s = _scratch[worker];
@@ -187,21 +215,21 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelV
             ldb = length;
         }
 
-        int firstChannel = group * mPerGroup;
+        int firstChannel = group * g.OutChannelsPerGroup + range * _channelsPerRange;
         var y = _y!.Bytes[((n * g.OutChannels + firstChannel) * pixels + firstPixel)..];
         if (_fused)
         {
-            QGemm.MultiplyRequantize(_isa, mPerGroup, length, k, _packedWeights[group], b, ldb, _bias.AsSpan(firstChannel, mPerGroup),
-                _multipliers.AsSpan(firstChannel, mPerGroup), _yZeroPoint, _yMin, _yMax, y, pixels, s.Gemm);
+            QGemm.MultiplyRequantize(_isa, mRange, length, k, packedWeights, b, ldb, _bias.AsSpan(firstChannel, mRange),
+                _multipliers.AsSpan(firstChannel, mRange), _yZeroPoint, _yMin, _yMax, y, pixels, s.Gemm);
             return;
         }
 
-        QGemm.Multiply(_isa, mPerGroup, length, k, _packedWeights[group], b, ldb, s.Accumulators, length, s.Gemm);
-        var wz = _weightZeroPoints.Length == 0 ? ReadOnlySpan<int>.Empty : _weightZeroPoints.AsSpan(group * mPerGroup, mPerGroup);
+        QGemm.Multiply(_isa, mRange, length, k, packedWeights, b, ldb, s.Accumulators, length, s.Gemm);
+        var wz = _weightZeroPoints.Length == 0 ? ReadOnlySpan<int>.Empty : _weightZeroPoints.AsSpan(firstChannel, mRange);
         if (!wz.IsEmpty) QGemm.ColumnSums(_isa, b, k, length, ldb, s.ColumnSums);
 
-        QGemmRequantization.Rows(_isa, s.Accumulators, length, mPerGroup, length,
-            _bias.AsSpan(firstChannel, mPerGroup), wz, s.ColumnSums, _multipliers.AsSpan(firstChannel, mPerGroup),
+        QGemmRequantization.Rows(_isa, s.Accumulators, length, mRange, length,
+            _bias.AsSpan(firstChannel, mRange), wz, s.ColumnSums, _multipliers.AsSpan(firstChannel, mRange),
             _yZeroPoint, _yMin, _yMax, 0, y, pixels);
     }
 }
