@@ -32,7 +32,25 @@ public static class QGemmFusedSelfTest
         foreach (var (m, n, k) in new[] { (96, 196, 24), (24, 144, 96), (160, 49, 96), (1001, 1, 320), (32, 50176 / 64, 27), (6, 16, 4096) })
             for (int variant = 0; variant < Variants; variant++)
                 Case(path, recorder, random, m, n, k, n, variant);
+        if (!QGemm.HasMatrixVector(path)) return;
+        // The matrix-vector kernel (dense layers): int8 rows when every row offset is zero, int16 pairs otherwise.
+        caseIndex = 0;
+        foreach (int m in KernelSelfTest.RowCounts)
+            foreach (int k in KernelSelfTest.DepthCounts)
+            {
+                Case(path, recorder, random, m, 1, k, 1 + caseIndex % 3, caseIndex % Variants, MatrixVector.ZeroOffsets);
+                Case(path, recorder, random, m, 1, k, 1, (caseIndex + 3) % Variants, MatrixVector.AnyOffsets);
+                caseIndex++;
+            }
+        for (int variant = 0; variant < Variants; variant++)
+        {
+            Case(path, recorder, random, 1001, 1, 1280, 1, variant, MatrixVector.ZeroOffsets);
+            Case(path, recorder, random, 1001, 1, 1280, 1, variant, MatrixVector.AnyOffsets);
+        }
     }
+
+    /// <summary>Which kernel a case runs: the fused GEMM, or the matrix-vector one with all-zero or with any row offsets.</summary>
+    private enum MatrixVector { No, ZeroOffsets, AnyOffsets }
 
     private const int Variants = 10;
 
@@ -45,7 +63,8 @@ public static class QGemmFusedSelfTest
     /// non-finite multiplier (NaN, ±∞) in some rows, 9 multipliers just below 1 with biases near ±2³¹ (the largest
     /// products AVX2 converts without a cap).
     /// </summary>
-    private static void Case(IsaPath path, SelfTestRecorder recorder, Random random, int m, int n, int k, int ldb, int variant)
+    private static void Case(IsaPath path, SelfTestRecorder recorder, Random random, int m, int n, int k, int ldb, int variant,
+        MatrixVector matrixVector = MatrixVector.No)
     {
         var a = new sbyte[m * k];
         var b = new sbyte[k == 0 ? 0 : (k - 1) * ldb + n];
@@ -75,6 +94,7 @@ public static class QGemmFusedSelfTest
         int yZeroPoint = unsignedOutput ? random.Next(0, 256) : random.Next(-128, 128);
         int yMin = unsignedOutput ? 0 : -128, yMax = unsignedOutput ? 255 : 127;
         if (variant == 6) for (int i = 0; i < m; i++) offsets[i] = random.Next(2) == 0 ? random.Next(-30, 0) : random.Next(-128, 128);
+        if (matrixVector == MatrixVector.ZeroOffsets) Array.Clear(offsets);
         if (variant == 2) { yMin = Math.Max(yMin, yZeroPoint); yMax = Math.Min(yMax, yZeroPoint + 60); }
 
         int ldy = n + 3;
@@ -89,10 +109,17 @@ public static class QGemmFusedSelfTest
         QGemm.ColumnSumsScalar(b, k, n, ldb, sums);
         QGemmRequantization.RowsScalar(acc, n, m, n, bias, offsets, sums, multipliers, yZeroPoint, yMin, yMax, 0, expected, ldy);
 
-        string Describe() => $"m={m} n={n} k={k} ldb={ldb} variant={variant} y=[{yMin},{yMax}] zp={yZeroPoint}";
+        string Describe() => $"{(matrixVector == MatrixVector.No ? "" : $"matrix-vector ({matrixVector}) ")}m={m} n={n} k={k} ldb={ldb} variant={variant} y=[{yMin},{yMax}] zp={yZeroPoint}";
         try
         {
-            if (QGemm.HasFusedRequantization(path))
+            if (matrixVector != MatrixVector.No)
+            {
+                var packed = new sbyte[QGemm.PackedMatrixVectorALength(path, m, k, offsets)];
+                QGemm.PackMatrixVectorA(path, a, m, k, offsets, packed);
+                var scratch = new int[QGemm.MatrixVectorScratchLength(path, k)];
+                QGemm.MultiplyVectorRequantize(path, m, k, packed, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, actual, ldy, scratch);
+            }
+            else if (QGemm.HasFusedRequantization(path))
             {
                 var packed = new sbyte[QGemm.PackedAWithRowOffsetsLength(path, m, k)];
                 QGemm.PackAWithRowOffsets(path, a, m, k, offsets, packed);

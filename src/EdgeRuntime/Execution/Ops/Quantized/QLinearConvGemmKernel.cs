@@ -53,6 +53,7 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelV
     private readonly sbyte _paddingValue;         // input zero point in signed form
     private readonly bool _direct;                // int8 1x1/s1/p0: the input plane is the GEMM operand B
     private readonly bool _fused;                 // QGemm.MultiplyRequantize: weight zero points folded into packed A
+    private readonly bool _matrixVector;          // one output pixel (dense layers): QGemm.MultiplyVectorRequantize
     private readonly int _tile, _tilesPerGroup;
     private readonly int _channelRanges, _channelsPerRange; // output channels of a group split into ranges of _channelsPerRange (last may be shorter)
     private readonly WorkerScratch[] _scratch;
@@ -107,6 +108,7 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelV
         if (runtimeBias) _foldedTerms = (int[])_bias.Clone();
 
         _fused = QGemm.HasFusedRequantization(isa) && isa != IsaPath.Scalar;
+        _matrixVector = _fused && g.OutputPixels == 1 && QGemm.HasMatrixVector(isa);
         _direct = xSigned && g.KernelHeight == 1 && g.KernelWidth == 1 && g.StrideHeight == 1 && g.StrideWidth == 1
                   && g.PadTop == 0 && g.PadLeft == 0 && g.InHeight == g.OutHeight && g.InWidth == g.OutWidth;
 
@@ -150,7 +152,12 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelV
                 int rows = Math.Min(_channelsPerRange, mPerGroup - range * _channelsPerRange);
                 var rangeWeights = signedWeights.AsSpan(first * k, rows * k);
                 ref var packed = ref _packedWeights[group * _channelRanges + range];
-                if (_fused)
+                if (_matrixVector)
+                {
+                    packed = new sbyte[QGemm.PackedMatrixVectorALength(isa, rows, k, wz.AsSpan(first, rows))];
+                    QGemm.PackMatrixVectorA(isa, rangeWeights, rows, k, wz.AsSpan(first, rows), packed);
+                }
+                else if (_fused)
                 {
                     packed = new sbyte[QGemm.PackedAWithRowOffsetsLength(isa, rows, k)];
                     QGemm.PackAWithRowOffsets(isa, rangeWeights, rows, k, wz.AsSpan(first, rows), packed);
@@ -164,7 +171,7 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelV
         _scratch = new WorkerScratch[threads];
         for (int t = 0; t < threads; t++)
             _scratch[t] = _fused
-                ? new WorkerScratch(_direct ? 0 : k * _tile, 0, 0, QGemm.FusedScratchLength(isa, mPerGroup, _tile, k))
+                ? new WorkerScratch(_direct ? 0 : k * _tile, 0, 0, _matrixVector ? QGemm.MatrixVectorScratchLength(isa, k) : QGemm.FusedScratchLength(isa, mPerGroup, _tile, k))
                 : new WorkerScratch(_direct ? 0 : k * _tile, mPerGroup * _tile, anyWeightZeroPoint ? _tile : 0,
                     QGemm.ScratchLength(isa, mPerGroup, _tile, k));
     }
@@ -217,6 +224,12 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelV
 
         int firstChannel = group * g.OutChannelsPerGroup + range * _channelsPerRange;
         var y = _y!.Bytes[((n * g.OutChannels + firstChannel) * pixels + firstPixel)..];
+        if (_matrixVector)
+        {
+            QGemm.MultiplyVectorRequantize(_isa, mRange, k, packedWeights, b, ldb, _bias.AsSpan(firstChannel, mRange),
+                _multipliers.AsSpan(firstChannel, mRange), _yZeroPoint, _yMin, _yMax, y, pixels, s.Gemm);
+            return;
+        }
         if (_fused)
         {
             QGemm.MultiplyRequantize(_isa, mRange, length, k, packedWeights, b, ldb, _bias.AsSpan(firstChannel, mRange),
