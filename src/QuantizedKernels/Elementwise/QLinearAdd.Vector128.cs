@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
 using EdgeRuntime.Kernels.Common;
 
 namespace EdgeRuntime.Kernels.Elementwise;
@@ -12,8 +13,8 @@ namespace EdgeRuntime.Kernels.Elementwise;
 /// <see cref="QLinearAddReference.Compute"/> in the same order — widen, subtract the zero point, multiply by the
 /// scale, add, divide by the output scale, clamp in float (NaN → 0), round half to even, add the zero point — so the
 /// result is bit-exact with the reference. Rows where an input is broadcast along the row use the reference. On the AVX2
-/// paths, same-shape tensors (residual additions) run those operations on 256-bit vectors. On ARM64, <see cref="RowNeon"/>
-/// runs the same float32 arithmetic with fewer instructions around it (see there).
+/// paths, same-shape tensors (residual additions) run the same float32 arithmetic on 256-bit vectors with fewer
+/// instructions around it (<see cref="RowAvx2{T, TQuotient}"/>), as <see cref="RowNeon"/> does on ARM64 (see there).
 /// </summary>
 public static class QLinearAdd
 {
@@ -29,8 +30,17 @@ public static class QLinearAdd
         {
             // Same shapes (residual connections): the rows are consecutive, so run the whole tensor as one row.
             int n = plan.OutputCount, done = 0;
-            if (isa is IsaPath.Avx2 or IsaPath.AvxVnni or IsaPath.Avx512Vnni && Vector256.IsHardwareAccelerated)
-                done = Row256(a[..n], b[..n], c[..n], p); // 32 at a time with 256-bit vectors, the same operations
+            if (isa is IsaPath.Avx2 or IsaPath.AvxVnni or IsaPath.Avx512Vnni && Avx2.IsSupported && ZeroPointCApplies(p))
+            {
+                bool finite = QuotientsAreNeverNaN(p);
+                done = (p.Signed, finite) switch
+                {
+                    (true, true) => RowAvx2<sbyte, NeverNaN>(a[..n], b[..n], c[..n], p),
+                    (true, false) => RowAvx2<sbyte, MaybeNaN>(a[..n], b[..n], c[..n], p),
+                    (false, true) => RowAvx2<byte, NeverNaN>(a[..n], b[..n], c[..n], p),
+                    (false, false) => RowAvx2<byte, MaybeNaN>(a[..n], b[..n], c[..n], p),
+                };
+            }
             else if (AdvSimd.Arm64.IsSupported && NeonApplies(p))
                 done = p.Signed ? RowNeon<sbyte>(a[..n], b[..n], c[..n], p) : RowNeon<byte>(a[..n], b[..n], c[..n], p);
             Row(a[done..n], b[done..n], c[done..n], p);
@@ -47,6 +57,13 @@ public static class QLinearAdd
             Row(ra[done..], rb[done..], rc[done..], p);
         }
     }
+
+    /// <summary>
+    /// Whether <see cref="RowAvx2{T, TQuotient}"/> may run: the output zero point must be a value of the 8-bit type (ONNX
+    /// requires it; the reference accepts any int) for its saturating clamp.
+    /// </summary>
+    private static bool ZeroPointCApplies(in QLinearBinaryParameters p) =>
+        p.ZeroPointC >= Requantization.MinOf(p.Signed) && p.ZeroPointC <= Requantization.MaxOf(p.Signed);
 
     /// <summary>
     /// Whether <see cref="RowNeon{T}"/> may run: the zero points must be values of the 8-bit type (ONNX requires it; the
@@ -193,54 +210,112 @@ public static class QLinearAdd
     }
 
     /// <summary>
-    /// <see cref="Row"/> with <see cref="Vector256{T}"/>: the same float32 operations on 8 lanes, 32 elements per step.
-    /// Returns how many leading elements it computed (a multiple of 32); the caller finishes the rest.
+    /// AVX2 row, 32 elements per step; <typeparamref name="T"/> is <see cref="byte"/> (uint8) or <see cref="sbyte"/> (int8),
+    /// <typeparamref name="TQuotient"/> says whether the quotients can be NaN (see <see cref="QuotientsAreNeverNaN"/>).
+    /// The float32 steps are the reference's — <c>ScaleA·(float)(a − zpA) + ScaleB·(float)(b − zpB)</c>, divided by
+    /// <c>ScaleC</c> — written with the x86 instructions themselves rather than the portable <see cref="Vector256"/>
+    /// operations, whose IEEE min/max and saturating float → int conversion cost about four times the instructions; the
+    /// integer steps around them are shortened, each exactly:
+    /// <list type="bullet">
+    /// <item>VPMOVZXBD / VPMOVSXBD widen eight bytes straight from memory, and the zero points subtract in int32 (exact for
+    /// any int).</item>
+    /// <item>VCVTPS2DQ rounds with MXCSR's mode, which .NET leaves at round-to-nearest-even.</item>
+    /// <item>Clamp and zero point: the rounded quotients saturate to int16 (VPACKSSDW), <c>zpC</c> is added with
+    /// saturation (VPADDSW) and the sums saturate to the 8-bit type (VPACKUSWB for uint8, VPACKSSWB for int8), which is
+    /// the clamp to [min, max]. Because the reference's float clamp bounds <c>min − zpC</c> and <c>max − zpC</c> are
+    /// integers and rounding is monotonic, clamping the rounded value equals rounding the clamped one; values saturated
+    /// at ±32767 stay beyond [min, max] after adding <c>zpC</c>, a value of the 8-bit type (the caller checks; see
+    /// <see cref="ZeroPointCApplies"/>). VCVTPS2DQ turns quotients beyond the int32 range into int.MinValue, right for
+    /// large negative ones; large positive ones are first capped at 32767 (VMINPS).</item>
+    /// <item>NaN quotients (degenerate scales only) would convert to int.MinValue instead of the reference's 0, so when
+    /// they can occur they become 0 first (VCMPPS + VANDPS, placed before VMINPS, which returns its second operand for
+    /// NaN).</item>
+    /// </list>
+    /// The packs work within 128-bit halves; one VPERMD puts the 4-byte groups back in element order. Returns how many
+    /// leading elements it computed (a multiple of 32); the caller finishes the rest.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int Row256(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b, Span<byte> c, in QLinearBinaryParameters p)
+    private static unsafe int RowAvx2<T, TQuotient>(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b, Span<byte> c, in QLinearBinaryParameters p)
+        where T : unmanaged where TQuotient : struct, IQuotientKind
     {
-        int min = Requantization.MinOf(p.Signed), max = Requantization.MaxOf(p.Signed);
-        var flip = Vector256.Create((byte)QuantizedByte.FlipMask(p.Signed)); // signed bytes → unsigned order for widening
-        int offset = QuantizedByte.Offset(p.Signed);
-        var zpA = Vector256.Create(p.ZeroPointA + offset);
-        var zpB = Vector256.Create(p.ZeroPointB + offset);
+        int n = c.Length & ~31;
+        if (n == 0) return 0;
+        a = a[..n]; // checked once: the loop reads through pointers
+        b = b[..n];
+        var zpA = Vector256.Create(p.ZeroPointA);
+        var zpB = Vector256.Create(p.ZeroPointB);
         var scaleA = Vector256.Create(p.ScaleA);
         var scaleB = Vector256.Create(p.ScaleB);
         var scaleC = Vector256.Create(p.ScaleC);
-        var low = Vector256.Create((float)(min - p.ZeroPointC));
-        var high = Vector256.Create((float)(max - p.ZeroPointC));
-        var zpC = Vector256.Create(p.ZeroPointC);
-        ref byte ra = ref MemoryMarshal.GetReference(a);
-        ref byte rb = ref MemoryMarshal.GetReference(b);
-        ref byte rc = ref MemoryMarshal.GetReference(c);
-        int i = 0;
-        for (; i <= c.Length - 32; i += 32)
+        var cap = Vector256.Create(32767f);
+        var zpC = Vector256.Create((short)p.ZeroPointC);
+        var order = Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7);
+        fixed (byte* pa = a)
+        fixed (byte* pb = b)
+        fixed (byte* pc = c)
         {
-            var (a0, a1) = Vector256.Widen(Vector256.LoadUnsafe(ref ra, (nuint)i) ^ flip);
-            var (b0, b1) = Vector256.Widen(Vector256.LoadUnsafe(ref rb, (nuint)i) ^ flip);
-            var (a00, a01) = Vector256.Widen(a0);
-            var (a10, a11) = Vector256.Widen(a1);
-            var (b00, b01) = Vector256.Widen(b0);
-            var (b10, b11) = Vector256.Widen(b1);
-            var q0 = Octet(a00.AsInt32(), b00.AsInt32(), zpA, zpB, scaleA, scaleB, scaleC, low, high, zpC);
-            var q1 = Octet(a01.AsInt32(), b01.AsInt32(), zpA, zpB, scaleA, scaleB, scaleC, low, high, zpC);
-            var q2 = Octet(a10.AsInt32(), b10.AsInt32(), zpA, zpB, scaleA, scaleB, scaleC, low, high, zpC);
-            var q3 = Octet(a11.AsInt32(), b11.AsInt32(), zpA, zpB, scaleA, scaleB, scaleC, low, high, zpC);
-            Vector256.Narrow(Vector256.Narrow(q0, q1), Vector256.Narrow(q2, q3)).AsByte().StoreUnsafe(ref rc, (nuint)i);
+            for (int i = 0; i < n; i += 32)
+            {
+                var q0 = OctetAvx2<T, TQuotient>(pa + i, pb + i, zpA, zpB, scaleA, scaleB, scaleC, cap);
+                var q1 = OctetAvx2<T, TQuotient>(pa + i + 8, pb + i + 8, zpA, zpB, scaleA, scaleB, scaleC, cap);
+                var q2 = OctetAvx2<T, TQuotient>(pa + i + 16, pb + i + 16, zpA, zpB, scaleA, scaleB, scaleC, cap);
+                var q3 = OctetAvx2<T, TQuotient>(pa + i + 24, pb + i + 24, zpA, zpB, scaleA, scaleB, scaleC, cap);
+                // Halves: w01 = [q0 0–3, q1 0–3 | q0 4–7, q1 4–7], likewise w23; the bytes then hold 4-byte groups
+                // q0 0–3, q1 0–3, q2 0–3, q3 0–3, q0 4–7, q1 4–7, q2 4–7, q3 4–7.
+                var w01 = Avx2.AddSaturate(Avx2.PackSignedSaturate(q0, q1), zpC);
+                var w23 = Avx2.AddSaturate(Avx2.PackSignedSaturate(q2, q3), zpC);
+                var bytes = typeof(T) == typeof(sbyte) ? Avx2.PackSignedSaturate(w01, w23).AsInt32() : Avx2.PackUnsignedSaturate(w01, w23).AsInt32();
+                Avx.Store((int*)(pc + i), Avx2.PermuteVar8x32(bytes, order));
+            }
         }
-        return i;
+        return n;
     }
 
+    /// <summary>
+    /// The rounded quotients <c>(ScaleA·(a − zpA) + ScaleB·(b − zpB)) / ScaleC</c> of the eight elements at
+    /// <paramref name="a"/> and <paramref name="b"/>, NaN → 0, capped at <paramref name="cap"/> (see <see cref="RowAvx2{T, TQuotient}"/>).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Octet(Vector256<int> a, Vector256<int> b, Vector256<int> zpA, Vector256<int> zpB,
-        Vector256<float> scaleA, Vector256<float> scaleB, Vector256<float> scaleC, Vector256<float> low, Vector256<float> high, Vector256<int> zpC)
+    private static unsafe Vector256<int> OctetAvx2<T, TQuotient>(byte* a, byte* b, Vector256<int> zpA, Vector256<int> zpB,
+        Vector256<float> scaleA, Vector256<float> scaleB, Vector256<float> scaleC, Vector256<float> cap) where TQuotient : struct, IQuotientKind
     {
-        var fa = scaleA * Vector256.ConvertToSingle(a - zpA);
-        var fb = scaleB * Vector256.ConvertToSingle(b - zpB);
-        var scaled = (fa + fb) / scaleC;
-        scaled = Vector256.ConditionalSelect(Vector256.Equals(scaled, scaled), scaled, Vector256<float>.Zero); // NaN → 0
-        scaled = Vector256.Min(Vector256.Max(scaled, low), high);
-        return Vector256.ConvertToInt32(Vector256.Round(scaled)) + zpC;
+        Vector256<int> va, vb;
+        if (typeof(T) == typeof(sbyte))
+        {
+            va = Avx2.ConvertToVector256Int32((sbyte*)a);
+            vb = Avx2.ConvertToVector256Int32((sbyte*)b);
+        }
+        else
+        {
+            va = Avx2.ConvertToVector256Int32(a).AsInt32();
+            vb = Avx2.ConvertToVector256Int32(b).AsInt32();
+        }
+        var fa = Avx.Multiply(scaleA, Avx.ConvertToVector256Single(Avx2.Subtract(va, zpA)));
+        var fb = Avx.Multiply(scaleB, Avx.ConvertToVector256Single(Avx2.Subtract(vb, zpB)));
+        var quotient = Avx.Divide(Avx.Add(fa, fb), scaleC);
+        if (TQuotient.MayBeNaN) quotient = Avx.And(quotient, Avx.CompareEqual(quotient, quotient)); // NaN → +0
+        return Avx.ConvertToVector256Int32(Avx.Min(quotient, cap));
+    }
+
+    /// <summary>Whether the quotients of <see cref="RowAvx2{T, TQuotient}"/> can be NaN (then they need a step turning NaN into 0).</summary>
+    private interface IQuotientKind { static abstract bool MayBeNaN { get; } }
+    private readonly struct NeverNaN : IQuotientKind { public static bool MayBeNaN => false; }
+    private readonly struct MaybeNaN : IQuotientKind { public static bool MayBeNaN => true; }
+
+    /// <summary>
+    /// True when no inputs can make <c>(ScaleA·(float)(a − zpA) + ScaleB·(float)(b − zpB)) / ScaleC</c> NaN: both products
+    /// are finite for the largest difference of the 8-bit type (float rounding is monotonic, so every other difference
+    /// gives a product no larger), so their sum is never ∞ − ∞; and ScaleC is finite and nonzero, so the quotient is
+    /// never 0/0 or ∞/∞. Degenerate scales (an infinite or zero output scale, an input scale too large for its
+    /// products) fail the test and take the path with the NaN step.
+    /// </summary>
+    private static bool QuotientsAreNeverNaN(in QLinearBinaryParameters p)
+    {
+        int min = Requantization.MinOf(p.Signed), max = Requantization.MaxOf(p.Signed);
+        static float LargestDifference(int min, int max, int zeroPoint) => Math.Max(Math.Abs((float)min - zeroPoint), Math.Abs((float)max - zeroPoint));
+        return float.IsFinite(p.ScaleA * LargestDifference(min, max, p.ZeroPointA))
+            && float.IsFinite(p.ScaleB * LargestDifference(min, max, p.ZeroPointB))
+            && float.IsFinite(p.ScaleC) && p.ScaleC != 0f;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

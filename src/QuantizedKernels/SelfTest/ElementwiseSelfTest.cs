@@ -116,12 +116,14 @@ public static class ElementwiseSelfTest
                     QLinearAveragePool.Run(isa, g, x, signed, xScale, xZeroPoint, yScale, yZeroPoint, actual, new float[QLinearAveragePool.ScratchLength(g)]);
                     Compare(recorder, expected, actual, () => $"{TypeName(signed)} {g}");
                 }
-        // Whole-plane windows (one output per plane, MobileNet's final 7×7 average): planes below, at and above 16
-        // elements and not multiples of 16, channel counts leaving 1–3 planes after groups of four, padded kernels.
-        (int H, int W)[] planes = [(7, 7), (4, 4), (1, 16), (3, 5), (5, 9), (1, 1), (17, 3), (14, 14)];
+        // Whole-plane windows (one output per plane, MobileNet's final 7×7 average): planes below, at and above 16 and 32
+        // elements and not multiples of 16, channel counts leaving 1–7 planes after groups of four, eight and 32, padded
+        // kernels; t = 3 makes the terms of each plane cancel exactly, so that the output (with a tiny output scale) is
+        // the sign of the float sum's rounding residue, which changes with the order of the additions.
+        (int H, int W)[] planes = [(7, 7), (4, 4), (1, 16), (3, 5), (5, 9), (1, 1), (17, 3), (14, 14), (4, 8), (3, 11)];
         foreach (var signed in new[] { false, true })
             foreach (var channels in KernelSelfTest.RowCounts)
-                for (int t = 0; t < 3; t++)
+                for (int t = 0; t < 4; t++)
                 {
                     var (ih, iw) = planes[rng.Next(planes.Length)];
                     int padTop = t == 2 ? 1 : 0, padLeft = t == 2 ? rng.Next(2) : 0;
@@ -132,12 +134,38 @@ public static class ElementwiseSelfTest
                     else rng.NextBytes(x);
                     float xScale = RandomScale(rng), yScale = t == 1 ? RandomScale(rng) * 0.01f : RandomScale(rng);
                     int xZeroPoint = RandomZeroPoint(rng, signed), yZeroPoint = RandomZeroPoint(rng, signed);
+                    if (t == 3)
+                    {
+                        xZeroPoint = signed ? 0 : 128;
+                        yScale = 1e-30f;
+                        FillCancelling(x, ih * iw, xZeroPoint, rng);
+                    }
                     var expected = new byte[g.Batch * channels];
                     var actual = new byte[expected.Length];
                     QLinearAveragePoolReference.Run(g, x, signed, xScale, xZeroPoint, yScale, yZeroPoint, expected);
                     QLinearAveragePool.Run(isa, g, x, signed, xScale, xZeroPoint, yScale, yZeroPoint, actual, new float[QLinearAveragePool.ScratchLength(g)]);
                     Compare(recorder, expected, actual, () => $"{TypeName(signed)} whole plane {g}");
                 }
+    }
+
+    /// <summary>
+    /// Fills each plane of <paramref name="planeSize"/> bytes with <c>zeroPoint ± d</c> (1 ≤ d &lt; 100), each d once
+    /// with each sign in shuffled order (plus one <c>zeroPoint</c> when the size is odd), so the differences sum to 0.
+    /// </summary>
+    private static void FillCancelling(byte[] x, int planeSize, int zeroPoint, Random rng)
+    {
+        var d = new int[planeSize];
+        for (int start = 0; start < x.Length; start += planeSize)
+        {
+            for (int i = 0; i < planeSize / 2; i++)
+            {
+                d[2 * i] = rng.Next(1, 100);
+                d[2 * i + 1] = -d[2 * i];
+            }
+            if (planeSize % 2 == 1) d[planeSize - 1] = 0;
+            rng.Shuffle(d);
+            for (int i = 0; i < planeSize; i++) x[start + i] = (byte)(zeroPoint + d[i]);
+        }
     }
 
     private static int Count(int[] shape)

@@ -104,15 +104,16 @@ public static class KernelSelfTest
     }
 
     /// <summary>
-    /// QLinearAdd: same-shape and broadcast tensors, uint8 and int8, random and saturating scales, and degenerate scales
-    /// (output scale 0: ±infinity and 0/0 = NaN quotients; an infinite input scale) for the NaN and saturation handling.
+    /// QLinearAdd: same-shape and broadcast tensors, uint8 and int8, random and saturating scales (quotients beyond the
+    /// int32 range with variant 7), and degenerate scales (output scale 0: ±infinity and 0/0 = NaN quotients; an infinite
+    /// input scale) for the NaN and saturation handling.
     /// </summary>
     private static void CheckQLinearAdd(IsaPath isa, SelfTestRecorder recorder)
     {
         var rng = new Random(4242);
         foreach (var signed in new[] { false, true })
             foreach (var length in ColumnCounts)
-                for (int variant = 0; variant < 7; variant++)
+                for (int variant = 0; variant < 8; variant++)
                 {
                     int channels = 1 + rng.Next(5);
                     int[] shape = [1, channels, 1, length];
@@ -127,7 +128,7 @@ public static class KernelSelfTest
                     var p = new Elementwise.QLinearBinaryParameters(
                         variant == 6 ? float.PositiveInfinity : (float)(rng.NextDouble() * 0.1 + 1e-3), rng.Next(lo, hi + 1),
                         (float)(rng.NextDouble() * 0.1 + 1e-3), rng.Next(lo, hi + 1),
-                        variant switch { 1 => 1e-6f, 5 => 0f, _ => (float)(rng.NextDouble() * 0.1 + 1e-3) }, rng.Next(lo, hi + 1), signed);
+                        variant switch { 1 => 1e-6f, 5 => 0f, 7 => 1e-35f, _ => (float)(rng.NextDouble() * 0.1 + 1e-3) }, rng.Next(lo, hi + 1), signed);
                     var expected = new byte[plan.OutputCount];
                     var actual = new byte[plan.OutputCount];
                     Elementwise.QLinearAddReference.Run(plan, a, b, expected, p);
