@@ -33,7 +33,7 @@ public static class QGemmFusedSelfTest
             for (int variant = 0; variant < Variants; variant++)
                 Case(path, recorder, random, m, n, k, n, variant);
         if (!QGemm.HasMatrixVector(path)) return;
-        // The matrix-vector kernel (dense layers): int8 rows when every row offset is zero, int16 pairs otherwise.
+        // The matrix-vector kernel (dense layers), with all-zero and with any row offsets (subtracted as offset·Σb on AVX2).
         caseIndex = 0;
         foreach (int m in KernelSelfTest.RowCounts)
             foreach (int k in KernelSelfTest.DepthCounts)
@@ -114,7 +114,7 @@ public static class QGemmFusedSelfTest
         {
             if (matrixVector != MatrixVector.No)
             {
-                var packed = new sbyte[QGemm.PackedMatrixVectorALength(path, m, k, offsets)];
+                var packed = new sbyte[QGemm.PackedMatrixVectorALength(path, m, k)];
                 QGemm.PackMatrixVectorA(path, a, m, k, offsets, packed);
                 var scratch = new int[QGemm.MatrixVectorScratchLength(path, k)];
                 QGemm.MultiplyVectorRequantize(path, m, k, packed, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, actual, ldy, scratch);

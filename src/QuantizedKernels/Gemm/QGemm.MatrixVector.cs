@@ -11,23 +11,20 @@ namespace EdgeRuntime.Kernels.Gemm;
 /// <code>y[i * ldy] = (byte)Requantization.Requantize(Σ_kk (a[i, kk] - rowOffsets[i]) * b[kk * ldb] + bias[i], multipliers[i], yZeroPoint, yMin, yMax)</code>
 /// (int32 sums wrapping). Each weight is used once per run, so such a layer streams its whole weight matrix from
 /// memory (MobileNetV2's 1001×1280 classifier: 1.3 MB) and is bound by the bytes read, not by multiplies. The AVX2
-/// packing therefore keeps the weights as int8 when every row offset is zero (symmetric weights, the usual case):
-/// half the bytes of the int16 pairs the tiled kernel needs.
-/// <para>AVX2 packed A: a 32-byte header whose byte 0 is 1 for int8 rows, then M rows of
-/// <c>RoundUp(K, 16)</c> int8 weights, zero padded; or byte 0 = 0 and the <see cref="PackAWithRowOffsets"/> layout
-/// (int16 a − offset), used when some row offset is not zero.</para>
+/// packing therefore keeps the weights as int8, half the bytes of the int16 pairs (a − offset) the tiled kernel
+/// needs, and applies the row offsets afterwards: Σ (a − offset)·b = Σ a·b − offset·Σ b, with Σ b taken once per run
+/// (equal in wrapping int32 arithmetic).
+/// <para>AVX2 packed A: M int32 row offsets, then M rows of <c>RoundUp(K, 16)</c> int8 weights, zero padded.</para>
 /// </summary>
 public static partial class QGemm
 {
-    private const int MatrixVectorHeaderBytes = 32;
-
     /// <summary>True when <paramref name="isa"/> implements <see cref="PackMatrixVectorA"/> and <see cref="MultiplyVectorRequantize"/>.</summary>
     public static bool HasMatrixVector(IsaPath isa) => isa is IsaPath.Avx2 or IsaPath.Scalar;
 
-    /// <summary>Number of sbytes <see cref="PackMatrixVectorA"/> writes for these weights and row offsets on <paramref name="isa"/>.</summary>
-    public static int PackedMatrixVectorALength(IsaPath isa, int m, int k, ReadOnlySpan<int> rowOffsets) => isa switch
+    /// <summary>Number of sbytes <see cref="PackMatrixVectorA"/> writes for an M×K matrix on <paramref name="isa"/>.</summary>
+    public static int PackedMatrixVectorALength(IsaPath isa, int m, int k) => isa switch
     {
-        IsaPath.Avx2 => checked(MatrixVectorHeaderBytes + (AllZero(rowOffsets, m) ? m * RoundUpTo16(k) : Avx2PackedALength(m, k))),
+        IsaPath.Avx2 => checked(m * sizeof(int) + m * RoundUpTo16(k)),
         IsaPath.Scalar => PackedAWithRowOffsetsLength(isa, m, k),
         _ => throw UnsupportedMatrixVector(isa),
     };
@@ -35,7 +32,7 @@ public static partial class QGemm
     /// <summary>Ints of scratch <see cref="MultiplyVectorRequantize"/> needs on <paramref name="isa"/>.</summary>
     public static int MatrixVectorScratchLength(IsaPath isa, int k) => isa switch
     {
-        IsaPath.Avx2 => Math.Max(RoundUpTo16(k) / 2, DivideRoundingUp(k, 2) * Avx2RowsPerBlock),
+        IsaPath.Avx2 => RoundUpTo16(k) / 2,
         IsaPath.Scalar => 0,
         _ => throw UnsupportedMatrixVector(isa),
     };
@@ -44,24 +41,19 @@ public static partial class QGemm
     public static void PackMatrixVectorA(IsaPath isa, ReadOnlySpan<sbyte> a, int m, int k, ReadOnlySpan<int> rowOffsets, Span<sbyte> packed)
     {
         if (!rowOffsets.IsEmpty && rowOffsets.Length < m) throw new ArgumentException($"{rowOffsets.Length} row offsets for {m} rows", nameof(rowOffsets));
-        int length = PackedMatrixVectorALength(isa, m, k, rowOffsets);
+        int length = PackedMatrixVectorALength(isa, m, k);
         CheckPackArguments(a, m, k, packed, length);
         if (isa == IsaPath.Scalar)
         {
             PackAWithRowOffsets(isa, a, m, k, rowOffsets, packed);
             return;
         }
-        packed[..MatrixVectorHeaderBytes].Clear();
-        var body = packed[MatrixVectorHeaderBytes..length];
-        if (!AllZero(rowOffsets, m))
-        {
-            PackAAvx2(a, m, k, rowOffsets, body);
-            return;
-        }
-        packed[0] = 1;
+        var offsets = System.Runtime.InteropServices.MemoryMarshal.Cast<sbyte, int>(packed[..(m * sizeof(int))]);
+        for (int i = 0; i < m; i++) offsets[i] = rowOffsets.IsEmpty ? 0 : rowOffsets[i];
+        var rows = packed[(m * sizeof(int))..length];
         int kPadded = RoundUpTo16(k);
-        body.Clear();
-        for (int i = 0; i < m; i++) a.Slice(i * k, k).CopyTo(body[(i * kPadded)..]);
+        rows.Clear();
+        for (int i = 0; i < m; i++) a.Slice(i * k, k).CopyTo(rows[(i * kPadded)..]);
     }
 
     /// <summary>
@@ -85,28 +77,33 @@ public static partial class QGemm
             return;
         }
         if (isa != IsaPath.Avx2) throw UnsupportedMatrixVector(isa);
-        bool int8Rows = packedA.Length >= MatrixVectorHeaderBytes && packedA[0] == 1;
-        int bodyLength = int8Rows ? checked(m * RoundUpTo16(k)) : Avx2PackedALength(m, k);
-        if (packedA.Length < MatrixVectorHeaderBytes + bodyLength) throw new ArgumentException($"packed A holds {packedA.Length} bytes, needs {MatrixVectorHeaderBytes + bodyLength}", nameof(packedA));
-        var body = packedA.Slice(MatrixVectorHeaderBytes, bodyLength);
-        if (int8Rows) MultiplyVectorInt8RowsAvx2(m, k, body, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch);
-        else MultiplyVectorRequantizeAvx2(m, k, body, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch);
+        int length = PackedMatrixVectorALength(isa, m, k);
+        if (packedA.Length < length) throw new ArgumentException($"packed A holds {packedA.Length} bytes, needs {length}", nameof(packedA));
+        MultiplyVectorInt8RowsAvx2(m, k, packedA[..length], b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch);
     }
 
     /// <summary>
-    /// Int8 rows: b is sign-extended once into scratch (int16, zero padded to a multiple of 16), then four rows at a
-    /// time each 16-weight step is one VPMOVSXBW from memory, one VPMADDWD against the shared b vector and one VPADDD;
-    /// three VPHADDDs and one add reduce the four accumulators to the four row sums (int32 sums wrap, so the order of
-    /// the additions does not change them). Requantization is the scalar definition, one value per row.
+    /// Int8 rows: b is sign-extended once into scratch (int16, zero padded to a multiple of 16) and summed, then four
+    /// rows at a time each 16-weight step is one VPMOVSXBW from memory, one VPMADDWD against the shared b vector and
+    /// one VPADDD; three VPHADDDs and one add reduce the four accumulators to the four row sums (int32 sums wrap, so the
+    /// order of the additions does not change them), from which offset·Σb is subtracted. Requantization is the scalar
+    /// definition, one value per row.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void MultiplyVectorInt8RowsAvx2(int m, int k, ReadOnlySpan<sbyte> packedA, ReadOnlySpan<sbyte> b, int ldb,
         ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers, int yZeroPoint, int yMin, int yMax, Span<byte> y, int ldy, Span<int> scratch)
     {
         int kPadded = RoundUpTo16(k);
+        var offsets = System.Runtime.InteropServices.MemoryMarshal.Cast<sbyte, int>(packedA[..(m * sizeof(int))]);
+        var rows = packedA[(m * sizeof(int))..];
         var widened = System.Runtime.InteropServices.MemoryMarshal.Cast<int, short>(scratch)[..kPadded];
-        for (int kk = 0; kk < kPadded; kk++) widened[kk] = kk < k ? b[kk * ldb] : (short)0;
-        fixed (sbyte* aBase = packedA)
+        int sumB = 0;
+        for (int kk = 0; kk < kPadded; kk++)
+        {
+            widened[kk] = kk < k ? b[kk * ldb] : (short)0;
+            sumB += widened[kk];
+        }
+        fixed (sbyte* aBase = rows)
         fixed (short* bw = widened)
         {
             int i = 0;
@@ -127,7 +124,7 @@ public static partial class QGemm
                 var quads = Avx2.HorizontalAdd(Avx2.HorizontalAdd(s0, s1), Avx2.HorizontalAdd(s2, s3));
                 var sums = Sse2.Add(quads.GetLower(), quads.GetUpper());
                 for (int r = 0; r < 4; r++)
-                    y[(i + r) * ldy] = (byte)Requantization.Requantize(unchecked(sums.GetElement(r) + bias[i + r]), multipliers[i + r], yZeroPoint, yMin, yMax);
+                    y[(i + r) * ldy] = (byte)Requantization.Requantize(unchecked(sums.GetElement(r) - offsets[i + r] * sumB + bias[i + r]), multipliers[i + r], yZeroPoint, yMin, yMax);
             }
             for (; i < m; i++)
             {
@@ -135,20 +132,12 @@ public static partial class QGemm
                 Vector256<int> s = default;
                 for (int kk = 0; kk < kPadded; kk += 16)
                     s = Avx2.Add(s, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(row + kk), Avx.LoadVector256(bw + kk)));
-                y[i * ldy] = (byte)Requantization.Requantize(unchecked(Vector256.Sum(s) + bias[i]), multipliers[i], yZeroPoint, yMin, yMax);
+                y[i * ldy] = (byte)Requantization.Requantize(unchecked(Vector256.Sum(s) - offsets[i] * sumB + bias[i]), multipliers[i], yZeroPoint, yMin, yMax);
             }
         }
     }
 
     private static int RoundUpTo16(int k) => checked((k + 15) & ~15);
-
-    private static bool AllZero(ReadOnlySpan<int> values, int count)
-    {
-        if (values.IsEmpty) return true;
-        foreach (int v in values[..count])
-            if (v != 0) return false;
-        return true;
-    }
 
     private static NotSupportedException UnsupportedMatrixVector(IsaPath isa) =>
         new($"the matrix-vector kernel is not implemented on the {isa} path (check QGemm.HasMatrixVector)");

@@ -154,7 +154,7 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelV
                 ref var packed = ref _packedWeights[group * _channelRanges + range];
                 if (_matrixVector)
                 {
-                    packed = new sbyte[QGemm.PackedMatrixVectorALength(isa, rows, k, wz.AsSpan(first, rows))];
+                    packed = new sbyte[QGemm.PackedMatrixVectorALength(isa, rows, k)];
                     QGemm.PackMatrixVectorA(isa, rangeWeights, rows, k, wz.AsSpan(first, rows), packed);
                 }
                 else if (_fused)
