@@ -111,8 +111,18 @@ public static partial class QGemm
             {
                 sbyte* a0 = aBase + (long)i * kPadded, a1 = a0 + kPadded, a2 = a1 + kPadded, a3 = a2 + kPadded;
                 Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
+                // Software prefetch of the rows two groups ahead: the matrix is read once per run, usually from memory
+                // (1001×1280 on Zen 3 with the caches flushed: 170 → 118 µs; one group ahead gave 135).
+                sbyte* ahead = a0 + 8L * kPadded; // past the end of the matrix a prefetch is only a hint: it never faults
                 for (int kk = 0; kk < kPadded; kk += 16)
                 {
+                    if ((kk & 63) == 0)
+                    {
+                        Sse.Prefetch0(ahead + kk);
+                        Sse.Prefetch0(ahead + kPadded + kk);
+                        Sse.Prefetch0(ahead + 2 * kPadded + kk);
+                        Sse.Prefetch0(ahead + 3 * kPadded + kk);
+                    }
                     var bv = Avx.LoadVector256(bw + kk);
                     s0 = Avx2.Add(s0, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(a0 + kk), bv));
                     s1 = Avx2.Add(s1, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(a1 + kk), bv));
