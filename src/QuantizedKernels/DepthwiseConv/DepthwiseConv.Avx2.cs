@@ -41,8 +41,8 @@ public static partial class DepthwiseConv
         fixed (byte* yBase = y)
         fixed (byte* xBase = x)
         {
-            // Flat planes for narrow layers, else the row ring (see FlatPlan); one channel loop for both. Stride-1 flat
-            // planes with one column of left padding are widened straight from the input (no byte sub-plane).
+            // Flat planes for narrow layers, else the row ring (see FlatPlan); one channel loop for both. Most flat
+            // planes are widened straight from the input (no byte sub-planes; see FlatPlanes.CanBuildWidenedAvx2).
             bool widenDirect = flat && FlatPlanes.CanBuildWidenedAvx2(g);
             var planes = flat ? new FlatPlanes(g, flatPlan, scratchBase, xBase, x.Length, xSigned, xZeroPoint, bytePlanesUsed: !widenDirect) : default;
             if (widenDirect) planes.FillWidenedAvx2();
@@ -152,28 +152,41 @@ public static partial class DepthwiseConv
     }
 
     /// <summary>
-    /// AVX2 stride-1 flat planes built without the byte sub-plane: every image row is widened straight from the input
-    /// into its place in the pair plane, the layout <see cref="FlatPlanes.Build{TWidener}"/> with
-    /// <see cref="Avx2PairWidener"/> produces (pair k of padded row r at <c>r * Pitch + k</c>). That saves the byte copy
-    /// and a second pass over the plane, whose loads straddled the copy's just-written rows. The padded row is formed in
-    /// registers: its one column of left padding is shifted in with VPALIGNR (a constant shift, so only PadLeft = 1;
-    /// MobileNet's stride-1 layers all have it), the columns after the image row are blended to padding, so the
-    /// whole-vector writes past a row's end store pairs of padding: right for the next padded row when it is padding,
-    /// and rewritten when it is an image row (written later, from its pair 0). The last pair of a row pairs its last
-    /// column with padding instead of the next row's first column: only a zero weight or no output reads that value.
-    /// The padding is written once per call (<see cref="FillWidenedAvx2"/>). Stride 2 keeps the byte sub-planes: widened
-    /// straight from the input it measured slower on the 56-, 28- and 14-wide layers (faster only on the 112-wide one).
+    /// AVX2 flat planes built without the byte sub-planes: every image row is widened straight from the input into its
+    /// place in the widened sub-planes, the layout <see cref="FlatPlanes.Build{TWidener}"/> with
+    /// <see cref="Avx2PairWidener"/> produces (stride 1: pair k of padded row r at <c>r * Pitch + k</c>; stride 2: the
+    /// padded row's int16 values from <c>(r / 2) * Pitch</c> ints of sub-plane <c>r % 2</c>). That saves the byte copy
+    /// and a second pass over the plane, whose loads straddled the copy's just-written rows. Stride 1 forms the padded
+    /// row in registers with its one column of left padding shifted in by VPALIGNR (a constant shift, so only PadLeft =
+    /// 1; MobileNet's stride-1 layers all have it); stride 2 takes PadLeft = 0 (TensorFlow's SAME on even sizes). The
+    /// columns after the image row are blended to padding, so the whole-vector writes past a row's end store padding:
+    /// right for the next padded row when it is padding, and rewritten when it is an image row (written later, from its
+    /// first value). The last pair of a stride-1 row pairs its last column with padding instead of the next row's first
+    /// column: only a zero weight or no output reads that value. The padding is written once per call
+    /// (<see cref="FillWidenedAvx2"/>).
     /// </summary>
     private unsafe readonly partial struct FlatPlanes
     {
-        /// <summary>Whether <see cref="BuildWidenedAvx2"/> handles the layout: stride 1 with one left padding column.</summary>
-        public static bool CanBuildWidenedAvx2(in DepthwiseConvGeometry g) => g.StrideWidth == 1 && g.PadLeft == 1;
+        /// <summary>
+        /// Whether <see cref="BuildWidenedAvx2"/> widens this layout: stride 1 with one left padding column, stride 2 with
+        /// none and rows of at least <see cref="MinWidenedStride2Width"/> columns.
+        /// </summary>
+        public static bool CanBuildWidenedAvx2(in DepthwiseConvGeometry g) =>
+            g.StrideWidth == 1 ? g.PadLeft == 1 : g.PadLeft == 0 && g.InWidth >= MinWidenedStride2Width;
+
+        /// <summary>
+        /// Narrowest image row a stride-2 plane is widened straight from the input: measured faster on MobileNet's 112-
+        /// and 56-wide stride-2 layers (about 10% and 5%), slower on the 28- and 14-wide ones (4-7%), which keep the byte
+        /// sub-planes.
+        /// </summary>
+        private const int MinWidenedStride2Width = 48;
 
         /// <summary>Fills the pair plane, slack included, with pairs of the padding value.</summary>
         public void FillWidenedAvx2()
         {
             short value = signed ? (sbyte)paddingByte : paddingByte;
-            new Span<int>(widened, plan.WidenedInts).Fill((ushort)value | (value << 16));
+            for (int parity = 0; parity < plan.Stride; parity++)
+                new Span<int>(Widened(parity), plan.WidenedInts).Fill((ushort)value | (value << 16));
         }
 
         /// <summary>The row constants of <see cref="BuildWidenedAvx2"/> for this call.</summary>
@@ -185,8 +198,21 @@ public static partial class DepthwiseConv
         /// </summary>
         // Not inlined: in the channel loop its row loop ran short of registers.
         [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-        public void BuildWidenedAvx2<TBytes>(byte* channel, in Avx2FlatRows rows) where TBytes : struct, IAvx2Bytes =>
-            rows.WidenRun<TBytes>(channel, inWidth, (int*)widened + (nint)padTop * plan.Pitch, plan.Pitch, ImageRows);
+        public void BuildWidenedAvx2<TBytes>(byte* channel, in Avx2FlatRows rows) where TBytes : struct, IAvx2Bytes
+        {
+            int pitch = plan.Pitch;
+            if (plan.Stride == 1)
+            {
+                rows.WidenRun<TBytes>(channel, inWidth, (int*)widened + (nint)padTop * pitch, pitch, ImageRows, 1);
+                return;
+            }
+            for (int parity = 0; parity < 2; parity++)
+            {
+                var (first, count) = ParityRows(parity);
+                rows.WidenRun<TBytes>(channel + (nint)first * inWidth, 2 * inWidth, (int*)Widened(parity) + (nint)((padTop + first) >> 1) * pitch,
+                    pitch, count, 2);
+            }
+        }
     }
 
     /// <summary>
@@ -209,9 +235,12 @@ public static partial class DepthwiseConv
             tailMask = Vector128.LessThan(Vector128.Create((byte)0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector128.Create((byte)(count & 15)));
         }
 
-        /// <summary>Widens <paramref name="rows"/> image rows <paramref name="sourceStep"/> apart into pair rows <paramref name="pitch"/> ints apart.</summary>
+        /// <summary>
+        /// Widens <paramref name="rows"/> image rows <paramref name="sourceStep"/> apart into widened rows
+        /// <paramref name="pitch"/> ints apart.
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void WidenRun<TBytes>(byte* source, int sourceStep, int* destination, int pitch, int rows) where TBytes : struct, IAvx2Bytes
+        public void WidenRun<TBytes>(byte* source, int sourceStep, int* destination, int pitch, int rows, int stride) where TBytes : struct, IAvx2Bytes
         {
             // Locals, so the loop keeps them in registers.
             byte* direct = lastDirect;
@@ -219,13 +248,14 @@ public static partial class DepthwiseConv
             var pad = padding;
             var mask = tailMask;
             for (int r = 0; r < rows; r++, source += sourceStep, destination += pitch)
-                if (source <= direct) WidenRow<TBytes>(source, (short*)destination, columns, pad, mask);
-                else WidenBouncedRow<TBytes>(source, (short*)destination, columns, pad, mask);
+                if (source > direct) WidenBouncedRow<TBytes>(source, (short*)destination, columns, stride, pad, mask);
+                else if (stride == 1) WidenRowStride1<TBytes>(source, (short*)destination, columns, pad, mask);
+                else WidenRowStride2<TBytes>(source, (short*)destination, columns, pad, mask);
         }
 
-        /// <summary>Pair k = (padded column k, k + 1) = (image column k - 1, k), for k = 0 .. count.</summary>
+        /// <summary>Stride 1, one left padding column: pair k = (padded column k, k + 1) = (image column k - 1, k), for k = 0 .. count.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void WidenRow<TBytes>(byte* from, short* to, int count, Vector128<byte> padding, Vector128<byte> tailMask)
+        private static void WidenRowStride1<TBytes>(byte* from, short* to, int count, Vector128<byte> padding, Vector128<byte> tailMask)
             where TBytes : struct, IAvx2Bytes
         {
             int wholeVectors = count / 16, tailColumns = count & 15;
@@ -246,16 +276,29 @@ public static partial class DepthwiseConv
             if (tailColumns >= 8) Avx.Store(to + 16, TBytes.Widen(Sse2.UnpackHigh(lastShifted, last)));
         }
 
-        /// <summary>As <see cref="WidenRow"/> for a row whose whole-vector reads would pass the end of the input.</summary>
-        [MethodImpl(MethodImplOptions.NoInlining), SkipLocalsInit]
-        private static void WidenBouncedRow<TBytes>(byte* from, short* to, int count, Vector128<byte> padding, Vector128<byte> tailMask)
+        /// <summary>Stride 2, no left padding: padded column k = image column k as int16, for k = 0 .. count - 1.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void WidenRowStride2<TBytes>(byte* from, short* to, int count, Vector128<byte> padding, Vector128<byte> tailMask)
             where TBytes : struct, IAvx2Bytes
         {
-            // Flat rows are at most 128 + 63 bytes (FlatPlan.Applies: OutWidth <= 128, KernelWidth <= MaxFastTaps).
-            const int MaxBounceBytes = 256;
+            int wholeVectors = count / 16;
+            for (int v = 0; v < wholeVectors; v++, from += 16, to += 16) Avx.Store(to, TBytes.Widen(Sse2.LoadVector128(from)));
+            if ((count & 15) != 0) Avx.Store(to, TBytes.Widen(Sse41.BlendVariable(padding, Sse2.LoadVector128(from), tailMask)));
+        }
+
+        /// <summary>As the row functions, for a row whose whole-vector reads would pass the end of the input.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining), SkipLocalsInit]
+        private static void WidenBouncedRow<TBytes>(byte* from, short* to, int count, int stride, Vector128<byte> padding, Vector128<byte> tailMask)
+            where TBytes : struct, IAvx2Bytes
+        {
+            // Flat rows are at most 128 + 63 bytes at stride 1, 2 * (128 + 31) at stride 2 (FlatPlan.Applies: OutWidth
+            // <= 128, KernelWidth <= MaxFastTaps).
+            const int MaxBounceBytes = 512;
             if (count > MaxBounceBytes - 16) throw new InvalidOperationException($"flat-plane row of {count} bytes exceeds {MaxBounceBytes - 16}");
-            byte* bounce = stackalloc byte[MaxBounceBytes];
-            WidenRow<TBytes>(Bounce(from, bounce, count), to, count, padding, tailMask);
+            byte* buffer = stackalloc byte[MaxBounceBytes];
+            byte* bounce = Bounce(from, buffer, count);
+            if (stride == 1) WidenRowStride1<TBytes>(bounce, to, count, padding, tailMask);
+            else WidenRowStride2<TBytes>(bounce, to, count, padding, tailMask);
         }
     }
 
