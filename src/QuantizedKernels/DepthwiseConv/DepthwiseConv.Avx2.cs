@@ -44,6 +44,7 @@ public static partial class DepthwiseConv
             // Flat planes for narrow layers, else the row ring (see FlatPlan); one channel loop for both. Most flat
             // planes are widened straight from the input (no byte sub-planes; see FlatPlanes.CanBuildWidenedAvx2).
             bool widenDirect = flat && FlatPlanes.CanBuildWidenedAvx2(g);
+            byte* yRangeEnd = yBase + (cFirst + cCount) * g.OutPlane;
             var planes = flat ? new FlatPlanes(g, flatPlan, scratchBase, xBase, x.Length, xSigned, xZeroPoint, bytePlanesUsed: !widenDirect) : default;
             if (widenDirect) planes.FillWidenedAvx2();
             var flatRows = widenDirect ? planes.FlatRowsAvx2() : default;
@@ -74,7 +75,8 @@ public static partial class DepthwiseConv
                     if (is3x3) OutputRowAvx2_3x3(rows[0], rows[1], rows[2], pairBase, pairStep, outputs, space, requant, planes.Temp);
                     else if (kernelHeight == 5 && pairsPerRow == 3) OutputRowAvx2_5x5(rows, pairBase, pairStep, outputs, space, requant, planes.Temp);
                     else OutputRowAvx2(rows, kernelHeight, pairBase, pairsPerRow, pairStep, outputs, space, requant, planes.Temp);
-                    planes.CopyOut(yBase + c * g.OutPlane, g.OutHeight, g.OutWidth);
+                    // Stores may run into the next channels of this range, which are written later.
+                    planes.CopyOut(yBase + c * g.OutPlane, g.OutHeight, g.OutWidth, yRangeEnd);
                     continue;
                 }
                 rowRing.StartChannel(xBase + c * g.InPlane);
@@ -247,10 +249,14 @@ public static partial class DepthwiseConv
             int columns = count;
             var pad = padding;
             var mask = tailMask;
-            for (int r = 0; r < rows; r++, source += sourceStep, destination += pitch)
-                if (source > direct) WidenBouncedRow<TBytes>(source, (short*)destination, columns, stride, pad, mask);
-                else if (stride == 1) WidenRowStride1<TBytes>(source, (short*)destination, columns, pad, mask);
+            int r = 0;
+            // The bounced rows (at the end of the input) run in a loop of their own, so this one holds no call and
+            // keeps its pointers in registers.
+            for (; r < rows && source <= direct; r++, source += sourceStep, destination += pitch)
+                if (stride == 1) WidenRowStride1<TBytes>(source, (short*)destination, columns, pad, mask);
                 else WidenRowStride2<TBytes>(source, (short*)destination, columns, pad, mask);
+            for (; r < rows; r++, source += sourceStep, destination += pitch)
+                WidenBouncedRow<TBytes>(source, (short*)destination, columns, stride, pad, mask);
         }
 
         /// <summary>Stride 1, one left padding column: pair k = (padded column k, k + 1) = (image column k - 1, k), for k = 0 .. count.</summary>
