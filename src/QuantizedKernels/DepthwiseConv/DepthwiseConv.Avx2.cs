@@ -169,19 +169,8 @@ public static partial class DepthwiseConv
     /// </summary>
     private unsafe readonly partial struct FlatPlanes
     {
-        /// <summary>
-        /// Whether <see cref="BuildWidenedAvx2"/> widens this layout: stride 1 with one left padding column, stride 2 with
-        /// none and rows of at least <see cref="MinWidenedStride2Width"/> columns.
-        /// </summary>
-        public static bool CanBuildWidenedAvx2(in DepthwiseConvGeometry g) =>
-            g.StrideWidth == 1 ? g.PadLeft == 1 : g.PadLeft == 0 && g.InWidth >= MinWidenedStride2Width;
-
-        /// <summary>
-        /// Narrowest image row a stride-2 plane is widened straight from the input: measured faster on MobileNet's 112-
-        /// and 56-wide stride-2 layers (about 10% and 5%), slower on the 28- and 14-wide ones (4-7%), which keep the byte
-        /// sub-planes.
-        /// </summary>
-        private const int MinWidenedStride2Width = 48;
+        /// <summary>Whether <see cref="BuildWidenedAvx2"/> widens this layout: stride 1 with one left padding column, stride 2 with none.</summary>
+        public static bool CanBuildWidenedAvx2(in DepthwiseConvGeometry g) => g.StrideWidth == 1 ? g.PadLeft == 1 : g.PadLeft == 0;
 
         /// <summary>Fills the pair plane, slack included, with pairs of the padding value.</summary>
         public void FillWidenedAvx2()

@@ -35,8 +35,8 @@ public readonly record struct DepthwiseConvSelfTestCase(DepthwiseConvGeometry Ge
 /// random and extreme data, with and without bias and fused clamps; plus a few other shapes (1×1, 7×7, 3×5, height
 /// stride ≠ width stride, stride 3, dilation 2) that exercise the generic loops and the reference fallback; plus even
 /// input sizes 2..56 with the padding TensorFlow's SAME gives (as in the converted MobileNets), where stride-2 rows
-/// split into even and odd columns end differently than with odd sizes (46 and 48 straddle the width from which AVX2
-/// widens stride-2 flat planes straight from the input).
+/// split into even and odd columns end differently than with odd sizes (and stride-2 rows widened straight from the
+/// input on AVX2 end in whole vectors at 32 and 48 columns, in a partial one at 46).
 /// </summary>
 public static class DepthwiseConvSelfTest
 {
