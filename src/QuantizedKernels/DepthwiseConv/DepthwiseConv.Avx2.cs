@@ -41,8 +41,13 @@ public static partial class DepthwiseConv
         fixed (byte* yBase = y)
         fixed (byte* xBase = x)
         {
-            // Flat planes for narrow layers, else the row ring (see FlatPlan); one channel loop for both.
-            var planes = flat ? new FlatPlanes(g, flatPlan, scratchBase, xBase, x.Length, xSigned, xZeroPoint) : default;
+            // Flat planes for narrow layers, else the row ring (see FlatPlan); one channel loop for both. Most flat
+            // planes are widened straight from the input (no byte sub-planes; see FlatPlanes.CanBuildWidenedAvx2).
+            bool widenDirect = flat && FlatPlanes.CanBuildWidenedAvx2(g);
+            byte* yRangeEnd = yBase + (cFirst + cCount) * g.OutPlane;
+            var planes = flat ? new FlatPlanes(g, flatPlan, scratchBase, xBase, x.Length, xSigned, xZeroPoint, bytePlanesUsed: !widenDirect) : default;
+            if (widenDirect) planes.FillWidenedAvx2();
+            var flatRows = widenDirect ? planes.FlatRowsAvx2() : default;
             var rowRing = flat ? default : new RowRing(g, plan, xBase, x.Length, xSigned, xZeroPoint, (byte*)scratchBase,
                 plan.RowInts * sizeof(int), (byte*)(scratchBase + ScratchSlots(g, plan) * plan.RowInts), rowPointers);
             if (flat)
@@ -62,13 +67,16 @@ public static partial class DepthwiseConv
 
                 if (flat)
                 {
-                    planes.Build<Avx2PairWidener>(xBase + c * g.InPlane);
+                    if (widenDirect && xSigned) planes.BuildWidenedAvx2<SignedBytesAvx2>(xBase + c * g.InPlane, flatRows);
+                    else if (widenDirect) planes.BuildWidenedAvx2<UnsignedBytesAvx2>(xBase + c * g.InPlane, flatRows);
+                    else planes.Build<Avx2PairWidener>(xBase + c * g.InPlane);
                     int outputs = flatPlan.Outputs, space = flatPlan.TempBytes;
                     // One flattened row even for wide planes: measured faster on AVX2 than pairing rows (FlatPlan.PairRows).
                     if (is3x3) OutputRowAvx2_3x3(rows[0], rows[1], rows[2], pairBase, pairStep, outputs, space, requant, planes.Temp);
                     else if (kernelHeight == 5 && pairsPerRow == 3) OutputRowAvx2_5x5(rows, pairBase, pairStep, outputs, space, requant, planes.Temp);
                     else OutputRowAvx2(rows, kernelHeight, pairBase, pairsPerRow, pairStep, outputs, space, requant, planes.Temp);
-                    planes.CopyOut(yBase + c * g.OutPlane, g.OutHeight, g.OutWidth);
+                    // Stores may run into the next channels of this range, which are written later.
+                    planes.CopyOut(yBase + c * g.OutPlane, g.OutHeight, g.OutWidth, yRangeEnd);
                     continue;
                 }
                 rowRing.StartChannel(xBase + c * g.InPlane);
@@ -143,6 +151,167 @@ public static partial class DepthwiseConv
             for (int j = 0; j < count; j += 16) Avx.Store(dst + j, Avx2.ConvertToVector256Int16((sbyte*)row + j));
         else
             for (int j = 0; j < count; j += 16) Avx.Store(dst + j, Avx2.ConvertToVector256Int16(row + j));
+    }
+
+    /// <summary>
+    /// AVX2 flat planes built without the byte sub-planes: every image row is widened straight from the input into its
+    /// place in the widened sub-planes, the layout <see cref="FlatPlanes.Build{TWidener}"/> with
+    /// <see cref="Avx2PairWidener"/> produces (stride 1: pair k of padded row r at <c>r * Pitch + k</c>; stride 2: the
+    /// padded row's int16 values from <c>(r / 2) * Pitch</c> ints of sub-plane <c>r % 2</c>). That saves the byte copy
+    /// and a second pass over the plane, whose loads straddled the copy's just-written rows. Stride 1 forms the padded
+    /// row in registers with its one column of left padding shifted in by VPALIGNR (a constant shift, so only PadLeft =
+    /// 1; MobileNet's stride-1 layers all have it); stride 2 takes PadLeft = 0 (TensorFlow's SAME on even sizes). The
+    /// columns after the image row are blended to padding, so the whole-vector writes past a row's end store padding:
+    /// right for the next padded row when it is padding, and rewritten when it is an image row (written later, from its
+    /// first value). The last pair of a stride-1 row pairs its last column with padding instead of the next row's first
+    /// column: only a zero weight or no output reads that value. The padding is written once per call
+    /// (<see cref="FillWidenedAvx2"/>).
+    /// </summary>
+    private unsafe readonly partial struct FlatPlanes
+    {
+        /// <summary>Whether <see cref="BuildWidenedAvx2"/> widens this layout: stride 1 with one left padding column, stride 2 with none.</summary>
+        public static bool CanBuildWidenedAvx2(in DepthwiseConvGeometry g) => g.StrideWidth == 1 ? g.PadLeft == 1 : g.PadLeft == 0;
+
+        /// <summary>Fills the pair plane, slack included, with pairs of the padding value.</summary>
+        public void FillWidenedAvx2()
+        {
+            short value = signed ? (sbyte)paddingByte : paddingByte;
+            for (int parity = 0; parity < plan.Stride; parity++)
+                new Span<int>(Widened(parity), plan.WidenedInts).Fill((ushort)value | (value << 16));
+        }
+
+        /// <summary>The row constants of <see cref="BuildWidenedAvx2"/> for this call.</summary>
+        public Avx2FlatRows FlatRowsAvx2() => new(RowCount, xEnd, paddingByte);
+
+        /// <summary>
+        /// Widens the image rows of the channel plane at <paramref name="channel"/> into the pair plane, with the row
+        /// constants of this call (<paramref name="rows"/>).
+        /// </summary>
+        // Not inlined: in the channel loop its row loop ran short of registers.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+        public void BuildWidenedAvx2<TBytes>(byte* channel, in Avx2FlatRows rows) where TBytes : struct, IAvx2Bytes
+        {
+            int pitch = plan.Pitch;
+            if (plan.Stride == 1)
+            {
+                rows.WidenRun<TBytes>(channel, inWidth, (int*)widened + (nint)padTop * pitch, pitch, ImageRows, 1);
+                return;
+            }
+            for (int parity = 0; parity < 2; parity++)
+            {
+                var (first, count) = ParityRows(parity);
+                rows.WidenRun<TBytes>(channel + (nint)first * inWidth, 2 * inWidth, (int*)Widened(parity) + (nint)((padTop + first) >> 1) * pitch,
+                    pitch, count, 2);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The constants of <see cref="FlatPlanes.BuildWidenedAvx2"/>'s rows, set once per call: an image row of
+    /// <see cref="count"/> bytes is its whole 16-byte vectors, then one vector of its last columns blended with padding
+    /// (or of padding alone, for the pair of the last column and the padding after it). Rows too near the end of the
+    /// input for 16-byte reads are bounced.
+    /// </summary>
+    private unsafe readonly struct Avx2FlatRows
+    {
+        private readonly int count;
+        private readonly byte* lastDirect;
+        private readonly Vector128<byte> padding, tailMask;
+
+        public Avx2FlatRows(int count, byte* xEnd, byte paddingByte)
+        {
+            this.count = count;
+            lastDirect = xEnd - ((count + 15) & ~15);
+            padding = Vector128.Create(paddingByte);
+            tailMask = Vector128.LessThan(Vector128.Create((byte)0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector128.Create((byte)(count & 15)));
+        }
+
+        /// <summary>
+        /// Widens <paramref name="rows"/> image rows <paramref name="sourceStep"/> apart into widened rows
+        /// <paramref name="pitch"/> ints apart.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void WidenRun<TBytes>(byte* source, int sourceStep, int* destination, int pitch, int rows, int stride) where TBytes : struct, IAvx2Bytes
+        {
+            // Locals, so the loop keeps them in registers.
+            byte* direct = lastDirect;
+            int columns = count;
+            var pad = padding;
+            var mask = tailMask;
+            int r = 0;
+            // The bounced rows (at the end of the input) run in a loop of their own, so this one holds no call and
+            // keeps its pointers in registers.
+            for (; r < rows && source <= direct; r++, source += sourceStep, destination += pitch)
+                if (stride == 1) WidenRowStride1<TBytes>(source, (short*)destination, columns, pad, mask);
+                else WidenRowStride2<TBytes>(source, (short*)destination, columns, pad, mask);
+            for (; r < rows; r++, source += sourceStep, destination += pitch)
+                WidenBouncedRow<TBytes>(source, (short*)destination, columns, stride, pad, mask);
+        }
+
+        /// <summary>Stride 1, one left padding column: pair k = (padded column k, k + 1) = (image column k - 1, k), for k = 0 .. count.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void WidenRowStride1<TBytes>(byte* from, short* to, int count, Vector128<byte> padding, Vector128<byte> tailMask)
+            where TBytes : struct, IAvx2Bytes
+        {
+            int wholeVectors = count / 16, tailColumns = count & 15;
+            // previous: the image columns before the current 16 (padding before the row); AlignRight(bytes, previous, 15)
+            // is then image columns i - 1 .. i + 14, the first halves of pairs i .. i + 15.
+            var previous = padding;
+            for (int v = 0; v < wholeVectors; v++, from += 16, to += 32)
+            {
+                var bytes = Sse2.LoadVector128(from);
+                var shifted = Ssse3.AlignRight(bytes, previous, 15);
+                Avx.Store(to, TBytes.Widen(Sse2.UnpackLow(shifted, bytes)));
+                Avx.Store(to + 16, TBytes.Widen(Sse2.UnpackHigh(shifted, bytes)));
+                previous = bytes;
+            }
+            var last = tailColumns != 0 ? Sse41.BlendVariable(padding, Sse2.LoadVector128(from), tailMask) : padding;
+            var lastShifted = Ssse3.AlignRight(last, previous, 15);
+            Avx.Store(to, TBytes.Widen(Sse2.UnpackLow(lastShifted, last)));
+            if (tailColumns >= 8) Avx.Store(to + 16, TBytes.Widen(Sse2.UnpackHigh(lastShifted, last)));
+        }
+
+        /// <summary>Stride 2, no left padding: padded column k = image column k as int16, for k = 0 .. count - 1.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void WidenRowStride2<TBytes>(byte* from, short* to, int count, Vector128<byte> padding, Vector128<byte> tailMask)
+            where TBytes : struct, IAvx2Bytes
+        {
+            int wholeVectors = count / 16;
+            for (int v = 0; v < wholeVectors; v++, from += 16, to += 16) Avx.Store(to, TBytes.Widen(Sse2.LoadVector128(from)));
+            if ((count & 15) != 0) Avx.Store(to, TBytes.Widen(Sse41.BlendVariable(padding, Sse2.LoadVector128(from), tailMask)));
+        }
+
+        /// <summary>As the row functions, for a row whose whole-vector reads would pass the end of the input.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining), SkipLocalsInit]
+        private static void WidenBouncedRow<TBytes>(byte* from, short* to, int count, int stride, Vector128<byte> padding, Vector128<byte> tailMask)
+            where TBytes : struct, IAvx2Bytes
+        {
+            // Flat rows are at most 128 + 63 bytes at stride 1, 2 * (128 + 31) at stride 2 (FlatPlan.Applies: OutWidth
+            // <= 128, KernelWidth <= MaxFastTaps).
+            const int MaxBounceBytes = 512;
+            if (count > MaxBounceBytes - 16) throw new InvalidOperationException($"flat-plane row of {count} bytes exceeds {MaxBounceBytes - 16}");
+            byte* buffer = stackalloc byte[MaxBounceBytes];
+            byte* bounce = Bounce(from, buffer, count);
+            if (stride == 1) WidenRowStride1<TBytes>(bounce, to, count, padding, tailMask);
+            else WidenRowStride2<TBytes>(bounce, to, count, padding, tailMask);
+        }
+    }
+
+    /// <summary>How input bytes become int16 raw values on AVX2: sign or zero extension (a type argument, so loops hold no branch).</summary>
+    private interface IAvx2Bytes
+    {
+        /// <summary>The 16 bytes as int16.</summary>
+        static abstract Vector256<short> Widen(Vector128<byte> bytes);
+    }
+
+    private struct SignedBytesAvx2 : IAvx2Bytes
+    {
+        public static Vector256<short> Widen(Vector128<byte> bytes) => Avx2.ConvertToVector256Int16(bytes.AsSByte());
+    }
+
+    private struct UnsignedBytesAvx2 : IAvx2Bytes
+    {
+        public static Vector256<short> Widen(Vector128<byte> bytes) => Avx2.ConvertToVector256Int16(bytes);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -99,7 +99,7 @@ public static partial class DepthwiseConv
                         OutputRowNeon3x3(rows[0], rows[1], rows[2], offsetBase[1], offsetBase[2], w0to7, w8, channelBias, outputs, space, requant, planes.Temp);
                     else
                         OutputRowNeon(rows, kernelHeight, g.KernelWidth, offsetBase, weightBase, channelBias, outputs, space, requant, planes.Temp);
-                    planes.CopyOut(yBase + c * g.OutPlane, g.OutHeight, g.OutWidth);
+                    planes.CopyOut(yBase + c * g.OutPlane, g.OutHeight, g.OutWidth, yBase + (c + 1) * g.OutPlane);
                     continue;
                 }
                 rowRing.StartChannel(xBase + c * g.InPlane);
@@ -337,14 +337,14 @@ public static partial class DepthwiseConv
                 short* s2 = (short*)planes.Widened(2 % stride) + 2 / stride * flatPlan.Pitch;
                 OutputRowNeon3x3(s0, s1, s2, TapColumnOffset(1, stride, flatPlan.Half), TapColumnOffset(2, stride, flatPlan.Half),
                     AdvSimd.LoadVector128(packed3x3 + 16 * c), AdvSimd.LoadVector128(packed3x3 + 16 * c + 8), channelBias, flatPlan.Outputs, flatPlan.TempBytes, requant, planes.Temp);
-                planes.CopyOut(yBase + c * g.OutPlane, g.OutHeight, g.OutWidth);
+                planes.CopyOut(yBase + c * g.OutPlane, g.OutHeight, g.OutWidth, yBase + (c + 1) * g.OutPlane);
                 continue;
             }
             var rowWeights = AdvSimd.LoadVector128(dotRows + 16 * c);
             planes.BuildBytes(xBase + c * g.InPlane);
             if (stride == 1) OutputsNeonDot3x3Stride1(r0, r1, r2, rowWeights, i0, i1, i2, channelBias, flatPlan.Outputs, requant, planes.Temp);
             else OutputsNeonDot3x3Stride2(r0, r1, r2, rowWeights, i0, channelBias, flatPlan.Outputs, requant, planes.Temp);
-            planes.CopyOut(yBase + c * g.OutPlane, g.OutHeight, g.OutWidth);
+            planes.CopyOut(yBase + c * g.OutPlane, g.OutHeight, g.OutWidth, yBase + (c + 1) * g.OutPlane);
         }
     }
 

@@ -617,14 +617,18 @@ public static partial class DepthwiseConv
                 Buffer.MemoryCopy(source, destination, count, count);
         }
 
-        /// <summary>Copies the real columns of every flattened row from <see cref="Temp"/> to the channel's output plane.</summary>
-        public void CopyOut(byte* yPlane, int outHeight, int outWidth)
+        /// <summary>
+        /// Copies the real columns of every flattened row from <see cref="Temp"/> to the channel's output plane. Whole
+        /// vectors may be stored up to <paramref name="writableEnd"/> (at least the plane's end; further when the
+        /// following channels are computed after this one, by the same call, and so rewritten).
+        /// </summary>
+        public void CopyOut(byte* yPlane, int outHeight, int outWidth, byte* writableEnd)
         {
             byte* source = Temp, destination = yPlane, yEnd = yPlane + outHeight * outWidth;
             int pitch = plan.Pitch, vectorBytes = (outWidth + 15) & ~15;
             // Whole-vector stores past a row's end write into the next row, which is copied afterwards; only the rows
-            // whose stores would pass the plane's end (another channel, perhaps another thread's) copy exactly.
-            byte* lastVectorRow = yEnd - vectorBytes;
+            // whose stores would pass writableEnd (another thread's channels, or beyond the output) copy exactly.
+            byte* lastVectorRow = writableEnd - vectorBytes < yEnd ? writableEnd - vectorBytes : yEnd - 1;
             if (vectorBytes == 16)
                 for (; destination <= lastVectorRow; source += pitch, destination += outWidth)
                     Vector128.Store(Vector128.Load(source), destination);

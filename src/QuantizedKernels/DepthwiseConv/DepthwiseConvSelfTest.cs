@@ -35,7 +35,8 @@ public readonly record struct DepthwiseConvSelfTestCase(DepthwiseConvGeometry Ge
 /// random and extreme data, with and without bias and fused clamps; plus a few other shapes (1×1, 7×7, 3×5, height
 /// stride ≠ width stride, stride 3, dilation 2) that exercise the generic loops and the reference fallback; plus even
 /// input sizes 2..56 with the padding TensorFlow's SAME gives (as in the converted MobileNets), where stride-2 rows
-/// split into even and odd columns end differently than with odd sizes.
+/// split into even and odd columns end differently than with odd sizes (and stride-2 rows widened straight from the
+/// input on AVX2 end in whole vectors at 32 and 48 columns, in a partial one at 46).
 /// </summary>
 public static class DepthwiseConvSelfTest
 {
@@ -91,7 +92,7 @@ public static class DepthwiseConvSelfTest
                 }
 
         // Even sizes with SAME padding: total (out-1)·s + k - in, the smaller half first (TensorFlow's SAME_UPPER).
-        foreach (int size in new[] { 2, 4, 6, 8, 10, 14, 16, 20, 28, 32, 56 })
+        foreach (int size in new[] { 2, 4, 6, 8, 10, 14, 16, 20, 28, 32, 46, 48, 56 })
             foreach (int kernel in new[] { 3, 5 })
                 foreach (int stride in new[] { 1, 2 })
                     foreach (bool xSigned in new[] { false, true })
