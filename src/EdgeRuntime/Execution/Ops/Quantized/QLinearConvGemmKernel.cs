@@ -33,12 +33,21 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelV
 
     /// <summary>
     /// Output channels per range are a multiple of this (every path's row block: 6 on AVX2, 4 on ARM), so ranges
-    /// split no microkernel block, and at least this many.
+    /// split no microkernel block.
     /// </summary>
     private const int ChannelRangeQuantum = 12;
 
-    /// <summary>Smallest pixel tile worth its own work item; fewer pixels per thread share is split by channels instead.</summary>
-    private const int MinTilePixels = 64;
+    /// <summary>
+    /// Fewest output channels per range: every range packs all of B again, which for ranges of 12 channels made
+    /// MobileNetV2's 14×14 projections (96 × 576 × 196) cost 60% more in all, so that 2 threads were no faster.
+    /// </summary>
+    private const int MinChannelsPerRange = 24;
+
+    /// <summary>
+    /// Layers with fewer output pixels than this are split by output channels; larger ones by pixel tiles (of at least
+    /// 16 pixels), which share the packing of B.
+    /// </summary>
+    private const int MaxPixelsForChannelRanges = 64;
 
     private readonly QLinearConvGeometry _g;
     private readonly IsaPath _isa;
@@ -126,14 +135,14 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelV
         int ranges = 1;
         if (threads > 1 && _workers != null)
         {
-            // Enough items that every thread gets work even for small layers: first by output channel ranges (while
-            // pixel tiles would hold fewer than MinTilePixels), then by smaller pixel tiles.
+            // Enough items that every thread gets work even for small layers: by output channel ranges for layers of a
+            // few pixels (7×7, dense), else by smaller pixel tiles.
             int want = 4 * threads;
             int units = g.Batch * g.Group;
             tile = Math.Min(tile, pixels);
             int tiles = (pixels + tile - 1) / tile;
-            if (units * tiles < want && (long)pixels * units < (long)want * MinTilePixels)
-                ranges = Math.Max(1, Math.Min((want + units * tiles - 1) / (units * tiles), mPerGroup / ChannelRangeQuantum));
+            if (units * tiles < want && (long)pixels * units < MaxPixelsForChannelRanges)
+                ranges = Math.Max(1, Math.Min((want + units * tiles - 1) / (units * tiles), mPerGroup / MinChannelsPerRange));
             if (units * tiles * ranges < want)
                 tile = Math.Max(16, ((pixels * units * ranges + want - 1) / want + 15) / 16 * 16);
         }
