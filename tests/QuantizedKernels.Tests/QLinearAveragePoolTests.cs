@@ -1,5 +1,6 @@
 using EdgeRuntime.Kernels.Common;
 using EdgeRuntime.Kernels.Pooling;
+using EdgeRuntime.Kernels.SelfTest;
 using Xunit;
 
 namespace EdgeRuntime.Kernels.Tests;
@@ -67,7 +68,7 @@ public sealed class QLinearAveragePoolTests
                         xZeroPoint = signed ? 0 : 128;
                         xScale = 0.0123457f;
                         yScale = 1e-30f;
-                        FillCancelling(x, h * w, xZeroPoint, rng);
+                        ElementwiseSelfTest.FillCancelling(x, h * w, xZeroPoint, rng);
                         break;
                 }
                 var expected = new byte[batch * channels];
@@ -83,35 +84,13 @@ public sealed class QLinearAveragePoolTests
             }
     }
 
-    /// <summary>
-    /// Fills each plane of <paramref name="planeSize"/> bytes with <c>zeroPoint ± d</c> values whose differences sum to
-    /// exactly 0 in integers (each d once with each sign, in shuffled order). The float sum of the scaled terms is then a
-    /// rounding residue that depends on the order of the additions, so with a tiny output scale any change of that
-    /// order flips outputs between the minimum, the zero point and the maximum.
-    /// </summary>
-    private static void FillCancelling(byte[] x, int planeSize, int zeroPoint, Random rng)
-    {
-        var d = new int[planeSize];
-        for (int start = 0; start < x.Length; start += planeSize)
-        {
-            for (int i = 0; i < planeSize / 2; i++)
-            {
-                d[2 * i] = rng.Next(1, 100);
-                d[2 * i + 1] = -d[2 * i];
-            }
-            if (planeSize % 2 == 1) d[planeSize - 1] = 0;
-            rng.Shuffle(d);
-            for (int i = 0; i < planeSize; i++) x[start + i] = (byte)(zeroPoint + d[i]);
-        }
-    }
-
     [Fact]
     public void Cancelling_terms_expose_the_order_of_the_sum()
     {
         // Guards variant 7 above: the same data summed in reverse order quantizes differently for many planes.
         var rng = new Random(9);
         var x = new byte[1280 * 49];
-        FillCancelling(x, 49, 128, rng);
+        ElementwiseSelfTest.FillCancelling(x, 49, 128, rng);
         var g = new QLinearPoolGeometry(1, 1280, 7, 7, 1, 1, 7, 7, 1, 1, 0, 0, false, false);
         var y = new byte[1280];
         QLinearAveragePoolReference.Run(g, x, false, 0.0123457f, 128, 1e-30f, 128, y);

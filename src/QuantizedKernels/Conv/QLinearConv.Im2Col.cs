@@ -97,6 +97,14 @@ public static class QLinearConvIm2Col
     }
 
     /// <summary>
+    /// For a run of stride-2 outputs t whose kernel column s reads input column <c>b + s + 2t</c>: how many leading
+    /// outputs of kernel columns 0, 1 and 2 read inside the row, t &lt; ceil((inW - b - s) / 2) for column s, capped at
+    /// <paramref name="run"/>.
+    /// </summary>
+    private static (int Column0, int Column1, int Column2) StrideTwoInsideOutputs(int inW, int b, int run) =>
+        (Math.Min(run, Math.Max(0, inW - b + 1) / 2), Math.Min(run, Math.Max(0, inW - b) / 2), Math.Min(run, Math.Max(0, inW - b - 1) / 2));
+
+    /// <summary>
     /// ARM64, stride 2 with three kernel columns (the 3×3 stride-2 stem convolution): the segment's three rows
     /// k = (c·KH + r)·3 + s of one input row at once. Column s reads <c>src[b + s + 2t]</c> (b = the first input column
     /// of column 0); one LD2 at b + 2t yields columns 0 and 1 (even and odd bytes) and a second at b + 2t + 2 yields
@@ -112,10 +120,7 @@ public static class QLinearConvIm2Col
     {
         int inW = g.InWidth, inH = g.InHeight, kh = g.KernelHeight;
         if (b < 0) return false;
-        // Inside outputs of column s: t < ceil((inW - b - s) / 2), capped at run.
-        int last0 = Math.Min(run, Math.Max(0, inW - b + 1) / 2);
-        int last1 = Math.Min(run, Math.Max(0, inW - b) / 2);
-        int m = Math.Min(run, Math.Max(0, inW - b - 1) / 2);
+        var (last0, last1, m) = StrideTwoInsideOutputs(inW, b, run);
         if (m < 17) return false;
         var vMask = Vector128.Create(mask);
         for (int c = 0; c < g.InChannelsPerGroup; c++)
@@ -185,10 +190,7 @@ public static class QLinearConvIm2Col
     {
         int inW = g.InWidth, inH = g.InHeight, kh = g.KernelHeight;
         if (b < 0) return false;
-        // Inside outputs of column s: t < ceil((inW - b - s) / 2), capped at run.
-        int last0 = Math.Min(run, Math.Max(0, inW - b + 1) / 2);
-        int last1 = Math.Min(run, Math.Max(0, inW - b) / 2);
-        int m = Math.Min(run, Math.Max(0, inW - b - 1) / 2);
+        var (last0, last1, m) = StrideTwoInsideOutputs(inW, b, run);
         if (m < 33) return false;
         int channels = g.InChannelsPerGroup;
         // Checked once: the loops below work on pointers (rows of the tile, rows of the input, both inside these).

@@ -150,9 +150,11 @@ public static class ElementwiseSelfTest
 
     /// <summary>
     /// Fills each plane of <paramref name="planeSize"/> bytes with <c>zeroPoint ± d</c> (1 ≤ d &lt; 100), each d once
-    /// with each sign in shuffled order (plus one <c>zeroPoint</c> when the size is odd), so the differences sum to 0.
+    /// with each sign in shuffled order (plus one <c>zeroPoint</c> when the size is odd), so the differences sum to 0
+    /// in integers and the float sum of the scaled terms is a rounding residue that depends on the order of the
+    /// additions (what average-pool tests use to catch any reordering).
     /// </summary>
-    private static void FillCancelling(byte[] x, int planeSize, int zeroPoint, Random rng)
+    public static void FillCancelling(byte[] x, int planeSize, int zeroPoint, Random rng)
     {
         var d = new int[planeSize];
         for (int start = 0; start < x.Length; start += planeSize)
