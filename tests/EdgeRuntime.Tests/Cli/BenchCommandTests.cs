@@ -27,6 +27,9 @@ public sealed class BenchCommandTests
         Assert.Equal(MobileNet, root.GetProperty("model").GetString());
         Assert.Equal(1, root.GetProperty("threads").GetInt32());
         Assert.Equal(3, root.GetProperty("runs").GetInt32());
+        // One warm-up run asked for, but a warm-up lasts at least 1 s (tiered JIT): a 0.5 ms model runs it many times.
+        Assert.Equal(1, root.GetProperty("warmup").GetInt32());
+        Assert.True(root.GetProperty("warmup_runs").GetInt32() > 10, r.StdOut);
         Assert.True(CpuFeatures.TryParse(root.GetProperty("isa").GetString()!, out var isa), r.StdOut);
         Assert.Equal(CpuFeatures.Name(isa), root.GetProperty("isa").GetString());
         Assert.False(string.IsNullOrWhiteSpace(root.GetProperty("cpu").GetString()));
@@ -62,6 +65,7 @@ public sealed class BenchCommandTests
         Assert.Equal(JsonValueKind.Null, root.GetProperty("native_median_ms").ValueKind);
         Assert.Equal(JsonValueKind.Null, root.GetProperty("ratio").ValueKind);
         Assert.Equal(JsonValueKind.Null, root.GetProperty("arena_bytes").ValueKind);
+        Assert.Equal(0, root.GetProperty("warmup_runs").GetInt32()); // --warmup 0 stays none (the ARM instruction counts rely on it)
         Assert.Equal(Environment.ProcessorCount, root.GetProperty("threads").GetInt32()); // --threads 0 = one per core
     }
 
