@@ -566,10 +566,10 @@ public static class QLinearAveragePool
                                 s2 += scale * Vector128.ConvertToSingle(d.AsInt32() - zp);
                                 s3 += scale * Vector128.ConvertToSingle(e.AsInt32() - zp);
                             }
-                        var q0 = Finish(s0, countVector, yScaleVector, zeroPointVector, low, high);
-                        var q1 = Finish(s1, countVector, yScaleVector, zeroPointVector, low, high);
-                        var q2 = Finish(s2, countVector, yScaleVector, zeroPointVector, low, high);
-                        var q3 = Finish(s3, countVector, yScaleVector, zeroPointVector, low, high);
+                        var q0 = Quantize(s0, countVector, yScaleVector, zeroPointVector, low, high);
+                        var q1 = Quantize(s1, countVector, yScaleVector, zeroPointVector, low, high);
+                        var q2 = Quantize(s2, countVector, yScaleVector, zeroPointVector, low, high);
+                        var q3 = Quantize(s3, countVector, yScaleVector, zeroPointVector, low, high);
                         Vector128.Narrow(Vector128.Narrow(q0, q1), Vector128.Narrow(q2, q3)).AsByte().StoreUnsafe(ref ry, (nuint)(outBase + c));
                     }
                     for (; c < channels; c++)
@@ -583,16 +583,6 @@ public static class QLinearAveragePool
                     }
                 }
             }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<int> Finish(Vector128<float> sum, Vector128<float> count, Vector128<float> yScale, Vector128<float> zeroPoint,
-        Vector128<float> low, Vector128<float> high)
-    {
-        var scaled = sum / count / yScale + zeroPoint;
-        scaled = Vector128.ConditionalSelect(Vector128.Equals(scaled, scaled), scaled, Vector128<float>.Zero);
-        scaled = Vector128.Min(Vector128.Max(scaled, low), high);
-        return Vector128.ConvertToInt32(Vector128.Round(scaled));
     }
 
     /// <summary>
