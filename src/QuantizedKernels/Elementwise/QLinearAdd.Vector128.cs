@@ -13,8 +13,9 @@ namespace EdgeRuntime.Kernels.Elementwise;
 /// <see cref="QLinearAddReference.Compute"/> in the same order — widen, subtract the zero point, multiply by the
 /// scale, add, divide by the output scale, clamp in float (NaN → 0), round half to even, add the zero point — so the
 /// result is bit-exact with the reference. Rows where an input is broadcast along the row use the reference. On the AVX2
-/// paths, same-shape tensors (residual additions) run the same float32 arithmetic on 256-bit vectors with fewer
-/// instructions around it (<see cref="RowAvx2{T, TQuotient}"/>), as <see cref="RowNeon"/> does on ARM64 (see there).
+/// paths, each row (a whole same-shape tensor, as in residual additions, is one row) first runs the same float32
+/// arithmetic on 256-bit vectors with fewer instructions around it (<see cref="RowAvx2{T, TQuotient}"/>), as
+/// <see cref="RowNeon"/> does on ARM64 (see there); the portable code finishes its tail.
 /// </summary>
 public static class QLinearAdd
 {
@@ -26,37 +27,52 @@ public static class QLinearAdd
             QLinearAddReference.Run(plan, a, b, c, p);
             return;
         }
+        var fast = FastRowFor(isa, p);
         if (a.Length == plan.OutputCount && b.Length == plan.OutputCount)
         {
             // Same shapes (residual connections): the rows are consecutive, so run the whole tensor as one row.
-            int n = plan.OutputCount, done = 0;
-            if (isa is IsaPath.Avx2 or IsaPath.AvxVnni or IsaPath.Avx512Vnni && Avx2.IsSupported && ZeroPointCApplies(p))
-            {
-                bool finite = QuotientsAreNeverNaN(p);
-                done = (p.Signed, finite) switch
-                {
-                    (true, true) => RowAvx2<sbyte, NeverNaN>(a[..n], b[..n], c[..n], p),
-                    (true, false) => RowAvx2<sbyte, MaybeNaN>(a[..n], b[..n], c[..n], p),
-                    (false, true) => RowAvx2<byte, NeverNaN>(a[..n], b[..n], c[..n], p),
-                    (false, false) => RowAvx2<byte, MaybeNaN>(a[..n], b[..n], c[..n], p),
-                };
-            }
-            else if (AdvSimd.Arm64.IsSupported && NeonApplies(p))
-                done = p.Signed ? RowNeon<sbyte>(a[..n], b[..n], c[..n], p) : RowNeon<byte>(a[..n], b[..n], c[..n], p);
+            int n = plan.OutputCount;
+            int done = FastRow(fast, a[..n], b[..n], c[..n], p);
             Row(a[done..n], b[done..n], c[done..n], p);
             return;
         }
         int inner = plan.InnerLength;
-        bool neon = AdvSimd.Arm64.IsSupported && NeonApplies(p);
         for (int r = 0; r < plan.RowOffsetsA.Length; r++)
         {
             var ra = a.Slice(plan.RowOffsetsA[r], inner);
             var rb = b.Slice(plan.RowOffsetsB[r], inner);
             var rc = c.Slice(r * inner, inner);
-            int done = !neon ? 0 : p.Signed ? RowNeon<sbyte>(ra, rb, rc, p) : RowNeon<byte>(ra, rb, rc, p);
+            int done = FastRow(fast, ra, rb, rc, p);
             Row(ra[done..], rb[done..], rc[done..], p);
         }
     }
+
+    /// <summary>Which ISA-specific row runs ahead of the portable <see cref="Row"/> (chosen once per call).</summary>
+    private enum FastRowKind { None, Avx2Signed, Avx2SignedMaybeNaN, Avx2Unsigned, Avx2UnsignedMaybeNaN, NeonSigned, NeonUnsigned }
+
+    private static FastRowKind FastRowFor(IsaPath isa, in QLinearBinaryParameters p)
+    {
+        if (isa is IsaPath.Avx2 or IsaPath.AvxVnni or IsaPath.Avx512Vnni && Avx2.IsSupported && ZeroPointCApplies(p))
+        {
+            bool finite = QuotientsAreNeverNaN(p);
+            return p.Signed ? finite ? FastRowKind.Avx2Signed : FastRowKind.Avx2SignedMaybeNaN
+                            : finite ? FastRowKind.Avx2Unsigned : FastRowKind.Avx2UnsignedMaybeNaN;
+        }
+        if (AdvSimd.Arm64.IsSupported && NeonApplies(p)) return p.Signed ? FastRowKind.NeonSigned : FastRowKind.NeonUnsigned;
+        return FastRowKind.None;
+    }
+
+    /// <summary>Runs the row of <paramref name="kind"/>; returns how many leading elements it computed (the rest is for <see cref="Row"/>).</summary>
+    private static int FastRow(FastRowKind kind, ReadOnlySpan<byte> a, ReadOnlySpan<byte> b, Span<byte> c, in QLinearBinaryParameters p) => kind switch
+    {
+        FastRowKind.Avx2Signed => RowAvx2<sbyte, NeverNaN>(a, b, c, p),
+        FastRowKind.Avx2SignedMaybeNaN => RowAvx2<sbyte, MaybeNaN>(a, b, c, p),
+        FastRowKind.Avx2Unsigned => RowAvx2<byte, NeverNaN>(a, b, c, p),
+        FastRowKind.Avx2UnsignedMaybeNaN => RowAvx2<byte, MaybeNaN>(a, b, c, p),
+        FastRowKind.NeonSigned => RowNeon<sbyte>(a, b, c, p),
+        FastRowKind.NeonUnsigned => RowNeon<byte>(a, b, c, p),
+        _ => 0,
+    };
 
     /// <summary>
     /// Whether <see cref="RowAvx2{T, TQuotient}"/> may run: the output zero point must be a value of the 8-bit type (ONNX
