@@ -173,12 +173,7 @@ public static partial class DepthwiseConv
         public static bool CanBuildWidenedAvx2(in DepthwiseConvGeometry g) => g.StrideWidth == 1 ? g.PadLeft == 1 : g.PadLeft == 0;
 
         /// <summary>Fills the pair plane, slack included, with pairs of the padding value.</summary>
-        public void FillWidenedAvx2()
-        {
-            short value = signed ? (sbyte)paddingByte : paddingByte;
-            for (int parity = 0; parity < plan.Stride; parity++)
-                new Span<int>(Widened(parity), plan.WidenedInts).Fill((ushort)value | (value << 16));
-        }
+        public void FillWidenedAvx2() => FillWidened(2 * plan.WidenedInts);
 
         /// <summary>The row constants of <see cref="BuildWidenedAvx2"/> for this call.</summary>
         public Avx2FlatRows FlatRowsAvx2() => new(RowCount, xEnd, paddingByte);

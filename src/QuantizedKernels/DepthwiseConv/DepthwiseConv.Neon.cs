@@ -138,12 +138,7 @@ public static partial class DepthwiseConv
     private unsafe readonly partial struct FlatPlanes
     {
         /// <summary>Fills both halves and the slack of every int16 sub-plane with the widened padding value.</summary>
-        public void FillWidenedNeon()
-        {
-            short value = signed ? (sbyte)paddingByte : paddingByte;
-            for (int parity = 0; parity < plan.Stride; parity++)
-                new Span<short>(Widened(parity), plan.WidenBytes + 2 * plan.Slack).Fill(value);
-        }
+        public void FillWidenedNeon() => FillWidened(plan.WidenedInts);
 
         /// <summary>Widens the image rows of the channel plane at <paramref name="channel"/> into the int16 sub-planes.</summary>
         public void BuildWidenedNeon(byte* channel)

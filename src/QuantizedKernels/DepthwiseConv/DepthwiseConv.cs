@@ -525,6 +525,17 @@ public static partial class DepthwiseConv
         /// <summary>Start of byte sub-plane <paramref name="parity"/> (padded rows of <see cref="FlatPlan.RowBytes"/> bytes).</summary>
         public byte* BytePlane(int parity) => bytePlanes + (nint)parity * plan.BytePlaneBytes;
 
+        /// <summary>
+        /// Fills the first <paramref name="valuesPerSubPlane"/> int16 values of every sub-plane with the widened padding
+        /// value (NEON's int16 planes use <c>WidenedInts</c> of them, AVX2's pair planes twice that).
+        /// </summary>
+        public void FillWidened(int valuesPerSubPlane)
+        {
+            short value = signed ? (sbyte)paddingByte : paddingByte;
+            for (int parity = 0; parity < plan.Stride; parity++)
+                new Span<short>(Widened(parity), valuesPerSubPlane).Fill(value);
+        }
+
         /// <summary>Start of widened sub-plane <paramref name="parity"/>.</summary>
         public byte* Widened(int parity) => widened + (nint)parity * plan.WidenedInts * sizeof(int);
 
