@@ -37,16 +37,17 @@ public static class PeakProbe
             _ => null,
         };
         if (probe == null) return null;
-        long macs = probe(16); // warm up (and JIT)
+        probe(16); // JIT and warm up
+        long macs = 0;
         double best = double.MaxValue;
         var total = System.Diagnostics.Stopwatch.StartNew();
         while (total.Elapsed.TotalSeconds < seconds)
         {
             long start = System.Diagnostics.Stopwatch.GetTimestamp();
-            probe(Iterations);
+            macs = probe(Iterations);
             best = Math.Min(best, System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalNanoseconds);
         }
-        return 2.0 * macs / 16 * Iterations / best;
+        return 2.0 * macs / best;
     }
 
     /// <summary>
