@@ -239,4 +239,47 @@ public sealed class QGemmTests(ITestOutputHelper output)
         Assert.Throws<ArgumentOutOfRangeException>(() => QGemm.MultiplyRequantize(isa, m, n, k, packed, b, n, new int[m], new float[m], 0, -129, 127, new byte[m * n], n, scratch));
         Assert.Throws<OverflowException>(() => QGemm.PackAWithRowOffsets(isa, Enumerable.Repeat((sbyte)-128, m * k).ToArray(), m, k, Enumerable.Repeat(32700, m).ToArray(), packed));
     }
+
+    /// <summary>
+    /// Scratch sized for a wide tile must serve a narrow last tile (N ≤ 64, where AVX2 would like more scratch for its
+    /// weight-stationary order): the call is accepted and writes the same bytes; less than a wide tile's scratch is refused.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(AllPaths))]
+    public void MultiplyRequantize_NarrowTileWithWideTileScratch_GivesSameBytes(IsaPath isa)
+    {
+        if (Skip(isa) || !QGemm.HasFusedRequantization(isa)) return;
+        int m = 20, n = 49, k = 40;
+        var random = new Random(7);
+        var a = new sbyte[m * k];
+        var b = new sbyte[k * n];
+        random.NextBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(a.AsSpan()));
+        random.NextBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(b.AsSpan()));
+        var offsets = Enumerable.Range(0, m).Select(i => i % 5 - 2).ToArray();
+        var bias = Enumerable.Range(0, m).Select(i => i * 37 - 300).ToArray();
+        var multipliers = Enumerable.Range(0, m).Select(i => 0.002f + i * 1e-4f).ToArray();
+        var packed = new sbyte[QGemm.PackedAWithRowOffsetsLength(isa, m, k)];
+        QGemm.PackAWithRowOffsets(isa, a, m, k, offsets, packed);
+        byte[] Run(int scratchLength)
+        {
+            var y = new byte[m * n];
+            QGemm.MultiplyRequantize(isa, m, n, k, packed, b, n, bias, multipliers, 3, -128, 127, y, n, new int[scratchLength]);
+            return y;
+        }
+        var narrow = Run(QGemm.FusedScratchLength(isa, m, n, k));
+        var wide = Run(QGemm.FusedScratchLength(isa, m, 65, k));
+        Assert.Equal(narrow, wide);
+        var expected = new byte[m * n];
+        QGemm.MultiplyRequantize(IsaPath.Scalar, m, n, k, PackScalar(a, m, k, offsets), b, n, bias, multipliers, 3, -128, 127, expected, n, []);
+        Assert.Equal(expected, narrow);
+        int minimum = Math.Min(QGemm.FusedScratchLength(isa, m, n, k), QGemm.FusedScratchLength(isa, m, 65, k));
+        if (minimum > 0) Assert.Throws<ArgumentException>(() => Run(minimum - 1));
+    }
+
+    private static sbyte[] PackScalar(sbyte[] a, int m, int k, int[] offsets)
+    {
+        var packed = new sbyte[QGemm.PackedAWithRowOffsetsLength(IsaPath.Scalar, m, k)];
+        QGemm.PackAWithRowOffsets(IsaPath.Scalar, a, m, k, offsets, packed);
+        return packed;
+    }
 }

@@ -180,6 +180,18 @@ public static partial class QGemm
     /// <summary>Widest last panel computed column by column with the matrix-vector product.</summary>
     private const int VectorTailColumns = 2;
 
+    /// <summary>
+    /// Widest B (columns) for which the fused GEMM keeps each row block of A in registers and L1 while it runs over all
+    /// of B's panels (packed together first), instead of streaming all of A once per panel: for MobileNet's 7×7 layers
+    /// (N = 49, A up to 1280 × 320 int16 pairs = 800 KiB, more than L2) that reads the weights once instead of four times.
+    /// At this width the packed panels take at most 64 ints per k pair (256 KiB for K = 2048), which stay in L2.
+    /// </summary>
+    private const int WeightStationaryMaxColumns = 64;
+
+    /// <summary>Ints of scratch the AVX2 fused GEMM needs for N columns (all panels at once when N is small; see above).</summary>
+    private static int Avx2FusedScratchLength(int n, int k) =>
+        n <= WeightStationaryMaxColumns ? checked(DivideRoundingUp(k, 2) * WeightStationaryMaxColumns) : Avx2ScratchLength(k);
+
     /// <summary>What the tile loop of <see cref="MultiplyRequantizeAvx2Tiles"/> points a requantizing sink at per row block.</summary>
     private unsafe interface IAvx2RequantizeSink : IAvx2TileSink
     {
@@ -187,9 +199,12 @@ public static partial class QGemm
     }
 
     /// <summary>
-    /// The tile loop: per 16-column panel of B (packed once), every 6-row block of A through the microkernel into
-    /// <paramref name="sink"/>; a last block of 1–5 rows runs the 2-, 4- or 6-row kernel and stores only its rows,
-    /// and a last panel of fewer than 16 columns goes through a 6×16 byte buffer on the stack.
+    /// The tile loop. A last panel of at most <see cref="VectorTailColumns"/> columns runs as that many matrix-vector
+    /// products, a partial panel of more through a 6×16 byte buffer on the stack; a last row block of 1–5 rows runs the
+    /// 2-, 4- or 6-row kernel and stores only its rows. The order depends on N: up to
+    /// <see cref="WeightStationaryMaxColumns"/> columns, all panels are packed first and each row block of A runs over
+    /// all of them (A is read once); wider, each 16-column panel of B is packed in turn and every row block of A runs
+    /// over it (B stays in L1). Every output is the same sum either way.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void MultiplyRequantizeAvx2Tiles<TSink>(int m, int n, int k, ReadOnlySpan<sbyte> packedA, ReadOnlySpan<sbyte> b, int ldb,
@@ -200,16 +215,13 @@ public static partial class QGemm
         // A last panel of at most VectorTailColumns columns (N = 49 or 196 in MobileNets) is cheaper as that many
         // matrix-vector products than as a 16-column tile of mostly padding.
         int tail = n % Avx2ColumnsPerPanel;
-        if (tail > 0 && tail <= VectorTailColumns)
-        {
-            for (int j = n - tail; j < n; j++)
-                MultiplyVectorRequantizeAvx2(m, k, packedA, b[j..], ldb, bias, multipliers, yZeroPoint, yMin, yMax, y[j..], ldy, scratch);
-            n -= tail;
-            if (n == 0) return;
-        }
+        int vectorColumns = tail > 0 && tail <= VectorTailColumns ? tail : 0;
+        int panelColumns = n - vectorColumns;
         int pairs = DivideRoundingUp(k, 2);
         int blockInts = pairs * Avx2RowsPerBlock;
+        int panelInts = pairs * Avx2ColumnsPerPanel;
         int fullBlocksEnd = m - m % Avx2RowsPerBlock, lastRows = m - fullBlocksEnd;
+        bool weightStationary = n <= WeightStationaryMaxColumns && m > Avx2RowsPerBlock && scratch.Length >= Avx2FusedScratchLength(n, k);
         byte* tile = stackalloc byte[Avx2RowsPerBlock * Avx2ColumnsPerPanel];
         // Bias and multipliers of the last block padded to 6 rows, so the kernel's rows past M read defined values.
         int* paddedBias = stackalloc int[Avx2RowsPerBlock];
@@ -222,33 +234,70 @@ public static partial class QGemm
         fixed (sbyte* aBase = packedA)
         fixed (sbyte* bBase = b)
         fixed (byte* yBase = y)
-        fixed (int* panel = scratch)
+        fixed (int* scratchBase = scratch)
         fixed (int* biasBase = bias)
         fixed (float* multiplierBase = multipliers)
         {
-            for (int j0 = 0; j0 < n; j0 += Avx2ColumnsPerPanel)
+            if (weightStationary)
             {
-                int columns = Math.Min(Avx2ColumnsPerPanel, n - j0);
-                bool fullPanel = columns == Avx2ColumnsPerPanel;
-                PackBPanelAvx2(bBase + j0, ldb, k, columns, (short*)panel);
+                int panels = DivideRoundingUp(panelColumns, Avx2ColumnsPerPanel);
+                for (int p = 0; p < panels; p++)
+                    PackBPanelAvx2(bBase + p * Avx2ColumnsPerPanel, ldb, k, Math.Min(Avx2ColumnsPerPanel, panelColumns - p * Avx2ColumnsPerPanel),
+                        (short*)(scratchBase + p * panelInts));
+                int* expanded = scratchBase + panels * panelInts; // one expanded B column per vector column, blockInts each
+                for (int t = 0; t < vectorColumns; t++)
+                    ExpandVectorAvx2(bBase + panelColumns + t, ldb, k, (short*)(expanded + t * blockInts));
+                for (int i0 = 0; i0 < m; i0 += Avx2RowsPerBlock)
+                {
+                    int rows = Math.Min(Avx2RowsPerBlock, m - i0);
+                    int* aBlock = (int*)aBase + i0 / Avx2RowsPerBlock * blockInts;
+                    int* blockBias = rows == Avx2RowsPerBlock ? biasBase + i0 : paddedBias;
+                    float* blockMultipliers = rows == Avx2RowsPerBlock ? multiplierBase + i0 : paddedMultipliers;
+                    byte* destination = yBase + (long)i0 * ldy;
+                    for (int p = 0; p < panels; p++, destination += Avx2ColumnsPerPanel)
+                    {
+                        int columns = Math.Min(Avx2ColumnsPerPanel, panelColumns - p * Avx2ColumnsPerPanel);
+                        RowBlockAvx2(aBlock, scratchBase + p * panelInts, pairs, rows, columns, blockBias, blockMultipliers, destination, ldy, tile, ref sink);
+                    }
+                    for (int t = 0; t < vectorColumns; t++)
+                        MultiplyVectorBlockAvx2((int*)aBase, expanded + t * blockInts, pairs, i0, rows, biasBase, multiplierBase,
+                            yZeroPoint, yMin, yMax, yBase + (long)i0 * ldy + panelColumns + t, ldy);
+                }
+                return;
+            }
+
+            for (int t = 0; t < vectorColumns; t++)
+                MultiplyVectorRequantizeAvx2(m, k, packedA, b[(panelColumns + t)..], ldb, bias, multipliers, yZeroPoint, yMin, yMax, y[(panelColumns + t)..], ldy, scratch);
+            for (int j0 = 0; j0 < panelColumns; j0 += Avx2ColumnsPerPanel)
+            {
+                int columns = Math.Min(Avx2ColumnsPerPanel, panelColumns - j0);
+                PackBPanelAvx2(bBase + j0, ldb, k, columns, (short*)scratchBase);
                 byte* destination = yBase + j0;
                 int* aBlock = (int*)aBase;
                 for (int i0 = 0; i0 < fullBlocksEnd; i0 += Avx2RowsPerBlock, aBlock += blockInts, destination += (long)Avx2RowsPerBlock * ldy)
-                {
-                    sink.SetRows(new Avx2RowTarget(fullPanel ? destination : tile, fullPanel ? ldy : Avx2ColumnsPerPanel,
-                        biasBase + i0, multiplierBase + i0, Avx2RowsPerBlock));
-                    Avx2Kernel<Avx2SixRows, TSink>(aBlock, panel, pairs, ref sink);
-                    if (!fullPanel) CopyTileRows(tile, destination, ldy, Avx2RowsPerBlock, columns);
-                }
-                if (lastRows == 0) continue;
-                sink.SetRows(new Avx2RowTarget(fullPanel ? destination : tile, fullPanel ? ldy : Avx2ColumnsPerPanel,
-                    paddedBias, paddedMultipliers, lastRows));
-                if (lastRows > 4) Avx2Kernel<Avx2SixRows, TSink>(aBlock, panel, pairs, ref sink);
-                else if (lastRows > 2) Avx2Kernel<Avx2FourRows, TSink>(aBlock, panel, pairs, ref sink);
-                else Avx2Kernel<Avx2TwoRows, TSink>(aBlock, panel, pairs, ref sink);
-                if (!fullPanel) CopyTileRows(tile, destination, ldy, lastRows, columns);
+                    RowBlockAvx2(aBlock, scratchBase, pairs, Avx2RowsPerBlock, columns, biasBase + i0, multiplierBase + i0, destination, ldy, tile, ref sink);
+                if (lastRows > 0)
+                    RowBlockAvx2(aBlock, scratchBase, pairs, lastRows, columns, paddedBias, paddedMultipliers, destination, ldy, tile, ref sink);
             }
         }
+    }
+
+    /// <summary>
+    /// One row block (<paramref name="rows"/> ≤ 6 rows) times one packed panel of <paramref name="columns"/> ≤ 16
+    /// columns into <paramref name="destination"/>: the narrowest kernel that covers the rows, stored directly for a
+    /// full panel, else through <paramref name="tile"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void RowBlockAvx2<TSink>(int* aBlock, int* panel, int pairs, int rows, int columns, int* bias, float* multipliers,
+        byte* destination, int ldy, byte* tile, ref TSink sink)
+        where TSink : struct, IAvx2RequantizeSink
+    {
+        bool fullPanel = columns == Avx2ColumnsPerPanel;
+        sink.SetRows(new Avx2RowTarget(fullPanel ? destination : tile, fullPanel ? ldy : Avx2ColumnsPerPanel, bias, multipliers, rows));
+        if (rows > 4) Avx2Kernel<Avx2SixRows, TSink>(aBlock, panel, pairs, ref sink);
+        else if (rows > 2) Avx2Kernel<Avx2FourRows, TSink>(aBlock, panel, pairs, ref sink);
+        else Avx2Kernel<Avx2TwoRows, TSink>(aBlock, panel, pairs, ref sink);
+        if (!fullPanel) CopyTileRows(tile, destination, ldy, rows, columns);
     }
 
     /// <summary>Copies <paramref name="rows"/> rows of <paramref name="columns"/> bytes from the 16-byte-stride tile buffer.</summary>
@@ -271,47 +320,73 @@ public static partial class QGemm
         ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers, int yZeroPoint, int yMin, int yMax, Span<byte> y, int ldy, Span<int> scratch)
     {
         int pairs = DivideRoundingUp(k, 2);
-        int blockInts = pairs * Avx2RowsPerBlock;
-        var expanded = MemoryMarshal.Cast<int, short>(scratch[..blockInts]);
+        fixed (sbyte* aBase = packedA)
+        fixed (sbyte* bBase = b)
+        fixed (int* e = scratch)
+        fixed (int* biasBase = bias)
+        fixed (float* multiplierBase = multipliers)
+        fixed (byte* yBase = y)
+        {
+            ExpandVectorAvx2(bBase, ldb, k, (short*)e);
+            for (int i0 = 0; i0 < m; i0 += Avx2RowsPerBlock)
+                MultiplyVectorBlockAvx2((int*)aBase, e, pairs, i0, Math.Min(Avx2RowsPerBlock, m - i0), biasBase, multiplierBase,
+                    yZeroPoint, yMin, yMax, yBase + (long)i0 * ldy, ldy);
+        }
+    }
+
+    /// <summary>
+    /// The B column (b[kk·ldb], kk &lt; K) expanded for <see cref="MultiplyVectorBlockAvx2"/>: per k pair p, the int16
+    /// pair (b[2p], b[2p+1] or 0) six times, matching a row block of packed A (<c>pairs·6</c> ints).
+    /// </summary>
+    private static unsafe void ExpandVectorAvx2(sbyte* b, int ldb, int k, short* expanded)
+    {
+        int pairs = DivideRoundingUp(k, 2);
         for (int p = 0; p < pairs; p++)
         {
-            short b0 = b[2 * p * ldb], b1 = 2 * p + 1 < k ? b[(2 * p + 1) * ldb] : (short)0;
+            short b0 = b[(long)2 * p * ldb], b1 = 2 * p + 1 < k ? b[(long)(2 * p + 1) * ldb] : (short)0;
             for (int r = 0; r < Avx2RowsPerBlock; r++)
             {
                 expanded[(p * Avx2RowsPerBlock + r) * 2] = b0;
                 expanded[(p * Avx2RowsPerBlock + r) * 2 + 1] = b1;
             }
         }
+    }
+
+    /// <summary>
+    /// Rows <paramref name="i0"/> .. i0 + <paramref name="rows"/> − 1 (one row block) of A times the expanded column
+    /// <paramref name="e"/>, requantized to <c>y[r·ldy]</c>. Over the block's packed A, <c>[pairs][6 rows][2 k]</c>
+    /// read as ints, one VPMADDWD multiplies 8 consecutive A ints by their matching expanded B pairs. Three accumulators
+    /// cover the 24-int period of 8-lane vectors over 6-row groups, so lane l of accumulator c always belongs to row
+    /// (8c + l) mod 6; the rows are summed from those lanes at the end. The last pairs (fewer than 4) are done in scalar
+    /// code. Requantization is the scalar definition.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void MultiplyVectorBlockAvx2(int* aBase, int* e, int pairs, int i0, int rows, int* bias, float* multipliers,
+        int yZeroPoint, int yMin, int yMax, byte* y, int ldy)
+    {
+        int blockInts = pairs * Avx2RowsPerBlock;
         int vectorInts = pairs / 4 * 24; // whole 24-int periods
         int* lanes = stackalloc int[24];
         int* rowSums = stackalloc int[Avx2RowsPerBlock];
-        fixed (sbyte* aBase = packedA)
-        fixed (int* e = scratch)
+        int* a = aBase + i0 / Avx2RowsPerBlock * blockInts;
+        Vector256<int> acc0 = default, acc1 = default, acc2 = default;
+        for (int i = 0; i < vectorInts; i += 24)
         {
-            for (int i0 = 0; i0 < m; i0 += Avx2RowsPerBlock)
-            {
-                int* a = (int*)aBase + (i0 / Avx2RowsPerBlock) * blockInts;
-                Vector256<int> acc0 = default, acc1 = default, acc2 = default;
-                for (int i = 0; i < vectorInts; i += 24)
-                {
-                    acc0 = Avx2.Add(acc0, Avx2.MultiplyAddAdjacent(Avx.LoadVector256((short*)(a + i)), Avx.LoadVector256((short*)(e + i))));
-                    acc1 = Avx2.Add(acc1, Avx2.MultiplyAddAdjacent(Avx.LoadVector256((short*)(a + i + 8)), Avx.LoadVector256((short*)(e + i + 8))));
-                    acc2 = Avx2.Add(acc2, Avx2.MultiplyAddAdjacent(Avx.LoadVector256((short*)(a + i + 16)), Avx.LoadVector256((short*)(e + i + 16))));
-                }
-                Avx.Store(lanes, acc0);
-                Avx.Store(lanes + 8, acc1);
-                Avx.Store(lanes + 16, acc2);
-                for (int r = 0; r < Avx2RowsPerBlock; r++) rowSums[r] = 0;
-                for (int l = 0; l < 24; l++) rowSums[l % Avx2RowsPerBlock] = unchecked(rowSums[l % Avx2RowsPerBlock] + lanes[l]);
-                for (int i = vectorInts; i < blockInts; i++)
-                {
-                    short* ai = (short*)(a + i), ei = (short*)(e + i);
-                    rowSums[i % Avx2RowsPerBlock] = unchecked(rowSums[i % Avx2RowsPerBlock] + ai[0] * ei[0] + ai[1] * ei[1]);
-                }
-                int rows = Math.Min(Avx2RowsPerBlock, m - i0);
-                for (int r = 0; r < rows; r++)
-                    y[(i0 + r) * ldy] = (byte)Requantization.Requantize(unchecked(rowSums[r] + bias[i0 + r]), multipliers[i0 + r], yZeroPoint, yMin, yMax);
-            }
+            acc0 = Avx2.Add(acc0, Avx2.MultiplyAddAdjacent(Avx.LoadVector256((short*)(a + i)), Avx.LoadVector256((short*)(e + i))));
+            acc1 = Avx2.Add(acc1, Avx2.MultiplyAddAdjacent(Avx.LoadVector256((short*)(a + i + 8)), Avx.LoadVector256((short*)(e + i + 8))));
+            acc2 = Avx2.Add(acc2, Avx2.MultiplyAddAdjacent(Avx.LoadVector256((short*)(a + i + 16)), Avx.LoadVector256((short*)(e + i + 16))));
         }
+        Avx.Store(lanes, acc0);
+        Avx.Store(lanes + 8, acc1);
+        Avx.Store(lanes + 16, acc2);
+        for (int r = 0; r < Avx2RowsPerBlock; r++) rowSums[r] = 0;
+        for (int l = 0; l < 24; l++) rowSums[l % Avx2RowsPerBlock] = unchecked(rowSums[l % Avx2RowsPerBlock] + lanes[l]);
+        for (int i = vectorInts; i < blockInts; i++)
+        {
+            short* ai = (short*)(a + i), ei = (short*)(e + i);
+            rowSums[i % Avx2RowsPerBlock] = unchecked(rowSums[i % Avx2RowsPerBlock] + ai[0] * ei[0] + ai[1] * ei[1]);
+        }
+        for (int r = 0; r < rows; r++)
+            y[(long)r * ldy] = (byte)Requantization.Requantize(unchecked(rowSums[r] + bias[i0 + r]), multipliers[i0 + r], yZeroPoint, yMin, yMax);
     }
 }

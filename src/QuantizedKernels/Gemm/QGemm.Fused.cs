@@ -27,10 +27,15 @@ public static partial class QGemm
         _ => throw UnsupportedFused(isa),
     };
 
-    /// <summary>Ints of scratch <see cref="MultiplyRequantize"/> needs on <paramref name="isa"/>.</summary>
+    /// <summary>
+    /// Ints of scratch <see cref="MultiplyRequantize"/> should get on <paramref name="isa"/> for an M×N×K product. On
+    /// AVX2 a call of at most 64 columns with less (down to the length for N = 65) is accepted and runs the
+    /// panel-by-panel order instead of the weight-stationary one (same results; see QGemm.Avx2.Fused.cs), so scratch
+    /// sized for a wide tile also serves a narrow last tile.
+    /// </summary>
     public static int FusedScratchLength(IsaPath isa, int m, int n, int k) => isa switch
     {
-        IsaPath.Avx2 => Avx2ScratchLength(k),
+        IsaPath.Avx2 => Avx2FusedScratchLength(n, k),
         IsaPath.Neon or IsaPath.NeonDot => ArmFusedScratchLength(isa, n, k),
         IsaPath.Scalar => 0,
         _ => throw UnsupportedFused(isa),
@@ -83,7 +88,8 @@ public static partial class QGemm
         if (ldy < n || y.Length < (long)(m - 1) * ldy + n) throw new ArgumentException($"y ({y.Length} bytes, ldy {ldy}) is too small for {m}x{n}", nameof(y));
         if (k > 0 && (ldb < n || b.Length < (long)(k - 1) * ldb + n)) throw new ArgumentException($"B ({b.Length} bytes, ldb {ldb}) is too small for {k}x{n}", nameof(b));
         if (packedA.Length < PackedAWithRowOffsetsLength(isa, m, k)) throw new ArgumentException($"packed A holds {packedA.Length} bytes, needs {PackedAWithRowOffsetsLength(isa, m, k)}", nameof(packedA));
-        if (scratch.Length < FusedScratchLength(isa, m, n, k)) throw new ArgumentException($"scratch holds {scratch.Length} ints, needs {FusedScratchLength(isa, m, n, k)}", nameof(scratch));
+        int minimumScratch = isa == IsaPath.Avx2 ? Avx2ScratchLength(k) : FusedScratchLength(isa, m, n, k);
+        if (scratch.Length < minimumScratch) throw new ArgumentException($"scratch holds {scratch.Length} ints, needs {minimumScratch}", nameof(scratch));
         if (yMin < -128 || yMax > 255 || yMin > yMax) throw new ArgumentOutOfRangeException(nameof(yMin), $"output range [{yMin}, {yMax}] is not an 8-bit range");
         switch (isa)
         {
