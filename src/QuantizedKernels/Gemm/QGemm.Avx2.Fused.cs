@@ -308,12 +308,10 @@ public static partial class QGemm
     }
 
     /// <summary>
-    /// N = 1 (dense layers): a matrix-vector product instead of 16-column tiles that would be 15/16 padding. Over a
-    /// row block's packed A, <c>[pairs][6 rows][2 k]</c> read as ints, the int pair (b[2p], b[2p+1]) is expanded six
-    /// times (scratch) so that one VPMADDWD multiplies 8 consecutive A ints by their matching B pairs. Three
-    /// accumulators cover the 24-int period of 8-lane vectors over 6-row groups, so lane l of accumulator c always
-    /// belongs to row (8c + l) mod 6; the rows are summed from those lanes at the end. The last pairs (fewer than 4)
-    /// are done in scalar code. Requantization is the scalar definition (6 values per block).
+    /// N = 1, or each column of a last panel of 1–2 columns, on the GEMM's packed A (dense layers go to MultiplyVectorRequantize's own
+    /// layout): a matrix-vector product instead of a 16-column tile that would be mostly padding. The B column is
+    /// expanded into scratch once (<see cref="ExpandVectorAvx2"/>), then every row block runs
+    /// <see cref="MultiplyVectorBlockAvx2"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void MultiplyVectorRequantizeAvx2(int m, int k, ReadOnlySpan<sbyte> packedA, ReadOnlySpan<sbyte> b, int ldb,
