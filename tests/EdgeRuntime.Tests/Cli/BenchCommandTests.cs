@@ -90,6 +90,14 @@ public sealed class BenchCommandTests
         var ms = ops.Select(o => o.GetProperty("ms").GetDouble()).ToList();
         Assert.Equal(ms.OrderByDescending(x => x), ms);
         Assert.InRange(ops.Sum(o => o.GetProperty("percent").GetDouble()), 99.5, 100.5);
+        // The slowest steps, by mean time; each step's fastest run is no slower than its mean.
+        var steps = doc.RootElement.GetProperty("profile").GetProperty("slowest_steps").EnumerateArray().ToList();
+        Assert.Equal(10, steps.Count);
+        var stepMs = steps.Select(st => st.GetProperty("ms").GetDouble()).ToList();
+        Assert.Equal(stepMs.OrderByDescending(x => x), stepMs);
+        Assert.All(steps, st => Assert.InRange(st.GetProperty("fastest_ms").GetDouble(), 1e-6, st.GetProperty("ms").GetDouble() + 1e-4));
+        Assert.Contains(steps, st => st.GetProperty("op").GetString()!.StartsWith("QLinearConv", StringComparison.Ordinal) && st.GetProperty("macs").GetInt64() > 0);
+        Assert.Contains("fastest", r.StdOut);
     }
 
     [Theory]
