@@ -13,6 +13,13 @@
 #   it needs (as root).
 # Each section of BENCHMARKS.md sits between marker comments; a run replaces only the sections it measured.
 set -euo pipefail
+
+# The commit the numbers belong to, marked when the tree had uncommitted changes (which the run measured too).
+revision() {
+  local rev
+  rev=$(git rev-parse --short HEAD 2>/dev/null) || { echo '?'; return; }
+  if [ -n "$(git status --porcelain --untracked-files=no -- . ':!BENCHMARKS.md' 2>/dev/null)" ]; then echo "$rev + uncommitted changes"; else echo "$rev"; fi
+}
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
@@ -86,7 +93,7 @@ host_section() {
   {
     echo "## Latency on the build machine"
     echo
-    echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), CPU: $cpu ($(nproc) cores visible), .NET $(dotnet --version), ONNX Runtime 1.31.1 (NuGet)."
+    echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(revision), CPU: $cpu ($(nproc) cores visible), .NET $(dotnet --version), ONNX Runtime 1.31.1 (NuGet)."
     echo "Synthetic seeded input; $runs measured runs per engine after $warmup warm-up runs, native and ONNX Runtime"
     echo "alternating run by run in one process (ORT: full graph optimizations, same intra-op thread count)."
     echo "Latency of \`EdgeModel.Run\` including input copy/conversion. Ratio = native median / ORT median (below 1: native is faster)."
@@ -200,7 +207,7 @@ arm_section() {
   {
     echo "## ARM64 instruction counts (qemu)"
     echo
-    echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(qemu-aarch64 --version | head -1), edgerun Native AOT linux-arm64,"
+    echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(revision), $(qemu-aarch64 --version | head -1), edgerun Native AOT linux-arm64,"
     echo "ONNX Runtime 1.31.1's linux-arm64 \`libonnxruntime.so\` loaded by the same executable. MobileNetV2 1.0 224 uint8, 1 thread."
     echo "Guest instructions per inference = (count of a process with $((arm_n + arm_k)) inferences - one with $arm_n) / $arm_k, counted by"
     echo "\`$shared_rel/tools/arm64-icount\`; MAC columns count the multiply-accumulate instructions that ran (which kernel path was used)."
