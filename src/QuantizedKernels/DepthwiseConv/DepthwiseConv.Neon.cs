@@ -43,6 +43,8 @@ public static partial class DepthwiseConv
         fixed (byte* yBase = y)
         fixed (byte* xBase = x)
         {
+            // Copy-out stores may run into the next channels of this range, which are written later (in channel order).
+            byte* yRangeEnd = yBase + (cFirst + cCount) * g.OutPlane;
             if (flat && dot && is3x3 && xSigned)
             {
                 RunNeonDotFlat3x3(g, flatPlan, xBase, x.Length, xZeroPoint, weights, bias, multipliers, requant, yBase, scratchBase, cFirst, cCount);
@@ -99,7 +101,7 @@ public static partial class DepthwiseConv
                         OutputRowNeon3x3(rows[0], rows[1], rows[2], offsetBase[1], offsetBase[2], w0to7, w8, channelBias, outputs, space, requant, planes.Temp);
                     else
                         OutputRowNeon(rows, kernelHeight, g.KernelWidth, offsetBase, weightBase, channelBias, outputs, space, requant, planes.Temp);
-                    planes.CopyOut(yBase + c * g.OutPlane, g.OutHeight, g.OutWidth, yBase + (c + 1) * g.OutPlane);
+                    planes.CopyOut(yBase + c * g.OutPlane, g.OutHeight, g.OutWidth, yRangeEnd);
                     continue;
                 }
                 rowRing.StartChannel(xBase + c * g.InPlane);
@@ -297,6 +299,8 @@ public static partial class DepthwiseConv
     {
         var planes = new FlatPlanes(g, flatPlan, scratchBase, xBase, xLength, signed: true, xZeroPoint);
         int stride = flatPlan.Stride, rowBytes = flatPlan.RowBytes;
+        // Copy-out stores may run into the next channels of this range, which are written later (in channel order).
+        byte* yRangeEnd = yBase + (cFirst + cCount) * g.OutPlane;
         // Kernel row kh starts at row kh / stride of byte sub-plane kh % stride.
         sbyte* r0 = (sbyte*)planes.BytePlane(0), r1 = (sbyte*)planes.BytePlane(1 % stride) + 1 / stride * rowBytes;
         sbyte* r2 = (sbyte*)planes.BytePlane(2 % stride) + 2 / stride * rowBytes;
@@ -332,14 +336,14 @@ public static partial class DepthwiseConv
                 short* s2 = (short*)planes.Widened(2 % stride) + 2 / stride * flatPlan.Pitch;
                 OutputRowNeon3x3(s0, s1, s2, TapColumnOffset(1, stride, flatPlan.Half), TapColumnOffset(2, stride, flatPlan.Half),
                     AdvSimd.LoadVector128(packed3x3 + 16 * c), AdvSimd.LoadVector128(packed3x3 + 16 * c + 8), channelBias, flatPlan.Outputs, flatPlan.TempBytes, requant, planes.Temp);
-                planes.CopyOut(yBase + c * g.OutPlane, g.OutHeight, g.OutWidth, yBase + (c + 1) * g.OutPlane);
+                planes.CopyOut(yBase + c * g.OutPlane, g.OutHeight, g.OutWidth, yRangeEnd);
                 continue;
             }
             var rowWeights = AdvSimd.LoadVector128(dotRows + 16 * c);
             planes.BuildBytes(xBase + c * g.InPlane);
             if (stride == 1) OutputsNeonDot3x3Stride1(r0, r1, r2, rowWeights, i0, i1, i2, channelBias, flatPlan.Outputs, requant, planes.Temp);
             else OutputsNeonDot3x3Stride2(r0, r1, r2, rowWeights, i0, channelBias, flatPlan.Outputs, requant, planes.Temp);
-            planes.CopyOut(yBase + c * g.OutPlane, g.OutHeight, g.OutWidth, yBase + (c + 1) * g.OutPlane);
+            planes.CopyOut(yBase + c * g.OutPlane, g.OutHeight, g.OutWidth, yRangeEnd);
         }
     }
 

@@ -161,6 +161,23 @@ public static class DepthwiseConvSelfTest
                     return $"{CpuFeatures.Name(isa)} depthwise{(rowRingOnly ? " (row ring)" : "")} {testCase}: channel {c} at ({oh},{ow}) expected {expected[i]} got {actual[i]}";
                 }
         }
+        // A channel range, as a worker thread runs it: channels 1 .. C-2 into an output holding a sentinel, which the
+        // channels outside the range must keep (whole-vector stores may run on only to the end of the range).
+        if (g.Channels >= 3)
+        {
+            const byte Sentinel = 0xA5;
+            Array.Fill(actual, Sentinel);
+            var scratch = new int[DepthwiseConv.ScratchLength(g)];
+            DepthwiseConv.Run(isa, g, data.X, testCase.XSigned, data.XZeroPoint, data.Weights, data.Bias, data.Multipliers,
+                data.YZeroPoint, data.YMin, data.YMax, actual, scratch, 1, g.Channels - 2);
+            for (int i = 0; i < actual.Length; i++)
+            {
+                int c = i / g.OutPlane;
+                byte want = c == 0 || c == g.Channels - 1 ? Sentinel : expected[i];
+                if (actual[i] != want)
+                    return $"{CpuFeatures.Name(isa)} depthwise {testCase} channels 1..{g.Channels - 2}: channel {c} at ({i % g.OutPlane / g.OutWidth},{i % g.OutWidth}) expected {want} got {actual[i]}";
+            }
+        }
         return null;
     }
 
