@@ -282,4 +282,13 @@ public sealed class QGemmTests(ITestOutputHelper output)
         QGemm.PackAWithRowOffsets(IsaPath.Scalar, a, m, k, offsets, packed);
         return packed;
     }
+
+    [Theory]
+    [InlineData(new[] { 0.5f, -0.999f, 0f }, QGemm.MultiplierRange.FiniteBelowOne)]
+    [InlineData(new[] { 0.5f, 1f }, QGemm.MultiplierRange.Finite)]
+    [InlineData(new[] { -1f }, QGemm.MultiplierRange.Finite)]
+    [InlineData(new[] { 0.5f, float.NaN, 2f }, QGemm.MultiplierRange.NotAllFinite)]
+    [InlineData(new[] { float.NegativeInfinity }, QGemm.MultiplierRange.NotAllFinite)]
+    public void ClassifyMultipliers_NamesTheRange(float[] multipliers, QGemm.MultiplierRange expected) =>
+        Assert.Equal(expected, QGemm.ClassifyMultipliers(multipliers));
 }

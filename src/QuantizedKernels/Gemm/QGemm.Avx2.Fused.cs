@@ -133,16 +133,11 @@ public static partial class QGemm
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void MultiplyRequantizeAvx2(int m, int n, int k, ReadOnlySpan<sbyte> packedA, ReadOnlySpan<sbyte> b, int ldb,
-        ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers, int yZeroPoint, int yMin, int yMax, Span<byte> y, int ldy, Span<int> scratch)
+        ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers, int yZeroPoint, int yMin, int yMax, Span<byte> y, int ldy, Span<int> scratch,
+        MultiplierRange range)
     {
-        // Arguments were checked by MultiplyRequantize.
-        if (n == 1)
-        {
-            MultiplyVectorRequantizeAvx2(m, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch);
-            return;
-        }
-        var (allFinite, allBelowOne) = ClassifyMultipliers(multipliers[..m]);
-        if (yZeroPoint >= -255 && yZeroPoint <= 255 && allFinite)
+        // Arguments were checked, and the multipliers classified, by MultiplyRequantize.
+        if (yZeroPoint >= -255 && yZeroPoint <= 255 && range != MultiplierRange.NotAllFinite)
         {
             bool signed = yMin < 0;
             var sink = new Avx2RequantizeRowsInt16
@@ -151,7 +146,7 @@ public static partial class QGemm
                 Min = signed ? Vector256.Create((sbyte)yMin).AsByte() : Vector256.Create((byte)yMin),
                 Max = signed ? Vector256.Create((sbyte)yMax).AsByte() : Vector256.Create((byte)yMax),
                 Signed = signed,
-                CapProducts = !allBelowOne,
+                CapProducts = range != MultiplierRange.FiniteBelowOne,
             };
             MultiplyRequantizeAvx2Tiles(m, n, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch, ref sink);
             return;
@@ -163,18 +158,6 @@ public static partial class QGemm
             ZeroPoint = Vector256.Create(yZeroPoint),
         };
         MultiplyRequantizeAvx2Tiles(m, n, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch, ref floatSink);
-    }
-
-    /// <summary>Whether every multiplier is finite, and whether every one lies strictly inside (−1, 1).</summary>
-    private static (bool AllFinite, bool AllBelowOne) ClassifyMultipliers(ReadOnlySpan<float> values)
-    {
-        bool belowOne = true;
-        foreach (float v in values)
-        {
-            if (!float.IsFinite(v)) return (false, false);
-            belowOne &= Math.Abs(v) < 1f;
-        }
-        return (true, belowOne);
     }
 
     /// <summary>Widest last panel computed column by column with the matrix-vector product.</summary>

@@ -73,14 +73,45 @@ public static partial class QGemm
         }
     }
 
+    /// <summary>What the AVX2 epilogue needs to know of a row set's multipliers (<see cref="ClassifyMultipliers"/>).</summary>
+    public enum MultiplierRange
+    {
+        /// <summary>Not classified: <see cref="MultiplyRequantize"/> classifies them itself, on every call.</summary>
+        Unclassified,
+        /// <summary>Some multiplier is NaN or infinite.</summary>
+        NotAllFinite,
+        /// <summary>All finite, some with |multiplier| &gt;= 1.</summary>
+        Finite,
+        /// <summary>All finite and strictly inside (−1, 1).</summary>
+        FiniteBelowOne,
+    }
+
+    /// <summary>
+    /// The class of <paramref name="multipliers"/> for <see cref="MultiplyRequantize"/>. Multipliers are fixed at model
+    /// load, so a caller classifies them once there instead of letting every call (every tile of every run) do it.
+    /// </summary>
+    public static MultiplierRange ClassifyMultipliers(ReadOnlySpan<float> multipliers)
+    {
+        bool belowOne = true;
+        foreach (float v in multipliers)
+        {
+            if (!float.IsFinite(v)) return MultiplierRange.NotAllFinite;
+            belowOne &= Math.Abs(v) < 1f;
+        }
+        return belowOne ? MultiplierRange.FiniteBelowOne : MultiplierRange.Finite;
+    }
+
     /// <summary>
     /// The fused GEMM + requantization of the class summary, writing M rows of N bytes at stride
     /// <paramref name="ldy"/>. <paramref name="packedA"/> comes from <see cref="PackAWithRowOffsets"/> with the same
     /// <paramref name="isa"/>, m and k. Output bytes are the int8 (two's complement) or uint8 value, as the clamp
-    /// range [<paramref name="yMin"/>, <paramref name="yMax"/>] implies.
+    /// range [<paramref name="yMin"/>, <paramref name="yMax"/>] implies. <paramref name="range"/>: what
+    /// <see cref="ClassifyMultipliers"/> returns for <c>multipliers[..m]</c> (a wrong class gives wrong bytes), or
+    /// <see cref="MultiplierRange.Unclassified"/> to have it computed here.
     /// </summary>
     public static void MultiplyRequantize(IsaPath isa, int m, int n, int k, ReadOnlySpan<sbyte> packedA, ReadOnlySpan<sbyte> b, int ldb,
-        ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers, int yZeroPoint, int yMin, int yMax, Span<byte> y, int ldy, Span<int> scratch)
+        ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers, int yZeroPoint, int yMin, int yMax, Span<byte> y, int ldy, Span<int> scratch,
+        MultiplierRange range = MultiplierRange.Unclassified)
     {
         if (m < 0 || n < 0 || k < 0) throw new ArgumentOutOfRangeException(nameof(m), $"negative GEMM dimension m={m}, n={n}, k={k}");
         if (m == 0 || n == 0) return;
@@ -97,7 +128,8 @@ public static partial class QGemm
                 MultiplyRequantizeArm(isa, m, n, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch);
                 break;
             case IsaPath.Avx2:
-                MultiplyRequantizeAvx2(m, n, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch);
+                if (range == MultiplierRange.Unclassified) range = ClassifyMultipliers(multipliers[..m]);
+                MultiplyRequantizeAvx2(m, n, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch, range);
                 break;
             case IsaPath.Scalar:
                 MultiplyRequantizeScalar(m, n, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy);

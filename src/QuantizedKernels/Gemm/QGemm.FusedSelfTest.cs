@@ -127,7 +127,9 @@ public static class QGemmFusedSelfTest
                 // instead of the weight-stationary one (both must give the reference's bytes).
                 int scratchColumns = (m + n + k + variant) % 2 == 0 ? n : Math.Max(n, 65);
                 var scratch = new int[QGemm.FusedScratchLength(path, m, scratchColumns, k)];
-                QGemm.MultiplyRequantize(path, m, n, k, packed, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, actual, ldy, scratch);
+                // Multipliers classified by the caller (as a model's kernel does once at load) or on the call.
+                var range = variant % 2 == 0 ? QGemm.ClassifyMultipliers(multipliers) : QGemm.MultiplierRange.Unclassified;
+                QGemm.MultiplyRequantize(path, m, n, k, packed, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, actual, ldy, scratch, range);
             }
             else
             {

@@ -53,6 +53,7 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelV
     private readonly IsaPath _isa;
     private readonly WorkerPool? _workers;
     private readonly sbyte[][] _packedWeights;   // per (group, channel range), QGemm.PackA layout of [range, K]
+    private readonly QGemm.MultiplierRange[] _multiplierRanges; // per (group, channel range), classified once here
     private readonly int[] _bias;                 // per output channel: model bias + folded zero-point terms
     private readonly int[]? _foldedTerms;         // the zero-point terms alone, when the model bias arrives at run time
     private readonly int[] _weightZeroPoints;     // per output channel, signed form; all zero → empty
@@ -154,11 +155,13 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelV
         // The fused path subtracts the weight zero points in the packed weights (Σ x'(w' - wz') needs no column
         // sums of x'); the bias above is the same either way. The scalar path keeps the unfused definition.
         _packedWeights = new sbyte[g.Group * _channelRanges][];
+        _multiplierRanges = new QGemm.MultiplierRange[g.Group * _channelRanges];
         for (int group = 0; group < g.Group; group++)
             for (int range = 0; range < _channelRanges; range++)
             {
                 int first = group * mPerGroup + range * _channelsPerRange;
                 int rows = Math.Min(_channelsPerRange, mPerGroup - range * _channelsPerRange);
+                _multiplierRanges[group * _channelRanges + range] = QGemm.ClassifyMultipliers(multipliers.AsSpan(first, rows));
                 var rangeWeights = signedWeights.AsSpan(first * k, rows * k);
                 ref var packed = ref _packedWeights[group * _channelRanges + range];
                 if (_matrixVector)
@@ -242,7 +245,8 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelV
         if (_fused)
         {
             QGemm.MultiplyRequantize(_isa, mRange, length, k, packedWeights, b, ldb, _bias.AsSpan(firstChannel, mRange),
-                _multipliers.AsSpan(firstChannel, mRange), _yZeroPoint, _yMin, _yMax, y, pixels, s.Gemm);
+                _multipliers.AsSpan(firstChannel, mRange), _yZeroPoint, _yMin, _yMax, y, pixels, s.Gemm,
+                _multiplierRanges[group * _channelRanges + range]);
             return;
         }
 
