@@ -26,7 +26,7 @@ public static class PeakProbe
 
     /// <summary>
     /// Operations per second / 1e9 on <paramref name="isa"/>, or null: the fastest of repeated runs for about
-    /// <paramref name="seconds"/> (a peak is the best the core does; on a shared machine the median would understate it).
+    /// <paramref name="seconds"/> (<see cref="FastestRun"/>: a peak is the best the core does).
     /// </summary>
     public static double? Gops(IsaPath isa, double seconds)
     {
@@ -39,14 +39,7 @@ public static class PeakProbe
         if (probe == null) return null;
         probe(16); // JIT and warm up
         long macs = 0;
-        double best = double.MaxValue;
-        var total = System.Diagnostics.Stopwatch.StartNew();
-        while (total.Elapsed.TotalSeconds < seconds)
-        {
-            long start = System.Diagnostics.Stopwatch.GetTimestamp();
-            macs = probe(Iterations);
-            best = Math.Min(best, System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalNanoseconds);
-        }
+        double best = FastestRun.Nanoseconds(() => macs = probe(Iterations), seconds);
         return 2.0 * macs / best;
     }
 

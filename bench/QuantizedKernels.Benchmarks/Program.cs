@@ -35,7 +35,7 @@ if (args.Length > 0 && args[0] == "--quick")
                 Console.Error.WriteLine($"{shape} on {CpuFeatures.Name(isa)}: result differs from {CpuFeatures.Name(paths[^1])}");
                 return 1;
             }
-            results[(shape, isa)] = shape.Operations / FastestNanoseconds(problem.Run, seconds);
+            results[(shape, isa)] = shape.Operations / FastestRun.Nanoseconds(problem.Run, seconds);
         }
         byte[]? expectedFused = null;
         foreach (var isa in paths.Reverse().Where(QGemm.HasFusedRequantization))
@@ -48,7 +48,7 @@ if (args.Length > 0 && args[0] == "--quick")
                 Console.Error.WriteLine($"{shape} fused on {CpuFeatures.Name(isa)}: result differs from scalar");
                 return 1;
             }
-            fusedResults[(shape, isa)] = shape.Operations / FastestNanoseconds(fused.Run, seconds);
+            fusedResults[(shape, isa)] = shape.Operations / FastestRun.Nanoseconds(fused.Run, seconds);
         }
     }
     var depthwiseResults = new Dictionary<(DepthwiseShape, IsaPath), double>();
@@ -65,7 +65,7 @@ if (args.Length > 0 && args[0] == "--quick")
                 Console.Error.WriteLine($"depthwise {shape} on {CpuFeatures.Name(isa)}: result differs from scalar");
                 return 1;
             }
-            depthwiseResults[(shape, isa)] = FastestNanoseconds(problem.Run, seconds);
+            depthwiseResults[(shape, isa)] = FastestRun.Nanoseconds(problem.Run, seconds);
         }
     }
     var peaks = new Dictionary<IsaPath, double>();
@@ -81,25 +81,6 @@ if (args.Length > 0 && args[0] == "--quick")
     }
     PrintDepthwiseTable(depthwiseResults);
     return 0;
-}
-
-// The fastest run, not the median: what the kernel does when the core is its own, and the measure PeakProbe takes of
-// the peak, so % of peak compares like with like. On the shared 2-core build machine (2026-11-27) the fused table's
-// all-shapes median moved between 76 and 102 GOPS over four runs of the script; the fastest runs of the same shapes
-// spread about half as much (2.39-2.77 ms in sum).
-static double FastestNanoseconds(Action run, double seconds)
-{
-    double fastest = double.MaxValue;
-    int runs = 0;
-    var total = Stopwatch.StartNew();
-    while (total.Elapsed.TotalSeconds < seconds || runs < 3)
-    {
-        long start = Stopwatch.GetTimestamp();
-        run();
-        fastest = Math.Min(fastest, Stopwatch.GetElapsedTime(start).TotalNanoseconds);
-        runs++;
-    }
-    return fastest;
 }
 
 var config = DefaultConfig.Instance.AddColumn(new GopsColumn());
