@@ -53,9 +53,9 @@ public static class QLinearConvIm2Col
             int ihBase = oh * g.StrideHeight - g.PadTop;
             if (stride == 2 && kw == 3 && g.DilationWidth == 1
                 && (AdvSimd.Arm64.IsSupported
-                    ? StrideTwoThreeColumns(g, groupInput, colBytes, tileLength, j, run, owStart * 2 - g.PadLeft, ihBase, mask, pad)
+                    ? StrideTwoThreeColumns<NeonStrideTwoCopy>(g, groupInput, colBytes, tileLength, j, run, owStart * 2 - g.PadLeft, ihBase, mask, pad)
                     : Avx2.IsSupported
-                      && StrideTwoThreeColumnsAvx2(g, groupInput, colBytes, tileLength, j, run, owStart * 2 - g.PadLeft, ihBase, mask, pad)))
+                      && StrideTwoThreeColumns<Avx2StrideTwoCopy>(g, groupInput, colBytes, tileLength, j, run, owStart * 2 - g.PadLeft, ihBase, mask, pad)))
             {
                 j += run;
                 p += run;
@@ -105,100 +105,26 @@ public static class QLinearConvIm2Col
         (Math.Min(run, Math.Max(0, inW - b + 1) / 2), Math.Min(run, Math.Max(0, inW - b) / 2), Math.Min(run, Math.Max(0, inW - b - 1) / 2));
 
     /// <summary>
-    /// ARM64, stride 2 with three kernel columns (the 3×3 stride-2 stem convolution): the segment's three rows
+    /// Stride 2 with three kernel columns (the 3×3 stride-2 stem convolution): the segment's three rows
     /// k = (c·KH + r)·3 + s of one input row at once. Column s reads <c>src[b + s + 2t]</c> (b = the first input column
-    /// of column 0); one LD2 at b + 2t yields columns 0 and 1 (even and odd bytes) and a second at b + 2t + 2 yields
-    /// column 2. Applies when b ≥ 0 (no left padding in the segment) and at least 17 outputs of column 2 read inside the
-    /// row; returns false otherwise, leaving the segment to the general code. Outputs t &lt; m (m = column 2's inside
-    /// count) are copied by vectors, the last block overlapping the previous one and loaded one byte earlier for columns
-    /// 0 (odd bytes of b + 2t − 1) and 1 (even bytes of b + 2t + 1, whose odd bytes are column 2) so that nothing past
-    /// <c>src[b + 2m]</c> is read; the rest of each column (at most one more inside output, then right padding) is
-    /// filled one by one.
+    /// of column 0). Applies when b ≥ 0 (no left padding in the segment) and at least <c>TCopy.MinInside</c> outputs of
+    /// column 2 (m of them) read inside the row; returns false otherwise, leaving the segment to the general code.
+    /// Outputs t &lt; m of the three columns are copied by <typeparamref name="TCopy"/>'s vectors, which read nothing past
+    /// <c>src[b + 2m]</c> (column 2's last inside input); rows outside the input are padding, and the rest of each
+    /// column (at most one more inside output, then right padding) is filled one by one.
     /// </summary>
-    private static unsafe bool StrideTwoThreeColumns(in QLinearConvGeometry g, ReadOnlySpan<byte> groupInput, Span<byte> colBytes,
-        int tileLength, int j, int run, int b, int ihBase, byte mask, byte pad)
+    private static unsafe bool StrideTwoThreeColumns<TCopy>(in QLinearConvGeometry g, ReadOnlySpan<byte> groupInput, Span<byte> colBytes,
+        int tileLength, int j, int run, int b, int ihBase, byte mask, byte pad) where TCopy : struct, IStrideTwoThreeColumnsCopy
     {
         int inW = g.InWidth, inH = g.InHeight, kh = g.KernelHeight;
         if (b < 0) return false;
         var (last0, last1, m) = StrideTwoInsideOutputs(inW, b, run);
-        if (m < 17) return false;
-        var vMask = Vector128.Create(mask);
-        for (int c = 0; c < g.InChannelsPerGroup; c++)
-        {
-            for (int r = 0; r < kh; r++)
-            {
-                int k = (c * kh + r) * 3;
-                var d0 = colBytes.Slice(k * tileLength + j, run);
-                var d1 = colBytes.Slice((k + 1) * tileLength + j, run);
-                var d2 = colBytes.Slice((k + 2) * tileLength + j, run);
-                int ih = ihBase + r * g.DilationHeight;
-                if ((uint)ih >= (uint)inH)
-                {
-                    d0.Fill(pad);
-                    d1.Fill(pad);
-                    d2.Fill(pad);
-                    continue;
-                }
-                var src = groupInput.Slice((c * inH + ih) * inW + b, inW - b); // src[0] is column 0's first input
-                fixed (byte* sp = src)
-                fixed (byte* p0 = d0)
-                fixed (byte* p1 = d1)
-                fixed (byte* p2 = d2)
-                {
-                    int t = 0;
-                    for (; t + 17 <= m; t += 16) // reads sp[2t .. 2t + 33] ≤ sp[2m]
-                    {
-                        var (even, odd) = AdvSimd.Arm64.Load2xVector128AndUnzip(sp + 2 * t);
-                        (even ^ vMask).Store(p0 + t);
-                        (odd ^ vMask).Store(p1 + t);
-                        (AdvSimd.Arm64.Load2xVector128AndUnzip(sp + 2 * t + 2).Item1 ^ vMask).Store(p2 + t);
-                    }
-                    t = m - 16;
-                    (AdvSimd.Arm64.Load2xVector128AndUnzip(sp + 2 * t - 1).Item2 ^ vMask).Store(p0 + t);
-                    var (odd1, even2) = AdvSimd.Arm64.Load2xVector128AndUnzip(sp + 2 * t + 1);
-                    (odd1 ^ vMask).Store(p1 + t);
-                    (even2 ^ vMask).Store(p2 + t);
-                }
-                for (int t = m; t < last0; t++) d0[t] = (byte)(src[2 * t] ^ mask);
-                for (int t = last0; t < run; t++) d0[t] = pad;
-                for (int t = m; t < last1; t++) d1[t] = (byte)(src[2 * t + 1] ^ mask);
-                for (int t = last1; t < run; t++) d1[t] = pad;
-                for (int t = m; t < run; t++) d2[t] = pad;
-            }
-        }
-        return true;
-    }
-
-    /// <summary>
-    /// x86 AVX2 counterpart of <see cref="StrideTwoThreeColumns"/> (the 3×3 stride-2 stem convolution): the segment's three
-    /// rows k = (c·KH + r)·3 + s of one input row at once, 32 outputs per step. Column s reads <c>src[b + s + 2t]</c>
-    /// (b = the first input column of column 0). Viewed as 16-bit words, a 32-byte load holds even-index bytes in the
-    /// low halves (AND 0xFF) and odd-index bytes in the high halves (shift right by 8); VPACKUSWB of two such loads 32
-    /// bytes apart gives 32 outputs, whose 8-byte groups one VPERMQ puts in order (the pack works within 128-bit halves).
-    /// Loads at b + 2t give columns 0 (even bytes) and 1 (odd bytes), loads at b + 2t + 1 column 2 (odd bytes). Applies
-    /// when b ≥ 0 (no left padding in the segment) and at least 33 outputs of column 2 (m of them) read inside the row;
-    /// returns false otherwise, leaving the segment to the general code. Outputs t &lt; m are copied by vectors, steps
-    /// reading up to <c>src[b + 2t + 64]</c> while that is at most <c>src[b + 2m]</c> (column 2's last inside input),
-    /// then one step at t = m − 32 overlapping the previous ones (rewriting outputs with the same values), with column 0
-    /// taken from the odd bytes of loads at b + 2t − 1 and column 1 from the even bytes of those at b + 2t + 1, so that
-    /// it too ends at <c>src[b + 2m]</c>. The rest of each column (at most one more inside output, then right padding) is
-    /// filled one by one. Measured on the MobileNetV2 stem (3×224×224 → 112×112): the whole im2col 48.5 → 17.4 µs
-    /// (a VPSHUFB split instead of AND / shift took 18.9 µs).
-    /// </summary>
-    private static unsafe bool StrideTwoThreeColumnsAvx2(in QLinearConvGeometry g, ReadOnlySpan<byte> groupInput, Span<byte> colBytes,
-        int tileLength, int j, int run, int b, int ihBase, byte mask, byte pad)
-    {
-        int inW = g.InWidth, inH = g.InHeight, kh = g.KernelHeight;
-        if (b < 0) return false;
-        var (last0, last1, m) = StrideTwoInsideOutputs(inW, b, run);
-        if (m < 33) return false;
+        if (m < TCopy.MinInside) return false;
         int channels = g.InChannelsPerGroup;
         // Checked once: the loops below work on pointers (rows of the tile, rows of the input, both inside these).
         colBytes = colBytes[..(channels * kh * 3 * tileLength)];
         groupInput = groupInput[..(channels * inH * inW)];
         if ((uint)j > (uint)tileLength || (uint)run > (uint)(tileLength - j)) throw new ArgumentOutOfRangeException(nameof(run));
-        var vMask = Vector256.Create(mask);
-        var low = Vector256.Create((ushort)0xFF);
         fixed (byte* input = groupInput)
         fixed (byte* col = colBytes)
         {
@@ -216,46 +142,107 @@ public static class QLinearConvIm2Col
                         continue;
                     }
                     byte* sp = input + (c * inH + ih) * inW + b; // column 0's first input; the row ends at sp[inW - b - 1] ≥ sp[2m]
-                    int t = 0;
-                    for (; t + 32 <= m; t += 32) // reads sp[2t .. 2t + 64] ≤ sp[2m]
-                    {
-                        var a0 = Avx.LoadVector256(sp + 2 * t).AsUInt16();
-                        var a1 = Avx.LoadVector256(sp + 2 * t + 32).AsUInt16();
-                        var b0 = Avx.LoadVector256(sp + 2 * t + 1).AsUInt16();
-                        var b1 = Avx.LoadVector256(sp + 2 * t + 33).AsUInt16();
-                        StoreInOrder(Avx2.PackUnsignedSaturate(Avx2.And(a0, low).AsInt16(), Avx2.And(a1, low).AsInt16()), vMask, p0 + t);
-                        StoreInOrder(Avx2.PackUnsignedSaturate(Avx2.ShiftRightLogical(a0, 8).AsInt16(), Avx2.ShiftRightLogical(a1, 8).AsInt16()), vMask, p1 + t);
-                        StoreInOrder(Avx2.PackUnsignedSaturate(Avx2.ShiftRightLogical(b0, 8).AsInt16(), Avx2.ShiftRightLogical(b1, 8).AsInt16()), vMask, p2 + t);
-                    }
-                    if (t < m)
-                    {
-                        t = m - 32; // ≥ 1: the loads at 2t − 1 stay inside
-                        var a0 = Avx.LoadVector256(sp + 2 * t - 1).AsUInt16();
-                        var a1 = Avx.LoadVector256(sp + 2 * t + 31).AsUInt16();
-                        var b0 = Avx.LoadVector256(sp + 2 * t + 1).AsUInt16();
-                        var b1 = Avx.LoadVector256(sp + 2 * t + 33).AsUInt16();
-                        StoreInOrder(Avx2.PackUnsignedSaturate(Avx2.ShiftRightLogical(a0, 8).AsInt16(), Avx2.ShiftRightLogical(a1, 8).AsInt16()), vMask, p0 + t);
-                        StoreInOrder(Avx2.PackUnsignedSaturate(Avx2.And(b0, low).AsInt16(), Avx2.And(b1, low).AsInt16()), vMask, p1 + t);
-                        StoreInOrder(Avx2.PackUnsignedSaturate(Avx2.ShiftRightLogical(b0, 8).AsInt16(), Avx2.ShiftRightLogical(b1, 8).AsInt16()), vMask, p2 + t);
-                    }
-                    for (t = m; t < last0; t++) p0[t] = (byte)(sp[2 * t] ^ mask);
-                    for (t = last0; t < run; t++) p0[t] = pad;
-                    for (t = m; t < last1; t++) p1[t] = (byte)(sp[2 * t + 1] ^ mask);
-                    for (t = last1; t < run; t++) p1[t] = pad;
-                    for (t = m; t < run; t++) p2[t] = pad;
+                    TCopy.CopyInside(sp, p0, p1, p2, m, mask);
+                    for (int t = m; t < last0; t++) p0[t] = (byte)(sp[2 * t] ^ mask);
+                    for (int t = last0; t < run; t++) p0[t] = pad;
+                    for (int t = m; t < last1; t++) p1[t] = (byte)(sp[2 * t + 1] ^ mask);
+                    for (int t = last1; t < run; t++) p1[t] = pad;
+                    for (int t = m; t < run; t++) p2[t] = pad;
                 }
             }
         }
         return true;
     }
 
+    /// <summary>The vector part of <see cref="StrideTwoThreeColumns{TCopy}"/> on one instruction set.</summary>
+    private interface IStrideTwoThreeColumnsCopy
+    {
+        /// <summary>Fewest inside outputs of column 2 the copy needs (its last step overlaps the one before).</summary>
+        static abstract int MinInside { get; }
+
+        /// <summary><c>p_s[t] = sp[2t + s] ^ mask</c> for s = 0, 1, 2 and t &lt; <paramref name="m"/>, reading nothing past <c>sp[2m]</c>.</summary>
+        static abstract unsafe void CopyInside(byte* sp, byte* p0, byte* p1, byte* p2, int m, byte mask);
+    }
+
     /// <summary>
-    /// Stores 32 outputs whose 8-byte groups arrive as outputs 0–7, 16–23, 8–15, 24–31 (a pack of two loads: the first
-    /// load's group, then the second's, per 128-bit half), in order and XORed with <paramref name="mask"/>.
+    /// ARM64: one LD2 at b + 2t yields columns 0 and 1 (even and odd bytes) and a second at b + 2t + 2 yields column 2,
+    /// 16 outputs per step; the last block overlaps the previous one and is loaded one byte earlier for columns 0 (odd
+    /// bytes of b + 2t − 1) and 1 (even bytes of b + 2t + 1, whose odd bytes are column 2).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void StoreInOrder(Vector256<byte> groups, Vector256<byte> mask, byte* destination) =>
-        Avx.Store(destination, Avx2.Xor(Avx2.Permute4x64(groups.AsUInt64(), 0b11_01_10_00).AsByte(), mask));
+    private readonly struct NeonStrideTwoCopy : IStrideTwoThreeColumnsCopy
+    {
+        public static int MinInside => 17;
+
+        public static unsafe void CopyInside(byte* sp, byte* p0, byte* p1, byte* p2, int m, byte mask)
+        {
+            var vMask = Vector128.Create(mask);
+            int t = 0;
+            for (; t + 17 <= m; t += 16) // reads sp[2t .. 2t + 33] ≤ sp[2m]
+            {
+                var (even, odd) = AdvSimd.Arm64.Load2xVector128AndUnzip(sp + 2 * t);
+                (even ^ vMask).Store(p0 + t);
+                (odd ^ vMask).Store(p1 + t);
+                (AdvSimd.Arm64.Load2xVector128AndUnzip(sp + 2 * t + 2).Item1 ^ vMask).Store(p2 + t);
+            }
+            t = m - 16;
+            (AdvSimd.Arm64.Load2xVector128AndUnzip(sp + 2 * t - 1).Item2 ^ vMask).Store(p0 + t);
+            var (odd1, even2) = AdvSimd.Arm64.Load2xVector128AndUnzip(sp + 2 * t + 1);
+            (odd1 ^ vMask).Store(p1 + t);
+            (even2 ^ vMask).Store(p2 + t);
+        }
+    }
+
+    /// <summary>
+    /// AVX2, 32 outputs per step. Viewed as 16-bit words, a 32-byte load holds even-index bytes in the low halves
+    /// (AND 0xFF) and odd-index bytes in the high halves (shift right by 8); VPACKUSWB of two such loads 32 bytes apart
+    /// gives 32 outputs, whose 8-byte groups one VPERMQ puts in order (the pack works within 128-bit halves). Loads at
+    /// b + 2t give columns 0 (even bytes) and 1 (odd bytes), loads at b + 2t + 1 column 2 (odd bytes). Steps read up to
+    /// <c>src[b + 2t + 64]</c> while that is at most <c>src[b + 2m]</c>, then one step at t = m − 32 overlaps the previous
+    /// ones (rewriting outputs with the same values), with column 0 taken from the odd bytes of loads at b + 2t − 1 and
+    /// column 1 from the even bytes of those at b + 2t + 1, so that it too ends at <c>src[b + 2m]</c>. Measured on the
+    /// MobileNetV2 stem (3×224×224 → 112×112): the whole im2col 48.5 → 17.4 µs (a VPSHUFB split instead of AND / shift
+    /// took 18.9 µs).
+    /// </summary>
+    private readonly struct Avx2StrideTwoCopy : IStrideTwoThreeColumnsCopy
+    {
+        public static int MinInside => 33;
+
+        public static unsafe void CopyInside(byte* sp, byte* p0, byte* p1, byte* p2, int m, byte mask)
+        {
+            var vMask = Vector256.Create(mask);
+            var low = Vector256.Create((ushort)0xFF);
+            int t = 0;
+            for (; t + 32 <= m; t += 32) // reads sp[2t .. 2t + 64] ≤ sp[2m]
+            {
+                var a0 = Avx.LoadVector256(sp + 2 * t).AsUInt16();
+                var a1 = Avx.LoadVector256(sp + 2 * t + 32).AsUInt16();
+                var b0 = Avx.LoadVector256(sp + 2 * t + 1).AsUInt16();
+                var b1 = Avx.LoadVector256(sp + 2 * t + 33).AsUInt16();
+                StoreInOrder(Avx2.PackUnsignedSaturate(Avx2.And(a0, low).AsInt16(), Avx2.And(a1, low).AsInt16()), vMask, p0 + t);
+                StoreInOrder(Avx2.PackUnsignedSaturate(Avx2.ShiftRightLogical(a0, 8).AsInt16(), Avx2.ShiftRightLogical(a1, 8).AsInt16()), vMask, p1 + t);
+                StoreInOrder(Avx2.PackUnsignedSaturate(Avx2.ShiftRightLogical(b0, 8).AsInt16(), Avx2.ShiftRightLogical(b1, 8).AsInt16()), vMask, p2 + t);
+            }
+            if (t < m)
+            {
+                t = m - 32; // ≥ 1: the loads at 2t − 1 stay inside
+                var a0 = Avx.LoadVector256(sp + 2 * t - 1).AsUInt16();
+                var a1 = Avx.LoadVector256(sp + 2 * t + 31).AsUInt16();
+                var b0 = Avx.LoadVector256(sp + 2 * t + 1).AsUInt16();
+                var b1 = Avx.LoadVector256(sp + 2 * t + 33).AsUInt16();
+                StoreInOrder(Avx2.PackUnsignedSaturate(Avx2.ShiftRightLogical(a0, 8).AsInt16(), Avx2.ShiftRightLogical(a1, 8).AsInt16()), vMask, p0 + t);
+                StoreInOrder(Avx2.PackUnsignedSaturate(Avx2.And(b0, low).AsInt16(), Avx2.And(b1, low).AsInt16()), vMask, p1 + t);
+                StoreInOrder(Avx2.PackUnsignedSaturate(Avx2.ShiftRightLogical(b0, 8).AsInt16(), Avx2.ShiftRightLogical(b1, 8).AsInt16()), vMask, p2 + t);
+            }
+        }
+
+        /// <summary>
+        /// Stores 32 outputs whose 8-byte groups arrive as outputs 0–7, 16–23, 8–15, 24–31 (a pack of two loads: the
+        /// first load's group, then the second's, per 128-bit half), in order and XORed with <paramref name="mask"/>.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static unsafe void StoreInOrder(Vector256<byte> groups, Vector256<byte> mask, byte* destination) =>
+            Avx.Store(destination, Avx2.Xor(Avx2.Permute4x64(groups.AsUInt64(), 0b11_01_10_00).AsByte(), mask));
+    }
 
     /// <summary>
     /// <c>dst[i] = src[2i] ^ mask</c> for i &lt; dst.Length (src holds at least 2·dst.Length − 1 bytes): stride-2 rows.
