@@ -164,7 +164,7 @@ public static partial class QGemm
     private const int VectorTailColumns = 2;
 
     /// <summary>
-    /// Widest B (columns) for which the fused GEMM keeps each row block of A in registers and L1 while it runs over all
+    /// Widest B (columns) for which the fused GEMM keeps each row block of A in L1 while it runs over all
     /// of B's panels (packed together first), instead of streaming all of A once per panel: for MobileNet's 7×7 layers
     /// (N = 49, A up to 1280 × 320 int16 pairs = 800 KiB, more than L2) that reads the weights once instead of four times.
     /// At this width the packed panels take at most 64 ints per k pair (256 KiB for K = 2048), which stay in L2.
