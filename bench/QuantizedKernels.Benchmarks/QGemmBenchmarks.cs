@@ -86,10 +86,19 @@ public sealed class FusedGemmProblem
     {
         Shape = shape;
         Isa = isa;
-        var plain = new GemmProblem(shape, IsaPath.Scalar, seed); // same A and B as the unfused problem
+        var plain = new GemmProblem(shape, IsaPath.Scalar, seed); // same B as the unfused problem
         _b = plain.B.ToArray();
+        // Weights spread like a trained layer's (about normal, σ = 25 int8 steps), not uniformly: the AVX2 packing
+        // picks its format from them (see QGemm.Avx2.Quads.cs), and uniform int8 weights are unlike any real model's.
+        var random = new Random(seed + 1);
+        var weights = new sbyte[shape.M * shape.K];
+        for (int i = 0; i < weights.Length; i++)
+        {
+            double normal = Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+            weights[i] = (sbyte)Math.Clamp(Math.Round(25 * normal), -128, 127);
+        }
         _packedA = new sbyte[QGemm.PackedAWithRowOffsetsLength(isa, shape.M, shape.K)];
-        QGemm.PackAWithRowOffsets(isa, plain.A, shape.M, shape.K, ReadOnlySpan<int>.Empty, _packedA);
+        QGemm.PackAWithRowOffsets(isa, weights, shape.M, shape.K, ReadOnlySpan<int>.Empty, _packedA);
         _scratch = new int[QGemm.FusedScratchLength(isa, shape.M, shape.N, shape.K)];
         _bias = new int[shape.M];
         // Products of random int8 values sum to about ±64·64·sqrt(K); map that onto ±64 output steps.

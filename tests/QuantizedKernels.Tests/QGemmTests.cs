@@ -276,6 +276,77 @@ public sealed class QGemmTests(ITestOutputHelper output)
         if (minimum > 0) Assert.Throws<ArgumentException>(() => Run(minimum - 1));
     }
 
+    /// <summary>Weights spread like a trained layer's: about normal with σ = 25 int8 steps.</summary>
+    private static sbyte[] TrainedLikeWeights(int count, Random random) =>
+        Enumerable.Range(0, count).Select(_ =>
+            (sbyte)Math.Clamp(Math.Round(25 * Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble())), -128, 127)).ToArray();
+
+    /// <summary>
+    /// AVX2 packs trained-like weights in its VPMADDUBSW (quad) format, with a few corrections for the pairs that could
+    /// saturate, and uniform int8 weights minus offsets (about half their pairs could) in the int16 pair format; both
+    /// give the scalar definition's bytes. The format is the packed header's first int, the correction count its second.
+    /// </summary>
+    [Theory]
+    [InlineData(true, 1)]
+    [InlineData(false, 0)]
+    public void PackAWithRowOffsets_Avx2_PicksTheFormatByWeights_AndBothGiveTheDefinition(bool trainedLike, int expectedFormat)
+    {
+        if (Skip(IsaPath.Avx2)) return;
+        int m = 96, n = 196, k = 576;
+        var random = new Random(11);
+        var a = trainedLike ? TrainedLikeWeights(m * k, random) : Enumerable.Range(0, m * k).Select(_ => (sbyte)random.Next(-128, 128)).ToArray();
+        var b = new sbyte[k * n];
+        random.NextBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(b.AsSpan()));
+        var offsets = trainedLike ? new int[m] : Enumerable.Range(0, m).Select(_ => random.Next(-128, 128)).ToArray();
+        var bias = Enumerable.Range(0, m).Select(_ => random.Next(-100_000, 100_000)).ToArray();
+        var multipliers = Enumerable.Range(0, m).Select(_ => 1f / 40_000 * (0.5f + (float)random.NextDouble())).ToArray();
+        var packed = new sbyte[QGemm.PackedAWithRowOffsetsLength(IsaPath.Avx2, m, k)];
+        QGemm.PackAWithRowOffsets(IsaPath.Avx2, a, m, k, offsets, packed);
+        var header = System.Runtime.InteropServices.MemoryMarshal.Cast<sbyte, int>(packed);
+        Assert.Equal(expectedFormat, header[0]);
+        if (trainedLike) Assert.InRange(header[1], 1, m * k / 1000); // a few pairs beyond VPMADDUBSW's limit, as in real models
+        var actual = new byte[m * n];
+        QGemm.MultiplyRequantize(IsaPath.Avx2, m, n, k, packed, b, n, bias, multipliers, 5, -128, 127, actual, n, new int[QGemm.FusedScratchLength(IsaPath.Avx2, m, n, k)]);
+        var expected = new byte[m * n];
+        QGemm.MultiplyRequantize(IsaPath.Scalar, m, n, k, PackScalar(a, m, k, offsets), b, n, bias, multipliers, 5, -128, 127, expected, n, []);
+        Assert.Equal(expected, actual);
+    }
+
+    /// <summary>
+    /// The quad format's corrections name a k and a row that the kernel reads B and writes accumulators by, so packed
+    /// bytes that do not match M and K, or a correction past K, are refused before any kernel runs.
+    /// </summary>
+    [Fact]
+    public void MultiplyRequantize_Avx2_RefusesInconsistentPackedA()
+    {
+        if (Skip(IsaPath.Avx2)) return;
+        int m = 12, n = 20, k = 16;
+        var a = new sbyte[m * k];
+        a[0] = 127;
+        a[1] = 127; // one pair beyond the limit: one correction
+        var packed = new sbyte[QGemm.PackedAWithRowOffsetsLength(IsaPath.Avx2, m, k)];
+        QGemm.PackAWithRowOffsets(IsaPath.Avx2, a, m, k, [], packed);
+        var header = System.Runtime.InteropServices.MemoryMarshal.Cast<sbyte, int>(packed);
+        Assert.Equal((1, 1), (header[0], header[1]));
+        void Run(sbyte[] p) => QGemm.MultiplyRequantize(IsaPath.Avx2, m, n, k, p, new sbyte[k * n], n, new int[m], Enumerable.Repeat(0.01f, m).ToArray(),
+            0, -128, 127, new byte[m * n], n, new int[QGemm.FusedScratchLength(IsaPath.Avx2, m, n, k)]);
+        Run(packed);
+        int correction = Array.FindLastIndex(System.Runtime.InteropServices.MemoryMarshal.Cast<sbyte, int>(packed).ToArray(), v => v == 1 * 8 + 0); // (k = 1, row 0) of the first block
+        Assert.True(correction > 0);
+        sbyte[] Corrupt(int index, int value)
+        {
+            var copy = (sbyte[])packed.Clone();
+            var copyInts = System.Runtime.InteropServices.MemoryMarshal.Cast<sbyte, int>(copy.AsSpan());
+            copyInts[index] = value;
+            return copy;
+        }
+        Assert.Throws<ArgumentException>(() => Run(Corrupt(correction, k * 8)));     // k past K
+        Assert.Throws<ArgumentException>(() => Run(Corrupt(correction, 6)));         // row 6 of a 6-row block
+        Assert.Throws<ArgumentException>(() => Run(Corrupt(1, 1 << 20)));           // more corrections than the format holds
+        Assert.Throws<ArgumentException>(() => Run(Corrupt(0, 7)));                 // unknown format
+        Assert.Throws<ArgumentException>(() => Run(Corrupt(3, k + 1)));             // packed for another K
+    }
+
     private static sbyte[] PackScalar(sbyte[] a, int m, int k, int[] offsets)
     {
         var packed = new sbyte[QGemm.PackedAWithRowOffsetsLength(IsaPath.Scalar, m, k)];

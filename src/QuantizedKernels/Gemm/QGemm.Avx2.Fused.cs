@@ -15,16 +15,24 @@ namespace EdgeRuntime.Kernels.Gemm;
 public static partial class QGemm
 {
     /// <summary>
-    /// Where a requantizing sink writes the current row block: row r to <c>Y + r·Ldy</c>, with <c>Bias[r]</c> and
-    /// <c>Multipliers[r]</c>; rows from <c>Rows</c> on are computed (padding of the last block) but not stored.
+    /// Where a requantizing sink writes the current row block: row r to <c>Y + r·Ldy</c>, with <c>Bias[r]</c>,
+    /// <c>RowOffsets[r]</c> (what the packed A adds to every accumulator) and <c>Multipliers[r]</c>; rows from
+    /// <c>Rows</c> on are computed (padding of the last block) but not stored. <c>CorrectionCount</c> entries at
+    /// <c>Corrections</c> are the block's quad-format corrections (the tile loop passes them to the kernel).
     /// </summary>
-    private readonly unsafe struct Avx2RowTarget(byte* y, int ldy, int* bias, float* multipliers, int rows)
+    private readonly unsafe struct Avx2RowTarget(byte* y, int ldy, int* bias, int* rowOffsets, float* multipliers, int rows,
+        int* corrections = null, int correctionCount = 0)
     {
         public readonly byte* Y = y;
         public readonly int Ldy = ldy;
         public readonly int* Bias = bias;
+        public readonly int* RowOffsets = rowOffsets;
         public readonly float* Multipliers = multipliers;
         public readonly int Rows = rows;
+        public readonly int* Corrections = corrections;
+        public readonly int CorrectionCount = correctionCount;
+
+        public Vector256<int> Initial(int r) => Vector256.Create(Bias[r] + RowOffsets[r]);
     }
 
     /// <summary>Requantizes tile rows into bytes: row r of the tile goes to <c>y + r·ldy</c>, with row r's bias and multiplier.</summary>
@@ -36,7 +44,7 @@ public static partial class QGemm
 
         public void SetRows(in Avx2RowTarget target) => Target = target;
 
-        public readonly Vector256<int> Initial(int r) => Vector256.Create(Target.Bias[r]);
+        public readonly Vector256<int> Initial(int r) => Target.Initial(r);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void RowPair(int r, Vector256<int> low0, Vector256<int> high0, Vector256<int> low1, Vector256<int> high1)
@@ -92,7 +100,7 @@ public static partial class QGemm
 
         public void SetRows(in Avx2RowTarget target) => Target = target;
 
-        public readonly Vector256<int> Initial(int r) => Vector256.Create(Target.Bias[r]);
+        public readonly Vector256<int> Initial(int r) => Target.Initial(r);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void RowPair(int r, Vector256<int> low0, Vector256<int> high0, Vector256<int> low1, Vector256<int> high1)
@@ -137,6 +145,7 @@ public static partial class QGemm
         MultiplierRange range)
     {
         // Arguments were checked, and the multipliers classified, by MultiplyRequantize.
+        bool quads = CheckFusedPackedAAvx2(packedA, m, k) == Avx2FormatQuads;
         if (yZeroPoint >= -255 && yZeroPoint <= 255 && range != MultiplierRange.NotAllFinite)
         {
             bool signed = yMin < 0;
@@ -148,7 +157,8 @@ public static partial class QGemm
                 Signed = signed,
                 CapProducts = range != MultiplierRange.FiniteBelowOne,
             };
-            MultiplyRequantizeAvx2Tiles(m, n, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch, ref sink);
+            if (quads) MultiplyRequantizeAvx2Tiles<Avx2RequantizeRowsInt16, Avx2QuadFormat>(m, n, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch, ref sink);
+            else MultiplyRequantizeAvx2Tiles<Avx2RequantizeRowsInt16, Avx2PairFormat>(m, n, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch, ref sink);
             return;
         }
         var floatSink = new Avx2RequantizeRows
@@ -157,7 +167,75 @@ public static partial class QGemm
             High = Vector256.Create((float)(yMax - yZeroPoint)),
             ZeroPoint = Vector256.Create(yZeroPoint),
         };
-        MultiplyRequantizeAvx2Tiles(m, n, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch, ref floatSink);
+        if (quads) MultiplyRequantizeAvx2Tiles<Avx2RequantizeRows, Avx2QuadFormat>(m, n, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch, ref floatSink);
+        else MultiplyRequantizeAvx2Tiles<Avx2RequantizeRows, Avx2PairFormat>(m, n, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch, ref floatSink);
+    }
+
+    /// <summary>
+    /// What the tile loop does differently for the two packed A formats (see QGemm.Avx2.Quads.cs): k steps of 2 or 4,
+    /// panel packing, microkernel, and the matrix-vector kernel for 1–2-column tails.
+    /// </summary>
+    private unsafe interface IAvx2PackedFormat
+    {
+        /// <summary>k pairs or k quads: the steps of the microkernel's loop, each 16 ints of panel and 6 of a row block.</summary>
+        static abstract int Steps(int k);
+
+        /// <summary>Whether row blocks can have corrections.</summary>
+        static abstract bool HasCorrections { get; }
+
+        static abstract void PackPanel(sbyte* b, int ldb, int k, int columns, int* panel);
+
+        /// <summary>The microkernel; with <typeparamref name="TCorrected"/> true it also adds the given corrections.</summary>
+        static abstract void Kernel<TRows, TSink, TCorrected>(int* a, int* panel, int steps, int* corrections, int correctionCount, ref TSink sink)
+            where TRows : struct, IAvx2BlockRows where TSink : struct, IAvx2TileSink where TCorrected : struct, IAvx2Flag;
+
+        /// <summary>Expands one B column into <c>Steps(k)·6</c> ints for <see cref="VectorBlock"/>.</summary>
+        static abstract void ExpandVector(sbyte* b, int ldb, int k, int* expanded);
+
+        static abstract void VectorBlock(in Avx2PackedA packedA, int* e, int steps, int i0, int rows, int* bias, float* multipliers,
+            int yZeroPoint, int yMin, int yMax, byte* y, int ldy);
+    }
+
+    /// <summary>int16 (a0, a1) pairs × int16 B with VPMADDWD (QGemm.Avx2.cs).</summary>
+    private readonly struct Avx2PairFormat : IAvx2PackedFormat
+    {
+        public static int Steps(int k) => DivideRoundingUp(k, 2);
+
+        public static bool HasCorrections => false;
+
+        public static unsafe void PackPanel(sbyte* b, int ldb, int k, int columns, int* panel) => PackBPanelAvx2(b, ldb, k, columns, (short*)panel);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static unsafe void Kernel<TRows, TSink, TCorrected>(int* a, int* panel, int steps, int* corrections, int correctionCount, ref TSink sink)
+            where TRows : struct, IAvx2BlockRows where TSink : struct, IAvx2TileSink where TCorrected : struct, IAvx2Flag =>
+            Avx2Kernel<TRows, TSink>(a, panel, steps, ref sink);
+
+        public static unsafe void ExpandVector(sbyte* b, int ldb, int k, int* expanded) => ExpandVectorAvx2(b, ldb, k, (short*)expanded);
+
+        public static unsafe void VectorBlock(in Avx2PackedA packedA, int* e, int steps, int i0, int rows, int* bias, float* multipliers,
+            int yZeroPoint, int yMin, int yMax, byte* y, int ldy) =>
+            MultiplyVectorBlockAvx2(packedA.Data, e, steps, i0, rows, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy);
+    }
+
+    /// <summary>int8 weight quads × uint8 B with VPMADDUBSW, plus corrections (QGemm.Avx2.Quads.cs).</summary>
+    private readonly struct Avx2QuadFormat : IAvx2PackedFormat
+    {
+        public static int Steps(int k) => DivideRoundingUp(k, 4);
+
+        public static bool HasCorrections => true;
+
+        public static unsafe void PackPanel(sbyte* b, int ldb, int k, int columns, int* panel) => PackBPanelQuadsAvx2(b, ldb, k, columns, panel);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static unsafe void Kernel<TRows, TSink, TCorrected>(int* a, int* panel, int steps, int* corrections, int correctionCount, ref TSink sink)
+            where TRows : struct, IAvx2BlockRows where TSink : struct, IAvx2TileSink where TCorrected : struct, IAvx2Flag =>
+            Avx2QuadKernel<TRows, TSink, TCorrected>(a, panel, steps, corrections, correctionCount, ref sink);
+
+        public static unsafe void ExpandVector(sbyte* b, int ldb, int k, int* expanded) => ExpandVectorQuadsAvx2(b, ldb, k, expanded);
+
+        public static unsafe void VectorBlock(in Avx2PackedA packedA, int* e, int steps, int i0, int rows, int* bias, float* multipliers,
+            int yZeroPoint, int yMin, int yMax, byte* y, int ldy) =>
+            MultiplyVectorBlockQuadsAvx2(packedA, e, steps, i0, rows, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy);
     }
 
     /// <summary>Widest last panel computed column by column with the matrix-vector product.</summary>
@@ -187,22 +265,23 @@ public static partial class QGemm
     /// 2-, 4- or 6-row kernel and stores only its rows. The order depends on N: up to
     /// <see cref="WeightStationaryMaxColumns"/> columns, all panels are packed first and each row block of A runs over
     /// all of them (A is read once); wider, each 16-column panel of B is packed in turn and every row block of A runs
-    /// over it (B stays in L1). Every output is the same sum either way.
+    /// over it (B stays in L1). Every output is the same sum either way. (A quad-format step takes no more scratch than
+    /// a pair step, so the pair format's scratch lengths serve both.)
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void MultiplyRequantizeAvx2Tiles<TSink>(int m, int n, int k, ReadOnlySpan<sbyte> packedA, ReadOnlySpan<sbyte> b, int ldb,
+    private static unsafe void MultiplyRequantizeAvx2Tiles<TSink, TFormat>(int m, int n, int k, ReadOnlySpan<sbyte> packedA, ReadOnlySpan<sbyte> b, int ldb,
         ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers, int yZeroPoint, int yMin, int yMax, Span<byte> y, int ldy, Span<int> scratch,
         ref TSink sink)
-        where TSink : struct, IAvx2RequantizeSink
+        where TSink : struct, IAvx2RequantizeSink where TFormat : struct, IAvx2PackedFormat
     {
         // A last panel of at most VectorTailColumns columns (N = 49 or 196 in MobileNets) is cheaper as that many
         // matrix-vector products than as a 16-column tile of mostly padding.
         int tail = n % Avx2ColumnsPerPanel;
         int vectorColumns = tail > 0 && tail <= VectorTailColumns ? tail : 0;
         int panelColumns = n - vectorColumns;
-        int pairs = DivideRoundingUp(k, 2);
-        int blockInts = pairs * Avx2RowsPerBlock;
-        int panelInts = pairs * Avx2ColumnsPerPanel;
+        int steps = TFormat.Steps(k);
+        int blockInts = steps * Avx2RowsPerBlock;
+        int panelInts = steps * Avx2ColumnsPerPanel;
         int fullBlocksEnd = m - m % Avx2RowsPerBlock, lastRows = m - fullBlocksEnd;
         bool weightStationary = n <= WeightStationaryMaxColumns && m > Avx2RowsPerBlock && scratch.Length >= Avx2FusedScratchLength(n, k);
         byte* tile = stackalloc byte[Avx2RowsPerBlock * Avx2ColumnsPerPanel];
@@ -221,65 +300,96 @@ public static partial class QGemm
         fixed (int* biasBase = bias)
         fixed (float* multiplierBase = multipliers)
         {
+            var layout = new Avx2PackedA((int*)aBase, m, k);
             if (weightStationary)
             {
                 int panels = DivideRoundingUp(panelColumns, Avx2ColumnsPerPanel);
                 for (int p = 0; p < panels; p++)
-                    PackBPanelAvx2(bBase + p * Avx2ColumnsPerPanel, ldb, k, Math.Min(Avx2ColumnsPerPanel, panelColumns - p * Avx2ColumnsPerPanel),
-                        (short*)(scratchBase + p * panelInts));
+                    TFormat.PackPanel(bBase + p * Avx2ColumnsPerPanel, ldb, k, Math.Min(Avx2ColumnsPerPanel, panelColumns - p * Avx2ColumnsPerPanel),
+                        scratchBase + p * panelInts);
                 int* expanded = scratchBase + panels * panelInts; // one expanded B column per vector column, blockInts each
                 for (int t = 0; t < vectorColumns; t++)
-                    ExpandVectorAvx2(bBase + panelColumns + t, ldb, k, (short*)(expanded + t * blockInts));
+                    TFormat.ExpandVector(bBase + panelColumns + t, ldb, k, expanded + t * blockInts);
                 for (int i0 = 0; i0 < m; i0 += Avx2RowsPerBlock)
                 {
-                    int rows = Math.Min(Avx2RowsPerBlock, m - i0);
-                    int* aBlock = (int*)aBase + i0 / Avx2RowsPerBlock * blockInts;
-                    int* blockBias = rows == Avx2RowsPerBlock ? biasBase + i0 : paddedBias;
-                    float* blockMultipliers = rows == Avx2RowsPerBlock ? multiplierBase + i0 : paddedMultipliers;
+                    int* aBlock = layout.Data + i0 / Avx2RowsPerBlock * blockInts;
                     byte* destination = yBase + (long)i0 * ldy;
                     for (int p = 0; p < panels; p++, destination += Avx2ColumnsPerPanel)
                     {
                         int columns = Math.Min(Avx2ColumnsPerPanel, panelColumns - p * Avx2ColumnsPerPanel);
-                        RowBlockAvx2(aBlock, scratchBase + p * panelInts, pairs, rows, columns, blockBias, blockMultipliers, destination, ldy, tile, ref sink);
+                        RowBlockAvx2<TSink, TFormat>(aBlock, scratchBase + p * panelInts, steps, Avx2BlockTarget<TFormat>(layout, i0, m, i0 < fullBlocksEnd ? biasBase + i0 : paddedBias, i0 < fullBlocksEnd ? multiplierBase + i0 : paddedMultipliers), columns, destination, ldy, tile, ref sink);
                     }
                     for (int t = 0; t < vectorColumns; t++)
-                        MultiplyVectorBlockAvx2((int*)aBase, expanded + t * blockInts, pairs, i0, rows, biasBase, multiplierBase,
+                        TFormat.VectorBlock(layout, expanded + t * blockInts, steps, i0, Math.Min(Avx2RowsPerBlock, m - i0), biasBase, multiplierBase,
                             yZeroPoint, yMin, yMax, yBase + (long)i0 * ldy + panelColumns + t, ldy);
                 }
                 return;
             }
 
+            // Each 1–2 tail column: expanded once into scratch, then every row block.
             for (int t = 0; t < vectorColumns; t++)
-                MultiplyVectorRequantizeAvx2(m, k, packedA, b[(panelColumns + t)..], ldb, bias, multipliers, yZeroPoint, yMin, yMax, y[(panelColumns + t)..], ldy, scratch);
+            {
+                TFormat.ExpandVector(bBase + panelColumns + t, ldb, k, scratchBase);
+                for (int i0 = 0; i0 < m; i0 += Avx2RowsPerBlock)
+                    TFormat.VectorBlock(layout, scratchBase, steps, i0, Math.Min(Avx2RowsPerBlock, m - i0), biasBase, multiplierBase,
+                        yZeroPoint, yMin, yMax, yBase + (long)i0 * ldy + panelColumns + t, ldy);
+            }
             for (int j0 = 0; j0 < panelColumns; j0 += Avx2ColumnsPerPanel)
             {
                 int columns = Math.Min(Avx2ColumnsPerPanel, panelColumns - j0);
-                PackBPanelAvx2(bBase + j0, ldb, k, columns, (short*)scratchBase);
+                TFormat.PackPanel(bBase + j0, ldb, k, columns, scratchBase);
                 byte* destination = yBase + j0;
-                int* aBlock = (int*)aBase;
-                for (int i0 = 0; i0 < fullBlocksEnd; i0 += Avx2RowsPerBlock, aBlock += blockInts, destination += (long)Avx2RowsPerBlock * ldy)
-                    RowBlockAvx2(aBlock, scratchBase, pairs, Avx2RowsPerBlock, columns, biasBase + i0, multiplierBase + i0, destination, ldy, tile, ref sink);
-                if (lastRows > 0)
-                    RowBlockAvx2(aBlock, scratchBase, pairs, lastRows, columns, paddedBias, paddedMultipliers, destination, ldy, tile, ref sink);
+                int* aBlock = layout.Data;
+                for (int i0 = 0; i0 < m; i0 += Avx2RowsPerBlock, aBlock += blockInts, destination += (long)Avx2RowsPerBlock * ldy)
+                    RowBlockAvx2<TSink, TFormat>(aBlock, scratchBase, steps, Avx2BlockTarget<TFormat>(layout, i0, m, i0 < fullBlocksEnd ? biasBase + i0 : paddedBias, i0 < fullBlocksEnd ? multiplierBase + i0 : paddedMultipliers), columns, destination, ldy, tile, ref sink);
             }
         }
     }
 
     /// <summary>
-    /// One row block (<paramref name="rows"/> ≤ 6 rows) times one packed panel of <paramref name="columns"/> ≤ 16
+    /// Row block <paramref name="i0"/> / 6 (rows i0 ..): its bias, row offsets and multipliers (padded to 6 rows for a
+    /// last partial block), and its corrections (quad format). Y is set per tile.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Avx2RowTarget Avx2BlockTarget<TFormat>(in Avx2PackedA layout, int i0, int m, int* blockBias, float* blockMultipliers)
+        where TFormat : struct, IAvx2PackedFormat
+    {
+        int* corrections = null;
+        int count = 0;
+        if (TFormat.HasCorrections)
+        {
+            int block = i0 / Avx2RowsPerBlock;
+            corrections = layout.Corrections + 2 * layout.BlockStarts[block];
+            count = layout.BlockStarts[block + 1] - layout.BlockStarts[block];
+        }
+        return new Avx2RowTarget(null, 0, blockBias, layout.RowOffsets + i0, blockMultipliers, Math.Min(Avx2RowsPerBlock, m - i0), corrections, count);
+    }
+
+    /// <summary>
+    /// One row block (<c>target.Rows</c> ≤ 6 rows) times one packed panel of <paramref name="columns"/> ≤ 16
     /// columns into <paramref name="destination"/>: the narrowest kernel that covers the rows, stored directly for a
     /// full panel, else through <paramref name="tile"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void RowBlockAvx2<TSink>(int* aBlock, int* panel, int pairs, int rows, int columns, int* bias, float* multipliers,
+    private static unsafe void RowBlockAvx2<TSink, TFormat>(int* aBlock, int* panel, int steps, in Avx2RowTarget target, int columns,
         byte* destination, int ldy, byte* tile, ref TSink sink)
-        where TSink : struct, IAvx2RequantizeSink
+        where TSink : struct, IAvx2RequantizeSink where TFormat : struct, IAvx2PackedFormat
     {
         bool fullPanel = columns == Avx2ColumnsPerPanel;
-        sink.SetRows(new Avx2RowTarget(fullPanel ? destination : tile, fullPanel ? ldy : Avx2ColumnsPerPanel, bias, multipliers, rows));
-        if (rows > 4) Avx2Kernel<Avx2SixRows, TSink>(aBlock, panel, pairs, ref sink);
-        else if (rows > 2) Avx2Kernel<Avx2FourRows, TSink>(aBlock, panel, pairs, ref sink);
-        else Avx2Kernel<Avx2TwoRows, TSink>(aBlock, panel, pairs, ref sink);
+        int rows = target.Rows;
+        sink.SetRows(new Avx2RowTarget(fullPanel ? destination : tile, fullPanel ? ldy : Avx2ColumnsPerPanel, target.Bias, target.RowOffsets,
+            target.Multipliers, rows));
+        int* corrections = target.Corrections;
+        int count = target.CorrectionCount;
+        if (TFormat.HasCorrections && count != 0)
+        {
+            if (rows > 4) TFormat.Kernel<Avx2SixRows, TSink, Avx2Yes>(aBlock, panel, steps, corrections, count, ref sink);
+            else if (rows > 2) TFormat.Kernel<Avx2FourRows, TSink, Avx2Yes>(aBlock, panel, steps, corrections, count, ref sink);
+            else TFormat.Kernel<Avx2TwoRows, TSink, Avx2Yes>(aBlock, panel, steps, corrections, count, ref sink);
+        }
+        else if (rows > 4) TFormat.Kernel<Avx2SixRows, TSink, Avx2No>(aBlock, panel, steps, null, 0, ref sink);
+        else if (rows > 2) TFormat.Kernel<Avx2FourRows, TSink, Avx2No>(aBlock, panel, steps, null, 0, ref sink);
+        else TFormat.Kernel<Avx2TwoRows, TSink, Avx2No>(aBlock, panel, steps, null, 0, ref sink);
         if (!fullPanel) CopyTileRows(tile, destination, ldy, rows, columns);
     }
 
@@ -288,31 +398,6 @@ public static partial class QGemm
     {
         for (int r = 0; r < rows; r++)
             new ReadOnlySpan<byte>(tile + r * Avx2ColumnsPerPanel, columns).CopyTo(new Span<byte>(destination + (long)r * ldy, columns));
-    }
-
-    /// <summary>
-    /// N = 1, or each column of a last panel of 1–2 columns, on the GEMM's packed A (dense layers go to MultiplyVectorRequantize's own
-    /// layout): a matrix-vector product instead of a 16-column tile that would be mostly padding. The B column is
-    /// expanded into scratch once (<see cref="ExpandVectorAvx2"/>), then every row block runs
-    /// <see cref="MultiplyVectorBlockAvx2"/>.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void MultiplyVectorRequantizeAvx2(int m, int k, ReadOnlySpan<sbyte> packedA, ReadOnlySpan<sbyte> b, int ldb,
-        ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers, int yZeroPoint, int yMin, int yMax, Span<byte> y, int ldy, Span<int> scratch)
-    {
-        int pairs = DivideRoundingUp(k, 2);
-        fixed (sbyte* aBase = packedA)
-        fixed (sbyte* bBase = b)
-        fixed (int* e = scratch)
-        fixed (int* biasBase = bias)
-        fixed (float* multiplierBase = multipliers)
-        fixed (byte* yBase = y)
-        {
-            ExpandVectorAvx2(bBase, ldb, k, (short*)e);
-            for (int i0 = 0; i0 < m; i0 += Avx2RowsPerBlock)
-                MultiplyVectorBlockAvx2((int*)aBase, e, pairs, i0, Math.Min(Avx2RowsPerBlock, m - i0), biasBase, multiplierBase,
-                    yZeroPoint, yMin, yMax, yBase + (long)i0 * ldy, ldy);
-        }
     }
 
     /// <summary>

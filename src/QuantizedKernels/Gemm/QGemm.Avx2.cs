@@ -8,7 +8,8 @@ namespace EdgeRuntime.Kernels.Gemm;
 /// <summary>
 /// AVX2 path. AVX2 has no exact int8 dot product (VPMADDUBSW saturates its int16 pair sums), so both operands are
 /// widened to int16 and multiplied with VPMADDWD, which forms <c>a0·b0 + a1·b1</c> exactly in int32: 16 MACs per
-/// instruction, one VPADDD to accumulate.
+/// instruction, one VPADDD to accumulate. (The fused GEMM of QGemm.Avx2.Fused.cs uses this format only for weights
+/// that would need many corrections in its VPMADDUBSW format, QGemm.Avx2.Quads.cs.)
 /// <para>Packed A (int16, zero padded to whole blocks): <c>[⌈M/6⌉ blocks][⌈K/2⌉ k-pairs][6 rows][2 k]</c>, so one
 /// 32-bit broadcast gives a row's (a[m, 2p], a[m, 2p+1]) pair.</para>
 /// <para>B panel in scratch (int16, 16 columns): <c>[⌈K/2⌉ k-pairs][16 columns][2 k]</c>, zero padded in k and

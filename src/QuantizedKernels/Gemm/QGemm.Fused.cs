@@ -21,7 +21,7 @@ public static partial class QGemm
     /// <summary>Number of sbytes <see cref="PackAWithRowOffsets"/> writes for an M×K matrix on <paramref name="isa"/>.</summary>
     public static int PackedAWithRowOffsetsLength(IsaPath isa, int m, int k) => isa switch
     {
-        IsaPath.Avx2 => Avx2PackedALength(m, k),
+        IsaPath.Avx2 => Avx2FusedPackedALength(m, k),
         IsaPath.Neon or IsaPath.NeonDot => ArmFusedPackedALength(isa, m, k),
         IsaPath.Scalar => checked(m * k * sizeof(short)),
         _ => throw UnsupportedFused(isa),
@@ -54,7 +54,7 @@ public static partial class QGemm
         switch (isa)
         {
             case IsaPath.Avx2:
-                PackAAvx2(a, m, k, rowOffsets, packed);
+                PackAFusedAvx2(a, m, k, rowOffsets, packed);
                 break;
             case IsaPath.Neon or IsaPath.NeonDot:
                 PackAWithRowOffsetsArm(isa, a, m, k, rowOffsets, packed);

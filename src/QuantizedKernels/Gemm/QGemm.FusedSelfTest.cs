@@ -49,10 +49,13 @@ public static class QGemmFusedSelfTest
         }
     }
 
+    private static readonly (int, int)[] AtLimitPairs = [(64, 64), (100, 28), (28, 100), (127, 1), (-64, -64), (-100, -28), (-128, 0), (0, -128), (127, -128), (-128, 127), (5, -7)];
+    private static readonly (int, int)[] BeyondLimitPairs = [(100, 29), (29, 100), (127, 2), (-100, -29), (-29, -100), (-128, -1), (127, 127), (-128, -128)];
+
     /// <summary>Which kernel a case runs: the fused GEMM, or the matrix-vector one with all-zero or with any row offsets.</summary>
     private enum MatrixVector { No, ZeroOffsets, AnyOffsets }
 
-    private const int Variants = 10;
+    private const int Variants = 12;
 
     /// <summary>
     /// One case. <paramref name="variant"/>: 0 int8 output, 1 uint8 output, 2 narrowed int8 clamp, 3 extreme operands
@@ -61,7 +64,11 @@ public static class QGemmFusedSelfTest
     /// [−100, 40] with offsets near and far from it (per-row shifts of the ARM packing) and B holding −128 often,
     /// 7 multipliers of 1 and above up to 1e30 (products beyond int32, which AVX2 must cap before converting), 8 a
     /// non-finite multiplier (NaN, ±∞) in some rows, 9 multipliers just below 1 with biases near ±2³¹ (the largest
-    /// products AVX2 converts without a cap).
+    /// products AVX2 converts without a cap), 10 small weights with small offsets and a few extreme ones (AVX2's
+    /// VPMADDUBSW format with corrections: weight pairs whose sum or value does not fit its int16/int8 operands),
+    /// 11 weight pairs whose sums lie at VPMADDUBSW's int16 limit (±128) and, rarely, just beyond it, against
+    /// activations that are often 127 (u = 255). Variants 0–9 mostly have too many pairs beyond the limit, and AVX2
+    /// packs them in its int16 pair format.
     /// </summary>
     private static void Case(IsaPath path, SelfTestRecorder recorder, Random random, int m, int n, int k, int ldb, int variant,
         MatrixVector matrixVector = MatrixVector.No)
@@ -72,9 +79,32 @@ public static class QGemmFusedSelfTest
         var bias = new int[m];
         var multipliers = new float[m];
         for (int i = 0; i < a.Length; i++)
-            a[i] = variant switch { 3 => sbyte.MinValue, 5 => (sbyte)random.Next(-127, 128), 6 => (sbyte)random.Next(-100, 41), _ => (sbyte)random.Next(-128, 128) };
+            a[i] = variant switch
+            {
+                3 => sbyte.MinValue,
+                5 => (sbyte)random.Next(-127, 128),
+                6 => (sbyte)random.Next(-100, 41),
+                10 => random.Next(200) == 0 ? (random.Next(2) == 0 ? sbyte.MinValue : sbyte.MaxValue) : (sbyte)random.Next(-30, 31),
+                _ => (sbyte)random.Next(-128, 128),
+            };
+        if (variant == 11)
+            for (int i = 0; i + 1 < a.Length; i += 2)
+            {
+                // Pairs at VPMADDUBSW's limit: sums of ±128 fit int16 against any uint8 activations (255·128 = 32640),
+                // sums of ±129 (one pair in 128) must be split, or 255·129 saturates.
+                var (low, high) = random.Next(128) == 0
+                    ? BeyondLimitPairs[random.Next(BeyondLimitPairs.Length)]
+                    : AtLimitPairs[random.Next(AtLimitPairs.Length)];
+                (a[i], a[i + 1]) = ((sbyte)low, (sbyte)high);
+            }
+        if (variant == 10 && a.Length > 1)
+            for (int extreme = 0; extreme < 3; extreme++) // at least a few corrections, also in small matrices
+            {
+                int at = random.Next(a.Length - 1);
+                (a[at], a[at + 1]) = random.Next(2) == 0 ? (sbyte.MaxValue, (sbyte)100) : (sbyte.MinValue, (sbyte)-90);
+            }
         for (int i = 0; i < b.Length; i++)
-            b[i] = variant == 3 ? sbyte.MaxValue : variant == 6 && random.Next(3) == 0 ? sbyte.MinValue : (sbyte)random.Next(-128, 128);
+            b[i] = variant == 3 || variant == 11 && random.Next(2) == 0 ? sbyte.MaxValue : variant == 6 && random.Next(3) == 0 ? sbyte.MinValue : (sbyte)random.Next(-128, 128);
         for (int i = 0; i < m; i++)
         {
             offsets[i] = variant == 3 ? 127 : random.Next(4) == 0 ? 0 : random.Next(-128, 128);
@@ -94,6 +124,8 @@ public static class QGemmFusedSelfTest
         int yZeroPoint = unsignedOutput ? random.Next(0, 256) : random.Next(-128, 128);
         int yMin = unsignedOutput ? 0 : -128, yMax = unsignedOutput ? 255 : 127;
         if (variant == 6) for (int i = 0; i < m; i++) offsets[i] = random.Next(2) == 0 ? random.Next(-30, 0) : random.Next(-128, 128);
+        if (variant == 10) for (int i = 0; i < m; i++) offsets[i] = random.Next(3) == 0 ? 0 : random.Next(-20, 21);
+        if (variant == 11) Array.Clear(offsets);
         if (matrixVector == MatrixVector.ZeroOffsets) Array.Clear(offsets);
         if (variant == 2) { yMin = Math.Max(yMin, yZeroPoint); yMax = Math.Min(yMax, yZeroPoint + 60); }
 

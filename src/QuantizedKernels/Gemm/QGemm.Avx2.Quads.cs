@@ -1,0 +1,360 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace EdgeRuntime.Kernels.Gemm;
+
+/// <summary>
+/// The AVX2 fused GEMM's packed A, and its second microkernel: int8 weights multiplied by uint8 activations with
+/// VPMADDUBSW, four k per 32-bit lane. Per 32 MACs that is VPMADDUBSW + VPMADDWD (by ones) + VPADDD, three vector
+/// operations against the four of the int16 pair kernel (2 × VPMADDWD + 2 × VPADDD) for the same two multiply-port
+/// operations; on Zen 3 the loop then runs at the multiply ports' rate (94 against 77 GMAC/s for a 6×16 tile over
+/// K = 256 in L1, measured on this machine's EPYC).
+/// <para><b>Exactness.</b> VPMADDUBSW saturates its int16 pair sums <c>u0·c0 + u1·c1</c>. With u in [0, 255] it cannot
+/// when c0, c1 are int8 and, if both have the same sign, |c0 + c1| ≤ 128 (then |sum| ≤ 255·128 = 32640). Packing
+/// splits every weight pair w = a − rowOffset into such a pair c plus a remainder d = w − c; the remainders (none for
+/// most models: MobileNetV2 1.0 has 552 among 1.7 M pairs) form a sparse list applied to the accumulators before
+/// requantization. When there are more than <see cref="Avx2QuadCorrectionCapacity"/> of them (uint8 weights with a
+/// zero point far from 128, say), packing keeps the int16 pair format instead.</para>
+/// <para><b>Activations.</b> B holds int8 values s; the kernel reads u = s + 128 (the byte with its top bit flipped),
+/// so Σ c·u = Σ c·s + 128·Σ c, and each row starts from <c>bias − 128·Σ c</c>. Corrections add <c>d·s</c>. All
+/// in wrapping int32 arithmetic, the total is Σ w·s, the definition's sum, bit for bit.</para>
+/// <para><b>Packed A</b> (ints): a 16-int header (format, correction count, M, K), then the <c>RoundUp(M, 6)</c>
+/// row offsets the accumulators start from (zero for the pair format), then either the pair format of QGemm.Avx2.cs
+/// or: <c>[⌈M/6⌉ blocks][⌈K/4⌉ quads][6 rows][4 k]</c> int8 weights c (zero padded), the start of each block's
+/// corrections (⌈M/6⌉ + 1 ints), and the corrections as int pairs <c>(k·8 + row in block, d)</c>, sorted by block.</para>
+/// <para><b>B panel</b> (uint8, 16 columns): <c>[⌈K/4⌉ quads][2 halves][8 columns][4 k]</c>: one 32-byte load
+/// gives 8 columns' four k each; padding is zero.</para>
+/// </summary>
+public static partial class QGemm
+{
+    private const int Avx2HeaderInts = 16;
+    private const int Avx2FormatPairs = 0;
+    private const int Avx2FormatQuads = 1;
+
+    /// <summary>Most corrections the quad format takes: each costs about as much per tile as eight rows of a k quad.</summary>
+    private static int Avx2QuadCorrectionCapacity(int m, int k) => (int)Math.Min(1 << 24, (long)m * k / 128 + 16);
+
+    private static int Avx2PaddedRows(int m) => DivideRoundingUp(m, Avx2RowsPerBlock) * Avx2RowsPerBlock;
+
+    /// <summary>Ints of the quad format after the header and row offsets: weights, block starts, correction capacity.</summary>
+    private static long Avx2QuadDataInts(int m, int k) =>
+        (long)Avx2PaddedRows(m) * DivideRoundingUp(k, 4) + DivideRoundingUp(m, Avx2RowsPerBlock) + 1 + 2L * Avx2QuadCorrectionCapacity(m, k);
+
+    private static int Avx2FusedPackedALength(int m, int k) =>
+        checked((int)(((long)Avx2HeaderInts + Avx2PaddedRows(m)) * sizeof(int)
+            + Math.Max(Avx2PackedALength(m, k), Avx2QuadDataInts(m, k) * sizeof(int))));
+
+    /// <summary>
+    /// The pair (c0, c1) of int8 values nearest to (w0, w1) whose VPMADDUBSW pair sum with any uint8 (u0, u1) fits
+    /// int16: each clamped to [−128, 127], and when both have the same sign the second shrunk so |c0 + c1| ≤ 128.
+    /// </summary>
+    internal static (int C0, int C1) SaturationFreePair(int w0, int w1)
+    {
+        int c0 = Math.Clamp(w0, -128, 127), c1 = Math.Clamp(w1, -128, 127);
+        if (c0 > 0 && c1 > 0 && c0 + c1 > 128) c1 = 128 - c0;
+        else if (c0 < 0 && c1 < 0 && c0 + c1 < -128) c1 = -128 - c0;
+        return (c0, c1);
+    }
+
+    /// <summary>Packs for the AVX2 fused GEMM: the quad format when its corrections fit, else the pair format.</summary>
+    private static void PackAFusedAvx2(ReadOnlySpan<sbyte> a, int m, int k, ReadOnlySpan<int> rowOffsets, Span<sbyte> packed)
+    {
+        int length = Avx2FusedPackedALength(m, k);
+        CheckPackArguments(a, m, k, packed, length);
+        packed[..length].Clear();
+        var ints = MemoryMarshal.Cast<sbyte, int>(packed[..length]);
+        int paddedM = Avx2PaddedRows(m), dataStart = Avx2HeaderInts + paddedM;
+        ints[2] = m;
+        ints[3] = k;
+
+        int corrections = 0, capacity = Avx2QuadCorrectionCapacity(m, k);
+        for (int row = 0; row < m && corrections <= capacity; row++)
+            for (int kk = 0; kk < k; kk += 2)
+            {
+                int w0 = Weight(a, k, rowOffsets, row, kk), w1 = kk + 1 < k ? Weight(a, k, rowOffsets, row, kk + 1) : 0;
+                var (c0, c1) = SaturationFreePair(w0, w1);
+                corrections += (c0 != w0 ? 1 : 0) + (c1 != w1 ? 1 : 0);
+            }
+        if (corrections > capacity)
+        {
+            ints[0] = Avx2FormatPairs;
+            PackAAvx2(a, m, k, rowOffsets, packed[(dataStart * sizeof(int))..]);
+            return;
+        }
+
+        ints[0] = Avx2FormatQuads;
+        ints[1] = corrections;
+        int quads = DivideRoundingUp(k, 4), blocks = paddedM / Avx2RowsPerBlock;
+        var weights = packed[(dataStart * sizeof(int))..];
+        var blockStarts = ints.Slice(dataStart + paddedM * quads, blocks + 1);
+        var entries = ints[(dataStart + paddedM * quads + blocks + 1)..];
+        int entry = 0;
+        for (int block = 0; block < blocks; block++)
+        {
+            blockStarts[block] = entry;
+            for (int r = 0; r < Avx2RowsPerBlock; r++)
+            {
+                int row = block * Avx2RowsPerBlock + r;
+                if (row >= m) break;
+                int sum = 0;
+                for (int kk = 0; kk < k; kk += 2)
+                {
+                    int w0 = Weight(a, k, rowOffsets, row, kk), w1 = kk + 1 < k ? Weight(a, k, rowOffsets, row, kk + 1) : 0;
+                    var (c0, c1) = SaturationFreePair(w0, w1);
+                    int at = ((block * quads + kk / 4) * Avx2RowsPerBlock + r) * 4 + kk % 4;
+                    weights[at] = (sbyte)c0;
+                    weights[at + 1] = (sbyte)c1;
+                    sum += c0 + c1;
+                    if (c0 != w0) { entries[2 * entry] = kk * 8 + r; entries[2 * entry + 1] = w0 - c0; entry++; }
+                    if (c1 != w1) { entries[2 * entry] = (kk + 1) * 8 + r; entries[2 * entry + 1] = w1 - c1; entry++; }
+                }
+                ints[Avx2HeaderInts + row] = -128 * sum;
+            }
+        }
+        blockStarts[blocks] = entry;
+    }
+
+    /// <summary>One weight minus its row's offset; like the pair packing, it must fit int16.</summary>
+    private static int Weight(ReadOnlySpan<sbyte> a, int k, ReadOnlySpan<int> rowOffsets, int row, int kk) =>
+        checked((short)(a[row * k + kk] - (rowOffsets.IsEmpty ? 0 : rowOffsets[row])));
+
+    /// <summary>
+    /// Checks the header and corrections of a fused packed A against M and K (every correction must name a k below K
+    /// and a row of its block), so that no packed bytes can make the kernels read outside B's panel. Returns the format.
+    /// </summary>
+    private static int CheckFusedPackedAAvx2(ReadOnlySpan<sbyte> packedA, int m, int k)
+    {
+        var ints = MemoryMarshal.Cast<sbyte, int>(packedA[..Avx2FusedPackedALength(m, k)]);
+        if (ints[2] != m || ints[3] != k) throw new ArgumentException($"packed A was packed for {ints[2]}x{ints[3]}, not {m}x{k}", nameof(packedA));
+        if (ints[0] == Avx2FormatPairs) return Avx2FormatPairs;
+        if (ints[0] != Avx2FormatQuads) throw new ArgumentException($"packed A has unknown format {ints[0]}", nameof(packedA));
+        int paddedM = Avx2PaddedRows(m), quads = DivideRoundingUp(k, 4), blocks = paddedM / Avx2RowsPerBlock;
+        int count = ints[1];
+        if (count < 0 || count > Avx2QuadCorrectionCapacity(m, k)) throw new ArgumentException($"packed A has {count} corrections", nameof(packedA));
+        int startsAt = Avx2HeaderInts + paddedM + paddedM * quads;
+        var blockStarts = ints.Slice(startsAt, blocks + 1);
+        if (blockStarts[0] != 0 || blockStarts[blocks] != count) throw new ArgumentException("packed A's correction index is inconsistent", nameof(packedA));
+        for (int block = 0; block < blocks; block++)
+        {
+            if (blockStarts[block + 1] < blockStarts[block]) throw new ArgumentException("packed A's correction index is inconsistent", nameof(packedA));
+            for (int e = blockStarts[block]; e < blockStarts[block + 1]; e++)
+            {
+                int code = ints[startsAt + blocks + 1 + 2 * e];
+                if (code < 0 || code >> 3 >= k || (code & 7) >= Avx2RowsPerBlock || block * Avx2RowsPerBlock + (code & 7) >= m)
+                    throw new ArgumentException($"packed A's correction {e} names k={code >> 3}, row {code & 7} of block {block}", nameof(packedA));
+            }
+        }
+        return Avx2FormatQuads;
+    }
+
+    /// <summary>Where the parts of a fused packed A are (see the class summary), for the tile loop and its sinks.</summary>
+    private readonly unsafe struct Avx2PackedA
+    {
+        public Avx2PackedA(int* baseInts, int m, int k)
+        {
+            int paddedM = Avx2PaddedRows(m);
+            RowOffsets = baseInts + Avx2HeaderInts;
+            Data = RowOffsets + paddedM;
+            BlockStarts = Data + paddedM * DivideRoundingUp(k, 4);
+            Corrections = BlockStarts + paddedM / Avx2RowsPerBlock + 1;
+        }
+
+        /// <summary>What each row's accumulators start from besides its bias (zero for the pair format).</summary>
+        public int* RowOffsets { get; }
+
+        /// <summary>The blocks of weights (pairs or quads).</summary>
+        public int* Data { get; }
+
+        /// <summary>Quad format: block b's corrections are entries BlockStarts[b] .. BlockStarts[b + 1] − 1.</summary>
+        public int* BlockStarts { get; }
+
+        public int* Corrections { get; }
+    }
+
+    /// <summary>Flips the top bit of each int8 of B (u = s + 128) into the quad panel; see the class summary for the layout.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void PackBPanelQuadsAvx2(sbyte* b, int ldb, int k, int columns, int* panel)
+    {
+        int quads = DivideRoundingUp(k, 4);
+        byte* destination = (byte*)panel;
+        if (columns == Avx2ColumnsPerPanel)
+        {
+            var flip = Vector128.Create((byte)0x80);
+            for (int q = 0; q < quads; q++, destination += 64)
+            {
+                int k0 = 4 * q;
+                // Rows past K are zero: their weights are zero, any value would do, but the bytes must be defined.
+                var r0 = Sse2.Xor(Sse2.LoadVector128((byte*)b + (long)k0 * ldb), flip);
+                var r1 = k0 + 1 < k ? Sse2.Xor(Sse2.LoadVector128((byte*)b + (long)(k0 + 1) * ldb), flip) : Vector128<byte>.Zero;
+                var r2 = k0 + 2 < k ? Sse2.Xor(Sse2.LoadVector128((byte*)b + (long)(k0 + 2) * ldb), flip) : Vector128<byte>.Zero;
+                var r3 = k0 + 3 < k ? Sse2.Xor(Sse2.LoadVector128((byte*)b + (long)(k0 + 3) * ldb), flip) : Vector128<byte>.Zero;
+                var low01 = Sse2.UnpackLow(r0, r1).AsInt16();   // (r0, r1) of columns 0..7
+                var high01 = Sse2.UnpackHigh(r0, r1).AsInt16(); // columns 8..15
+                var low23 = Sse2.UnpackLow(r2, r3).AsInt16();
+                var high23 = Sse2.UnpackHigh(r2, r3).AsInt16();
+                Sse2.Store(destination, Sse2.UnpackLow(low01, low23).AsByte());        // columns 0..3, k0..k0+3 each
+                Sse2.Store(destination + 16, Sse2.UnpackHigh(low01, low23).AsByte());  // columns 4..7
+                Sse2.Store(destination + 32, Sse2.UnpackLow(high01, high23).AsByte()); // columns 8..11
+                Sse2.Store(destination + 48, Sse2.UnpackHigh(high01, high23).AsByte());
+            }
+            return;
+        }
+        for (int q = 0; q < quads; q++, destination += 64)
+            for (int j = 0; j < Avx2ColumnsPerPanel; j++)
+                for (int t = 0; t < 4; t++)
+                {
+                    int kk = 4 * q + t;
+                    destination[j * 4 + t] = j < columns && kk < k ? (byte)(b[(long)kk * ldb + j] ^ 0x80) : (byte)0;
+                }
+    }
+
+    /// <summary>
+    /// The quad microkernel: <typeparamref name="TRows"/>.Count rows × 16 columns, two ymm accumulators per row. Per k
+    /// quad: two loads of the panel, one 32-bit broadcast of each row's four weights, and per row two
+    /// VPMADDUBSW + VPMADDWD(1) + VPADDD.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Avx2QuadKernel<TRows, TSink, TCorrected>(int* a, int* panel, int quads, int* corrections, int correctionCount, ref TSink sink)
+        where TRows : struct, IAvx2BlockRows where TSink : struct, IAvx2TileSink where TCorrected : struct, IAvx2Flag
+    {
+        int* panelStart = panel;
+        var ones = Vector256.Create((short)1);
+        Vector256<int> c00 = sink.Initial(0), c10 = sink.Initial(1), c20 = default, c30 = default, c40 = default, c50 = default;
+        if (TRows.Count > 2) { c20 = sink.Initial(2); c30 = sink.Initial(3); }
+        if (TRows.Count > 4) { c40 = sink.Initial(4); c50 = sink.Initial(5); }
+        Vector256<int> c01 = c00, c11 = c10, c21 = c20, c31 = c30, c41 = c40, c51 = c50;
+        // 17 live vectors (12 accumulators, two panel vectors, the ones, a weight broadcast, a product): the JIT keeps
+        // one accumulator on the stack, one load-add and one store per quad, cheaper than broadcasting each row's
+        // weights twice (once per half panel), which measured 10% slower.
+        for (int q = 0; q < quads; q++)
+        {
+            var b0 = Avx.LoadVector256((byte*)panel);
+            var b1 = Avx.LoadVector256((byte*)(panel + 8));
+            var w = Avx2.BroadcastScalarToVector256(a).AsSByte();
+            c00 = Avx2.Add(c00, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(b0, w), ones));
+            c01 = Avx2.Add(c01, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(b1, w), ones));
+            w = Avx2.BroadcastScalarToVector256(a + 1).AsSByte();
+            c10 = Avx2.Add(c10, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(b0, w), ones));
+            c11 = Avx2.Add(c11, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(b1, w), ones));
+            if (TRows.Count > 2)
+            {
+                w = Avx2.BroadcastScalarToVector256(a + 2).AsSByte();
+                c20 = Avx2.Add(c20, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(b0, w), ones));
+                c21 = Avx2.Add(c21, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(b1, w), ones));
+                w = Avx2.BroadcastScalarToVector256(a + 3).AsSByte();
+                c30 = Avx2.Add(c30, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(b0, w), ones));
+                c31 = Avx2.Add(c31, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(b1, w), ones));
+            }
+            if (TRows.Count > 4)
+            {
+                w = Avx2.BroadcastScalarToVector256(a + 4).AsSByte();
+                c40 = Avx2.Add(c40, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(b0, w), ones));
+                c41 = Avx2.Add(c41, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(b1, w), ones));
+                w = Avx2.BroadcastScalarToVector256(a + 5).AsSByte();
+                c50 = Avx2.Add(c50, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(b0, w), ones));
+                c51 = Avx2.Add(c51, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(b1, w), ones));
+            }
+            a += Avx2RowsPerBlock;
+            panel += Avx2ColumnsPerPanel;
+        }
+        if (TCorrected.Value)
+        {
+            // The block's corrections d·s, s = u − 128 of k read back from the panel, added to their row. Kept in
+            // this method (a separate instantiation, run only for blocks that have corrections): a call here would
+            // make the JIT keep accumulators on the stack throughout the k loop.
+            var byteMask = Vector256.Create(0xFFu);
+            var half = Vector256.Create(128);
+            for (int e = 0; e < correctionCount; e++)
+            {
+                int code = corrections[2 * e], kk = code >> 3;
+                int* quad = panelStart + kk / 4 * Avx2ColumnsPerPanel;
+                var shift = Vector256.Create((uint)(kk % 4 * 8));
+                var delta = Vector256.Create(corrections[2 * e + 1]);
+                var low = Avx2.MultiplyLow(Avx2.Subtract(Avx2.And(Avx2.ShiftRightLogicalVariable(Avx.LoadVector256((uint*)quad), shift), byteMask).AsInt32(), half), delta);
+                var high = Avx2.MultiplyLow(Avx2.Subtract(Avx2.And(Avx2.ShiftRightLogicalVariable(Avx.LoadVector256((uint*)(quad + 8)), shift), byteMask).AsInt32(), half), delta);
+                switch (code & 7)
+                {
+                    case 0: c00 = Avx2.Add(c00, low); c01 = Avx2.Add(c01, high); break;
+                    case 1: c10 = Avx2.Add(c10, low); c11 = Avx2.Add(c11, high); break;
+                    case 2: c20 = Avx2.Add(c20, low); c21 = Avx2.Add(c21, high); break;
+                    case 3: c30 = Avx2.Add(c30, low); c31 = Avx2.Add(c31, high); break;
+                    case 4: c40 = Avx2.Add(c40, low); c41 = Avx2.Add(c41, high); break;
+                    default: c50 = Avx2.Add(c50, low); c51 = Avx2.Add(c51, high); break;
+                }
+            }
+        }
+        sink.RowPair(0, c00, c01, c10, c11);
+        if (TRows.Count > 2) sink.RowPair(2, c20, c21, c30, c31);
+        if (TRows.Count > 4) sink.RowPair(4, c40, c41, c50, c51);
+    }
+
+    /// <summary>A compile-time switch for generic kernels: the JIT drops the code of the other value.</summary>
+    private interface IAvx2Flag
+    {
+        static abstract bool Value { get; }
+    }
+
+    private readonly struct Avx2Yes : IAvx2Flag { public static bool Value => true; }
+    private readonly struct Avx2No : IAvx2Flag { public static bool Value => false; }
+
+    /// <summary>
+    /// The B column (b[kk·ldb], kk &lt; K) for <see cref="MultiplyVectorBlockQuadsAvx2"/>: per k quad, its four bytes
+    /// u = s + 128 (zero past K) as one int, six times, matching a row block of quads (<c>quads·6</c> ints).
+    /// </summary>
+    private static unsafe void ExpandVectorQuadsAvx2(sbyte* b, int ldb, int k, int* expanded)
+    {
+        int quads = DivideRoundingUp(k, 4);
+        for (int q = 0; q < quads; q++)
+        {
+            int packedQuad = 0;
+            for (int t = 0; t < 4 && 4 * q + t < k; t++) packedQuad |= (byte)(b[(long)(4 * q + t) * ldb] ^ 0x80) << (8 * t);
+            for (int r = 0; r < Avx2RowsPerBlock; r++) expanded[q * Avx2RowsPerBlock + r] = packedQuad;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="MultiplyVectorBlockAvx2"/> for the quad format: one VPMADDUBSW + VPMADDWD(1) per 8 ints of the
+    /// block (the same 24-int period over 6-row groups), the row offsets, then the block's corrections d·s in scalar
+    /// code (s from the expanded column), then the scalar requantization.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void MultiplyVectorBlockQuadsAvx2(in Avx2PackedA packedA, int* e, int quads, int i0, int rows, int* bias, float* multipliers,
+        int yZeroPoint, int yMin, int yMax, byte* y, int ldy)
+    {
+        int blockInts = quads * Avx2RowsPerBlock;
+        int vectorInts = quads / 4 * 24; // whole 24-int periods
+        int* lanes = stackalloc int[24];
+        int* rowSums = stackalloc int[Avx2RowsPerBlock];
+        int block = i0 / Avx2RowsPerBlock;
+        int* a = packedA.Data + block * blockInts;
+        var ones = Vector256.Create((short)1);
+        Vector256<int> acc0 = default, acc1 = default, acc2 = default;
+        for (int i = 0; i < vectorInts; i += 24)
+        {
+            acc0 = Avx2.Add(acc0, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx.LoadVector256((byte*)(e + i)), Avx.LoadVector256((sbyte*)(a + i))), ones));
+            acc1 = Avx2.Add(acc1, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx.LoadVector256((byte*)(e + i + 8)), Avx.LoadVector256((sbyte*)(a + i + 8))), ones));
+            acc2 = Avx2.Add(acc2, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx.LoadVector256((byte*)(e + i + 16)), Avx.LoadVector256((sbyte*)(a + i + 16))), ones));
+        }
+        Avx.Store(lanes, acc0);
+        Avx.Store(lanes + 8, acc1);
+        Avx.Store(lanes + 16, acc2);
+        for (int r = 0; r < Avx2RowsPerBlock; r++) rowSums[r] = packedA.RowOffsets[i0 + r];
+        for (int l = 0; l < 24; l++) rowSums[l % Avx2RowsPerBlock] = unchecked(rowSums[l % Avx2RowsPerBlock] + lanes[l]);
+        for (int i = vectorInts; i < blockInts; i++)
+        {
+            byte* ei = (byte*)(e + i);
+            sbyte* ai = (sbyte*)(a + i);
+            rowSums[i % Avx2RowsPerBlock] = unchecked(rowSums[i % Avx2RowsPerBlock] + ei[0] * ai[0] + ei[1] * ai[1] + ei[2] * ai[2] + ei[3] * ai[3]);
+        }
+        for (int c = packedA.BlockStarts[block]; c < packedA.BlockStarts[block + 1]; c++)
+        {
+            int code = packedA.Corrections[2 * c], kk = code >> 3;
+            int s = ((byte*)(e + kk / 4 * Avx2RowsPerBlock))[kk % 4] - 128;
+            rowSums[code & 7] = unchecked(rowSums[code & 7] + packedA.Corrections[2 * c + 1] * s);
+        }
+        for (int r = 0; r < rows; r++)
+            y[(long)r * ldy] = (byte)Common.Requantization.Requantize(unchecked(rowSums[r] + bias[i0 + r]), multipliers[i0 + r], yZeroPoint, yMin, yMax);
+    }
+}
