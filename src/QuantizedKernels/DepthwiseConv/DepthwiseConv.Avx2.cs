@@ -55,8 +55,18 @@ public static partial class DepthwiseConv
                     rows[kh] = (int*)planes.Widened(kh % flatPlan.Stride) + kh / flatPlan.Stride * flatPlan.Pitch;
             else
                 rowRing.Initialize<Avx2PairWidener>();
+            // Small planes: 16 channels at a time where the range has them (see DepthwiseConv.Avx2.ChannelGroups.cs).
+            bool groups = ChannelGroupsApply(g);
+            int* groupWork = scratchBase + PlaneScratchLength(g);
             for (int c = cFirst; c < cFirst + cCount; c++)
             {
+                if (groups && c + GroupChannels <= cFirst + cCount && AllFinite(multipliers.Slice(c, GroupChannels)))
+                {
+                    RunChannelGroupAvx2(g, xBase, xBase + x.Length, xSigned, xZeroPoint, weights, bias, multipliers, yZeroPoint, yMin, yMax,
+                        yBase, c, groupWork);
+                    c += GroupChannels - 1;
+                    continue;
+                }
                 if (!float.IsFinite(multipliers[c]))
                 {
                     DepthwiseConvReference.Run(g, x, xSigned, xZeroPoint, weights.Values, bias, multipliers, yZeroPoint, yMin, yMax, y, c, 1);
@@ -105,6 +115,12 @@ public static partial class DepthwiseConv
                 }
             }
         }
+    }
+
+    private static bool AllFinite(ReadOnlySpan<float> values)
+    {
+        foreach (float value in values) if (!float.IsFinite(value)) return false;
+        return true;
     }
 
     /// <summary>Ring slots of int32 pairs of int16 raw values (see the layout above).</summary>

@@ -45,6 +45,12 @@ public static partial class DepthwiseConv
     public static int ScratchLength(in DepthwiseConvGeometry g)
     {
         if (!GeometryHasFastPath(g)) return 0;
+        return checked(PlaneScratchLength(g) + (ChannelGroupsApply(g) ? ChannelGroupScratchInts(g) : 0));
+    }
+
+    /// <summary>Ints of scratch the plane layouts (row ring or flat planes) use; AVX2 channel groups follow them.</summary>
+    private static int PlaneScratchLength(in DepthwiseConvGeometry g)
+    {
         var plan = PlanePlan.For(g);
         int ring = checked(ScratchSlots(g, plan) * plan.RowInts + (plan.RowBytes + ByteRowSlack) / sizeof(int));
         return FlatPlan.Applies(g) ? Math.Max(ring, FlatPlan.For(g).ScratchInts) : ring;

@@ -137,12 +137,14 @@ public static class DepthwiseConvSelfTest
         var actual = new byte[expected.Length];
         DepthwiseConvReference.Run(g, data.X, testCase.XSigned, data.XZeroPoint, data.Weights, data.Bias, data.Multipliers,
             data.YZeroPoint, data.YMin, data.YMax, expected, 0, g.Channels);
-        // Every case runs twice: as the path picks (flat planes for narrow layers), then with the row ring forced, so
-        // both layouts are checked on every geometry either could take.
-        foreach (bool rowRingOnly in new[] { false, true })
+        // Every case runs three times: as the path picks (AVX2 channel groups for small planes, flat planes for narrow
+        // layers), without channel groups, and with the row ring forced, so every layout is checked on every geometry
+        // it could take.
+        foreach (var (rowRingOnly, noChannelGroups) in new[] { (false, false), (false, true), (true, true) })
         {
-            bool previous = DepthwiseConv.RowRingOnly;
+            bool previous = DepthwiseConv.RowRingOnly, previousGroups = DepthwiseConv.NoChannelGroups;
             DepthwiseConv.RowRingOnly = rowRingOnly;
+            DepthwiseConv.NoChannelGroups = noChannelGroups;
             try
             {
                 var scratch = new int[DepthwiseConv.ScratchLength(g)];
@@ -153,12 +155,13 @@ public static class DepthwiseConvSelfTest
             finally
             {
                 DepthwiseConv.RowRingOnly = previous;
+                DepthwiseConv.NoChannelGroups = previousGroups;
             }
             for (int i = 0; i < expected.Length; i++)
                 if (expected[i] != actual[i])
                 {
                     int c = i / g.OutPlane, oh = i % g.OutPlane / g.OutWidth, ow = i % g.OutWidth;
-                    return $"{CpuFeatures.Name(isa)} depthwise{(rowRingOnly ? " (row ring)" : "")} {testCase}: channel {c} at ({oh},{ow}) expected {expected[i]} got {actual[i]}";
+                    return $"{CpuFeatures.Name(isa)} depthwise{(rowRingOnly ? " (row ring)" : noChannelGroups ? " (no channel groups)" : "")} {testCase}: channel {c} at ({oh},{ow}) expected {expected[i]} got {actual[i]}";
                 }
         }
         // A channel range, as a worker thread runs it: channels 1 .. C-2 into an output holding a sentinel, which the

@@ -30,6 +30,16 @@ public sealed class DepthwiseConvWeights
     /// <summary>Ints per channel in <see cref="Avx2Pairs"/>.</summary>
     internal readonly int Avx2PairsPerChannel;
 
+    /// <summary>
+    /// AVX2 channel groups: tap pairs by channel, <c>[⌈Taps/2⌉][Channels + 16]</c> ints, <c>(w[c][2p] &amp; 0xFFFF) |
+    /// (w[c][2p + 1] &lt;&lt; 16)</c> (0 past the last tap and past the last channel), so that 16 consecutive channels
+    /// of a pair are two aligned-free 32-byte loads.
+    /// </summary>
+    internal readonly int[] Avx2ChannelPairs;
+
+    /// <summary>Ints per tap pair in <see cref="Avx2ChannelPairs"/>: Channels + 16.</summary>
+    internal int Avx2ChannelPairStride => Channels + 16;
+
     /// <summary>3×3 only (else empty): per channel 16 int16 lanes, taps 0-8 then zeros (NEON SMLAL by element).</summary>
     internal readonly short[] Neon3x3;
 
@@ -57,6 +67,14 @@ public sealed class DepthwiseConvWeights
         int pairsPerRow = (g.KernelWidth + 1) / 2;
         Avx2PairsPerChannel = g.KernelHeight * pairsPerRow;
         Avx2Pairs = new int[checked(channels * Avx2PairsPerChannel)];
+        int tapPairs = (taps + 1) / 2;
+        Avx2ChannelPairs = new int[checked(tapPairs * (channels + 16))];
+        for (int c = 0; c < channels; c++)
+            for (int p = 0; p < tapPairs; p++)
+            {
+                int first = values[c * taps + 2 * p], second = 2 * p + 1 < taps ? values[c * taps + 2 * p + 1] : 0;
+                Avx2ChannelPairs[p * (channels + 16) + c] = (first & 0xFFFF) | (second << 16);
+            }
         bool is3x3 = g.KernelHeight == 3 && g.KernelWidth == 3;
         Neon3x3 = is3x3 ? new short[channels * 16] : [];
         DotRows = is3x3 ? new sbyte[channels * 16] : [];
