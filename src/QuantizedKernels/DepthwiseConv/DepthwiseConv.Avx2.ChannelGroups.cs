@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics.X86;
 namespace EdgeRuntime.Kernels.Depthwise;
 
 /// <summary>
-/// AVX2 channel groups, for small planes (MobileNets' 14×14 and 7×7 layers), where the per-channel work of the plane
+/// AVX2 channel groups, for small planes (MobileNets' 7×7 to 56×56 layers), where the per-channel work of the plane
 /// layouts (widening a 9×9 plane, 7-wide rows in 16-wide vectors, copying 7-byte rows out) outweighs the 441
 /// multiply-adds of a channel. Sixteen channels go through together, as in an NHWC kernel: their padded planes are
 /// transposed into <c>[padded row][padded column][16 channels]</c> bytes, each output pixel is then one vector of 16
@@ -25,11 +25,12 @@ public static partial class DepthwiseConv
     private const int GroupChannels = 16;
 
     /// <summary>
-    /// Largest output plane computed in channel groups: 14×14 at any stride, 28×28 at stride 1 (measured on MobileNetV2's
-    /// layers: 7×7 s1 55 → 33 µs, 14×14 s2 40 → 25, 14×14 s1 77 → 62, 28×28 s1 86 → 78, but 28×28 s2 73 → 88: a
-    /// stride-2 group transposes four input pixels per output). Larger planes amortize the plane layouts' per-channel work.
+    /// Largest output plane computed in channel groups: 14×14 at any stride, up to 56×56 at stride 1 (measured on
+    /// MobileNetV2's layers: 7×7 s1 55 → 33 µs, 14×14 s2 40 → 25, 14×14 s1 77 → 62, 28×28 s1 86 → 78, 56×56 s1
+    /// 239 → 228, but 28×28 s2 73 → 88: a stride-2 group transposes four input pixels per output; 112×112 s1 gained
+    /// nothing for 400 KB more scratch). Larger planes amortize the plane layouts' per-channel work.
     /// </summary>
-    private const int MaxGroupOutPlane = 196, MaxGroupOutPlaneStride1 = 784;
+    private const int MaxGroupOutPlane = 196, MaxGroupOutPlaneStride1 = 3136;
 
     /// <summary>Test switch for this thread: when true, the AVX2 path never uses channel groups (the self-test checks both).</summary>
     [ThreadStatic] internal static bool NoChannelGroups;
