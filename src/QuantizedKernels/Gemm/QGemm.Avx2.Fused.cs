@@ -229,7 +229,7 @@ public static partial class QGemm
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static unsafe void Kernel<TRows, TSink, TCorrected>(int* a, int* panel, int steps, int* corrections, int correctionCount, ref TSink sink)
             where TRows : struct, IAvx2BlockRows where TSink : struct, IAvx2TileSink where TCorrected : struct, IAvx2Flag =>
-            Avx2QuadKernel<TRows, TSink, TCorrected>(a, panel, steps, corrections, correctionCount, ref sink);
+            Avx2Kernel<TRows, TSink, Avx2QuadStep, TCorrected>(a, panel, steps, corrections, correctionCount, ref sink);
 
         public static unsafe void ExpandVector(sbyte* b, int ldb, int k, int* expanded) => ExpandVectorQuadsAvx2(b, ldb, k, expanded);
 
