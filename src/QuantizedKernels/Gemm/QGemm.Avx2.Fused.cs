@@ -214,7 +214,7 @@ public static partial class QGemm
 
         public static unsafe void VectorBlock(in Avx2PackedA packedA, int* e, int steps, int i0, int rows, int* bias, float* multipliers,
             int yZeroPoint, int yMin, int yMax, byte* y, int ldy) =>
-            MultiplyVectorBlockAvx2(packedA.Data, e, steps, i0, rows, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy);
+            MultiplyVectorBlockAvx2<Avx2PairStep>(packedA, e, steps, i0, rows, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, corrected: false);
     }
 
     /// <summary>int8 weight quads × uint8 B with VPMADDUBSW, plus corrections (QGemm.Avx2.Quads.cs).</summary>
@@ -235,7 +235,7 @@ public static partial class QGemm
 
         public static unsafe void VectorBlock(in Avx2PackedA packedA, int* e, int steps, int i0, int rows, int* bias, float* multipliers,
             int yZeroPoint, int yMin, int yMax, byte* y, int ldy) =>
-            MultiplyVectorBlockQuadsAvx2(packedA, e, steps, i0, rows, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy);
+            MultiplyVectorBlockAvx2<Avx2QuadStep>(packedA, e, steps, i0, rows, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, corrected: true);
     }
 
     /// <summary>Widest last panel computed column by column with the matrix-vector product.</summary>
@@ -401,7 +401,7 @@ public static partial class QGemm
     }
 
     /// <summary>
-    /// The B column (b[kk·ldb], kk &lt; K) expanded for <see cref="MultiplyVectorBlockAvx2"/>: per k pair p, the int16
+    /// The B column (b[kk·ldb], kk &lt; K) expanded for <see cref="MultiplyVectorBlockAvx2{TStep}"/>: per k pair p, the int16
     /// pair (b[2p], b[2p+1] or 0) six times, matching a row block of packed A (<c>pairs·6</c> ints).
     /// </summary>
     private static unsafe void ExpandVectorAvx2(sbyte* b, int ldb, int k, short* expanded)
@@ -420,38 +420,45 @@ public static partial class QGemm
 
     /// <summary>
     /// Rows <paramref name="i0"/> .. i0 + <paramref name="rows"/> − 1 (one row block) of A times the expanded column
-    /// <paramref name="e"/>, requantized to <c>y[r·ldy]</c>. Over the block's packed A, <c>[pairs][6 rows][2 k]</c>
-    /// read as ints, one VPMADDWD multiplies 8 consecutive A ints by their matching expanded B pairs. Three accumulators
-    /// cover the 24-int period of 8-lane vectors over 6-row groups, so lane l of accumulator c always belongs to row
-    /// (8c + l) mod 6; the rows are summed from those lanes at the end. The last pairs (fewer than 4) are done in scalar
-    /// code. Requantization is the scalar definition.
+    /// <paramref name="e"/>, requantized to <c>y[r·ldy]</c>. Over the block's packed A, <c>[steps][6 rows]</c> read as
+    /// ints (int16 pairs or int8 quads), one <typeparamref name="TStep"/> product covers 8 consecutive A ints and their
+    /// matching expanded B ints. Three accumulators cover the 24-int period of 8-lane vectors over 6-row groups, so lane
+    /// l of accumulator c always belongs to row (8c + l) mod 6; the rows are summed from those lanes at the end, with
+    /// the row offsets. The last steps (fewer than 4) are done in scalar code, then the quad format's corrections d·s
+    /// (s from the expanded column) when <paramref name="corrected"/>. Requantization is the scalar definition.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void MultiplyVectorBlockAvx2(int* aBase, int* e, int pairs, int i0, int rows, int* bias, float* multipliers,
-        int yZeroPoint, int yMin, int yMax, byte* y, int ldy)
+    private static unsafe void MultiplyVectorBlockAvx2<TStep>(in Avx2PackedA packedA, int* e, int steps, int i0, int rows, int* bias, float* multipliers,
+        int yZeroPoint, int yMin, int yMax, byte* y, int ldy, bool corrected)
+        where TStep : struct, IAvx2KStep
     {
-        int blockInts = pairs * Avx2RowsPerBlock;
-        int vectorInts = pairs / 4 * 24; // whole 24-int periods
+        int blockInts = steps * Avx2RowsPerBlock;
+        int vectorInts = steps / 4 * 24; // whole 24-int periods
         int* lanes = stackalloc int[24];
         int* rowSums = stackalloc int[Avx2RowsPerBlock];
-        int* a = aBase + i0 / Avx2RowsPerBlock * blockInts;
+        int block = i0 / Avx2RowsPerBlock;
+        int* a = packedA.Data + block * blockInts;
         Vector256<int> acc0 = default, acc1 = default, acc2 = default;
         for (int i = 0; i < vectorInts; i += 24)
         {
-            acc0 = Avx2.Add(acc0, Avx2.MultiplyAddAdjacent(Avx.LoadVector256((short*)(a + i)), Avx.LoadVector256((short*)(e + i))));
-            acc1 = Avx2.Add(acc1, Avx2.MultiplyAddAdjacent(Avx.LoadVector256((short*)(a + i + 8)), Avx.LoadVector256((short*)(e + i + 8))));
-            acc2 = Avx2.Add(acc2, Avx2.MultiplyAddAdjacent(Avx.LoadVector256((short*)(a + i + 16)), Avx.LoadVector256((short*)(e + i + 16))));
+            acc0 = Avx2.Add(acc0, TStep.Products(Avx.LoadVector256((byte*)(e + i)), Avx.LoadVector256(a + i)));
+            acc1 = Avx2.Add(acc1, TStep.Products(Avx.LoadVector256((byte*)(e + i + 8)), Avx.LoadVector256(a + i + 8)));
+            acc2 = Avx2.Add(acc2, TStep.Products(Avx.LoadVector256((byte*)(e + i + 16)), Avx.LoadVector256(a + i + 16)));
         }
         Avx.Store(lanes, acc0);
         Avx.Store(lanes + 8, acc1);
         Avx.Store(lanes + 16, acc2);
-        for (int r = 0; r < Avx2RowsPerBlock; r++) rowSums[r] = 0;
+        for (int r = 0; r < Avx2RowsPerBlock; r++) rowSums[r] = packedA.RowOffsets[i0 + r];
         for (int l = 0; l < 24; l++) rowSums[l % Avx2RowsPerBlock] = unchecked(rowSums[l % Avx2RowsPerBlock] + lanes[l]);
         for (int i = vectorInts; i < blockInts; i++)
-        {
-            short* ai = (short*)(a + i), ei = (short*)(e + i);
-            rowSums[i % Avx2RowsPerBlock] = unchecked(rowSums[i % Avx2RowsPerBlock] + ai[0] * ei[0] + ai[1] * ei[1]);
-        }
+            rowSums[i % Avx2RowsPerBlock] = unchecked(rowSums[i % Avx2RowsPerBlock] + TStep.ScalarProducts(e[i], a[i]));
+        if (corrected)
+            for (int c = packedA.BlockStarts[block]; c < packedA.BlockStarts[block + 1]; c++)
+            {
+                int code = packedA.Corrections[2 * c], kk = code >> 3;
+                int s = ((byte*)(e + kk / 4 * Avx2RowsPerBlock))[kk % 4] - 128;
+                rowSums[code & 7] = unchecked(rowSums[code & 7] + packedA.Corrections[2 * c + 1] * s);
+            }
         for (int r = 0; r < rows; r++)
             y[(long)r * ldy] = (byte)Requantization.Requantize(unchecked(rowSums[r] + bias[i0 + r]), multipliers[i0 + r], yZeroPoint, yMin, yMax);
     }

@@ -220,7 +220,7 @@ public static partial class QGemm
     private readonly struct Avx2No : IAvx2Flag { public static bool Value => false; }
 
     /// <summary>
-    /// The B column (b[kk·ldb], kk &lt; K) for <see cref="MultiplyVectorBlockQuadsAvx2"/>: per k quad, its four bytes
+    /// The B column (b[kk·ldb], kk &lt; K) for <see cref="MultiplyVectorBlockAvx2{TStep}"/>: per k quad, its four bytes
     /// u = s + 128 (zero past K) as one int, six times, matching a row block of quads (<c>quads·6</c> ints).
     /// </summary>
     private static unsafe void ExpandVectorQuadsAvx2(sbyte* b, int ldb, int k, int* expanded)
@@ -232,49 +232,5 @@ public static partial class QGemm
             for (int t = 0; t < 4 && 4 * q + t < k; t++) packedQuad |= (byte)(b[(long)(4 * q + t) * ldb] ^ 0x80) << (8 * t);
             for (int r = 0; r < Avx2RowsPerBlock; r++) expanded[q * Avx2RowsPerBlock + r] = packedQuad;
         }
-    }
-
-    /// <summary>
-    /// <see cref="MultiplyVectorBlockAvx2"/> for the quad format: one VPMADDUBSW + VPMADDWD(1) per 8 ints of the
-    /// block (the same 24-int period over 6-row groups), the row offsets, then the block's corrections d·s in scalar
-    /// code (s from the expanded column), then the scalar requantization.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void MultiplyVectorBlockQuadsAvx2(in Avx2PackedA packedA, int* e, int quads, int i0, int rows, int* bias, float* multipliers,
-        int yZeroPoint, int yMin, int yMax, byte* y, int ldy)
-    {
-        int blockInts = quads * Avx2RowsPerBlock;
-        int vectorInts = quads / 4 * 24; // whole 24-int periods
-        int* lanes = stackalloc int[24];
-        int* rowSums = stackalloc int[Avx2RowsPerBlock];
-        int block = i0 / Avx2RowsPerBlock;
-        int* a = packedA.Data + block * blockInts;
-        var ones = Vector256.Create((short)1);
-        Vector256<int> acc0 = default, acc1 = default, acc2 = default;
-        for (int i = 0; i < vectorInts; i += 24)
-        {
-            acc0 = Avx2.Add(acc0, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx.LoadVector256((byte*)(e + i)), Avx.LoadVector256((sbyte*)(a + i))), ones));
-            acc1 = Avx2.Add(acc1, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx.LoadVector256((byte*)(e + i + 8)), Avx.LoadVector256((sbyte*)(a + i + 8))), ones));
-            acc2 = Avx2.Add(acc2, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx.LoadVector256((byte*)(e + i + 16)), Avx.LoadVector256((sbyte*)(a + i + 16))), ones));
-        }
-        Avx.Store(lanes, acc0);
-        Avx.Store(lanes + 8, acc1);
-        Avx.Store(lanes + 16, acc2);
-        for (int r = 0; r < Avx2RowsPerBlock; r++) rowSums[r] = packedA.RowOffsets[i0 + r];
-        for (int l = 0; l < 24; l++) rowSums[l % Avx2RowsPerBlock] = unchecked(rowSums[l % Avx2RowsPerBlock] + lanes[l]);
-        for (int i = vectorInts; i < blockInts; i++)
-        {
-            byte* ei = (byte*)(e + i);
-            sbyte* ai = (sbyte*)(a + i);
-            rowSums[i % Avx2RowsPerBlock] = unchecked(rowSums[i % Avx2RowsPerBlock] + ei[0] * ai[0] + ei[1] * ai[1] + ei[2] * ai[2] + ei[3] * ai[3]);
-        }
-        for (int c = packedA.BlockStarts[block]; c < packedA.BlockStarts[block + 1]; c++)
-        {
-            int code = packedA.Corrections[2 * c], kk = code >> 3;
-            int s = ((byte*)(e + kk / 4 * Avx2RowsPerBlock))[kk % 4] - 128;
-            rowSums[code & 7] = unchecked(rowSums[code & 7] + packedA.Corrections[2 * c + 1] * s);
-        }
-        for (int r = 0; r < rows; r++)
-            y[(long)r * ldy] = (byte)Common.Requantization.Requantize(unchecked(rowSums[r] + bias[i0 + r]), multipliers[i0 + r], yZeroPoint, yMin, yMax);
     }
 }

@@ -155,6 +155,9 @@ public static partial class QGemm
     {
         /// <summary>The 8 int32 sums one k step adds to an accumulator (8 columns).</summary>
         static abstract Vector256<int> Products(Vector256<byte> panel, Vector256<int> weights);
+
+        /// <summary>The same for one int of B and one of A (the scalar tail of the matrix-vector kernel).</summary>
+        static abstract int ScalarProducts(int panel, int weights);
     }
 
     /// <summary>int16 pairs: a step is 2 k; VPMADDWD of the panel's (b0, b1) pairs by the row's (a0, a1).</summary>
@@ -163,6 +166,9 @@ public static partial class QGemm
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<int> Products(Vector256<byte> panel, Vector256<int> weights) =>
             Avx2.MultiplyAddAdjacent(panel.AsInt16(), weights.AsInt16());
+
+        public static int ScalarProducts(int panel, int weights) =>
+            (short)panel * (short)weights + (panel >> 16) * (weights >> 16);
     }
 
     /// <summary>
@@ -174,6 +180,10 @@ public static partial class QGemm
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<int> Products(Vector256<byte> panel, Vector256<int> weights) =>
             Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(panel, weights.AsSByte()), Vector256.Create((short)1));
+
+        public static int ScalarProducts(int panel, int weights) =>
+            (byte)panel * (sbyte)weights + (byte)(panel >> 8) * (sbyte)(weights >> 8)
+            + (byte)(panel >> 16) * (sbyte)(weights >> 16) + (byte)(panel >> 24) * (sbyte)(weights >> 24);
     }
 
     /// <summary>The int16 pair microkernel without corrections (see the general form below).</summary>
