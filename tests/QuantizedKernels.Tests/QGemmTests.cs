@@ -345,6 +345,11 @@ public sealed class QGemmTests(ITestOutputHelper output)
         Assert.Throws<ArgumentException>(() => Run(Corrupt(1, 1 << 20)));           // more corrections than the format holds
         Assert.Throws<ArgumentException>(() => Run(Corrupt(0, 7)));                 // unknown format
         Assert.Throws<ArgumentException>(() => Run(Corrupt(3, k + 1)));             // packed for another K
+        // A block start between the index's ends is not checked per call (that would be O(M) on every call); the tile
+        // loop clamps it into the list, so any value gives some bytes, never an access outside the buffers.
+        int paddedRows = 12, quads = k / 4, blockStarts = 16 + paddedRows + paddedRows * quads;
+        Assert.Equal((0, 1), (header[blockStarts], header[blockStarts + 2]));
+        foreach (int start in new[] { int.MinValue, -5, 7, int.MaxValue }) Run(Corrupt(blockStarts + 1, start));
     }
 
     private static sbyte[] PackScalar(sbyte[] a, int m, int k, int[] offsets)

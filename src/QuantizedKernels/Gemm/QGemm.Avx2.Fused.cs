@@ -358,9 +358,9 @@ public static partial class QGemm
         int count = 0;
         if (TFormat.HasCorrections)
         {
-            int block = i0 / Avx2RowsPerBlock;
-            corrections = layout.Corrections + 2 * layout.BlockStarts[block];
-            count = layout.BlockStarts[block + 1] - layout.BlockStarts[block];
+            var (start, end) = layout.BlockCorrections(i0 / Avx2RowsPerBlock);
+            corrections = layout.Corrections + 2 * start;
+            count = end - start;
         }
         return new Avx2RowTarget(null, 0, blockBias, layout.RowOffsets + i0, blockMultipliers, Math.Min(Avx2RowsPerBlock, m - i0), corrections, count);
     }
@@ -453,12 +453,15 @@ public static partial class QGemm
         for (int i = vectorInts; i < blockInts; i++)
             rowSums[i % Avx2RowsPerBlock] = unchecked(rowSums[i % Avx2RowsPerBlock] + TStep.ScalarProducts(e[i], a[i]));
         if (corrected)
-            for (int c = packedA.BlockStarts[block]; c < packedA.BlockStarts[block + 1]; c++)
+        {
+            var (start, end) = packedA.BlockCorrections(block);
+            for (int c = start; c < end; c++)
             {
                 int code = packedA.Corrections[2 * c], kk = code >> 3;
                 int s = ((byte*)(e + kk / 4 * Avx2RowsPerBlock))[kk % 4] - 128;
                 rowSums[code & 7] = unchecked(rowSums[code & 7] + packedA.Corrections[2 * c + 1] * s);
             }
+        }
         for (int r = 0; r < rows; r++)
             y[(long)r * ldy] = (byte)Requantization.Requantize(unchecked(rowSums[r] + bias[i0 + r]), multipliers[i0 + r], yZeroPoint, yMin, yMax);
     }

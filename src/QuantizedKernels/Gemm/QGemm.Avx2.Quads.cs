@@ -121,8 +121,13 @@ public static partial class QGemm
         checked((short)(a[row * k + kk] - (rowOffsets.IsEmpty ? 0 : rowOffsets[row])));
 
     /// <summary>
-    /// Checks the header and corrections of a fused packed A against M and K (every correction must name a k below K
-    /// and a row of its block), so that no packed bytes can make the kernels read outside B's panel. Returns the format.
+    /// Checks a fused packed A against M and K before any kernel runs, so that no packed bytes can make a kernel read
+    /// or write outside its buffers: the header (M, K, format, correction count within the capacity), the ends of the
+    /// block index, and every correction's k (below K) and row (below 6). Returns the format. O(corrections), not
+    /// O(M): this runs on every call (every tile item of every inference), and MobileNetV2's largest layer has 90
+    /// corrections against 214 row blocks. Block starts between the ends are not checked here; the tile loop clamps
+    /// each block's range into [0, count] (<see cref="Avx2PackedA.BlockCorrections"/>), so bad ones give wrong bytes,
+    /// never an access outside the list.
     /// </summary>
     private static int CheckFusedPackedAAvx2(ReadOnlySpan<sbyte> packedA, int m, int k)
     {
@@ -134,17 +139,13 @@ public static partial class QGemm
         int count = ints[1];
         if (count < 0 || count > Avx2QuadCorrectionCapacity(m, k)) throw new ArgumentException($"packed A has {count} corrections", nameof(packedA));
         int startsAt = Avx2HeaderInts + paddedM + paddedM * quads;
-        var blockStarts = ints.Slice(startsAt, blocks + 1);
-        if (blockStarts[0] != 0 || blockStarts[blocks] != count) throw new ArgumentException("packed A's correction index is inconsistent", nameof(packedA));
-        for (int block = 0; block < blocks; block++)
+        if (ints[startsAt] != 0 || ints[startsAt + blocks] != count) throw new ArgumentException("packed A's correction index is inconsistent", nameof(packedA));
+        var entries = ints.Slice(startsAt + blocks + 1, 2 * count);
+        for (int e = 0; e < count; e++)
         {
-            if (blockStarts[block + 1] < blockStarts[block]) throw new ArgumentException("packed A's correction index is inconsistent", nameof(packedA));
-            for (int e = blockStarts[block]; e < blockStarts[block + 1]; e++)
-            {
-                int code = ints[startsAt + blocks + 1 + 2 * e];
-                if (code < 0 || code >> 3 >= k || (code & 7) >= Avx2RowsPerBlock || block * Avx2RowsPerBlock + (code & 7) >= m)
-                    throw new ArgumentException($"packed A's correction {e} names k={code >> 3}, row {code & 7} of block {block}", nameof(packedA));
-            }
+            int code = entries[2 * e];
+            if (code < 0 || code >> 3 >= k || (code & 7) >= Avx2RowsPerBlock)
+                throw new ArgumentException($"packed A's correction {e} names k={code >> 3}, row {code & 7} of a block", nameof(packedA));
         }
         return Avx2FormatQuads;
     }
@@ -159,6 +160,7 @@ public static partial class QGemm
             Data = RowOffsets + paddedM;
             BlockStarts = Data + paddedM * DivideRoundingUp(k, 4);
             Corrections = BlockStarts + paddedM / Avx2RowsPerBlock + 1;
+            CorrectionCount = baseInts[1];
         }
 
         /// <summary>What each row's accumulators start from besides its bias (zero for the pair format).</summary>
@@ -171,6 +173,16 @@ public static partial class QGemm
         public int* BlockStarts { get; }
 
         public int* Corrections { get; }
+
+        /// <summary>Entries in <see cref="Corrections"/> (quad format; checked by CheckFusedPackedAAvx2).</summary>
+        public int CorrectionCount { get; }
+
+        /// <summary>Block <paramref name="block"/>'s corrections: entries [Start, End), clamped into the list.</summary>
+        public (int Start, int End) BlockCorrections(int block)
+        {
+            int start = Math.Clamp(BlockStarts[block], 0, CorrectionCount);
+            return (start, Math.Clamp(BlockStarts[block + 1], start, CorrectionCount));
+        }
     }
 
     /// <summary>Flips the top bit of each int8 of B (u = s + 128) into the quad panel; see the class summary for the layout.</summary>
