@@ -58,8 +58,8 @@ public static partial class DepthwiseConv
 
     /// <summary>
     /// Channels c0 .. c0 + 15 of the depthwise convolution, into their output planes (nothing is stored outside them).
-    /// <paramref name="work"/> holds <see cref="ChannelGroupScratchInts"/> ints; <paramref name="xEnd"/> is the end of
-    /// the input (no load passes it).
+    /// <paramref name="work"/> holds <see cref="ChannelGroupScratchInts"/> ints, its padding filled by
+    /// <see cref="FillGroupPadding"/> for this call; <paramref name="xEnd"/> is the end of the input (no load passes it).
     /// </summary>
     private static unsafe void RunChannelGroupAvx2(in DepthwiseConvGeometry g, byte* xBase, byte* xEnd, bool xSigned, int xZeroPoint,
         DepthwiseConvWeights weights, ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers, int yZeroPoint, int yMin, int yMax,
@@ -110,7 +110,7 @@ public static partial class DepthwiseConv
             multiplierHigh = Avx.Permute2x128(m0, m1, 0x31);
         }
 
-        TransposeInGroup(g, xBase + c0 * g.InPlane, xEnd, (byte)xZeroPoint, input, paddedRows, paddedColumns);
+        TransposeInGroup(g, xBase + c0 * g.InPlane, xEnd, input, paddedRows, paddedColumns);
 
         var requantizer = new GroupRequantizer(biasLow, biasHigh, multiplierLow, multiplierHigh, yZeroPoint, yMin, yMax);
         long rowBytes = (long)paddedColumns * GroupChannels;
@@ -202,18 +202,29 @@ public static partial class DepthwiseConv
     }
 
     /// <summary>
-    /// Fills <paramref name="input"/> (<c>[paddedRows][paddedColumns][16]</c>) with the zero point, then transposes
-    /// each input row of the 16 planes at <paramref name="planes"/> (stride InPlane) into its padded row: 16 columns
-    /// at a time, 16 bytes per channel loaded (through a copy where that would read past <paramref name="xEnd"/>).
+    /// Fills a group's transposed input (the start of <paramref name="work"/>, <c>[padded rows][padded columns][16]</c>)
+    /// with the input zero point: once per call, since <see cref="TransposeInGroup"/> writes only the pixels that
+    /// hold input, the same ones for every group, and the padding around them stays.
     /// </summary>
-    private static unsafe void TransposeInGroup(in DepthwiseConvGeometry g, byte* planes, byte* xEnd, byte zeroPoint, byte* input,
-        int paddedRows, int paddedColumns)
+    private static unsafe void FillGroupPadding(in DepthwiseConvGeometry g, int* work, byte zeroPoint)
     {
+        var (paddedRows, paddedColumns) = GroupPaddedSize(g);
+        byte* input = (byte*)work;
         var fill = Vector256.Create(zeroPoint);
         int bytes = paddedRows * paddedColumns * GroupChannels; // a multiple of 16
         int i = 0;
         for (; i + 32 <= bytes; i += 32) Avx.Store(input + i, fill);
         if (i < bytes) Sse2.Store(input + i, fill.GetLower());
+    }
+
+    /// <summary>
+    /// Transposes each input row of the 16 planes at <paramref name="planes"/> (stride InPlane) into its row of
+    /// <paramref name="input"/> (padding already filled by <see cref="FillGroupPadding"/>): 16 columns at a time, 16
+    /// bytes per channel loaded (through a copy where that would read past <paramref name="xEnd"/>).
+    /// </summary>
+    private static unsafe void TransposeInGroup(in DepthwiseConvGeometry g, byte* planes, byte* xEnd, byte* input,
+        int paddedRows, int paddedColumns)
+    {
         byte* staging = stackalloc byte[16 * 16]; // 16 source rows, where they end near xEnd
         for (int ih = 0; ih < g.InHeight; ih++)
         {

@@ -56,8 +56,10 @@ public static partial class DepthwiseConv
             else
                 rowRing.Initialize<Avx2PairWidener>();
             // Small planes: 16 channels at a time where the range has them (see DepthwiseConv.Avx2.ChannelGroups.cs).
+            // Their scratch is the end of the buffer, past the planes' (ScratchLength counts both).
             bool groups = ChannelGroupsApply(g);
-            int* groupWork = scratchBase + PlaneScratchLength(g);
+            int* groupWork = groups ? scratchBase + scratch.Length - ChannelGroupScratchInts(g) : null;
+            if (groups) FillGroupPadding(g, groupWork, (byte)xZeroPoint);
             for (int c = cFirst; c < cFirst + cCount; c++)
             {
                 if (groups && c + GroupChannels <= cFirst + cCount && AllFinite(multipliers.Slice(c, GroupChannels)))
