@@ -45,7 +45,9 @@ public static partial class QGemm
     /// Packs <c>a[i, kk] - rowOffsets[i]</c> (row-major A, M×K; each difference must fit in int16, which holds for
     /// int8 weights minus an int8 zero point) for <see cref="MultiplyRequantize"/>. Paths whose microkernels multiply
     /// int8 weights (Neon, NeonDot) keep A as it is and store the offsets beside it; the epilogue then subtracts
-    /// <c>rowOffsets[i]·Σ_kk b[kk, j]</c>. An empty
+    /// <c>rowOffsets[i]·Σ_kk b[kk, j]</c>. AVX2 stores the differences as int8 pairs VPMADDUBSW cannot saturate on,
+    /// plus a list of corrections for the rest, or as int16 pairs when that list would be long (QGemm.Avx2.Quads.cs);
+    /// the packed bytes start with a header that <see cref="MultiplyRequantize"/> checks. An empty
     /// <paramref name="rowOffsets"/> means all zero.
     /// </summary>
     public static void PackAWithRowOffsets(IsaPath isa, ReadOnlySpan<sbyte> a, int m, int k, ReadOnlySpan<int> rowOffsets, Span<sbyte> packed)
