@@ -43,15 +43,25 @@ internal sealed class ExecutionPlan
     public long ConstantBytes { get; init; }
     /// <summary>Number of arena buffers.</summary>
     public int ArenaBufferCount { get; init; }
+    /// <summary>The threads the kernels share, kept polling for the length of each run (<see cref="WorkerPool.BeginBurst"/>).</summary>
+    public WorkerPool? Workers { get; init; }
 
-    /// <summary>Runs every step in order.</summary>
+    /// <summary>Runs every step in order, with <see cref="Workers"/> in a burst for the whole run.</summary>
     public void Execute()
     {
         var steps = Steps;
-        for (int i = 0; i < steps.Count; i++)
+        Workers?.BeginBurst();
+        try
         {
-            var s = steps[i];
-            s.Kernel.Run(s.Inputs, s.Outputs);
+            for (int i = 0; i < steps.Count; i++)
+            {
+                var s = steps[i];
+                s.Kernel.Run(s.Inputs, s.Outputs);
+            }
+        }
+        finally
+        {
+            Workers?.EndBurst();
         }
     }
 
@@ -66,15 +76,23 @@ internal sealed class ExecutionPlan
         var steps = Steps;
         if (ticksPerStep.Length < steps.Count)
             throw new ArgumentException($"needs one counter per step ({steps.Count}), got {ticksPerStep.Length}", nameof(ticksPerStep));
-        long previous = System.Diagnostics.Stopwatch.GetTimestamp();
-        for (int i = 0; i < steps.Count; i++)
+        Workers?.BeginBurst();
+        try
         {
-            var s = steps[i];
-            s.Kernel.Run(s.Inputs, s.Outputs);
-            // One timestamp per step: the end of step i is the start of step i + 1.
-            long now = System.Diagnostics.Stopwatch.GetTimestamp();
-            ticksPerStep[i] += now - previous;
-            previous = now;
+            long previous = System.Diagnostics.Stopwatch.GetTimestamp();
+            for (int i = 0; i < steps.Count; i++)
+            {
+                var s = steps[i];
+                s.Kernel.Run(s.Inputs, s.Outputs);
+                // One timestamp per step: the end of step i is the start of step i + 1.
+                long now = System.Diagnostics.Stopwatch.GetTimestamp();
+                ticksPerStep[i] += now - previous;
+                previous = now;
+            }
+        }
+        finally
+        {
+            Workers?.EndBurst();
         }
     }
 }

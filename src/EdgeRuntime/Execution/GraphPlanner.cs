@@ -122,7 +122,7 @@ internal static class GraphPlanner
             if (!infos.ContainsKey(output.Name))
                 throw new ModelFormatException(file, $"graph output '{output.Name}' is not produced by any node");
 
-        return Allocate(graph, bound, infos, constants, inputTensors, folded);
+        return Allocate(graph, bound, infos, constants, inputTensors, folded, workers);
     }
 
     private static int[] StaticInputShape(ValueInfo input, string? file)
@@ -153,7 +153,7 @@ internal static class GraphPlanner
     }
 
     private static ExecutionPlan Allocate(ModelGraph graph, List<(Node Node, IOpKernel Kernel, TensorInfo?[] InputInfos)> bound,
-        Dictionary<string, TensorInfo> infos, Dictionary<string, Tensor> constants, Tensor[] inputTensors, int folded)
+        Dictionary<string, TensorInfo> infos, Dictionary<string, Tensor> constants, Tensor[] inputTensors, int folded, WorkerPool? workers)
     {
         var tensors = new Dictionary<string, Tensor>();
         for (int i = 0; i < graph.Inputs.Count; i++) tensors[graph.Inputs[i].Name] = inputTensors[i];
@@ -250,6 +250,7 @@ internal static class GraphPlanner
             ArenaBufferCount = bufferSizes.Count,
             UnplannedActivationBytes = unplanned,
             ConstantBytes = constantBytes,
+            Workers = workers,
         };
     }
 

@@ -12,18 +12,27 @@ internal interface IParallelWork
 /// channel ranges) across cores. <see cref="Run"/> does not allocate (only a monitor is used for signalling); the
 /// calling thread takes items too, and items are claimed one at a time from a shared counter, so the split adapts to
 /// a busy core. Which worker runs an item never changes its result, so outputs are identical for any thread count.
+/// <para>
+/// Between <see cref="BeginBurst"/> and <see cref="EndBurst"/> (one inference) idle threads poll instead of blocking,
+/// so the short single-threaded steps between parallel layers never put a worker to sleep; outside a burst they poll
+/// for the configured spin window, then block. A blocked thread is slow to wake: on this project's 2-vCPU KVM test
+/// machine the median wake-up measured 0.5–1.7 ms, longer than most layers, so a worker that fell asleep inside an
+/// inference missed the following layers. <see cref="BeginBurst"/> also wakes blocked workers at once, so they are
+/// on their way while the first steps (input copy, transposes) run.
+/// </para>
 /// </summary>
 internal sealed class WorkerPool : IDisposable
 {
     /// <summary>
-    /// Rounds of <see cref="Thread.SpinWait"/> a thread polls before blocking (≈ 50–100 µs): a model's layers follow
-    /// each other within microseconds, and waking a blocked thread costs more than a short spin.
+    /// Rounds of <c>Thread.SpinWait(20)</c> a thread polls outside a burst before blocking (about 1 ms on the 2-vCPU
+    /// EPYC test machine, where one round measured 0.57 µs): inferences that follow each other closely keep their
+    /// workers awake.
     /// </summary>
     private const int DefaultSpinRounds = 2000;
 
     /// <summary>
-    /// Spin rounds with spinning "off" (≈ 5–10 µs): enough to catch the next layer of the same inference, too short
-    /// to take a core from another engine between inferences.
+    /// Spin rounds outside a burst with spinning "off" (about 60 µs there): too short to take a core from another
+    /// engine between inferences. Within a burst threads poll regardless.
     /// </summary>
     private const int MinimalSpinRounds = 100;
 
@@ -42,6 +51,9 @@ internal sealed class WorkerPool : IDisposable
     private int _completed;
     private long _generation;
     private bool _disposed;
+    /// <summary>Nesting depth of <see cref="BeginBurst"/>; idle threads poll while it is above zero.</summary>
+    private int _bursts;
+    private long _blockedWaits;
     private Exception? _failure;
 
     /// <param name="threadCount">Total threads including the caller; 1 means no extra threads.</param>
@@ -62,6 +74,36 @@ internal sealed class WorkerPool : IDisposable
 
     /// <summary>Threads that take items, including the caller.</summary>
     public int ThreadCount { get; }
+
+    /// <summary>
+    /// Starts a burst of <see cref="Run"/> calls (one inference): until the matching <see cref="EndBurst"/>, idle
+    /// threads poll for work instead of blocking, and blocked ones are woken now. Allocates nothing; bursts nest.
+    /// </summary>
+    public void BeginBurst()
+    {
+        if (_threads.Length == 0) return;
+        if (Interlocked.Increment(ref _bursts) == 1)
+            lock (_gate) Monitor.PulseAll(_gate);
+    }
+
+    /// <summary>Ends the burst started by the matching <see cref="BeginBurst"/>: idle threads go back to the spin window, then block.</summary>
+    public void EndBurst()
+    {
+        if (_threads.Length == 0) return;
+        if (Interlocked.Decrement(ref _bursts) < 0)
+        {
+            Interlocked.Increment(ref _bursts);
+            throw new InvalidOperationException("EndBurst without BeginBurst");
+        }
+    }
+
+    private bool InBurst => Volatile.Read(ref _bursts) > 0;
+
+    /// <summary>How many times an idle worker has blocked waiting for work (for tests of the burst behaviour).</summary>
+    internal long BlockedWaits
+    {
+        get { lock (_gate) return _blockedWaits; }
+    }
 
     /// <summary>Runs <paramref name="work"/> for items 0..itemCount-1 and returns when all are done. Not reentrant.</summary>
     public void Run(IParallelWork work, int itemCount)
@@ -87,7 +129,9 @@ internal sealed class WorkerPool : IDisposable
         Drain(run, work, itemCount, 0);
         // The run is over when every item is done, whether or not a sleeping worker woke up to help: waiting for the
         // workers themselves would add a thread wake-up (tens of microseconds or more on a busy machine) to every layer.
-        for (int i = 0; i < _spinRounds && Volatile.Read(ref _completed) < itemCount; i++) Thread.SpinWait(20);
+        // In a burst the wait is bounded by one item, which a worker is executing now: poll until it is done.
+        for (int i = 0; (i < _spinRounds || InBurst) && Volatile.Read(ref _completed) < itemCount; i = Math.Min(i + 1, _spinRounds))
+            Thread.SpinWait(20);
         lock (_gate)
         {
             while (_completed < itemCount) Monitor.Wait(_gate);
@@ -101,13 +145,20 @@ internal sealed class WorkerPool : IDisposable
         long seen = 0;
         while (true)
         {
-            for (int i = 0; i < _spinRounds && Volatile.Read(ref _generation) == seen && !Volatile.Read(ref _disposed); i++) Thread.SpinWait(20);
+            // Poll for a new run: without limit in a burst, else for the spin window.
+            for (int i = 0; (i < _spinRounds || InBurst) && Volatile.Read(ref _generation) == seen && !Volatile.Read(ref _disposed); i = Math.Min(i + 1, _spinRounds))
+                Thread.SpinWait(20);
             IParallelWork? work;
             int itemCount, run;
             lock (_gate)
             {
-                while (_generation == seen && !_disposed) Monitor.Wait(_gate);
+                while (_generation == seen && !_disposed && !InBurst)
+                {
+                    _blockedWaits++;
+                    Monitor.Wait(_gate);
+                }
                 if (_disposed) return;
+                if (_generation == seen) continue; // woken by BeginBurst: poll for the burst's first run
                 seen = _generation;
                 (work, itemCount, run) = (_work, _itemCount, (int)(Volatile.Read(ref _claims) >> 32));
             }

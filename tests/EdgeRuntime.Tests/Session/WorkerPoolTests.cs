@@ -59,4 +59,47 @@ public sealed class WorkerPoolTests
         pool.Run(new CountingWork(1, counts, new int[6]), 6);
         Assert.All(counts, c => Assert.Equal(1, c));
     }
+
+    private sealed class NoWork : IParallelWork
+    {
+        public void Execute(int item, int worker) { }
+    }
+
+    /// <summary>
+    /// Single-threaded gaps of 2 ms between runs, far beyond the ~60 µs spin window of a pool without spinning:
+    /// outside a burst the worker blocks in them (the control, so the assertion below can fail), inside a burst it
+    /// never does.
+    /// </summary>
+    [Fact]
+    public void In_a_burst_idle_workers_poll_through_gaps_instead_of_blocking()
+    {
+        using var pool = new WorkerPool(2, allowSpinning: false);
+        for (int i = 0; i < 20; i++)
+        {
+            pool.Run(new NoWork(), 4);
+            Thread.Sleep(2);
+        }
+        Assert.True(pool.BlockedWaits > 0, "control: without a burst the worker should have blocked in a 2 ms gap");
+
+        pool.BeginBurst();
+        pool.BeginBurst(); // bursts nest: an inference inside a session run
+        Thread.Sleep(20);  // the worker, blocked before the burst, is woken and must not block again
+        long before = pool.BlockedWaits;
+        var counts = new int[4];
+        for (int run = 0; run < 20; run++)
+        {
+            pool.Run(new CountingWork(run, counts, new int[4]), 4);
+            Thread.Sleep(2);
+        }
+        pool.EndBurst();
+        Thread.Sleep(5);
+        Assert.Equal(before, pool.BlockedWaits); // still in the outer burst
+        pool.EndBurst();
+        Assert.All(counts, c => Assert.Equal(20, c));
+
+        Thread.Sleep(20); // after the burst the spin window applies again
+        Assert.True(pool.BlockedWaits > before, "after the burst the worker should block again");
+        Assert.Throws<InvalidOperationException>(() => pool.EndBurst());
+        pool.Run(new NoWork(), 4); // an unmatched EndBurst leaves the pool usable
+    }
 }
