@@ -196,13 +196,66 @@ public sealed class DepthwiseConvTests
             var data = DepthwiseConvSelfTest.CaseData.Create(new DepthwiseConvSelfTestCase(g, true, true, seed % 2 == 0, seed == 1, true, 500 + seed));
             var expected = new byte[g.Channels * g.OutPlane];
             DepthwiseConvReference.Run(g, data.X, true, data.XZeroPoint, data.Weights, data.Bias, data.Multipliers, data.YZeroPoint, data.YMin, data.YMax, expected, 0, g.Channels);
-            var packed = new DepthwiseConvWeights(g, data.Weights);
             var scratch = new int[DepthwiseConv.ScratchLength(g)];
+            foreach (var packed in new[] { new DepthwiseConvWeights(g, data.Weights), new DepthwiseConvWeights(g, data.Weights, isa) })
             for (int run = 0; run < 2; run++)
             {
                 var actual = new byte[expected.Length];
                 DepthwiseConv.Run(isa, g, data.X, true, data.XZeroPoint, packed, data.Bias, data.Multipliers, data.YZeroPoint, data.YMin, data.YMax, actual, scratch, 0, 5);
                 DepthwiseConv.Run(isa, g, data.X, true, data.XZeroPoint, packed, data.Bias, data.Multipliers, data.YZeroPoint, data.YMin, data.YMax, actual, scratch, 5, 7);
+                Assert.Equal(expected, actual);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Weights packed for one path hold only that path family's forms (a model loads them so), so they are smaller; they
+    /// serve the portable paths too, and are refused, with both paths named, by a family whose forms they lack.
+    /// </summary>
+    [Fact]
+    public void PackedWeights_ForOnePath_AreSmallerAndRefusedByOtherFamilies()
+    {
+        var g = new DepthwiseConvGeometry(20, 9, 9, 9, 9, 3, 3, 1, 1, 1, 1);
+        var weights = Enumerable.Range(0, g.Channels * g.Taps).Select(i => (short)(i % 200 - 100)).ToArray();
+        var every = new DepthwiseConvWeights(g, weights);
+        var avx2 = new DepthwiseConvWeights(g, weights, IsaPath.Avx2);
+        var neon = new DepthwiseConvWeights(g, weights, IsaPath.Neon);
+        var dot = new DepthwiseConvWeights(g, weights, IsaPath.NeonDot);
+        var portable = new DepthwiseConvWeights(g, weights, IsaPath.Vector128);
+        // Per channel: 9 weights + a sum (22 bytes), AVX2 pairs 6 + 5 ints (+16 padding ints), NEON lanes 32, SDOT rows 17.
+        Assert.Equal(20 * 22, portable.PackedBytes);
+        Assert.Equal(20 * 22 + (20 * 6 + 5 * 36) * 4, avx2.PackedBytes);
+        Assert.Equal(20 * (22 + 32), neon.PackedBytes);
+        Assert.Equal(20 * (22 + 32 + 17), dot.PackedBytes);
+        Assert.Equal(avx2.PackedBytes + dot.PackedBytes - portable.PackedBytes, every.PackedBytes);
+
+        var x = Enumerable.Range(0, g.Channels * g.InPlane).Select(i => (byte)(i * 37)).ToArray();
+        var multipliers = Enumerable.Repeat(0.003f, g.Channels).ToArray();
+        var scratch = new int[DepthwiseConv.ScratchLength(g)];
+        var expected = new byte[g.Channels * g.OutPlane];
+        DepthwiseConvReference.Run(g, x, false, 3, weights, [], multipliers, 7, 0, 255, expected, 0, g.Channels);
+        var byPath = new (IsaPath Path, DepthwiseConvWeights[] Served, DepthwiseConvWeights[] Refused)[]
+        {
+            (IsaPath.Scalar, [every, avx2, neon, dot, portable], []),
+            (IsaPath.Vector128, [every, avx2, neon, dot, portable], []),
+            (IsaPath.Avx2, [every, avx2], [neon, dot, portable]),
+            (IsaPath.AvxVnni, [every, avx2], [neon, dot, portable]),
+            (IsaPath.Neon, [every, neon, dot], [avx2, portable]),
+            (IsaPath.NeonDot, [every, dot], [avx2, neon, portable]), // packed for Neon alone: no SDOT rows
+        };
+        foreach (var (path, served, refused) in byPath)
+        {
+            foreach (var packed in refused)
+            {
+                var error = Assert.Throws<ArgumentException>(() => DepthwiseConv.Run(path, g, x, false, 3, packed, [], multipliers, 7, 0, 255, new byte[expected.Length], scratch));
+                Assert.Contains($"cannot run on the {path} path", error.Message);
+                Assert.Contains("packed for the ", error.Message);
+            }
+            if (!CpuFeatures.IsSupported(path)) continue;
+            foreach (var packed in served)
+            {
+                var actual = new byte[expected.Length];
+                DepthwiseConv.Run(path, g, x, false, 3, packed, [], multipliers, 7, 0, 255, actual, scratch);
                 Assert.Equal(expected, actual);
             }
         }

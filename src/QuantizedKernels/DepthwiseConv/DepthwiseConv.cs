@@ -92,7 +92,7 @@ public static partial class DepthwiseConv
         g.Validate();
         if (weights.Length < g.Channels * g.Taps)
             throw new ArgumentException("a depthwise convolution span is shorter than the geometry requires");
-        Run(isa, g, x, xSigned, xZeroPoint, new DepthwiseConvWeights(g, weights), bias, multipliers, yZeroPoint, yMin, yMax, y, scratch, cFirst, cCount);
+        Run(isa, g, x, xSigned, xZeroPoint, new DepthwiseConvWeights(g, weights, isa), bias, multipliers, yZeroPoint, yMin, yMax, y, scratch, cFirst, cCount);
     }
 
     /// <summary>Runs every channel with weights packed at load; see <see cref="Run(IsaPath, in DepthwiseConvGeometry, ReadOnlySpan{byte}, bool, int, DepthwiseConvWeights, ReadOnlySpan{int}, ReadOnlySpan{float}, int, int, int, Span{byte}, Span{int}, int, int)"/>.</summary>
@@ -114,6 +114,8 @@ public static partial class DepthwiseConv
         g.Validate();
         if (!weights.Matches(g))
             throw new ArgumentException($"depthwise weights packed for {weights.Channels} channels of {weights.Taps} taps do not match the geometry");
+        if (!weights.Serves(isa))
+            throw new ArgumentException($"depthwise weights packed for {weights.PackedForDescription} cannot run on the {isa} path");
         if (cFirst < 0 || cCount < 0 || cFirst > g.Channels - cCount)
             throw new ArgumentException($"channel range [{cFirst}, {cFirst + cCount}) outside [0, {g.Channels})");
         if (x.Length < g.Channels * g.InPlane || y.Length < g.Channels * g.OutPlane

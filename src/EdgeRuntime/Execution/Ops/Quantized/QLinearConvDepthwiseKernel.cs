@@ -37,7 +37,7 @@ internal sealed class QLinearConvDepthwiseKernel : IOpKernel, IParallelWork, IKe
         _batch = batch;
         _isa = isa;
         _workers = workers;
-        _weights = new DepthwiseConvWeights(g, weights); // per-channel forms of every path, packed once
+        _weights = new DepthwiseConvWeights(g, weights, isa); // the per-channel forms this path reads, packed once
         _xSigned = xSigned;
         _xZeroPoint = xZeroPoint;
         _multipliers = multipliers;
