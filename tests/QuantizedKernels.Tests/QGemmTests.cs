@@ -300,13 +300,20 @@ public sealed class QGemmTests(ITestOutputHelper output)
         var offsets = trainedLike ? new int[m] : Enumerable.Range(0, m).Select(_ => random.Next(-128, 128)).ToArray();
         var bias = Enumerable.Range(0, m).Select(_ => random.Next(-100_000, 100_000)).ToArray();
         var multipliers = Enumerable.Range(0, m).Select(_ => 1f / 40_000 * (0.5f + (float)random.NextDouble())).ToArray();
-        var packed = new sbyte[QGemm.PackedAWithRowOffsetsLength(IsaPath.Avx2, m, k)];
-        QGemm.PackAWithRowOffsets(IsaPath.Avx2, a, m, k, offsets, packed);
-        var header = System.Runtime.InteropServices.MemoryMarshal.Cast<sbyte, int>(packed);
+        var bound = new sbyte[QGemm.PackedAWithRowOffsetsLength(IsaPath.Avx2, m, k)];
+        int used = QGemm.PackAWithRowOffsets(IsaPath.Avx2, a, m, k, offsets, bound);
+        var header = System.Runtime.InteropServices.MemoryMarshal.Cast<sbyte, int>(bound);
         Assert.Equal(expectedFormat, header[0]);
         if (trainedLike) Assert.InRange(header[1], 1, m * k / 1000); // a few pairs beyond VPMADDUBSW's limit, as in real models
+        // The quad format takes a byte per weight, the pair format two: a model keeps only the bytes used.
+        Assert.InRange(used, m * k * (expectedFormat == 1 ? 1 : 2), m * k * (expectedFormat == 1 ? 1.1 : 2.1));
+        Assert.All(bound[used..], value => Assert.Equal(0, value));
+        var packed = bound[..used];
+        var scratch = new int[QGemm.FusedScratchLength(IsaPath.Avx2, m, n, k)];
         var actual = new byte[m * n];
-        QGemm.MultiplyRequantize(IsaPath.Avx2, m, n, k, packed, b, n, bias, multipliers, 5, -128, 127, actual, n, new int[QGemm.FusedScratchLength(IsaPath.Avx2, m, n, k)]);
+        QGemm.MultiplyRequantize(IsaPath.Avx2, m, n, k, packed, b, n, bias, multipliers, 5, -128, 127, actual, n, scratch);
+        var error = Assert.Throws<ArgumentException>(() => QGemm.MultiplyRequantize(IsaPath.Avx2, m, n, k, packed.AsSpan(..^1), b, n, bias, multipliers, 5, -128, 127, new byte[m * n], n, scratch));
+        Assert.Contains($"needs {used}", error.Message);
         var expected = new byte[m * n];
         QGemm.MultiplyRequantize(IsaPath.Scalar, m, n, k, PackScalar(a, m, k, offsets), b, n, bias, multipliers, 5, -128, 127, expected, n, []);
         Assert.Equal(expected, actual);

@@ -58,8 +58,11 @@ public static partial class QGemm
         return (c0, c1);
     }
 
-    /// <summary>Packs for the AVX2 fused GEMM: the quad format when its corrections fit, else the pair format.</summary>
-    private static void PackAFusedAvx2(ReadOnlySpan<sbyte> a, int m, int k, ReadOnlySpan<int> rowOffsets, Span<sbyte> packed)
+    /// <summary>
+    /// Packs for the AVX2 fused GEMM: the quad format when its corrections fit, else the pair format. Returns the bytes
+    /// the chosen format occupies (<see cref="Avx2FusedPackedAUsedLength"/>); the rest of the bound is zero.
+    /// </summary>
+    private static int PackAFusedAvx2(ReadOnlySpan<sbyte> a, int m, int k, ReadOnlySpan<int> rowOffsets, Span<sbyte> packed)
     {
         int length = Avx2FusedPackedALength(m, k);
         CheckPackArguments(a, m, k, packed, length);
@@ -81,7 +84,7 @@ public static partial class QGemm
         {
             ints[0] = Avx2FormatPairs;
             PackAAvx2(a, m, k, rowOffsets, packed[(dataStart * sizeof(int))..]);
-            return;
+            return Avx2FusedPackedAUsedLength(Avx2FormatPairs, 0, m, k);
         }
 
         ints[0] = Avx2FormatQuads;
@@ -114,6 +117,22 @@ public static partial class QGemm
             }
         }
         blockStarts[blocks] = entry;
+        return Avx2FusedPackedAUsedLength(Avx2FormatQuads, corrections, m, k);
+    }
+
+    /// <summary>
+    /// Bytes a fused packed A of <paramref name="format"/> occupies: header and row offsets, then the int16 pairs, or
+    /// the quads, the block index and <paramref name="corrections"/> corrections. At most
+    /// <see cref="Avx2FusedPackedALength"/>, and about half of it for the quad format (1 byte per weight, not 2).
+    /// </summary>
+    private static int Avx2FusedPackedAUsedLength(int format, int corrections, int m, int k)
+    {
+        int paddedM = Avx2PaddedRows(m);
+        long ints = Avx2HeaderInts + paddedM;
+        long bytes = format == Avx2FormatPairs
+            ? ints * sizeof(int) + Avx2PackedALength(m, k)
+            : (ints + (long)paddedM * DivideRoundingUp(k, 4) + paddedM / Avx2RowsPerBlock + 1 + 2L * corrections) * sizeof(int);
+        return checked((int)bytes);
     }
 
     /// <summary>One weight minus its row's offset; like the pair packing, it must fit int16.</summary>
@@ -131,13 +150,18 @@ public static partial class QGemm
     /// </summary>
     private static int CheckFusedPackedAAvx2(ReadOnlySpan<sbyte> packedA, int m, int k)
     {
-        var ints = MemoryMarshal.Cast<sbyte, int>(packedA[..Avx2FusedPackedALength(m, k)]);
-        if (ints[2] != m || ints[3] != k) throw new ArgumentException($"packed A was packed for {ints[2]}x{ints[3]}, not {m}x{k}", nameof(packedA));
-        if (ints[0] == Avx2FormatPairs) return Avx2FormatPairs;
-        if (ints[0] != Avx2FormatQuads) throw new ArgumentException($"packed A has unknown format {ints[0]}", nameof(packedA));
+        if (packedA.Length < Avx2HeaderInts * sizeof(int)) throw new ArgumentException($"packed A holds {packedA.Length} bytes, shorter than its header", nameof(packedA));
+        var header = MemoryMarshal.Cast<sbyte, int>(packedA[..(Avx2HeaderInts * sizeof(int))]);
+        if (header[2] != m || header[3] != k) throw new ArgumentException($"packed A was packed for {header[2]}x{header[3]}, not {m}x{k}", nameof(packedA));
+        int format = header[0], count = header[1];
+        if (format != Avx2FormatPairs && format != Avx2FormatQuads) throw new ArgumentException($"packed A has unknown format {format}", nameof(packedA));
+        if (format == Avx2FormatQuads && (count < 0 || count > Avx2QuadCorrectionCapacity(m, k))) throw new ArgumentException($"packed A has {count} corrections", nameof(packedA));
+        // A caller may keep only the bytes the format occupies (what PackAWithRowOffsets returned), not the whole bound.
+        int used = Avx2FusedPackedAUsedLength(format, format == Avx2FormatQuads ? count : 0, m, k);
+        if (packedA.Length < used) throw new ArgumentException($"packed A holds {packedA.Length} bytes, its {(format == Avx2FormatQuads ? "quad" : "pair")} format needs {used}", nameof(packedA));
+        if (format == Avx2FormatPairs) return Avx2FormatPairs;
+        var ints = MemoryMarshal.Cast<sbyte, int>(packedA[..used]);
         int paddedM = Avx2PaddedRows(m), quads = DivideRoundingUp(k, 4), blocks = paddedM / Avx2RowsPerBlock;
-        int count = ints[1];
-        if (count < 0 || count > Avx2QuadCorrectionCapacity(m, k)) throw new ArgumentException($"packed A has {count} corrections", nameof(packedA));
         int startsAt = Avx2HeaderInts + paddedM + paddedM * quads;
         if (ints[startsAt] != 0 || ints[startsAt + blocks] != count) throw new ArgumentException("packed A's correction index is inconsistent", nameof(packedA));
         var entries = ints.Slice(startsAt + blocks + 1, 2 * count);

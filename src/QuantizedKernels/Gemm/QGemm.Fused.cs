@@ -18,7 +18,10 @@ public static partial class QGemm
     /// <summary>True when <paramref name="isa"/> implements <see cref="PackAWithRowOffsets"/> and <see cref="MultiplyRequantize"/>.</summary>
     public static bool HasFusedRequantization(IsaPath isa) => isa is IsaPath.Avx2 or IsaPath.Neon or IsaPath.NeonDot or IsaPath.Scalar;
 
-    /// <summary>Number of sbytes <see cref="PackAWithRowOffsets"/> writes for an M×K matrix on <paramref name="isa"/>.</summary>
+    /// <summary>
+    /// Number of sbytes <see cref="PackAWithRowOffsets"/> needs for an M×K matrix on <paramref name="isa"/>: the buffer
+    /// to pack into. The packed form itself may take less (its return value).
+    /// </summary>
     public static int PackedAWithRowOffsetsLength(IsaPath isa, int m, int k) => isa switch
     {
         IsaPath.Avx2 => Avx2FusedPackedALength(m, k),
@@ -50,14 +53,18 @@ public static partial class QGemm
     /// the packed bytes start with a header that <see cref="MultiplyRequantize"/> checks. An empty
     /// <paramref name="rowOffsets"/> means all zero.
     /// </summary>
-    public static void PackAWithRowOffsets(IsaPath isa, ReadOnlySpan<sbyte> a, int m, int k, ReadOnlySpan<int> rowOffsets, Span<sbyte> packed)
+    /// <returns>
+    /// The bytes the packed form occupies, from the start of <paramref name="packed"/>: at most
+    /// <see cref="PackedAWithRowOffsetsLength"/>, about half of it for AVX2's VPMADDUBSW format. A caller that keeps
+    /// the packed weights (a model, for its lifetime) may keep only <c>packed[..returned]</c>.
+    /// </returns>
+    public static int PackAWithRowOffsets(IsaPath isa, ReadOnlySpan<sbyte> a, int m, int k, ReadOnlySpan<int> rowOffsets, Span<sbyte> packed)
     {
         if (!rowOffsets.IsEmpty && rowOffsets.Length < m) throw new ArgumentException($"{rowOffsets.Length} row offsets for {m} rows", nameof(rowOffsets));
         switch (isa)
         {
             case IsaPath.Avx2:
-                PackAFusedAvx2(a, m, k, rowOffsets, packed);
-                break;
+                return PackAFusedAvx2(a, m, k, rowOffsets, packed);
             case IsaPath.Neon or IsaPath.NeonDot:
                 PackAWithRowOffsetsArm(isa, a, m, k, rowOffsets, packed);
                 break;
@@ -73,6 +80,7 @@ public static partial class QGemm
             default:
                 throw UnsupportedFused(isa);
         }
+        return PackedAWithRowOffsetsLength(isa, m, k);
     }
 
     /// <summary>What the AVX2 epilogue needs to know of a row set's multipliers (<see cref="ClassifyMultipliers"/>).</summary>
@@ -120,7 +128,8 @@ public static partial class QGemm
         if (bias.Length < m || multipliers.Length < m) throw new ArgumentException($"bias ({bias.Length}) and multipliers ({multipliers.Length}) need {m} values");
         if (ldy < n || y.Length < (long)(m - 1) * ldy + n) throw new ArgumentException($"y ({y.Length} bytes, ldy {ldy}) is too small for {m}x{n}", nameof(y));
         if (k > 0 && (ldb < n || b.Length < (long)(k - 1) * ldb + n)) throw new ArgumentException($"B ({b.Length} bytes, ldb {ldb}) is too small for {k}x{n}", nameof(b));
-        if (packedA.Length < PackedAWithRowOffsetsLength(isa, m, k)) throw new ArgumentException($"packed A holds {packedA.Length} bytes, needs {PackedAWithRowOffsetsLength(isa, m, k)}", nameof(packedA));
+        // AVX2 checks the length its packed format needs (which may be less than the bound) from the header, below.
+        if (isa != IsaPath.Avx2 && packedA.Length < PackedAWithRowOffsetsLength(isa, m, k)) throw new ArgumentException($"packed A holds {packedA.Length} bytes, needs {PackedAWithRowOffsetsLength(isa, m, k)}", nameof(packedA));
         int minimumScratch = isa == IsaPath.Avx2 ? Avx2ScratchLength(k) : FusedScratchLength(isa, m, n, k);
         if (scratch.Length < minimumScratch) throw new ArgumentException($"scratch holds {scratch.Length} ints, needs {minimumScratch}", nameof(scratch));
         if (yMin < -128 || yMax > 255 || yMin > yMax) throw new ArgumentOutOfRangeException(nameof(yMin), $"output range [{yMin}, {yMax}] is not an 8-bit range");

@@ -172,7 +172,8 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelV
                 else if (_fused)
                 {
                     packed = new sbyte[QGemm.PackedAWithRowOffsetsLength(isa, rows, k)];
-                    QGemm.PackAWithRowOffsets(isa, rangeWeights, rows, k, wz.AsSpan(first, rows), packed);
+                    int used = QGemm.PackAWithRowOffsets(isa, rangeWeights, rows, k, wz.AsSpan(first, rows), packed);
+                    if (used < packed.Length) packed = packed[..used]; // AVX2's VPMADDUBSW format takes about half the bound
                 }
                 else
                 {
