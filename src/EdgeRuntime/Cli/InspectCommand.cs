@@ -67,8 +67,8 @@ internal static class InspectCommand
             var step = plan.Steps[s];
             long parameters = 0;
             foreach (var name in step.Node.Inputs)
-                if (name.Length > 0 && plan.Constants.TryGetValue(name, out var c))
-                    parameters += c.ElementCount;
+                if (name.Length > 0 && (plan.Constants.ContainsKey(name) || plan.ReleasedConstants.Contains(name)))
+                    parameters += plan.ValueInfos[name].ElementCount; // released weights keep their shape here
             totalParams += parameters;
             totalMacs += step.Macs;
             if (!showNodes) continue;

@@ -64,7 +64,8 @@ public sealed class EdgeModel : IDisposable
         return Create(graph, () => model, options);
     }
 
-    private static EdgeModel Create(ModelGraph graph, Func<byte[]> bytes, EdgeModelOptions options)
+    /// <summary>Builds the model on a graph already read (tests use it to watch what the load keeps of the graph).</summary>
+    internal static EdgeModel Create(ModelGraph graph, Func<byte[]> bytes, EdgeModelOptions options)
     {
         int threads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
         var unsupported = GraphPlanner.FindUnsupported(graph);

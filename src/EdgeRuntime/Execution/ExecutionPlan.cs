@@ -31,15 +31,20 @@ internal sealed class ExecutionPlan
     public required Tensor[] OutputTensors { get; init; }
     /// <summary>Static type and shape of every value (inputs, intermediates, constants, outputs).</summary>
     public required Dictionary<string, TensorInfo> ValueInfos { get; init; }
-    /// <summary>Constant tensors by name: initializers and folded values.</summary>
+    /// <summary>Constant tensors still held by name: initializers and folded values that some step reads at run time.</summary>
     public required IReadOnlyDictionary<string, Tensor> Constants { get; init; }
+    /// <summary>
+    /// Constants released after planning (their shapes stay in <see cref="ValueInfos"/>): weights the kernels packed at
+    /// load (<see cref="Ops.IPacksConstantInputs"/>), and constants no step reads. Their steps' inputs are null.
+    /// </summary>
+    public IReadOnlySet<string> ReleasedConstants { get; init; } = new HashSet<string>();
     /// <summary>Number of nodes evaluated at load because all their inputs were constant.</summary>
     public int FoldedNodes { get; init; }
     /// <summary>Bytes of the activation arena buffers (the planned peak of intermediate tensors).</summary>
     public long ArenaBytes { get; init; }
     /// <summary>Bytes intermediate tensors would take without buffer reuse.</summary>
     public long UnplannedActivationBytes { get; init; }
-    /// <summary>Bytes of constant tensors (weights) kept for execution.</summary>
+    /// <summary>Bytes of weights held for execution: the constants kept plus the kernels' packed forms of the released ones.</summary>
     public long ConstantBytes { get; init; }
     /// <summary>Number of arena buffers.</summary>
     public int ArenaBufferCount { get; init; }

@@ -233,9 +233,36 @@ internal static class GraphPlanner
             outputTensors[i] = copy;
         }
 
+        // Constants a step reads at run time (and constant graph outputs) stay. The others, weights the kernels packed
+        // at load and constants no step reads, are dropped from the plan, its steps and the graph, so that the model's
+        // raw weights do not stay in memory beside their packed copies. The weight bytes reported are what is held:
+        // the constants kept plus the kernels' packed forms.
+        var readAtRun = new HashSet<string>(graphOutputs);
         long constantBytes = 0;
-        var used = new HashSet<string>(bound.SelectMany(b => b.Node.Inputs));
-        foreach (var (name, t) in constants) if (used.Contains(name)) constantBytes += t.ByteLength;
+        for (int s = 0; s < bound.Count; s++)
+        {
+            var (node, kernel, _) = bound[s];
+            var packer = kernel as IPacksConstantInputs;
+            if (packer != null) constantBytes += packer.PackedBytes;
+            for (int i = 0; i < node.Inputs.Length; i++)
+            {
+                if (node.Inputs[i].Length == 0) continue;
+                if (packer == null || packer.ReadsAtRun(i)) readAtRun.Add(node.Inputs[i]);
+            }
+        }
+        var releasedConstants = new HashSet<string>(constants.Keys.Where(name => !readAtRun.Contains(name)));
+        for (int s = 0; s < bound.Count; s++)
+        {
+            var inputs = steps[s].Inputs;
+            for (int i = 0; i < inputs.Length; i++)
+                if (bound[s].Node.Inputs[i].Length > 0 && releasedConstants.Contains(bound[s].Node.Inputs[i])) inputs[i] = null;
+        }
+        foreach (var name in releasedConstants)
+        {
+            constants.Remove(name);
+            graph.Initializers.Remove(name);
+        }
+        foreach (var (_, t) in constants) constantBytes += t.ByteLength;
 
         return new ExecutionPlan
         {
@@ -245,6 +272,7 @@ internal static class GraphPlanner
             OutputTensors = outputTensors,
             ValueInfos = infos,
             Constants = constants,
+            ReleasedConstants = releasedConstants,
             FoldedNodes = folded,
             ArenaBytes = bufferSizes.Sum(),
             ArenaBufferCount = bufferSizes.Count,

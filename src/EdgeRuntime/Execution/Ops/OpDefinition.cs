@@ -56,6 +56,20 @@ internal interface IOpKernel
     void Run(ReadOnlySpan<Tensor?> inputs, ReadOnlySpan<Tensor?> outputs);
 }
 
+/// <summary>
+/// A kernel that packed (or copied) some of its constant inputs at load and does not read them in
+/// <see cref="IOpKernel.Run"/>: the plan then releases those constants, which would otherwise stay in memory beside
+/// their packed copies for the model's lifetime.
+/// </summary>
+internal interface IPacksConstantInputs
+{
+    /// <summary>Whether <see cref="IOpKernel.Run"/> reads input <paramref name="index"/> (false: packed at load).</summary>
+    bool ReadsAtRun(int index);
+
+    /// <summary>Bytes of the weights the kernel holds in its own (packed) form, for memory reports.</summary>
+    long PackedBytes { get; }
+}
+
 /// <summary>What an <see cref="OpDefinition"/> sees of a node while binding.</summary>
 internal sealed class OpContext
 {

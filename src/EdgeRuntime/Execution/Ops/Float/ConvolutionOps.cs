@@ -71,7 +71,7 @@ internal sealed class ConvOp : OpDefinition
             : new Im2ColKernel(shape, w.AsSpan<float>(), bias, outputMin, outputMax);
     }
 
-    private sealed class Im2ColKernel : IOpKernel
+    private sealed class Im2ColKernel : IOpKernel, IPacksConstantInputs
     {
         private readonly ConvFloatShape _shape;
         private readonly float[] _packedWeights;
@@ -89,12 +89,20 @@ internal sealed class ConvOp : OpDefinition
             _scratch = new float[ConvFloatIm2Col.ScratchLength(shape)];
         }
 
+        public bool ReadsAtRun(int index) => index == 0; // W packed, B copied at load
+
+        public long PackedBytes => ((long)_packedWeights.Length + _bias.Length) * sizeof(float);
+
         public void Run(ReadOnlySpan<Tensor?> inputs, ReadOnlySpan<Tensor?> outputs) =>
             ConvFloatIm2Col.Run(_shape, inputs[0]!.AsSpan<float>(), _packedWeights, _bias, outputs[0]!.AsSpan<float>(), _scratch, _min, _max);
     }
 
-    private sealed class DepthwiseKernel(ConvFloatShape shape, float[] weights, float[] bias, float min, float max) : IOpKernel
+    private sealed class DepthwiseKernel(ConvFloatShape shape, float[] weights, float[] bias, float min, float max) : IOpKernel, IPacksConstantInputs
     {
+        public bool ReadsAtRun(int index) => index == 0; // W and B copied at load
+
+        public long PackedBytes => ((long)weights.Length + bias.Length) * sizeof(float);
+
         public void Run(ReadOnlySpan<Tensor?> inputs, ReadOnlySpan<Tensor?> outputs) =>
             ConvFloatDepthwise.Run(shape, inputs[0]!.AsSpan<float>(), weights, bias, outputs[0]!.AsSpan<float>(), min, max);
     }

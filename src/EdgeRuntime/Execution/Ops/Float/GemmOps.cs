@@ -46,7 +46,7 @@ internal sealed class GemmOp : OpDefinition
         return new Kernel(m, n, k, transA, transB, a.Shape[1], b.Shape[1], alpha, beta, cShape, packedB);
     }
 
-    private sealed class Kernel : IOpKernel
+    private sealed class Kernel : IOpKernel, IPacksConstantInputs
     {
         private readonly int _m, _n, _k, _lda, _ldb;
         private readonly bool _transA, _transB, _constantB;
@@ -61,6 +61,10 @@ internal sealed class GemmOp : OpDefinition
             _constantB = packedB != null;
             _packedB = packedB ?? new float[GemmFloatPacked.PackedBLength(k, n)];
         }
+
+        public bool ReadsAtRun(int index) => index != 1 || !_constantB; // a constant B is packed at load
+
+        public long PackedBytes => _constantB ? (long)_packedB.Length * sizeof(float) : 0;
 
         public void Run(ReadOnlySpan<Tensor?> inputs, ReadOnlySpan<Tensor?> outputs)
         {
@@ -164,7 +168,7 @@ internal sealed class MatMulOp : OpDefinition
         return result;
     }
 
-    private sealed class Kernel : IOpKernel
+    private sealed class Kernel : IOpKernel, IPacksConstantInputs
     {
         private readonly int _m, _n, _k, _batches, _packedBLength;
         private readonly int[] _aIndex, _bIndex;
@@ -179,10 +183,14 @@ internal sealed class MatMulOp : OpDefinition
             _packedB = packedB ?? new float[packedBLength];
         }
 
+        public bool ReadsAtRun(int index) => index != 1 || !_constantB; // a constant B is packed at load
+
+        public long PackedBytes => _constantB ? (long)_packedB.Length * sizeof(float) : 0;
+
         public void Run(ReadOnlySpan<Tensor?> inputs, ReadOnlySpan<Tensor?> outputs)
         {
             var a = inputs[0]!.AsSpan<float>();
-            var b = inputs[1]!.AsSpan<float>();
+            var b = _constantB ? default : inputs[1]!.AsSpan<float>(); // a constant B was packed and released at load
             var y = outputs[0]!.AsSpan<float>();
             int aSize = _m * _k, bSize = _k * _n, ySize = _m * _n;
             var identity = new GemmFloatEpilogue();

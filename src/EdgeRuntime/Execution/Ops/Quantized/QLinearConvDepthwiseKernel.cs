@@ -9,7 +9,7 @@ namespace EdgeRuntime.Execution.Ops.Quantized;
 /// the channels are split into ranges that the worker threads compute independently into the NCHW output.
 /// Weights are stored as <c>w - wZeroPoint[c]</c> per channel <c>[C][KH*KW]</c>, packed once at load.
 /// </summary>
-internal sealed class QLinearConvDepthwiseKernel : IOpKernel, IParallelWork, IKernelVariant
+internal sealed class QLinearConvDepthwiseKernel : IOpKernel, IParallelWork, IKernelVariant, IPacksConstantInputs
 {
     /// <summary>Layers with fewer multiply-accumulates (about 25 µs of one core) run on the calling thread alone.</summary>
     private const long MinParallelMacs = 250_000;
@@ -59,6 +59,12 @@ internal sealed class QLinearConvDepthwiseKernel : IOpKernel, IParallelWork, IKe
         _scratch = new int[threads][];
         for (int t = 0; t < threads; t++) _scratch[t] = new int[DepthwiseConv.ScratchLength(g)];
     }
+
+    /// <inheritdoc/>
+    public bool ReadsAtRun(int index) => index == 0 || index == 8; // x and the int32 bias; the weights are packed
+
+    /// <inheritdoc/>
+    public long PackedBytes => _weights.PackedBytes + _multipliers.Length * sizeof(float);
 
     public void Run(ReadOnlySpan<Tensor?> inputs, ReadOnlySpan<Tensor?> outputs)
     {

@@ -17,7 +17,7 @@ namespace EdgeRuntime.Execution.Ops.Quantized;
 /// Weights and zero points are converted to signed form at load (uint8 w → w - 128), and every constant
 /// zero-point term is folded into a per-channel bias, so the result is exactly the reference's.
 /// </summary>
-internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelVariant
+internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelVariant, IPacksConstantInputs
 {
     /// <summary>
     /// Bytes a worker's tile should occupy (K bytes of operand B plus 4·M bytes of int32 accumulators per output
@@ -187,6 +187,20 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelV
                 ? new WorkerScratch(_direct ? 0 : k * _tile, 0, 0, _matrixVector ? QGemm.MatrixVectorScratchLength(isa, k) : QGemm.FusedScratchLength(isa, mPerGroup, _tile, k))
                 : new WorkerScratch(_direct ? 0 : k * _tile, mPerGroup * _tile, anyWeightZeroPoint ? _tile : 0,
                     QGemm.ScratchLength(isa, mPerGroup, _tile, k));
+    }
+
+    /// <inheritdoc/>
+    public bool ReadsAtRun(int index) => index == 0 || (index == 8 && _foldedTerms != null); // x, and a bias computed at run time
+
+    /// <inheritdoc/>
+    public long PackedBytes
+    {
+        get
+        {
+            long bytes = (_bias.Length + _weightZeroPoints.Length + (_foldedTerms?.Length ?? 0)) * sizeof(int) + _multipliers.Length * sizeof(float);
+            foreach (var packed in _packedWeights) bytes += packed.Length;
+            return bytes;
+        }
     }
 
     public void Run(ReadOnlySpan<Tensor?> inputs, ReadOnlySpan<Tensor?> outputs)
