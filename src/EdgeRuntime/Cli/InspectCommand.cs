@@ -52,7 +52,8 @@ internal static class InspectCommand
             return ExitCodes.Ok;
         }
 
-        using var model = EdgeModel.Load(path, new EdgeModelOptions { Backend = BackendKind.Native });
+        // The graph read above, not a second copy: a model's weights are held once (the load rewrites this graph).
+        using var model = EdgeModel.Create(graph, () => File.ReadAllBytes(path), new EdgeModelOptions { Backend = BackendKind.Native });
         var plan = model.Plan!;
         o.WriteLine($"Backend    native (every node has a native kernel; {plan.Steps.Count} steps after fusion and folding, {plan.FoldedNodes} nodes folded at load)");
         long totalParams = 0, totalMacs = 0;

@@ -64,7 +64,11 @@ public sealed class EdgeModel : IDisposable
         return Create(graph, () => model, options);
     }
 
-    /// <summary>Builds the model on a graph already read (tests use it to watch what the load keeps of the graph).</summary>
+    /// <summary>
+    /// Builds the model on a graph already read (by <c>inspect</c>, which prints the file's graph first, and by tests
+    /// that watch what the load keeps of it). The native engine rewrites <paramref name="graph"/> and releases the
+    /// initializers its kernels packed.
+    /// </summary>
     internal static EdgeModel Create(ModelGraph graph, Func<byte[]> bytes, EdgeModelOptions options)
     {
         int threads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount;

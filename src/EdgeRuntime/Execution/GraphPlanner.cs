@@ -54,6 +54,25 @@ internal static class GraphPlanner
             inputTensors[i] = new Tensor(input.ComputeType, shape);
         }
 
+        // A constant is released as soon as every node reading it is bound and none reads it at run time (its kernels
+        // packed it, IPacksConstantInputs), so the model's raw weights can be collected while later layers are packed
+        // instead of being held beside every packed copy until the end of the load.
+        var uses = new Dictionary<string, int>();
+        foreach (var node in order)
+            foreach (var name in node.Inputs)
+                if (name.Length > 0) uses[name] = uses.GetValueOrDefault(name) + 1;
+        var graphOutputs = new HashSet<string>(graph.Outputs.Select(o => o.Name));
+        var readAtRun = new HashSet<string>(graphOutputs);
+        var released = new HashSet<string>();
+        void Release(string name)
+        {
+            if (readAtRun.Contains(name) || !constants.Remove(name)) return;
+            graph.Initializers.Remove(name);
+            released.Add(name);
+        }
+        foreach (var name in constants.Keys.ToList())
+            if (!uses.ContainsKey(name)) Release(name); // read by no node (an initializer a graph pass replaced, say)
+
         var bound = new List<(Node Node, IOpKernel Kernel, TensorInfo?[] InputInfos)>();
         int folded = 0;
         foreach (var node in order)
@@ -113,16 +132,23 @@ internal static class GraphPlanner
                 for (int o = 0; o < outs.Length; o++)
                     if (outs[o] != null) constants[node.Outputs[o]] = outs[o]!;
                 folded++;
-                continue;
             }
-            bound.Add((node, kernel, inInfos));
+            else
+            {
+                bound.Add((node, kernel, inInfos));
+                var packer = kernel as IPacksConstantInputs;
+                for (int i = 0; i < node.Inputs.Length; i++)
+                    if (node.Inputs[i].Length > 0 && (packer == null || packer.ReadsAtRun(i))) readAtRun.Add(node.Inputs[i]);
+            }
+            foreach (var name in node.Inputs)
+                if (name.Length > 0 && --uses[name] == 0 && constants.ContainsKey(name)) Release(name);
         }
 
         foreach (var output in graph.Outputs)
             if (!infos.ContainsKey(output.Name))
                 throw new ModelFormatException(file, $"graph output '{output.Name}' is not produced by any node");
 
-        return Allocate(graph, bound, infos, constants, inputTensors, folded, workers);
+        return Allocate(graph, bound, infos, constants, released, inputTensors, folded, workers);
     }
 
     private static int[] StaticInputShape(ValueInfo input, string? file)
@@ -153,7 +179,7 @@ internal static class GraphPlanner
     }
 
     private static ExecutionPlan Allocate(ModelGraph graph, List<(Node Node, IOpKernel Kernel, TensorInfo?[] InputInfos)> bound,
-        Dictionary<string, TensorInfo> infos, Dictionary<string, Tensor> constants, Tensor[] inputTensors, int folded, WorkerPool? workers)
+        Dictionary<string, TensorInfo> infos, Dictionary<string, Tensor> constants, HashSet<string> releasedConstants, Tensor[] inputTensors, int folded, WorkerPool? workers)
     {
         var tensors = new Dictionary<string, Tensor>();
         for (int i = 0; i < graph.Inputs.Count; i++) tensors[graph.Inputs[i].Name] = inputTensors[i];
@@ -213,7 +239,7 @@ internal static class GraphPlanner
             {
                 Node = node,
                 Kernel = kernel,
-                Inputs = node.Inputs.Select(n => n.Length == 0 ? null : tensors[n]).ToArray(),
+                Inputs = node.Inputs.Select(n => n.Length == 0 || releasedConstants.Contains(n) ? null : tensors[n]).ToArray(),
                 Outputs = node.Outputs.Select(n => n.Length == 0 ? null : tensors[n]).ToArray(),
                 Macs = EstimateMacs(node, inInfos, infos),
             });
@@ -233,35 +259,10 @@ internal static class GraphPlanner
             outputTensors[i] = copy;
         }
 
-        // Constants a step reads at run time (and constant graph outputs) stay. The others, weights the kernels packed
-        // at load and constants no step reads, are dropped from the plan, its steps and the graph, so that the model's
-        // raw weights do not stay in memory beside their packed copies. The weight bytes reported are what is held:
-        // the constants kept plus the kernels' packed forms.
-        var readAtRun = new HashSet<string>(graphOutputs);
+        // The weight bytes reported are what is held: the constants kept (read at run time) plus the kernels' packed forms.
         long constantBytes = 0;
-        for (int s = 0; s < bound.Count; s++)
-        {
-            var (node, kernel, _) = bound[s];
-            var packer = kernel as IPacksConstantInputs;
-            if (packer != null) constantBytes += packer.PackedBytes;
-            for (int i = 0; i < node.Inputs.Length; i++)
-            {
-                if (node.Inputs[i].Length == 0) continue;
-                if (packer == null || packer.ReadsAtRun(i)) readAtRun.Add(node.Inputs[i]);
-            }
-        }
-        var releasedConstants = new HashSet<string>(constants.Keys.Where(name => !readAtRun.Contains(name)));
-        for (int s = 0; s < bound.Count; s++)
-        {
-            var inputs = steps[s].Inputs;
-            for (int i = 0; i < inputs.Length; i++)
-                if (bound[s].Node.Inputs[i].Length > 0 && releasedConstants.Contains(bound[s].Node.Inputs[i])) inputs[i] = null;
-        }
-        foreach (var name in releasedConstants)
-        {
-            constants.Remove(name);
-            graph.Initializers.Remove(name);
-        }
+        foreach (var (_, kernel, _) in bound)
+            if (kernel is IPacksConstantInputs packer) constantBytes += packer.PackedBytes;
         foreach (var (_, t) in constants) constantBytes += t.ByteLength;
 
         return new ExecutionPlan

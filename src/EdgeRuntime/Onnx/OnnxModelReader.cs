@@ -33,27 +33,33 @@ public static class OnnxModelReader
     /// <summary>GraphProto field number of <c>sparse_initializer</c>, absent from EdgeRuntime's schema subset.</summary>
     private const int SparseInitializerFieldNumber = 15;
 
-    /// <summary>Reads the model at <paramref name="path"/>; its size is checked against the limit before reading.</summary>
+    /// <summary>
+    /// Reads the model at <paramref name="path"/>; its size is checked against the limit before reading. The file is
+    /// parsed as a stream, so its bytes are not held in memory beside the tensors decoded from them.
+    /// </summary>
     /// <exception cref="ModelFormatException">Missing, unreadable, oversized, not ONNX, or structurally invalid.</exception>
     public static ModelGraph ReadFile(string path, ModelLoadLimits? limits = null)
     {
-        limits ??= ModelLoadLimits.Default;
-        byte[] data;
+        var ctx = new ModelLoadContext(path, limits ?? ModelLoadLimits.Default);
+        ModelProto proto;
         try
         {
             var info = new FileInfo(path);
             if (!info.Exists)
                 throw new ModelFormatException(path, Directory.Exists(path) ? "is a directory, not a model file" : "file not found");
-            if (info.Length > limits.MaxFileBytes)
-                throw new ModelFormatException(path, $"file is {info.Length} bytes, more than the limit of {limits.MaxFileBytes}");
-            data = File.ReadAllBytes(path);
+            if (info.Length > ctx.Limits.MaxFileBytes)
+                throw new ModelFormatException(path, $"file is {info.Length} bytes, more than the limit of {ctx.Limits.MaxFileBytes}");
+            if (info.Length == 0)
+                throw ctx.Fail("empty file, not an ONNX model");
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
+            proto = Parse(() => ModelProto.Parser.ParseFrom(stream), ctx);
         }
         catch (ModelFormatException) { throw; }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException or System.Security.SecurityException)
         {
             throw new ModelFormatException(path, $"cannot read file: {e.Message}", inner: e);
         }
-        return ReadBytes(data, path, limits);
+        return ConvertChecked(proto, ctx);
     }
 
     /// <summary>Reads a model from memory; <paramref name="sourceName"/> is used in messages and as <see cref="ModelGraph.SourcePath"/>.</summary>
@@ -66,22 +72,29 @@ public static class OnnxModelReader
             throw ctx.Fail($"model is {data.LongLength} bytes, more than the limit of {ctx.Limits.MaxFileBytes}");
         if (data.Length == 0)
             throw ctx.Fail("empty file, not an ONNX model");
+        var proto = Parse(() => ModelProto.Parser.ParseFrom(data), ctx);
+        return ConvertChecked(proto, ctx);
+    }
 
-        ModelProto proto;
+    private static ModelProto Parse(Func<ModelProto> parse, ModelLoadContext ctx)
+    {
         try
         {
-            proto = ModelProto.Parser.ParseFrom(data);
+            return parse();
         }
         catch (InvalidProtocolBufferException e)
         {
             throw ctx.Fail($"not an ONNX model or truncated file ({e.Message})", inner: e);
         }
-        catch (Exception e) when (e is not OutOfMemoryException)
+        catch (Exception e) when (e is not OutOfMemoryException and not IOException and not UnauthorizedAccessException)
         {
             // Anything else the protobuf layer throws (e.g. a text decoding failure) is still malformed input.
             throw ctx.Fail($"not an ONNX model or truncated file ({e.GetType().Name}: {e.Message})", inner: e);
         }
+    }
 
+    private static ModelGraph ConvertChecked(ModelProto proto, ModelLoadContext ctx)
+    {
         try
         {
             return Convert(proto, ctx);

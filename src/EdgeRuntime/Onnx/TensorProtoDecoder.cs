@@ -94,6 +94,12 @@ internal static class TensorProtoDecoder
         }
 
         ctx.TotalConstantBytes += storedBytes;
+        // raw_data already in the stored form (little-endian, not float16 or bool): the tensor takes over the array the
+        // protobuf parser allocated for this field instead of copying it, so a model's weights are not held twice while
+        // it loads. That array belongs to this message alone, and constants are never written.
+        if (rawLength > 0 && fileType == storedType && fileType != TensorElementType.Bool && BitConverter.IsLittleEndian
+            && MemoryMarshal.TryGetArray(proto.RawData.Memory, out var segment) && segment.Offset == 0 && segment.Array!.Length == rawLength)
+            return new Tensor(storedType, shape, segment.Array);
         var tensor = new Tensor(storedType, shape);
         if (rawLength > 0) FillFromRaw(tensor, fileType, proto.RawData.Span);
         else FillFromTyped(tensor, fileType, proto, label, Fail);

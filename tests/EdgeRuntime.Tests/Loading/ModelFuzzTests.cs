@@ -64,6 +64,44 @@ public class ModelFuzzTests(ITestOutputHelper output)
         Assert.Equal(count, stats.Loaded + stats.Rejected);
     }
 
+    /// <summary>
+    /// The same kind of mutants read from files: <see cref="OnnxModelReader.ReadFile"/> parses a stream (it does not
+    /// read the file into memory first), and must keep the reader's contract: only ModelFormatException, naming the
+    /// file, no hang, allocation in proportion to the file. Unmutated, it reads the same graph as ReadBytes.
+    /// </summary>
+    [Theory]
+    [InlineData(RealModelLoadingTests.Mnist, 121)]
+    [InlineData(RealModelLoadingTests.MobileNetQuant, 232)]
+    public void MutatedModelFiles_ReadAsStreams_OnlyModelFormatException(string model, int seed)
+    {
+        var original = File.ReadAllBytes(SharedData.Path(model));
+        var path = Path.Combine(Path.GetTempPath(), $"edgeruntime-fuzz-{Guid.NewGuid():N}.onnx");
+        try
+        {
+            File.WriteAllBytes(path, original);
+            var fromFile = OnnxModelReader.ReadFile(path);
+            var fromBytes = OnnxModelReader.ReadBytes(original, path);
+            Assert.Equal(fromBytes.Initializers.Keys.Order(), fromFile.Initializers.Keys.Order());
+            foreach (var (name, tensor) in fromBytes.Initializers)
+            {
+                Assert.Equal(tensor.ElementType, fromFile.Initializers[name].ElementType);
+                Assert.Equal(tensor.Shape, fromFile.Initializers[name].Shape);
+                Assert.True(tensor.Bytes.SequenceEqual(fromFile.Initializers[name].Bytes), $"initializer {name} differs");
+            }
+            Assert.Equal(fromBytes.Nodes.Count, fromFile.Nodes.Count);
+
+            int count = Math.Max(1, MutantsPerModel / 4);
+            var stats = Run(original, path, seed + SeedOffset, count, (bytes, name) =>
+            {
+                File.WriteAllBytes(name, bytes);
+                GraphTopology.Sort(OnnxModelReader.ReadFile(name));
+            });
+            output.WriteLine($"{model} as files (seed {seed + SeedOffset}): {stats.Loaded} loaded, {stats.Rejected} rejected; slowest {stats.Slowest.TotalMilliseconds:F0} ms");
+            Assert.Equal(count, stats.Loaded + stats.Rejected);
+        }
+        finally { File.Delete(path); }
+    }
+
     internal sealed record FuzzStats(int Loaded, int Rejected, TimeSpan Slowest, long MostAllocated, Dictionary<string, int> Problems, TimeSpan TotalLoadTime);
 
     /// <summary>
