@@ -34,8 +34,9 @@ internal sealed class ExecutionPlan
     /// <summary>Constant tensors still held by name: initializers and folded values that some step reads at run time.</summary>
     public required IReadOnlyDictionary<string, Tensor> Constants { get; init; }
     /// <summary>
-    /// Constants released after planning (their shapes stay in <see cref="ValueInfos"/>): weights the kernels packed at
-    /// load (<see cref="Ops.IPacksConstantInputs"/>), and constants no step reads. Their steps' inputs are null.
+    /// Constants released during planning, each once its last reader was bound (their shapes stay in
+    /// <see cref="ValueInfos"/>): weights the kernels packed (<see cref="Ops.IPacksConstantInputs"/>), inputs of nodes
+    /// folded at load, and constants no node reads. The steps' inputs for them are null.
     /// </summary>
     public IReadOnlySet<string> ReleasedConstants { get; init; } = new HashSet<string>();
     /// <summary>Number of nodes evaluated at load because all their inputs were constant.</summary>
