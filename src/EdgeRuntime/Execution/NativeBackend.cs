@@ -33,20 +33,6 @@ internal sealed class NativeBackend : IInferenceBackend
 
     public IReadOnlyList<Tensor> Run(ReadOnlySpan<Tensor> inputs)
     {
-        // Wakes blocked workers before the input copy, so they are polling by the first parallel layer.
-        _workers.BeginBurst();
-        try
-        {
-            return RunInBurst(inputs);
-        }
-        finally
-        {
-            _workers.EndBurst();
-        }
-    }
-
-    private IReadOnlyList<Tensor> RunInBurst(ReadOnlySpan<Tensor> inputs)
-    {
         for (int i = 0; i < inputs.Length; i++)
         {
             var target = _plan.InputTensors[i];

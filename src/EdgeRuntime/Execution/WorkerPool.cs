@@ -18,7 +18,8 @@ internal interface IParallelWork
 /// for the configured spin window, then block. A blocked thread is slow to wake: on this project's 2-vCPU KVM test
 /// machine the median wake-up measured 0.5–1.7 ms, longer than most layers, so a worker that fell asleep inside an
 /// inference missed the following layers. <see cref="BeginBurst"/> also wakes blocked workers at once, so they are
-/// on their way while the first steps (input copy, transposes) run.
+/// on their way while the first, single-threaded steps (an input transpose, say) run. <see cref="ExecutionPlan"/> brackets each
+/// run with a burst.
 /// </para>
 /// </summary>
 internal sealed class WorkerPool : IDisposable
