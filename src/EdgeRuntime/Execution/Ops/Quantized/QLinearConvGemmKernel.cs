@@ -37,6 +37,9 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelV
     /// </summary>
     private const int ChannelRangeQuantum = 12;
 
+    /// <summary>Output pixels in one 64-byte cache line of an NCHW int8 channel row.</summary>
+    private const int OutputLinePixels = 64;
+
     /// <summary>
     /// Fewest output channels per range: every range packs all of B again, which for ranges of 12 channels made
     /// MobileNetV2's 14×14 projections (96 × 576 × 196) cost 60% more in all, so that 2 threads were no faster.
@@ -146,6 +149,9 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelV
                 ranges = Math.Max(1, Math.Min((want + units * tiles - 1) / (units * tiles), mPerGroup / MinChannelsPerRange));
             if (units * tiles * ranges < want)
                 tile = Math.Max(16, ((pixels * units * ranges + want - 1) / want + 15) / 16 * 16);
+            // Tiles of whole 64-byte lines of every NCHW output channel row, so that two threads never write the same
+            // line (measured 1% faster over MobileNetV2 at 2 threads, where 1568-pixel tiles split lines).
+            if (tile >= 2 * OutputLinePixels && tile < pixels) tile = (tile + OutputLinePixels - 1) / OutputLinePixels * OutputLinePixels;
         }
         _tile = Math.Min(pixels, tile);
         _tilesPerGroup = (pixels + _tile - 1) / _tile;
