@@ -69,7 +69,8 @@ internal static class BenchCommand
 
         int threads = s.Threads > 0 ? s.Threads : Environment.ProcessorCount;
         bool wantNative = s.Backends != BenchBackends.Ort, wantOrt = s.Backends != BenchBackends.Native;
-        // Two engines sharing the cores: neither may keep idle threads spinning into the other's runs (both block instead).
+        // Two engines sharing the cores: both spin within their own runs and neither keeps idle threads spinning into
+        // the other's (both block between runs).
         bool spin = !(wantNative && wantOrt);
         using var native = wantNative ? EdgeModel.Load(s.ModelPath, new EdgeModelOptions { Backend = BackendKind.Native, Threads = threads, AllowSpinning = spin }) : null;
         using var ort = wantOrt ? EdgeModel.Load(s.ModelPath, new EdgeModelOptions { Backend = BackendKind.Ort, Threads = threads, AllowSpinning = spin }) : null;
@@ -363,7 +364,7 @@ internal static class BenchCommand
         if (r.Plan != null) memory.Add($"native weights {InspectCommand.Bytes(r.Plan.ConstantBytes)}, activation arena {InspectCommand.Bytes(r.Plan.ArenaBytes)}");
         if (r.PeakRss is { } rss) memory.Add($"peak RSS {InspectCommand.Bytes(rss)}");
         if (memory.Count > 0) o.WriteLine($"Memory     {string.Join("; ", memory)}");
-        o.WriteLine($"Runs       {r.Settings.Runs} measured after {r.WarmupRuns} warm-up{(r.Native != null && r.Ort != null ? ", native and onnxruntime interleaved (idle threads of both block, no spinning)" : "")}");
+        o.WriteLine($"Runs       {r.Settings.Runs} measured after {r.WarmupRuns} warm-up{(r.Native != null && r.Ort != null ? ", native and onnxruntime interleaved (threads of both spin within a run and block between runs)" : "")}");
         o.WriteLine($"  {"engine",-12} {"median ms",10} {"p90 ms",10} {"min ms",10} {"mean ms",10}");
         void Row(string name, LatencyStats st) =>
             o.WriteLine($"  {name,-12} {st.MedianMs.ToString("0.000", inv),10} {st.P90Ms.ToString("0.000", inv),10} {st.MinMs.ToString("0.000", inv),10} {st.MeanMs.ToString("0.000", inv),10}");

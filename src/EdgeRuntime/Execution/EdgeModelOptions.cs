@@ -33,10 +33,11 @@ public sealed class EdgeModelOptions
     public Kernels.Common.IsaPath? Isa { get; init; }
 
     /// <summary>
-    /// Whether idle worker threads spin briefly before blocking (default true: lower latency between layers and
-    /// frames). Applies to EdgeRuntime's worker pool and to ONNX Runtime's intra-op pool
-    /// (<c>session.intra_op.allow_spinning</c>). Turn it off when two engines share the cores, as in
-    /// <c>edgerun bench --backend both</c>, so one engine's spinning threads do not slow the other's runs.
+    /// Whether idle worker threads keep spinning for a while after a run (default true: lower latency when runs follow
+    /// each other closely). Within a run threads always spin, in EdgeRuntime's worker pool and in ONNX Runtime's intra-op
+    /// pool alike; with false both stop when the run returns (ONNX Runtime: <c>session.force_spinning_stop</c>). Turn it
+    /// off when two engines share the cores, as in <c>edgerun bench --backend both</c>, so one engine's idle threads do
+    /// not take cores from the other's runs.
     /// </summary>
     public bool AllowSpinning { get; init; } = true;
 
