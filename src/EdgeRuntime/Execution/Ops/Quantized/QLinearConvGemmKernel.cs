@@ -68,6 +68,8 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelV
     private readonly bool _fused;                 // QGemm.MultiplyRequantize: weight zero points folded into packed A
     private readonly bool _matrixVector;          // one output pixel (dense layers): QGemm.MultiplyVectorRequantize
     private readonly int _tile, _tilesPerGroup;
+    /// <summary>Pixels the tile boundaries fall on when split for threads (<see cref="BalancedTiles"/>); 0 for fixed tiles.</summary>
+    private readonly int _tileUnit;
     private readonly int _channelRanges, _channelsPerRange; // output channels of a group split into ranges of _channelsPerRange (last may be shorter)
     private readonly WorkerScratch[] _scratch;
     private Tensor? _x, _y;
@@ -157,6 +159,8 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelV
         _tilesPerGroup = (pixels + _tile - 1) / _tile;
         _channelsPerRange = ranges == 1 ? mPerGroup : (mPerGroup / ranges + ChannelRangeQuantum - 1) / ChannelRangeQuantum * ChannelRangeQuantum;
         _channelRanges = (mPerGroup + _channelsPerRange - 1) / _channelsPerRange;
+        if (threads > 1 && _workers != null)
+            (_tilesPerGroup, _tileUnit, _tile) = BalancedTiles(pixels, _tile, threads, g.Batch * g.Group * _channelRanges);
 
         // The fused path subtracts the weight zero points in the packed weights (Σ x'(w' - wz') needs no column
         // sums of x'); the bias above is the same either way. The scalar path keeps the unfused definition.
@@ -193,6 +197,30 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelV
                 ? new WorkerScratch(_direct ? 0 : k * _tile, 0, 0, _matrixVector ? QGemm.MatrixVectorScratchLength(isa, k) : QGemm.FusedScratchLength(isa, mPerGroup, _tile, k))
                 : new WorkerScratch(_direct ? 0 : k * _tile, mPerGroup * _tile, anyWeightZeroPoint ? _tile : 0,
                     QGemm.ScratchLength(isa, mPerGroup, _tile, k));
+    }
+
+    /// <summary>
+    /// Splits <paramref name="pixels"/> for threads into tiles of equal size to a unit (16 pixels, or a 64-byte output
+    /// line when the tile spans two or more), so that no thread runs a tile more than the others: 784 pixels in 7
+    /// tiles of 112 had one thread run 4 tiles and the other 3. The count grows from ⌈pixels/tile⌉ until the items of
+    /// a run (tiles × <paramref name="otherItems"/>) are a multiple of the threads, where the units allow.
+    /// </summary>
+    /// <returns>The tiles, the unit, and the longest tile (at most <paramref name="tile"/>), which sizes the scratch.</returns>
+    internal static (int Tiles, int Unit, int LongestTile) BalancedTiles(int pixels, int tile, int threads, int otherItems)
+    {
+        int unit = tile >= 2 * OutputLinePixels && tile % OutputLinePixels == 0 ? OutputLinePixels : 16;
+        int units = (pixels + unit - 1) / unit;
+        int tiles = (pixels + tile - 1) / tile;
+        while ((long)otherItems * tiles % threads != 0 && tiles < units) tiles++;
+        return (tiles, unit, Math.Min(pixels, (units + tiles - 1) / tiles * unit));
+    }
+
+    /// <summary>First pixel and length of tile <paramref name="index"/>: units [index·U/T, (index+1)·U/T) of the U units.</summary>
+    internal static (int First, int Length) BalancedTile(int index, int pixels, int tiles, int unit)
+    {
+        int units = (pixels + unit - 1) / unit;
+        int first = (int)((long)index * units / tiles) * unit;
+        return (first, Math.Min(pixels, (int)((long)(index + 1) * units / tiles) * unit) - first);
     }
 
     /// <inheritdoc/>
@@ -235,8 +263,13 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelV
         int pixels = g.OutputPixels, k = g.ReductionLength;
         int mRange = Math.Min(_channelsPerRange, g.OutChannelsPerGroup - range * _channelsPerRange);
         var packedWeights = _packedWeights[group * _channelRanges + range];
-        int firstPixel = tileIndex * _tile;
-        int length = Math.Min(_tile, pixels - firstPixel);
+        int firstPixel, length;
+        if (_tileUnit == 0)
+        {
+            firstPixel = tileIndex * _tile;
+            length = Math.Min(_tile, pixels - firstPixel);
+        }
+        else (firstPixel, length) = BalancedTile(tileIndex, pixels, _tilesPerGroup, _tileUnit);
         var s = _scratch[worker];
 
         int planeSize = g.InHeight * g.InWidth;
