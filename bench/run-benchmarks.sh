@@ -95,7 +95,9 @@ host_section() {
     echo
     echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(revision), CPU: $cpu ($(nproc) cores visible), .NET $(dotnet --version), ONNX Runtime 1.31.1 (NuGet)."
     echo "Synthetic seeded input; $runs measured runs per engine after $warmup warm-up runs, native and ONNX Runtime"
-    echo "alternating run by run in one process (ORT: full graph optimizations, same intra-op thread count)."
+    echo "alternating run by run in one process (ORT: full graph optimizations, same intra-op thread count). Both engines'"
+    echo "threads spin within a run and block between runs (ORT: \`session.force_spinning_stop\`), so neither engine's idle"
+    echo "threads take a core from the other's runs and neither pays a thread wake-up per op."
     echo "Latency of \`EdgeModel.Run\` including input copy/conversion. Ratio = native median / ORT median (below 1: native is faster)."
     echo "The machine is shared (other builds run on it): compare within a row, not across runs. The fastest-run ratio"
     echo "(native fastest / ORT fastest) shows what each engine does when the host leaves it alone; the target is on medians."
