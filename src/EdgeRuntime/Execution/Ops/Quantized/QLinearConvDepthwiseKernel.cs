@@ -11,8 +11,11 @@ namespace EdgeRuntime.Execution.Ops.Quantized;
 /// </summary>
 internal sealed class QLinearConvDepthwiseKernel : IOpKernel, IParallelWork, IKernelVariant, IPacksConstantInputs
 {
-    /// <summary>Layers with fewer multiply-accumulates (about 25 µs of one core) run on the calling thread alone.</summary>
-    private const long MinParallelMacs = 250_000;
+    /// <summary>
+    /// Layers with fewer multiply-accumulates (about 8 µs of one x86 core) run on the calling thread alone; see
+    /// QLinearConvGemmKernel's threshold, lowered with this one (from 250 000).
+    /// </summary>
+    private const long MinParallelMacs = 100_000;
 
     private readonly DepthwiseConvGeometry _g;
     private readonly int _batch;
