@@ -28,8 +28,8 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelV
     /// <summary>
     /// Layers with fewer multiply-accumulates (about 8 µs of one x86 core, several times that on a Pi) run on the
     /// calling thread alone: sharing them costs about as much as it would save. Lowered from 1 M with the depthwise
-    /// threshold: at 2 threads MobileNetV1 0.25/0.5/0.75 ran 1–13%, 2–5% and 1–3% faster (three in-process A/B runs
-    /// each), and no MobileNetV2 layer is affected.
+    /// threshold: at 2 threads MobileNetV1 0.5 and 0.75 ran 4–7% and 3% faster, 0.25 the same within noise (three
+    /// in-process A/B runs each, alternating which goes first); no MobileNetV2 layer is affected.
     /// </summary>
     private const long MinParallelMacs = 400_000;
 
