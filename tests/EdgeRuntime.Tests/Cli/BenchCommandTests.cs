@@ -167,3 +167,30 @@ public sealed class BenchCommandTests
         if (OperatingSystem.IsLinux()) Assert.True(BenchCommand.PeakRssBytes() > 1_000_000);
     }
 }
+
+/// <summary>
+/// What edgerun's runtime configuration does for the memory a model load leaves behind: with the GC compacting the
+/// large object heap (System.GC.ConserveMemory in EdgeRuntime.csproj), loading float ResNet18 (64 MB of weights,
+/// allocated raw and then packed) peaks lower than with it turned off for the same process.
+/// </summary>
+public sealed class LoadFootprintTests
+{
+    private static long PeakRss(IReadOnlyDictionary<string, string?> environment)
+    {
+        var r = EdgerunProcess.RunWithEnvironment(environment, "bench", "--model", SharedData.ResNet18Model(), "--backend", "native",
+            "--threads", "1", "--warmup", "0", "--runs", "1", "--json");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        using var doc = JsonDocument.Parse(r.StdOut);
+        return doc.RootElement.GetProperty("peak_rss_bytes").GetInt64();
+    }
+
+    [Fact]
+    public void Loading_a_large_float_model_peaks_lower_with_the_large_object_heap_compacted()
+    {
+        long configured = PeakRss(new Dictionary<string, string?>());
+        long turnedOff = PeakRss(new Dictionary<string, string?> { ["DOTNET_GCConserveMemory"] = "0" });
+        // Measured: 193-207 MB against 240-264 MB (JIT build), 180 against 215 MB (Native AOT).
+        Assert.True(configured < turnedOff - 15_000_000,
+            $"peak RSS {configured / 1e6:F0} MB as configured, {turnedOff / 1e6:F0} MB with ConserveMemory=0");
+    }
+}
