@@ -9,7 +9,7 @@ namespace EdgeRuntime.Tests.Session;
 
 /// <summary>Runs alone, so that no other test's engine threads start while one is being measured.</summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class ProcessCpuCollection
+public sealed class EngineThreadCpuCollection
 {
     public const string Name = "engine threads' CPU time";
 }
@@ -19,7 +19,7 @@ public sealed class ProcessCpuCollection
 /// false they stop when it returns. <c>edgerun bench --backend both</c> relies on it for a fair comparison: an engine
 /// whose threads block between ops (ONNX Runtime's <c>allow_spinning=0</c>) loses most of its second thread.
 /// </summary>
-[Collection(ProcessCpuCollection.Name)]
+[Collection(EngineThreadCpuCollection.Name)]
 public sealed class SpinningTests
 {
     private const string MobileNetV2 = "models/converted/mobilenet_v2_1.0_224_quant.onnx";
