@@ -85,6 +85,26 @@ public sealed class WarmRunTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// More threads than cores, and counts that divide no layer's tiles evenly, on the process's own path: every layer
+    /// is split into a different set of tiles and channel ranges, and the bytes must not change.
+    /// </summary>
+    [Theory]
+    [InlineData("models/converted/mobilenet_v2_1.0_224_quant.onnx")]
+    [InlineData("models/converted/mobilenet_v1_0.5_160_quant.onnx")]
+    public void Results_are_identical_for_thread_counts_beyond_the_cores(string relative)
+    {
+        var path = SharedData.Path(relative);
+        byte[]? expected = null;
+        foreach (var threads in new[] { 1, 4, 5, 7 })
+        {
+            using var model = EdgeModel.Load(path, new EdgeModelOptions { Backend = BackendKind.Native, Threads = threads });
+            var actual = model.Run(SyntheticInput(model))[0].Bytes.ToArray();
+            expected ??= actual;
+            Assert.True(expected.AsSpan().SequenceEqual(actual), $"{threads} threads differ from 1");
+        }
+    }
+
+    /// <summary>
     /// The raw weights are not kept beside their packed copies: after a native load every initializer the kernels
     /// packed (or no step reads) is unreachable, so only the small constants read at run time (depthwise and Add
     /// biases, say) stay. Checked with weak references to the tensors the reader produced, after a full collection.
