@@ -61,8 +61,7 @@ internal static class GraphPlanner
         foreach (var node in order)
             foreach (var name in node.Inputs)
                 if (name.Length > 0) uses[name] = uses.GetValueOrDefault(name) + 1;
-        var graphOutputs = new HashSet<string>(graph.Outputs.Select(o => o.Name));
-        var readAtRun = new HashSet<string>(graphOutputs);
+        var readAtRun = new HashSet<string>(graph.Outputs.Select(o => o.Name)); // graph outputs are always kept
         var released = new HashSet<string>();
         void Release(string name)
         {

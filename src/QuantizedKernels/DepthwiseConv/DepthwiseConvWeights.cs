@@ -88,8 +88,9 @@ public sealed class DepthwiseConvWeights
         packedFor = isa;
         values = weights[..(channels * taps)].ToArray();
         Sums = new int[channels];
-        bool avx2 = isa is null or IsaPath.Avx2 or IsaPath.AvxVnni or IsaPath.Avx512Vnni;
-        bool neon = isa is null or IsaPath.Neon or IsaPath.NeonDot, dot = isa is null or IsaPath.NeonDot;
+        // Every form for every path, or the forms of isa's family (the same mapping Serves checks).
+        bool avx2 = isa is not { } one || Family(one) == IsaPath.Avx2;
+        bool neon = isa is not { } arm || Family(arm) == IsaPath.Neon, dot = isa is null or IsaPath.NeonDot;
         int pairsPerRow = (g.KernelWidth + 1) / 2;
         Avx2PairsPerChannel = g.KernelHeight * pairsPerRow;
         Avx2Pairs = avx2 ? new int[checked(channels * Avx2PairsPerChannel)] : [];
