@@ -100,6 +100,9 @@ internal sealed class WorkerPool : IDisposable
 
     private bool InBurst => Volatile.Read(ref _bursts) > 0;
 
+    /// <summary>Whether a polling thread takes another round: always in a burst, else for the spin window (rounds counted outside bursts).</summary>
+    private bool KeepPolling(ref int round) => InBurst || round++ < _spinRounds;
+
     /// <summary>How many times an idle worker has blocked waiting for work (for tests of the burst behaviour).</summary>
     internal long BlockedWaits
     {
@@ -131,8 +134,7 @@ internal sealed class WorkerPool : IDisposable
         // The run is over when every item is done, whether or not a sleeping worker woke up to help: waiting for the
         // workers themselves would add a thread wake-up (tens of microseconds or more on a busy machine) to every layer.
         // In a burst the wait is bounded by one item, which a worker is executing now: poll until it is done.
-        for (int i = 0; (i < _spinRounds || InBurst) && Volatile.Read(ref _completed) < itemCount; i = Math.Min(i + 1, _spinRounds))
-            Thread.SpinWait(20);
+        for (int round = 0; Volatile.Read(ref _completed) < itemCount && KeepPolling(ref round);) Thread.SpinWait(20);
         lock (_gate)
         {
             while (_completed < itemCount) Monitor.Wait(_gate);
@@ -147,7 +149,7 @@ internal sealed class WorkerPool : IDisposable
         while (true)
         {
             // Poll for a new run: without limit in a burst, else for the spin window.
-            for (int i = 0; (i < _spinRounds || InBurst) && Volatile.Read(ref _generation) == seen && !Volatile.Read(ref _disposed); i = Math.Min(i + 1, _spinRounds))
+            for (int round = 0; Volatile.Read(ref _generation) == seen && !Volatile.Read(ref _disposed) && KeepPolling(ref round);)
                 Thread.SpinWait(20);
             IParallelWork? work;
             int itemCount, run;
