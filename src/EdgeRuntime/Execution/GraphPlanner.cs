@@ -63,11 +63,13 @@ internal static class GraphPlanner
                 if (name.Length > 0) uses[name] = uses.GetValueOrDefault(name) + 1;
         var readAtRun = new HashSet<string>(graph.Outputs.Select(o => o.Name)); // graph outputs are always kept
         var released = new HashSet<string>();
+        var collections = new LoadCollections();
         void Release(string name)
         {
-            if (readAtRun.Contains(name) || !constants.Remove(name)) return;
+            if (readAtRun.Contains(name) || !constants.Remove(name, out var tensor)) return;
             graph.Initializers.Remove(name);
             released.Add(name);
+            collections.Released(tensor.ByteLength);
         }
         foreach (var name in constants.Keys.ToList())
             if (!uses.ContainsKey(name)) Release(name); // read by no node (an initializer a graph pass replaced, say)

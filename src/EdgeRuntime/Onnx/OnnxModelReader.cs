@@ -35,7 +35,8 @@ public static class OnnxModelReader
 
     /// <summary>
     /// Reads the model at <paramref name="path"/>; its size is checked against the limit before reading. The file is
-    /// parsed as a stream, so its bytes are not held in memory beside the tensors decoded from them.
+    /// parsed through one 64 KiB window (<see cref="FileWindowSequence"/>), so its bytes are not held in memory beside
+    /// the tensors decoded from them, and each tensor's bytes are allocated once, at their size.
     /// </summary>
     /// <exception cref="ModelFormatException">Missing, unreadable, oversized, not ONNX, or structurally invalid.</exception>
     public static ModelGraph ReadFile(string path, ModelLoadLimits? limits = null)
@@ -51,8 +52,10 @@ public static class OnnxModelReader
                 throw new ModelFormatException(path, $"file is {info.Length} bytes, more than the limit of {ctx.Limits.MaxFileBytes}");
             if (info.Length == 0)
                 throw ctx.Fail("empty file, not an ONNX model");
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
-            proto = Parse(() => ModelProto.Parser.ParseFrom(stream), ctx);
+            if (info.Length > int.MaxValue)
+                throw ctx.Fail($"file is {info.Length} bytes; protobuf, and so ONNX without external data, stops at 2 GiB");
+            using var file = new FileWindowSequence(path, info.Length);
+            proto = Parse(() => ModelProto.Parser.ParseFrom(file.Sequence), ctx);
         }
         catch (ModelFormatException) { throw; }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException or System.Security.SecurityException)
@@ -166,15 +169,25 @@ public static class OnnxModelReader
 
     private static string NormalizeDomain(string domain) => domain == "ai.onnx" ? "" : domain;
 
+    /// <summary>Stands in for an initializer once decoded; nothing reads the parsed initializers again.</summary>
+    private static readonly TensorProto DecodedInitializer = new();
+
     private static void ReadInitializers(GraphProto g, ModelGraph graph, ModelLoadContext ctx)
     {
-        foreach (var init in g.Initializer)
+        for (int i = 0; i < g.Initializer.Count; i++)
         {
+            var init = g.Initializer[i];
             if (init.Name.Length == 0)
                 throw ctx.Fail("an initializer has no name");
             if (graph.Initializers.ContainsKey(init.Name))
                 throw ctx.Fail($"duplicate initializer name '{init.Name}'");
-            graph.Initializers[init.Name] = TensorProtoDecoder.Decode(init, $"initializer '{init.Name}'", ctx);
+            var tensor = TensorProtoDecoder.Decode(init, $"initializer '{init.Name}'", ctx);
+            graph.Initializers[init.Name] = tensor;
+            // Values stored in a typed field (float_data, int64_data, ...) were copied: drop the parsed copy now rather
+            // than when the whole ModelProto goes, so a model's weights are not held twice until the read ends.
+            // (raw_data is mostly taken over by the tensor, not copied, so it is not counted as garbage.)
+            g.Initializer[i] = DecodedInitializer;
+            if (init.RawData.Length == 0) ctx.Collections.Released(tensor.ByteLength);
         }
     }
 

@@ -17,6 +17,9 @@ internal sealed class ModelLoadContext(string? file, ModelLoadLimits limits)
     /// <summary>Bytes of all constant tensors decoded so far (after float16 widening).</summary>
     public long TotalConstantBytes { get; set; }
 
+    /// <summary>Collects the weights the read leaves behind as it goes (see <see cref="LoadCollections"/>).</summary>
+    public LoadCollections Collections { get; } = new();
+
     /// <summary>An exception naming the file (and node, when given) and <paramref name="problem"/>.</summary>
     public ModelFormatException Fail(string problem, string? nodeName = null, string? opType = null, Exception? inner = null) =>
         new(File, problem, nodeName, opType, inner);

@@ -2,6 +2,7 @@ using System.Text.Json;
 using EdgeRuntime.Cli;
 using EdgeRuntime.Execution;
 using EdgeRuntime.Kernels.Common;
+using EdgeRuntime.Onnx;
 using EdgeRuntime.Tensors;
 using EdgeRuntime.Tests.Infrastructure;
 using Xunit;
@@ -169,28 +170,41 @@ public sealed class BenchCommandTests
 }
 
 /// <summary>
-/// What edgerun's runtime configuration does for the memory a model load leaves behind: with the GC compacting the
-/// large object heap (System.GC.ConserveMemory in EdgeRuntime.csproj), loading float ResNet18 (64 MB of weights,
-/// allocated raw and then packed) peaks lower than with it turned off for the same process.
+/// Peak memory of a load, as the issue asks: close to the packed weights plus the activation arena. Loading float
+/// ResNet18 (64 MB of weights, stored as typed float_data, decoded and then packed) must peak within the runtime's
+/// own footprint (edgerun on MNIST, 30 KB of weights) plus packed weights, arena and two collection thresholds of
+/// garbage (<see cref="LoadCollections.ThresholdBytes"/>: the read's, then the packing's), with 10 MB to spare.
 /// </summary>
 public sealed class LoadFootprintTests
 {
-    private static long PeakRss(IReadOnlyDictionary<string, string?> environment)
+    private static (long PeakRss, long Packed, long Arena) Bench(string model)
     {
-        var r = EdgerunProcess.RunWithEnvironment(environment, "bench", "--model", SharedData.ResNet18Model(), "--backend", "native",
-            "--threads", "1", "--warmup", "0", "--runs", "1", "--json");
+        var r = EdgerunProcess.Run("bench", "--model", model, "--backend", "native", "--threads", "1", "--warmup", "0", "--runs", "1", "--json");
         Assert.True(r.ExitCode == 0, r.StdErr);
         using var doc = JsonDocument.Parse(r.StdOut);
-        return doc.RootElement.GetProperty("peak_rss_bytes").GetInt64();
+        var root = doc.RootElement;
+        return (root.GetProperty("peak_rss_bytes").GetInt64(), root.GetProperty("packed_weight_bytes").GetInt64(), root.GetProperty("arena_bytes").GetInt64());
     }
 
     [Fact]
-    public void Loading_a_large_float_model_peaks_lower_with_the_large_object_heap_compacted()
+    public void Loading_a_large_float_model_peaks_near_its_packed_weights_and_arena()
     {
-        long configured = PeakRss(new Dictionary<string, string?>());
-        long turnedOff = PeakRss(new Dictionary<string, string?> { ["DOTNET_GCConserveMemory"] = "0" });
-        // Measured: 193-207 MB against 240-264 MB (JIT build), 180 against 215 MB (Native AOT).
-        Assert.True(configured < turnedOff - 15_000_000,
-            $"peak RSS {configured / 1e6:F0} MB as configured, {turnedOff / 1e6:F0} MB with ConserveMemory=0");
+        var runtime = Bench(SharedData.Path("models/winml/mnist.onnx"));
+        var resnet = Bench(SharedData.ResNet18Model());
+        long bound = runtime.PeakRss + resnet.Packed + resnet.Arena + 2 * LoadCollections.ThresholdBytes + 10_000_000;
+        // Measured: 133 MB against a bound of 151 (38 + 63.6 + 7.2 + 32 + 10). Before the windowed read and the load's
+        // collections it was 190-290 MB, depending on when the GC ran.
+        Assert.True(resnet.PeakRss <= bound,
+            $"ResNet18 peaked at {resnet.PeakRss / 1e6:F1} MB; runtime alone {runtime.PeakRss / 1e6:F1} MB, packed weights {resnet.Packed / 1e6:F1} MB, arena {resnet.Arena / 1e6:F1} MB: bound {bound / 1e6:F1} MB");
+    }
+
+    /// <summary>edgerun ships with the GC compacting a fragmented heap (EdgeRuntime.csproj): MobileNetV2 peaks at 56 MB
+    /// with it and 65 MB without (measured, not asserted: the gap is the GC's heuristics).</summary>
+    [Fact]
+    public void Edgerun_ships_with_memory_conservation_configured()
+    {
+        var config = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "edgerun.runtimeconfig.json"));
+        using var doc = JsonDocument.Parse(config);
+        Assert.Equal(7, doc.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties").GetProperty("System.GC.ConserveMemory").GetInt32());
     }
 }

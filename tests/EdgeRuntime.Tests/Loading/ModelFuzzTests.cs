@@ -65,14 +65,15 @@ public class ModelFuzzTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// The same kind of mutants read from files: <see cref="OnnxModelReader.ReadFile"/> parses a stream (it does not
-    /// read the file into memory first), and must keep the reader's contract: only ModelFormatException, naming the
-    /// file, no hang, allocation in proportion to the file. Unmutated, it reads the same graph as ReadBytes.
+    /// The same kind of mutants read from files: <see cref="OnnxModelReader.ReadFile"/> parses through one 64 KiB window
+    /// (<see cref="FileWindowSequence"/>; it does not read the file into memory first), and must keep the reader's
+    /// contract: only ModelFormatException, naming the file, no hang, allocation in proportion to the file. Unmutated,
+    /// it reads the same graph as ReadBytes.
     /// </summary>
     [Theory]
     [InlineData(RealModelLoadingTests.Mnist, 121)]
     [InlineData(RealModelLoadingTests.MobileNetQuant, 232)]
-    public void MutatedModelFiles_ReadAsStreams_OnlyModelFormatException(string model, int seed)
+    public void MutatedModelFiles_ReadThroughFileWindows_OnlyModelFormatException(string model, int seed)
     {
         var original = File.ReadAllBytes(SharedData.Path(model));
         var path = Path.Combine(Path.GetTempPath(), $"edgeruntime-fuzz-{Guid.NewGuid():N}.onnx");
