@@ -7,11 +7,12 @@ namespace EdgeRuntime.Onnx;
 /// <remarks>
 /// A load leaves large arrays behind in two bursts: the parsed protobuf copies of weights stored in typed fields
 /// (<c>float_data</c>, as in ML.NET's ResNet18) once they are decoded, and the raw weights each kernel packed once it
-/// is bound. Left to its heuristics the GC reclaimed them late or not at all before the next large allocation, and the
-/// peak RSS of loading float ResNet18 varied from 190 to 290 MB over identical runs; with these collections it is
-/// about 138 MB every time (see README, "Memory"). A collection runs only once 16 MB have become garbage, so small
-/// int8 models (MobileNetV2: 3.5 MB of weights) never trigger one. Each is non-compacting: the freed space is reused
-/// by the packed weights allocated next, and compacting them gained 1 MB for 10-30 ms more load time.
+/// is bound. Left to its heuristics the GC reclaimed them late or not at all before the next large allocation: the
+/// peak RSS of loading float ResNet18 was 190-234 MB as configured and 236-290 MB with ConserveMemory off, over
+/// identical runs here and in CI. With these collections (and <see cref="FileWindowSequence"/>) it is 130-133 MB in
+/// every run (139 with ConserveMemory off); without them, 155 and 209 MB. A collection runs only once 16 MB have
+/// become garbage, so small int8 models (MobileNetV2: 3.5 MB of weights) never trigger one. Each is non-compacting:
+/// the freed space is reused by the packed weights allocated next; compacting gained about 1 MB (one run each).
 /// </remarks>
 internal sealed class LoadCollections
 {

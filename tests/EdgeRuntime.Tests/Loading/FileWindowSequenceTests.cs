@@ -100,3 +100,23 @@ public sealed class FileWindowSequenceTests : IDisposable
         return list;
     }
 }
+
+/// <summary>When a load collects: once per <see cref="LoadCollections.ThresholdBytes"/> of garbage, counted afresh after each.</summary>
+public sealed class LoadCollectionsTests
+{
+    [Fact]
+    public void Collects_once_per_threshold_of_released_bytes()
+    {
+        var collections = new LoadCollections();
+        int gen2 = GC.CollectionCount(2);
+        collections.Released(LoadCollections.ThresholdBytes - 1);
+        Assert.Equal(0, collections.Count);
+        collections.Released(1);
+        Assert.Equal(1, collections.Count);
+        Assert.True(GC.CollectionCount(2) > gen2, "a full collection ran");
+        collections.Released(LoadCollections.ThresholdBytes / 2);
+        Assert.Equal(1, collections.Count); // the count restarted after the collection
+        collections.Released(3 * LoadCollections.ThresholdBytes);
+        Assert.Equal(2, collections.Count);
+    }
+}
