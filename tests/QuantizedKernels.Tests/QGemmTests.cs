@@ -272,8 +272,46 @@ public sealed class QGemmTests(ITestOutputHelper output)
         var expected = new byte[m * n];
         QGemm.MultiplyRequantize(IsaPath.Scalar, m, n, k, PackScalar(a, m, k, offsets), b, n, bias, multipliers, 3, -128, 127, expected, n, []);
         Assert.Equal(expected, narrow);
-        int minimum = Math.Min(QGemm.FusedScratchLength(isa, m, n, k), QGemm.FusedScratchLength(isa, m, 65, k));
+        // AVX2 accepts down to one 16-column panel (QGemm.ScratchLength), running panel by panel.
+        int minimum = isa == IsaPath.Avx2 ? QGemm.ScratchLength(isa, m, n, k) : Math.Min(QGemm.FusedScratchLength(isa, m, n, k), QGemm.FusedScratchLength(isa, m, 65, k));
+        if (isa == IsaPath.Avx2) Assert.Equal(expected, Run(minimum));
         if (minimum > 0) Assert.Throws<ArgumentException>(() => Run(minimum - 1));
+    }
+
+    /// <summary>
+    /// Wide B on AVX2 runs in chunks of up to four 16-column panels, as many as the scratch holds: whatever the scratch
+    /// (one panel's worth, the documented length, or room for more than four), with partial last chunks, partial last
+    /// panels and 1–2-column vector tails, both packed formats give the scalar definition's bytes.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void MultiplyRequantize_WideB_AnyChunking_GivesScalarBytes(bool trainedLike)
+    {
+        if (Skip(IsaPath.Avx2)) return;
+        var random = new Random(trainedLike ? 11 : 12);
+        foreach (int k in new[] { 16, 40, 384, 600 })
+            foreach (int n in new[] { 65, 100, 129, 130, 200, 257 })
+            {
+                int m = 13;
+                var a = trainedLike ? TrainedLikeWeights(m * k, random) : Enumerable.Range(0, m * k).Select(_ => (sbyte)random.Next(-128, 128)).ToArray();
+                var b = new sbyte[k * n];
+                random.NextBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(b.AsSpan()));
+                var offsets = Enumerable.Range(0, m).Select(i => i % 3 - 1).ToArray();
+                var bias = Enumerable.Range(0, m).Select(i => i * 53 - 400).ToArray();
+                var multipliers = Enumerable.Range(0, m).Select(i => 0.3f / (k + 16) * (1 + i % 4)).ToArray();
+                var packed = new sbyte[QGemm.PackedAWithRowOffsetsLength(IsaPath.Avx2, m, k)];
+                QGemm.PackAWithRowOffsets(IsaPath.Avx2, a, m, k, offsets, packed);
+                var expected = new byte[m * n];
+                QGemm.MultiplyRequantize(IsaPath.Scalar, m, n, k, PackScalar(a, m, k, offsets), b, n, bias, multipliers, -5, -128, 127, expected, n, []);
+                int onePanel = QGemm.ScratchLength(IsaPath.Avx2, m, n, k);
+                foreach (int scratchLength in new[] { onePanel, QGemm.FusedScratchLength(IsaPath.Avx2, m, n, k), 9 * onePanel })
+                {
+                    var y = new byte[m * n];
+                    QGemm.MultiplyRequantize(IsaPath.Avx2, m, n, k, packed, b, n, bias, multipliers, -5, -128, 127, y, n, new int[scratchLength]);
+                    Assert.True(expected.AsSpan().SequenceEqual(y), $"k={k} n={n} scratch={scratchLength} ints (one panel {onePanel})");
+                }
+            }
     }
 
     /// <summary>Weights spread like a trained layer's: about normal with σ = 25 int8 steps.</summary>

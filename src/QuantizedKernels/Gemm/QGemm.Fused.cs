@@ -32,9 +32,9 @@ public static partial class QGemm
 
     /// <summary>
     /// Ints of scratch <see cref="MultiplyRequantize"/> should get on <paramref name="isa"/> for an M×N×K product. On
-    /// AVX2 a call of at most 64 columns with less (down to the length for N = 65) is accepted and runs the
-    /// panel-by-panel order instead of the weight-stationary one (same results; see QGemm.Avx2.Fused.cs), so scratch
-    /// sized for a wide tile also serves a narrow last tile.
+    /// AVX2 less is accepted, down to one 16-column panel (<see cref="ScratchLength"/>): a call of at most 64 columns
+    /// then runs chunk by chunk instead of weight-stationary, and a wider one packs fewer panels per chunk (same
+    /// results; see QGemm.Avx2.Fused.cs). So scratch sized for a wide tile also serves a narrow last tile.
     /// </summary>
     public static int FusedScratchLength(IsaPath isa, int m, int n, int k) => isa switch
     {
