@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Measures EdgeRuntime against ONNX Runtime and rewrites BENCHMARKS.md. Not part of ./test.sh (minutes, not seconds).
 #
-#   bench/run-benchmarks.sh [--host-only | --arm-only] [--runs N] [--warmup N]
+#   bench/run-benchmarks.sh [--host-only | --arm-only] [--runs N] [--warmup N] [--rounds R]
 #
 # Host section: builds Release, runs `edgerun bench --backend both --json` (native and ONNX Runtime interleaved in one
-#   process) for MobileNetV2 1.0 224 and MobileNetV1 0.25/0.5/0.75 at 1 and 2 threads, plus the QGemm GOPS table
+#   process) for MobileNetV2 1.0 224 and MobileNetV1 0.25/0.5/0.75 at 1 and 2 threads, R times over (rounds, default
+#   3: every configuration once per round, so a noisy stretch of a shared host hits one round of each rather than
+#   every run of one row; the table gives the median over rounds and each round's ratio), plus the QGemm GOPS table
 #   of bench/QuantizedKernels.Benchmarks --quick.
 # ARM section: publishes edgerun Native AOT for linux-arm64 and counts guest instructions per MobileNetV2 inference,
 #   native and ONNX Runtime (its linux-arm64 library), under qemu-aarch64 -cpu cortex-a72 (Pi 4: NEON, no dot
@@ -23,7 +25,7 @@ revision() {
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-runs=30 warmup=5 do_host=1 do_arm=1
+runs=30 warmup=5 rounds=3 do_host=1 do_arm=1
 arm_n=1 arm_k=2 # ARM: inferences in the short and the long run (N and N+K)
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -31,7 +33,8 @@ while [ $# -gt 0 ]; do
     --arm-only) do_host=0 ;;
     --runs) runs=$2; shift ;;
     --warmup) warmup=$2; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --rounds) rounds=$2; shift ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "run-benchmarks.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -76,15 +79,46 @@ host_section() {
   dotnet build bench/QuantizedKernels.Benchmarks/QuantizedKernels.Benchmarks.csproj -c Release -nologo -v q >&2
   local edgerun=src/EdgeRuntime/bin/Release/net10.0/edgerun md="$out/host.md" cpu="" commands=() rows=()
   : >"$out/host.jsonl"
+  : >"$out/host.tsv"
   for model in "${models[@]}"; do
     for threads in 1 2; do
-      local args=(bench --model "$models_dir/$model.onnx" --backend both --threads "$threads" --warmup "$warmup" --runs "$runs" --json)
       commands+=("edgerun bench --model $shared_rel/models/converted/$model.onnx --backend both --threads $threads --warmup $warmup --runs $runs --json")
-      log "${commands[-1]}"
-      local j; j=$("$edgerun" "${args[@]}")
-      echo "$j" >>"$out/host.jsonl"
-      cpu=$(jstr cpu "$j")
-      rows+=("| $model | $threads | $(ms "$(jnum native_median_ms "$j")") | $(ms "$(jnum native_p90_ms "$j")") | $(ms "$(jnum ort_median_ms "$j")") | $(ms "$(jnum ort_p90_ms "$j")") | **$(printf '%.2f' "$(jnum ratio "$j")")** | $(awk -v a="$(jnum native_min_ms "$j")" -v b="$(jnum ort_min_ms "$j")" 'BEGIN { printf "%.2f", a/b }') | $(jstr isa "$j") | $(bytes "$(jnum arena_bytes "$j")") / $(bytes "$(jnum packed_weight_bytes "$j")") | $(bytes "$(jnum peak_rss_bytes "$j")") |")
+    done
+  done
+  for round in $(seq 1 "$rounds"); do
+    for model in "${models[@]}"; do
+      for threads in 1 2; do
+        local args=(bench --model "$models_dir/$model.onnx" --backend both --threads "$threads" --warmup "$warmup" --runs "$runs" --json)
+        log "round $round/$rounds: edgerun ${args[*]}"
+        local j; j=$("$edgerun" "${args[@]}")
+        echo "$j" >>"$out/host.jsonl"
+        cpu=$(jstr cpu "$j")
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$model" "$threads" \
+          "$(jnum native_median_ms "$j")" "$(jnum native_p90_ms "$j")" "$(jnum ort_median_ms "$j")" "$(jnum ort_p90_ms "$j")" \
+          "$(jnum ratio "$j")" "$(jnum native_min_ms "$j")" "$(jnum ort_min_ms "$j")" "$(jstr isa "$j")" \
+          "$(jnum arena_bytes "$j")" "$(jnum packed_weight_bytes "$j")" "$(jnum peak_rss_bytes "$j")" >>"$out/host.tsv"
+      done
+    done
+  done
+  # One row per model and thread count: medians over rounds, each round's ratio, the fastest runs of all rounds.
+  for model in "${models[@]}"; do
+    for threads in 1 2; do
+      local stats; stats=$(awk -F'\t' -v m="$model" -v t="$threads" '
+        function median(list,   n, a, i, j, x) {
+          n = split(list, a, " ")
+          for (i = 2; i <= n; i++) { x = a[i]; for (j = i - 1; j >= 1 && a[j] + 0 > x + 0; j--) a[j + 1] = a[j]; a[j + 1] = x }
+          return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+        }
+        $1 == m && $2 == t {
+          nm = nm " " $3; np = np " " $4; om = om " " $5; op = op " " $6; r = r " " $7
+          rounds = rounds (rounds == "" ? "" : " / ") sprintf("%.2f", $7)
+          if (nmin == "" || $8 + 0 < nmin + 0) nmin = $8
+          if (omin == "" || $9 + 0 < omin + 0) omin = $9
+          isa = $10; arena = $11; packed = $12; if ($13 + 0 > rss + 0) rss = $13
+        }
+        END { printf "%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%s\t%.2f\t%s\t%s\t%s\t%s\n", median(nm), median(np), median(om), median(op), median(r), rounds, nmin / omin, isa, arena, packed, rss }' "$out/host.tsv")
+      local f; IFS=$'\t' read -r -a f <<<"$stats"
+      rows+=("| $model | $threads | ${f[0]} | ${f[1]} | ${f[2]} | ${f[3]} | **${f[4]}** | ${f[5]} | ${f[6]} | ${f[7]} | $(bytes "${f[8]}") / $(bytes "${f[9]}") | $(bytes "${f[10]}") |")
     done
   done
   log "QGemm GOPS (--quick)"
@@ -95,10 +129,12 @@ host_section() {
     echo
     echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(revision), CPU: $cpu ($(nproc) cores visible), .NET $(dotnet --version), ONNX Runtime 1.31.1 (NuGet)."
     echo "Synthetic seeded input; $runs measured runs per engine after $warmup warm-up runs, native and ONNX Runtime"
-    echo "alternating run by run in one process (ORT: full graph optimizations, same intra-op thread count). Both engines'"
+    echo "alternating run by run in one process (ORT: full graph optimizations, same intra-op thread count); every command"
+    echo "below ran $rounds times, in $rounds rounds over all of them. Both engines'"
     echo "threads spin within a run and block between runs (ORT: \`session.force_spinning_stop\`), so neither engine's idle"
     echo "threads take a core from the other's runs and neither pays a thread wake-up per op."
-    echo "Latency of \`EdgeModel.Run\` including input copy/conversion. Ratio = native median / ORT median (below 1: native is faster)."
+    echo "Latency of \`EdgeModel.Run\` including input copy/conversion. Ratio = native median / ORT median (below 1: native is faster);"
+    echo "the table gives the median over rounds of each column and of the ratio, each round's ratio, and the peak RSS of the largest round."
     echo "The machine is shared (other builds run on it): compare within a row, not across runs. The fastest-run ratio"
     echo "(native fastest / ORT fastest) shows what each engine does when the host leaves it alone; the target is on medians."
     echo
@@ -106,8 +142,8 @@ host_section() {
     printf '%s\n' "${commands[@]}"
     echo '```'
     echo
-    echo "| model | threads | native median ms | native p90 ms | ORT median ms | ORT p90 ms | native/ORT | fastest-run ratio | isa | arena / weights | peak RSS |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|"
+    echo "| model | threads | native median ms | native p90 ms | ORT median ms | ORT p90 ms | native/ORT | by round | fastest-run ratio | isa | arena / weights | peak RSS |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---|---:|---|---|---:|"
     printf '%s\n' "${rows[@]}"
     echo
     echo "### QGemm.Multiply on MobileNetV2 pointwise shapes"
