@@ -65,6 +65,7 @@ internal sealed class WorkerPool : IDisposable
         _spinRounds = allowSpinning ? DefaultSpinRounds : MinimalSpinRounds;
         if (threadCount < 1) throw new ArgumentOutOfRangeException(nameof(threadCount));
         ThreadCount = threadCount;
+        Scratch = new SharedScratch(threadCount);
         _threads = new Thread[threadCount - 1];
         for (int i = 0; i < _threads.Length; i++)
         {
@@ -76,6 +77,9 @@ internal sealed class WorkerPool : IDisposable
 
     /// <summary>Threads that take items, including the caller.</summary>
     public int ThreadCount { get; }
+
+    /// <summary>Scratch the kernels of the plan this pool runs share, one buffer per thread (see <see cref="SharedScratch"/>).</summary>
+    public SharedScratch Scratch { get; }
 
     /// <summary>
     /// Starts a burst of <see cref="Run"/> calls (one inference): until the matching <see cref="EndBurst"/>, idle

@@ -9,7 +9,7 @@ namespace EdgeRuntime.Execution.Ops.Quantized;
 /// the channels are split into ranges that the worker threads compute independently into the NCHW output.
 /// Weights are stored as <c>w - wZeroPoint[c]</c> per channel <c>[C][KH*KW]</c>, packed once at load.
 /// </summary>
-internal sealed class QLinearConvDepthwiseKernel : IOpKernel, IParallelWork, IKernelVariant, IPacksConstantInputs
+internal sealed class QLinearConvDepthwiseKernel : IOpKernel, IParallelWork, IKernelVariant, IPacksConstantInputs, IUsesSharedScratch
 {
     /// <summary>
     /// Layers with fewer multiply-accumulates (about 8 µs of one x86 core) run on the calling thread alone; see
@@ -26,8 +26,12 @@ internal sealed class QLinearConvDepthwiseKernel : IOpKernel, IParallelWork, IKe
     private readonly bool _xSigned;
     private readonly int _xZeroPoint, _yZeroPoint, _yMin, _yMax;
     private readonly int _channelsPerItem, _itemsPerImage;
-    private readonly int[][] _scratch;
+    private readonly SharedScratch _scratch;      // the plan's per-thread scratch (its own when built without a pool)
+    private readonly int _scratchInts;
     private Tensor? _x, _bias, _y;
+
+    SharedScratch IUsesSharedScratch.Scratch => _scratch;
+    int IUsesSharedScratch.ScratchInts => _scratchInts;
 
     /// <inheritdoc/>
     public string Variant => $"depthwise {_g.KernelHeight}x{_g.KernelWidth}/s{_g.StrideHeight}";
@@ -55,12 +59,13 @@ internal sealed class QLinearConvDepthwiseKernel : IOpKernel, IParallelWork, IKe
         if (!split)
         {
             _workers = null;
-            threads = 1; // and scratch for that thread alone
+            threads = 1;
         }
         _channelsPerItem = !split ? g.Channels : ((g.Channels + 4 * threads - 1) / (4 * threads) + 15) / 16 * 16;
         _itemsPerImage = (g.Channels + _channelsPerItem - 1) / _channelsPerItem;
-        _scratch = new int[threads][];
-        for (int t = 0; t < threads; t++) _scratch[t] = new int[DepthwiseConv.ScratchLength(g)];
+        _scratch = workers?.Scratch ?? new SharedScratch(1);
+        _scratchInts = DepthwiseConv.ScratchLength(g);
+        _scratch.Reserve(_scratchInts);
     }
 
     /// <inheritdoc/>
@@ -88,6 +93,6 @@ internal sealed class QLinearConvDepthwiseKernel : IOpKernel, IParallelWork, IKe
         int inImage = _g.Channels * _g.InHeight * _g.InWidth, outImage = _g.Channels * _g.OutHeight * _g.OutWidth;
         DepthwiseConv.Run(_isa, _g, _x!.Bytes.Slice(n * inImage, inImage), _xSigned, _xZeroPoint, _weights,
             _bias != null ? _bias.AsSpan<int>() : ReadOnlySpan<int>.Empty, _multipliers, _yZeroPoint, _yMin, _yMax,
-            _y!.Bytes.Slice(n * outImage, outImage), _scratch[worker], cFirst, cCount);
+            _y!.Bytes.Slice(n * outImage, outImage), _scratch.For(worker).AsSpan(0, _scratchInts), cFirst, cCount);
     }
 }

@@ -17,7 +17,7 @@ namespace EdgeRuntime.Execution.Ops.Quantized;
 /// Weights and zero points are converted to signed form at load (uint8 w → w - 128), and every constant
 /// zero-point term is folded into a per-channel bias, so the result is exactly the reference's.
 /// </summary>
-internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelVariant, IPacksConstantInputs
+internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelVariant, IPacksConstantInputs, IUsesSharedScratch
 {
     /// <summary>
     /// Bytes a worker's tile should occupy (K bytes of operand B plus 4·M bytes of int32 accumulators per output
@@ -73,16 +73,13 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelV
     /// <summary>Pixels the tile boundaries fall on when split for threads (<see cref="BalancedTiles"/>); 0 for fixed tiles.</summary>
     private readonly int _tileUnit;
     private readonly int _channelRanges, _channelsPerRange; // output channels of a group split into ranges of _channelsPerRange (last may be shorter)
-    private readonly WorkerScratch[] _scratch;
+    private readonly SharedScratch _scratch;      // the plan's per-thread scratch (its own when built without a pool)
+    // A thread's scratch, in ints: [GEMM scratch][accumulators][column sums][im2col columns, bytes packed 4 per int].
+    private readonly int _gemmInts, _accumulatorInts, _columnSumInts, _columnBytes;
     private Tensor? _x, _y;
 
-    private sealed class WorkerScratch(int colLength, int accLength, int sumLength, int gemmLength)
-    {
-        public readonly sbyte[] Columns = new sbyte[colLength];
-        public readonly int[] Accumulators = new int[accLength];
-        public readonly int[] ColumnSums = new int[sumLength];
-        public readonly int[] Gemm = new int[gemmLength];
-    }
+    SharedScratch IUsesSharedScratch.Scratch => _scratch;
+    int IUsesSharedScratch.ScratchInts => _gemmInts + _accumulatorInts + _columnSumInts + (_columnBytes + 3) / 4;
 
     /// <inheritdoc/>
     public string Variant => (_g.Group > 1 ? "grouped " : "") + $"{_g.KernelHeight}x{_g.KernelWidth}";
@@ -137,7 +134,7 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelV
         {
             // Too little work to share: one item per group, run by the calling thread without waking the workers.
             _workers = null;
-            threads = 1; // and scratch for that thread alone
+            threads = 1;
             tile = Math.Max(tile, pixels);
         }
         int ranges = 1;
@@ -190,12 +187,13 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelV
                     QGemm.PackA(isa, rangeWeights, rows, k, packed);
                 }
             }
-        _scratch = new WorkerScratch[threads];
-        for (int t = 0; t < threads; t++)
-            _scratch[t] = _fused
-                ? new WorkerScratch(_direct ? 0 : k * _tile, 0, 0, _matrixVector ? QGemm.MatrixVectorScratchLength(isa, k) : QGemm.FusedScratchLength(isa, mPerGroup, _tile, k))
-                : new WorkerScratch(_direct ? 0 : k * _tile, mPerGroup * _tile, anyWeightZeroPoint ? _tile : 0,
-                    QGemm.ScratchLength(isa, mPerGroup, _tile, k));
+        _columnBytes = _direct ? 0 : k * _tile;
+        _accumulatorInts = _fused ? 0 : mPerGroup * _tile;
+        _columnSumInts = !_fused && anyWeightZeroPoint ? _tile : 0;
+        _gemmInts = !_fused ? QGemm.ScratchLength(isa, mPerGroup, _tile, k)
+            : _matrixVector ? QGemm.MatrixVectorScratchLength(isa, k) : QGemm.FusedScratchLength(isa, mPerGroup, _tile, k);
+        _scratch = workers?.Scratch ?? new SharedScratch(1);
+        _scratch.Reserve(checked(_gemmInts + _accumulatorInts + _columnSumInts + (_columnBytes + 3) / 4));
     }
 
     /// <summary>
@@ -274,7 +272,11 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelV
             length = Math.Min(_tile, pixels - firstPixel);
         }
         else (firstPixel, length) = BalancedTile(tileIndex, pixels, _tilesPerGroup, _tileUnit);
-        var s = _scratch[worker];
+        var scratch = _scratch.For(worker).AsSpan();
+        var gemmScratch = scratch[.._gemmInts];
+        var accumulators = scratch.Slice(_gemmInts, _accumulatorInts);
+        var columnSums = scratch.Slice(_gemmInts + _accumulatorInts, _columnSumInts);
+        var columns = System.Runtime.InteropServices.MemoryMarshal.Cast<int, sbyte>(scratch[(_gemmInts + _accumulatorInts + _columnSumInts)..])[.._columnBytes];
 
         int planeSize = g.InHeight * g.InWidth;
         var groupInput = _x!.Bytes.Slice((n * g.InChannels + group * g.InChannelsPerGroup) * planeSize, g.InChannelsPerGroup * planeSize);
@@ -287,8 +289,8 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelV
         }
         else
         {
-            QLinearConvIm2Col.Tile(g, groupInput, _xorMask, _paddingValue, firstPixel, length, s.Columns);
-            b = s.Columns;
+            QLinearConvIm2Col.Tile(g, groupInput, _xorMask, _paddingValue, firstPixel, length, columns);
+            b = columns;
             ldb = length;
         }
 
@@ -297,23 +299,23 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelV
         if (_matrixVector)
         {
             QGemm.MultiplyVectorRequantize(_isa, mRange, k, packedWeights, b, ldb, _bias.AsSpan(firstChannel, mRange),
-                _multipliers.AsSpan(firstChannel, mRange), _yZeroPoint, _yMin, _yMax, y, pixels, s.Gemm);
+                _multipliers.AsSpan(firstChannel, mRange), _yZeroPoint, _yMin, _yMax, y, pixels, gemmScratch);
             return;
         }
         if (_fused)
         {
             QGemm.MultiplyRequantize(_isa, mRange, length, k, packedWeights, b, ldb, _bias.AsSpan(firstChannel, mRange),
-                _multipliers.AsSpan(firstChannel, mRange), _yZeroPoint, _yMin, _yMax, y, pixels, s.Gemm,
+                _multipliers.AsSpan(firstChannel, mRange), _yZeroPoint, _yMin, _yMax, y, pixels, gemmScratch,
                 _multiplierRanges[group * _channelRanges + range]);
             return;
         }
 
-        QGemm.Multiply(_isa, mRange, length, k, packedWeights, b, ldb, s.Accumulators, length, s.Gemm);
+        QGemm.Multiply(_isa, mRange, length, k, packedWeights, b, ldb, accumulators, length, gemmScratch);
         var wz = _weightZeroPoints.Length == 0 ? ReadOnlySpan<int>.Empty : _weightZeroPoints.AsSpan(firstChannel, mRange);
-        if (!wz.IsEmpty) QGemm.ColumnSums(_isa, b, k, length, ldb, s.ColumnSums);
+        if (!wz.IsEmpty) QGemm.ColumnSums(_isa, b, k, length, ldb, columnSums);
 
-        QGemmRequantization.Rows(_isa, s.Accumulators, length, mRange, length,
-            _bias.AsSpan(firstChannel, mRange), wz, s.ColumnSums, _multipliers.AsSpan(firstChannel, mRange),
+        QGemmRequantization.Rows(_isa, accumulators, length, mRange, length,
+            _bias.AsSpan(firstChannel, mRange), wz, columnSums, _multipliers.AsSpan(firstChannel, mRange),
             _yZeroPoint, _yMin, _yMax, 0, y, pixels);
     }
 }
