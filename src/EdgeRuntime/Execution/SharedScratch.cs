@@ -7,7 +7,7 @@ namespace EdgeRuntime.Execution;
 /// <remarks>
 /// A plan runs its steps one at a time, and within a step each thread (worker index) works on its own items, so a
 /// kernel's scratch is only ever in use while that kernel runs: kernels need not each hold their own. Before, each
-/// GEMM and depthwise kernel kept one buffer per thread (about 1.3 MB per thread for MobileNetV2 int8); now the model
+/// GEMM and depthwise kernel kept one buffer per thread (1.4–1.6 MB per thread for MobileNetV2 int8); now the model
 /// holds the largest of them once per thread. Kernels reserve their length when built (at load; the buffers grow
 /// then, never during a run) and ask for the buffer of a worker on every run, so a buffer replaced by a later, longer
 /// reservation is never kept. Kernels must not rely on scratch contents surviving between calls.
