@@ -313,45 +313,30 @@ public static partial class QGemm
         fixed (float* multiplierBase = multipliers)
         {
             var layout = new Avx2PackedA((int*)aBase, m, k);
-            if (weightStationary)
-            {
-                int panels = DivideRoundingUp(panelColumns, Avx2ColumnsPerPanel);
-                for (int p = 0; p < panels; p++)
-                    TFormat.PackPanel(bBase + p * Avx2ColumnsPerPanel, ldb, k, Math.Min(Avx2ColumnsPerPanel, panelColumns - p * Avx2ColumnsPerPanel),
-                        scratchBase + p * panelInts);
-                int* expanded = scratchBase + panels * panelInts; // one expanded B column per vector column, blockInts each
-                for (int t = 0; t < vectorColumns; t++)
-                    TFormat.ExpandVector(bBase + panelColumns + t, ldb, k, expanded + t * blockInts);
-                for (int i0 = 0; i0 < m; i0 += Avx2RowsPerBlock)
-                {
-                    int* aBlock = layout.Data + i0 / Avx2RowsPerBlock * blockInts;
-                    byte* destination = yBase + (long)i0 * ldy;
-                    for (int p = 0; p < panels; p++, destination += Avx2ColumnsPerPanel)
-                    {
-                        int columns = Math.Min(Avx2ColumnsPerPanel, panelColumns - p * Avx2ColumnsPerPanel);
-                        RowBlockAvx2<TSink, TFormat>(aBlock, scratchBase + p * panelInts, steps, Avx2BlockTarget<TFormat>(layout, i0, m, i0 < fullBlocksEnd ? biasBase + i0 : paddedBias, i0 < fullBlocksEnd ? multiplierBase + i0 : paddedMultipliers), columns, destination, ldy, tile, ref sink);
-                    }
-                    for (int t = 0; t < vectorColumns; t++)
-                        TFormat.VectorBlock(layout, expanded + t * blockInts, steps, i0, Math.Min(Avx2RowsPerBlock, m - i0), biasBase, multiplierBase,
-                            yZeroPoint, yMin, yMax, yBase + (long)i0 * ldy + panelColumns + t, ldy);
-                }
-                return;
-            }
-
-            // Each 1–2 tail column: expanded once into scratch, then every row block.
+            // Chunks of panels: each row block runs over a chunk's panels before the next row block, so it writes whole
+            // 64-byte lines of its six output rows (on 112×112 outputs, rows 12.5 KB apart, one panel at a time touched
+            // 96 pages per panel; four panels were 4–10% faster for K ≤ 192, QGemm fastest runs, 2026-11-28, and the
+            // same for K = 384–576). Weight-stationary, the one chunk is every panel, and each 1–2 tail column is expanded
+            // after them and run per row block, so A is read once; otherwise chunks are as many panels as the scratch
+            // holds (at most four) and each tail column is expanded once and run over every row block first.
+            int chunkPanels = weightStationary ? DivideRoundingUp(panelColumns, Avx2ColumnsPerPanel)
+                : Math.Clamp(scratch.Length / panelInts, 1, Avx2MaxPanelsPerChunk);
+            int* expanded = scratchBase + chunkPanels * panelInts; // weight-stationary: blockInts per tail column
             for (int t = 0; t < vectorColumns; t++)
             {
+                byte* column = yBase + panelColumns + t;
+                if (weightStationary)
+                {
+                    TFormat.ExpandVector(bBase + panelColumns + t, ldb, k, expanded + t * blockInts);
+                    continue;
+                }
                 TFormat.ExpandVector(bBase + panelColumns + t, ldb, k, scratchBase);
                 for (int i0 = 0; i0 < m; i0 += Avx2RowsPerBlock)
                     TFormat.VectorBlock(layout, scratchBase, steps, i0, Math.Min(Avx2RowsPerBlock, m - i0), biasBase, multiplierBase,
-                        yZeroPoint, yMin, yMax, yBase + (long)i0 * ldy + panelColumns + t, ldy);
+                        yZeroPoint, yMin, yMax, column + (long)i0 * ldy, ldy);
             }
-            // Chunks of up to four panels, as many as the scratch holds: each row block then writes whole 64-byte lines
-            // of its six output rows before the next row block, instead of 16 bytes of each of them per panel (on
-            // 112×112 outputs, rows 12.5 KB apart, that touched 96 pages per panel). 4–10% faster for K ≤ 192 (QGemm
-            // fastest runs, 2026-11-28); no change for K = 384–576.
-            int chunkPanels = Math.Clamp(scratch.Length / panelInts, 1, Avx2MaxPanelsPerChunk);
-            for (int c0 = 0; c0 < panelColumns; c0 += chunkPanels * Avx2ColumnsPerPanel)
+            int c0 = 0;
+            do // at least once, so that weight-stationary tail columns run even when there is no panel
             {
                 int chunkColumns = Math.Min(chunkPanels * Avx2ColumnsPerPanel, panelColumns - c0);
                 int panels = DivideRoundingUp(chunkColumns, Avx2ColumnsPerPanel);
@@ -366,8 +351,13 @@ public static partial class QGemm
                     for (int p = 0; p < panels; p++)
                         RowBlockAvx2<TSink, TFormat>(aBlock, scratchBase + p * panelInts, steps, target,
                             Math.Min(Avx2ColumnsPerPanel, chunkColumns - p * Avx2ColumnsPerPanel), destination + p * Avx2ColumnsPerPanel, ldy, tile, ref sink);
+                    if (weightStationary)
+                        for (int t = 0; t < vectorColumns; t++)
+                            TFormat.VectorBlock(layout, expanded + t * blockInts, steps, i0, Math.Min(Avx2RowsPerBlock, m - i0), biasBase, multiplierBase,
+                                yZeroPoint, yMin, yMax, yBase + (long)i0 * ldy + panelColumns + t, ldy);
                 }
-            }
+                c0 += chunkColumns;
+            } while (c0 < panelColumns);
         }
     }
 
