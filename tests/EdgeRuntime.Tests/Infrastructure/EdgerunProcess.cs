@@ -9,20 +9,12 @@ internal static class EdgerunProcess
 
     public static Result Run(params string[] args) => RunTool("edgerun", args);
 
-    /// <summary>Runs <c>edgerun</c> with extra environment variables (a null value removes one).</summary>
-    public static Result RunWithEnvironment(IReadOnlyDictionary<string, string?> environment, params string[] args) =>
-        RunTool("edgerun", args, environment);
-
     /// <summary>Runs another tool built next to the tests (e.g. <c>modelconv</c>).</summary>
-    public static Result RunTool(string tool, params string[] args) => RunTool(tool, args, null);
-
-    private static Result RunTool(string tool, string[] args, IReadOnlyDictionary<string, string?>? environment)
+    public static Result RunTool(string tool, params string[] args)
     {
         var exe = Path.Combine(AppContext.BaseDirectory, tool);
         var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args) psi.ArgumentList.Add(a);
-        if (environment != null)
-            foreach (var (name, value) in environment) psi.Environment[name] = value;
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
