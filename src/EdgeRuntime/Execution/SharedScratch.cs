@@ -12,7 +12,7 @@ namespace EdgeRuntime.Execution;
 /// then, never during a run) and ask for the buffer of a worker on every run, so a buffer replaced by a later, longer
 /// reservation is never kept. Kernels must not rely on scratch contents surviving between calls.
 /// </remarks>
-public sealed class SharedScratch
+internal sealed class SharedScratch
 {
     private readonly int[][] _buffers;
 

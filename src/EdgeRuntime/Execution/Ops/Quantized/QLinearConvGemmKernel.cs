@@ -75,11 +75,11 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelV
     private readonly int _channelRanges, _channelsPerRange; // output channels of a group split into ranges of _channelsPerRange (last may be shorter)
     private readonly SharedScratch _scratch;      // the plan's per-thread scratch (its own when built without a pool)
     // A thread's scratch, in ints: [GEMM scratch][accumulators][column sums][im2col columns, bytes packed 4 per int].
-    private readonly int _gemmInts, _accumulatorInts, _columnSumInts, _columnBytes;
+    private readonly int _gemmInts, _accumulatorInts, _columnSumInts, _columnBytes, _scratchInts;
     private Tensor? _x, _y;
 
     SharedScratch IUsesSharedScratch.Scratch => _scratch;
-    int IUsesSharedScratch.ScratchInts => _gemmInts + _accumulatorInts + _columnSumInts + (_columnBytes + 3) / 4;
+    int IUsesSharedScratch.ScratchInts => _scratchInts;
 
     /// <inheritdoc/>
     public string Variant => (_g.Group > 1 ? "grouped " : "") + $"{_g.KernelHeight}x{_g.KernelWidth}";
@@ -193,7 +193,8 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelV
         _gemmInts = !_fused ? QGemm.ScratchLength(isa, mPerGroup, _tile, k)
             : _matrixVector ? QGemm.MatrixVectorScratchLength(isa, k) : QGemm.FusedScratchLength(isa, mPerGroup, _tile, k);
         _scratch = workers?.Scratch ?? new SharedScratch(1);
-        _scratch.Reserve(checked(_gemmInts + _accumulatorInts + _columnSumInts + (_columnBytes + 3) / 4));
+        _scratchInts = checked(_gemmInts + _accumulatorInts + _columnSumInts + (_columnBytes + 3) / 4);
+        _scratch.Reserve(_scratchInts);
     }
 
     /// <summary>
