@@ -16,8 +16,8 @@ internal interface IParallelWork
 /// Between <see cref="BeginBurst"/> and <see cref="EndBurst"/> (one inference) idle threads poll instead of blocking,
 /// so the short single-threaded steps between parallel layers never put a worker to sleep; outside a burst they poll
 /// for the configured spin window, then block. A blocked thread is slow to wake: on this project's 2-vCPU KVM test
-/// machine a condition-variable wake-up took a median 40–48 µs, p99 about 100 µs and at worst 3.5 ms (2026-11-28;
-/// medians of 0.5–1.7 ms the day before, in busier hours): at worst longer than many layers, so a worker that fell
+/// machine a condition-variable wake-up took a median 40–48 µs (2026-11-28, 03:00 UTC) to 82–89 µs with p99 2.5–3.3
+/// ms and at worst 5.9 ms (06:27 UTC, a busier hour): at worst longer than many layers, so a worker that fell
 /// asleep inside an inference missed the following ones. <see cref="BeginBurst"/> also wakes blocked workers at once, so they are
 /// on their way while the first, single-threaded steps (an input transpose, say) run. <see cref="ExecutionPlan"/> brackets each
 /// run with a burst.
