@@ -272,9 +272,11 @@ public sealed class QGemmTests(ITestOutputHelper output)
         var expected = new byte[m * n];
         QGemm.MultiplyRequantize(IsaPath.Scalar, m, n, k, PackScalar(a, m, k, offsets), b, n, bias, multipliers, 3, -128, 127, expected, n, []);
         Assert.Equal(expected, narrow);
-        // AVX2 accepts down to one 16-column panel (QGemm.ScratchLength), running panel by panel.
-        int minimum = isa == IsaPath.Avx2 ? QGemm.ScratchLength(isa, m, n, k) : Math.Min(QGemm.FusedScratchLength(isa, m, n, k), QGemm.FusedScratchLength(isa, m, 65, k));
-        if (isa == IsaPath.Avx2) Assert.Equal(expected, Run(minimum));
+        // AVX2's fused GEMM (also avx512vnni's) accepts down to one 16-column panel (QGemm.ScratchLength on AVX2),
+        // running panel by panel.
+        bool avx2Fused = isa is IsaPath.Avx2 or IsaPath.Avx512Vnni;
+        int minimum = avx2Fused ? QGemm.ScratchLength(IsaPath.Avx2, m, n, k) : Math.Min(QGemm.FusedScratchLength(isa, m, n, k), QGemm.FusedScratchLength(isa, m, 65, k));
+        if (avx2Fused) Assert.Equal(expected, Run(minimum));
         if (minimum > 0) Assert.Throws<ArgumentException>(() => Run(minimum - 1));
     }
 
@@ -284,11 +286,13 @@ public sealed class QGemmTests(ITestOutputHelper output)
     /// panels and 1–2-column vector tails, both packed formats give the scalar definition's bytes.
     /// </summary>
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void MultiplyRequantize_WideB_AnyChunking_GivesScalarBytes(bool trainedLike)
+    [InlineData(IsaPath.Avx2, true)]
+    [InlineData(IsaPath.Avx2, false)]
+    [InlineData(IsaPath.Avx512Vnni, true)]
+    [InlineData(IsaPath.Avx512Vnni, false)]
+    public void MultiplyRequantize_WideB_AnyChunking_GivesScalarBytes(IsaPath isa, bool trainedLike)
     {
-        if (Skip(IsaPath.Avx2)) return;
+        if (Skip(isa)) return;
         var random = new Random(trainedLike ? 11 : 12);
         foreach (int k in new[] { 16, 40, 384, 600 })
             foreach (int n in new[] { 65, 100, 129, 130, 200, 257 })
@@ -300,15 +304,15 @@ public sealed class QGemmTests(ITestOutputHelper output)
                 var offsets = Enumerable.Range(0, m).Select(i => i % 3 - 1).ToArray();
                 var bias = Enumerable.Range(0, m).Select(i => i * 53 - 400).ToArray();
                 var multipliers = Enumerable.Range(0, m).Select(i => 0.3f / (k + 16) * (1 + i % 4)).ToArray();
-                var packed = new sbyte[QGemm.PackedAWithRowOffsetsLength(IsaPath.Avx2, m, k)];
-                QGemm.PackAWithRowOffsets(IsaPath.Avx2, a, m, k, offsets, packed);
+                var packed = new sbyte[QGemm.PackedAWithRowOffsetsLength(isa, m, k)];
+                QGemm.PackAWithRowOffsets(isa, a, m, k, offsets, packed);
                 var expected = new byte[m * n];
                 QGemm.MultiplyRequantize(IsaPath.Scalar, m, n, k, PackScalar(a, m, k, offsets), b, n, bias, multipliers, -5, -128, 127, expected, n, []);
                 int onePanel = QGemm.ScratchLength(IsaPath.Avx2, m, n, k);
-                foreach (int scratchLength in new[] { onePanel, QGemm.FusedScratchLength(IsaPath.Avx2, m, n, k), 9 * onePanel })
+                foreach (int scratchLength in new[] { onePanel, QGemm.FusedScratchLength(isa, m, n, k), 9 * onePanel })
                 {
                     var y = new byte[m * n];
-                    QGemm.MultiplyRequantize(IsaPath.Avx2, m, n, k, packed, b, n, bias, multipliers, -5, -128, 127, y, n, new int[scratchLength]);
+                    QGemm.MultiplyRequantize(isa, m, n, k, packed, b, n, bias, multipliers, -5, -128, 127, y, n, new int[scratchLength]);
                     Assert.True(expected.AsSpan().SequenceEqual(y), $"k={k} n={n} scratch={scratchLength} ints (one panel {onePanel})");
                 }
             }
@@ -325,11 +329,13 @@ public sealed class QGemmTests(ITestOutputHelper output)
     /// give the scalar definition's bytes. The format is the packed header's first int, the correction count its second.
     /// </summary>
     [Theory]
-    [InlineData(true, 1)]
-    [InlineData(false, 0)]
-    public void PackAWithRowOffsets_Avx2_PicksTheFormatByWeights_AndBothGiveTheDefinition(bool trainedLike, int expectedFormat)
+    [InlineData(IsaPath.Avx2, true, 1)]
+    [InlineData(IsaPath.Avx2, false, 0)]
+    [InlineData(IsaPath.Avx512Vnni, true, 1)]
+    [InlineData(IsaPath.Avx512Vnni, false, 0)]
+    public void PackAWithRowOffsets_Avx2_PicksTheFormatByWeights_AndBothGiveTheDefinition(IsaPath isa, bool trainedLike, int expectedFormat)
     {
-        if (Skip(IsaPath.Avx2)) return;
+        if (Skip(isa)) return;
         int m = 96, n = 196, k = 576;
         var random = new Random(11);
         var a = trainedLike ? TrainedLikeWeights(m * k, random) : Enumerable.Range(0, m * k).Select(_ => (sbyte)random.Next(-128, 128)).ToArray();
@@ -338,8 +344,8 @@ public sealed class QGemmTests(ITestOutputHelper output)
         var offsets = trainedLike ? new int[m] : Enumerable.Range(0, m).Select(_ => random.Next(-128, 128)).ToArray();
         var bias = Enumerable.Range(0, m).Select(_ => random.Next(-100_000, 100_000)).ToArray();
         var multipliers = Enumerable.Range(0, m).Select(_ => 1f / 40_000 * (0.5f + (float)random.NextDouble())).ToArray();
-        var bound = new sbyte[QGemm.PackedAWithRowOffsetsLength(IsaPath.Avx2, m, k)];
-        int used = QGemm.PackAWithRowOffsets(IsaPath.Avx2, a, m, k, offsets, bound);
+        var bound = new sbyte[QGemm.PackedAWithRowOffsetsLength(isa, m, k)];
+        int used = QGemm.PackAWithRowOffsets(isa, a, m, k, offsets, bound);
         var header = System.Runtime.InteropServices.MemoryMarshal.Cast<sbyte, int>(bound);
         Assert.Equal(expectedFormat, header[0]);
         if (trainedLike) Assert.InRange(header[1], 1, m * k / 1000); // a few pairs beyond VPMADDUBSW's limit, as in real models
@@ -347,10 +353,10 @@ public sealed class QGemmTests(ITestOutputHelper output)
         Assert.InRange(used, m * k * (expectedFormat == 1 ? 1 : 2), m * k * (expectedFormat == 1 ? 1.1 : 2.1));
         Assert.All(bound[used..], value => Assert.Equal(0, value));
         var packed = bound[..used];
-        var scratch = new int[QGemm.FusedScratchLength(IsaPath.Avx2, m, n, k)];
+        var scratch = new int[QGemm.FusedScratchLength(isa, m, n, k)];
         var actual = new byte[m * n];
-        QGemm.MultiplyRequantize(IsaPath.Avx2, m, n, k, packed, b, n, bias, multipliers, 5, -128, 127, actual, n, scratch);
-        var error = Assert.Throws<ArgumentException>(() => QGemm.MultiplyRequantize(IsaPath.Avx2, m, n, k, packed.AsSpan(..^1), b, n, bias, multipliers, 5, -128, 127, new byte[m * n], n, scratch));
+        QGemm.MultiplyRequantize(isa, m, n, k, packed, b, n, bias, multipliers, 5, -128, 127, actual, n, scratch);
+        var error = Assert.Throws<ArgumentException>(() => QGemm.MultiplyRequantize(isa, m, n, k, packed.AsSpan(..^1), b, n, bias, multipliers, 5, -128, 127, new byte[m * n], n, scratch));
         Assert.Contains($"needs {used}", error.Message);
         var expected = new byte[m * n];
         QGemm.MultiplyRequantize(IsaPath.Scalar, m, n, k, PackScalar(a, m, k, offsets), b, n, bias, multipliers, 5, -128, 127, expected, n, []);
@@ -361,20 +367,22 @@ public sealed class QGemmTests(ITestOutputHelper output)
     /// The quad format's corrections name a k and a row that the kernel reads B and writes accumulators by, so packed
     /// bytes that do not match M and K, or a correction past K, are refused before any kernel runs.
     /// </summary>
-    [Fact]
-    public void MultiplyRequantize_Avx2_RefusesInconsistentPackedA()
+    [Theory]
+    [InlineData(IsaPath.Avx2)]
+    [InlineData(IsaPath.Avx512Vnni)]
+    public void MultiplyRequantize_Avx2_RefusesInconsistentPackedA(IsaPath isa)
     {
-        if (Skip(IsaPath.Avx2)) return;
+        if (Skip(isa)) return;
         int m = 12, n = 20, k = 16;
         var a = new sbyte[m * k];
         a[0] = 127;
         a[1] = 127; // one pair beyond the limit: one correction
-        var packed = new sbyte[QGemm.PackedAWithRowOffsetsLength(IsaPath.Avx2, m, k)];
-        QGemm.PackAWithRowOffsets(IsaPath.Avx2, a, m, k, [], packed);
+        var packed = new sbyte[QGemm.PackedAWithRowOffsetsLength(isa, m, k)];
+        QGemm.PackAWithRowOffsets(isa, a, m, k, [], packed);
         var header = System.Runtime.InteropServices.MemoryMarshal.Cast<sbyte, int>(packed);
         Assert.Equal((1, 1), (header[0], header[1]));
-        void Run(sbyte[] p) => QGemm.MultiplyRequantize(IsaPath.Avx2, m, n, k, p, new sbyte[k * n], n, new int[m], Enumerable.Repeat(0.01f, m).ToArray(),
-            0, -128, 127, new byte[m * n], n, new int[QGemm.FusedScratchLength(IsaPath.Avx2, m, n, k)]);
+        void Run(sbyte[] p) => QGemm.MultiplyRequantize(isa, m, n, k, p, new sbyte[k * n], n, new int[m], Enumerable.Repeat(0.01f, m).ToArray(),
+            0, -128, 127, new byte[m * n], n, new int[QGemm.FusedScratchLength(isa, m, n, k)]);
         Run(packed);
         int correction = Array.FindLastIndex(System.Runtime.InteropServices.MemoryMarshal.Cast<sbyte, int>(packed).ToArray(), v => v == 1 * 8 + 0); // (k = 1, row 0) of the first block
         Assert.True(correction > 0);

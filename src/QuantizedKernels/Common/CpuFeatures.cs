@@ -19,7 +19,10 @@ public enum IsaPath
     Avx2,
     /// <summary>x86-64 AVX-VNNI (VPDPBUSD on 256-bit vectors).</summary>
     AvxVnni,
-    /// <summary>x86-64 512-bit VNNI. .NET 10 exposes no 512-bit VPDPBUSD, so this is VPDPBSSD zmm (AVX10.2 / AVX-VNNI-INT8 V512).</summary>
+    /// <summary>
+    /// x86-64 AVX-512 VNNI: AVX2 kernels with a VPDPBUSD (EVEX, 256-bit) GEMM k loop in machine code, as .NET 10 has
+    /// no API for that instruction form (Zen 4, Ice Lake, Sapphire Rapids; Linux only; see QGemm.Avx512Vnni.cs).
+    /// </summary>
     Avx512Vnni,
 }
 
@@ -48,8 +51,8 @@ public static class CpuFeatures
         IsaPath.NeonDot => AdvSimd.Arm64.IsSupported && Dp.IsSupported,
         IsaPath.Avx2 => Avx2.IsSupported,
         IsaPath.AvxVnni => Avx2.IsSupported && AvxVnni.IsSupported,
-        // .NET 10 has no 512-bit VPDPBUSD API; the path uses VPDPBSSD zmm (AVX-VNNI-INT8 at 512 bits, AVX10.2).
-        IsaPath.Avx512Vnni => Avx2.IsSupported && AvxVnniInt8.V512.IsSupported,
+        // Machine code (QGemm.Avx512Vnni.cs): CPUID, XCR0 and an executable mapping decide, not the runtime's flags.
+        IsaPath.Avx512Vnni => Gemm.Avx512VnniCode.IsAvailable,
         _ => false,
     };
 
@@ -80,7 +83,10 @@ public static class CpuFeatures
     public static void Require(IsaPath path)
     {
         if (!IsSupported(path))
-            throw new IsaNotSupportedException($"instruction set path '{Name(path)}' is not supported by this CPU (supported: {string.Join(", ", Supported.Select(Name))})");
+        {
+            string why = path == IsaPath.Avx512Vnni ? $" ({Gemm.Avx512VnniCode.UnavailableReason})" : "";
+            throw new IsaNotSupportedException($"instruction set path '{Name(path)}' is not supported by this CPU{why} (supported: {string.Join(", ", Supported.Select(Name))})");
+        }
     }
 
     private static IsaPath ChooseActive()

@@ -142,9 +142,10 @@ public static partial class QGemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void MultiplyRequantizeAvx2(int m, int n, int k, ReadOnlySpan<sbyte> packedA, ReadOnlySpan<sbyte> b, int ldb,
         ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers, int yZeroPoint, int yMin, int yMax, Span<byte> y, int ldy, Span<int> scratch,
-        MultiplierRange range)
+        MultiplierRange range, bool vnni)
     {
-        // Arguments were checked, and the multipliers classified, by MultiplyRequantize.
+        // Arguments were checked, and the multipliers classified, by MultiplyRequantize. With vnni (the avx512vnni
+        // path) the quad format's k loop is VPDPBUSD machine code (QGemm.Avx512Vnni.cs).
         bool quads = CheckFusedPackedAAvx2(packedA, m, k) == Avx2FormatQuads;
         if (yZeroPoint >= -255 && yZeroPoint <= 255 && range != MultiplierRange.NotAllFinite)
         {
@@ -157,7 +158,8 @@ public static partial class QGemm
                 Signed = signed,
                 CapProducts = range != MultiplierRange.FiniteBelowOne,
             };
-            if (quads) MultiplyRequantizeAvx2Tiles<Avx2RequantizeRowsInt16, Avx2QuadFormat>(m, n, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch, ref sink);
+            if (quads && vnni) MultiplyRequantizeAvx2Tiles<Avx2RequantizeRowsInt16, Avx512VnniQuadFormat>(m, n, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch, ref sink);
+            else if (quads) MultiplyRequantizeAvx2Tiles<Avx2RequantizeRowsInt16, Avx2QuadFormat>(m, n, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch, ref sink);
             else MultiplyRequantizeAvx2Tiles<Avx2RequantizeRowsInt16, Avx2PairFormat>(m, n, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch, ref sink);
             return;
         }
@@ -167,7 +169,8 @@ public static partial class QGemm
             High = Vector256.Create((float)(yMax - yZeroPoint)),
             ZeroPoint = Vector256.Create(yZeroPoint),
         };
-        if (quads) MultiplyRequantizeAvx2Tiles<Avx2RequantizeRows, Avx2QuadFormat>(m, n, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch, ref floatSink);
+        if (quads && vnni) MultiplyRequantizeAvx2Tiles<Avx2RequantizeRows, Avx512VnniQuadFormat>(m, n, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch, ref floatSink);
+        else if (quads) MultiplyRequantizeAvx2Tiles<Avx2RequantizeRows, Avx2QuadFormat>(m, n, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch, ref floatSink);
         else MultiplyRequantizeAvx2Tiles<Avx2RequantizeRows, Avx2PairFormat>(m, n, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch, ref floatSink);
     }
 

@@ -1,3 +1,4 @@
+using EdgeRuntime.Kernels.Common;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -5,112 +6,165 @@ using System.Runtime.Intrinsics.X86;
 namespace EdgeRuntime.Kernels.Gemm;
 
 /// <summary>
-/// 512-bit VNNI path. .NET 10 exposes no 512-bit VPDPBUSD (the <c>Avx512Vnni</c> class of dotnet/runtime#86849 was
-/// approved but never shipped), so this path uses the signed × signed form VPDPBSSD zmm
-/// (<see cref="AvxVnniInt8.V512"/>, AVX10.2): four s8·s8 products summed exactly into each int32 lane, so neither
-/// operand needs shifting and no correction term exists.
-/// <para>Packed A (zero padded): <c>[⌈M/8⌉ blocks][⌈K/4⌉ k-quads][8 rows][4 k]</c> sbytes.</para>
-/// <para>B panel in scratch (32 columns): <c>[⌈K/4⌉ k-quads][32 columns][4 k]</c> sbytes, zero padded.</para>
-/// <para>Microkernel: 8 rows × 32 columns = 16 zmm accumulators.</para>
+/// The avx512vnni path: AVX-512 VNNI's VPDPBUSD (four uint8 × int8 products summed exactly into each int32 lane, one
+/// instruction where AVX2 needs VPMADDUBSW + VPMADDWD + VPADDD), EVEX-encoded on 256-bit vectors (AVX512VL), as on
+/// Zen 4 and Intel Ice Lake / Sapphire Rapids. .NET 10 has no API for that form: its <see cref="AvxVnni"/> class emits
+/// the VEX form, which those CPUs lack, and its 512-bit VNNI classes need AVX10. So the k loop of the 6×16
+/// microkernel is machine code: QGemm.Avx512Vnni.s, assembled by tools/assemble-machine-code.sh into
+/// QGemm.Avx512Vnni.MachineCode.cs, mapped executable once per process (<see cref="ExecutableMemory"/>) and called
+/// through an unmanaged function pointer without a GC transition (it runs a few hundred nanoseconds and touches only
+/// the pinned buffers it is given). Everything around it is the AVX2 path's code and data layouts:
+/// <list type="bullet">
+/// <item><see cref="Multiply"/> (int32 out): the AVX-VNNI packing of QGemm.AvxVnni.cs (<c>[6 start values][⌈K/4⌉
+/// quads][6 rows][4 k]</c> per block, B panels flipped to uint8), the machine code writing each 6×16 tile.</item>
+/// <item><see cref="MultiplyRequantize"/>: the AVX2 fused packing. For its quad format (int8 weight quads × uint8 B,
+/// QGemm.Avx2.Quads.cs) VPDPBUSD gives the same int32 sums VPMADDUBSW + VPMADDWD give there (neither can saturate on
+/// those weights), so the machine code fills the tile and the AVX2 corrections and requantizing epilogue finish it;
+/// the int16-pair format and the 1–2-column matrix-vector tails run the AVX2 code.</item>
+/// <item>Depthwise convolution and the element-wise kernels: the AVX2 code.</item>
+/// </list>
+/// Linux x64 only (System V calling convention); <see cref="Avx512VnniCode.UnavailableReason"/> says why it is not
+/// available elsewhere. <c>DOTNET_EnableAVX512F=0</c> does not turn it off (the runtime does not compile this code);
+/// <c>EDGE_ISA=avx2</c> does.
 /// </summary>
 public static partial class QGemm
 {
-    private const int Avx512RowsPerBlock = 8;
-    private const int Avx512ColumnsPerPanel = 32;
-
-    private static int Avx512VnniPackedALength(int m, int k) =>
-        checked(DivideRoundingUp(m, Avx512RowsPerBlock) * Avx512RowsPerBlock * DivideRoundingUp(k, 4) * 4);
-
-    private static int Avx512VnniScratchLength(int k) => checked(DivideRoundingUp(k, 4) * Avx512ColumnsPerPanel);
-
-    private static void PackAAvx512Vnni(ReadOnlySpan<sbyte> a, int m, int k, Span<sbyte> packed)
-    {
-        CheckPackArguments(a, m, k, packed, Avx512VnniPackedALength(m, k));
-        int quads = DivideRoundingUp(k, 4), index = 0;
-        for (int block = 0; block < m; block += Avx512RowsPerBlock)
-            for (int quad = 0; quad < quads; quad++)
-                for (int r = 0; r < Avx512RowsPerBlock; r++)
-                    for (int q = 0; q < 4; q++)
-                    {
-                        int row = block + r, kk = 4 * quad + q;
-                        packed[index++] = row < m && kk < k ? a[row * k + kk] : (sbyte)0;
-                    }
-    }
-
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void MultiplyAvx512Vnni(int m, int n, int k, ReadOnlySpan<sbyte> packedA,
         ReadOnlySpan<sbyte> b, int ldb, Span<int> acc, int ldAcc, Span<int> scratch)
     {
-        CheckMultiplyArguments(m, n, k, packedA, Avx512VnniPackedALength(m, k), b, ldb, acc, ldAcc, scratch, Avx512VnniScratchLength(k));
+        CheckMultiplyArguments(m, n, k, packedA, AvxVnniPackedALength(m, k), b, ldb, acc, ldAcc, scratch, AvxVnniScratchLength(k));
         if (m == 0 || n == 0) return;
-        int quads = DivideRoundingUp(k, 4);
-        int blockInts = quads * Avx512RowsPerBlock;
-        int* tile = stackalloc int[Avx512RowsPerBlock * Avx512ColumnsPerPanel];
+        int quads = DivideRoundingUp(k, 4), blockBytes = VnniBlockBytes(k);
+        int* tile = stackalloc int[VnniRowsPerBlock * VnniColumnsPerPanel];
+        var kernel = Avx512VnniCode.Quads6x16;
         fixed (sbyte* aBase = packedA)
         fixed (sbyte* bBase = b)
         fixed (int* accBase = acc)
         fixed (int* panel = scratch)
         {
-            for (int j0 = 0; j0 < n; j0 += Avx512ColumnsPerPanel)
+            for (int j0 = 0; j0 < n; j0 += VnniColumnsPerPanel)
             {
-                int columns = Math.Min(Avx512ColumnsPerPanel, n - j0);
-                PackBPanelQuads(bBase + j0, ldb, k, columns, Avx512ColumnsPerPanel, 0, (byte*)panel);
-                for (int i0 = 0; i0 < m; i0 += Avx512RowsPerBlock)
+                int columns = Math.Min(VnniColumnsPerPanel, n - j0);
+                PackBPanelQuads(bBase + j0, ldb, k, columns, VnniColumnsPerPanel, 0x80, (byte*)panel);
+                for (int i0 = 0; i0 < m; i0 += VnniRowsPerBlock)
                 {
-                    int rows = Math.Min(Avx512RowsPerBlock, m - i0);
-                    int* aBlock = (int*)aBase + (long)(i0 / Avx512RowsPerBlock) * blockInts;
+                    int rows = Math.Min(VnniRowsPerBlock, m - i0);
+                    int* block = (int*)(aBase + (long)(i0 / VnniRowsPerBlock) * blockBytes);
                     int* c = accBase + (long)i0 * ldAcc + j0;
-                    bool full = rows == Avx512RowsPerBlock && columns == Avx512ColumnsPerPanel;
-                    Avx512VnniKernel8x32(aBlock, panel, quads, full ? c : tile, full ? ldAcc : Avx512ColumnsPerPanel);
-                    if (!full) CopyTile(tile, Avx512ColumnsPerPanel, c, ldAcc, rows, columns);
+                    bool full = rows == VnniRowsPerBlock && columns == VnniColumnsPerPanel;
+                    // The block starts with its six rows' start values, then the quads.
+                    kernel(block + VnniRowsPerBlock, panel, quads, block, full ? c : tile, (full ? ldAcc : VnniColumnsPerPanel) * (long)sizeof(int));
+                    if (!full) CopyTile(tile, VnniColumnsPerPanel, c, ldAcc, rows, columns);
                 }
             }
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Avx512VnniKernel8x32(int* a, int* panel, int quads, int* c, int ldc)
+    /// <summary>The AVX2 fused GEMM's quad format with the machine-code k loop (see the class summary).</summary>
+    private readonly struct Avx512VnniQuadFormat : IAvx2PackedFormat
     {
-        Vector512<int> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
-        Vector512<int> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
-        for (int q = 0; q < quads; q++)
+        public static int Steps(int k) => Avx2QuadFormat.Steps(k);
+
+        public static bool HasCorrections => true;
+
+        public static unsafe void PackPanel(sbyte* b, int ldb, int k, int columns, int* panel) => Avx2QuadFormat.PackPanel(b, ldb, k, columns, panel);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static unsafe void Kernel<TRows, TSink, TCorrected>(int* a, int* panel, int steps, int* corrections, int correctionCount, ref TSink sink)
+            where TRows : struct, IAvx2BlockRows where TSink : struct, IAvx2TileSink where TCorrected : struct, IAvx2Flag =>
+            Avx512VnniQuadKernel<TRows, TSink, TCorrected>(a, panel, steps, corrections, correctionCount, ref sink);
+
+        public static unsafe void ExpandVector(sbyte* b, int ldb, int k, int* expanded) => Avx2QuadFormat.ExpandVector(b, ldb, k, expanded);
+
+        public static unsafe void VectorBlock(in Avx2PackedA packedA, int* e, int steps, int i0, int rows, int* bias, float* multipliers,
+            int yZeroPoint, int yMin, int yMax, byte* y, int ldy) =>
+            Avx2QuadFormat.VectorBlock(packedA, e, steps, i0, rows, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy);
+    }
+
+    /// <summary>
+    /// <see cref="Avx2Kernel{TRows, TSink, TStep, TCorrected}"/> for the quad format with the k loop in machine code: it
+    /// always computes the block's six rows (packed A and the row starts are padded to six) into a 6×16 int32 tile on
+    /// the stack, the block's corrections d·s are added there, and the sink requantizes the first
+    /// <typeparamref name="TRows"/>.Count rows from it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
+    private static unsafe void Avx512VnniQuadKernel<TRows, TSink, TCorrected>(int* a, int* panel, int steps, int* corrections, int correctionCount, ref TSink sink)
+        where TRows : struct, IAvx2BlockRows where TSink : struct, IAvx2TileSink where TCorrected : struct, IAvx2Flag
+    {
+        int* initial = stackalloc int[Avx2RowsPerBlock];
+        int* tile = stackalloc int[Avx2RowsPerBlock * Avx2ColumnsPerPanel];
+        for (int r = 0; r < Avx2RowsPerBlock; r++) initial[r] = r < TRows.Count ? sink.Initial(r).ToScalar() : 0;
+        Avx512VnniCode.Quads6x16(a, panel, steps, initial, tile, Avx2ColumnsPerPanel * sizeof(int));
+        if (TCorrected.Value)
         {
-            var b0 = Vector512.Load((sbyte*)panel);
-            var b1 = Vector512.Load((sbyte*)panel + 64);
-            var w = Vector512.Create(a[0]).AsSByte();
-            c00 = AvxVnniInt8.V512.MultiplyWideningAndAdd(c00, w, b0);
-            c01 = AvxVnniInt8.V512.MultiplyWideningAndAdd(c01, w, b1);
-            w = Vector512.Create(a[1]).AsSByte();
-            c10 = AvxVnniInt8.V512.MultiplyWideningAndAdd(c10, w, b0);
-            c11 = AvxVnniInt8.V512.MultiplyWideningAndAdd(c11, w, b1);
-            w = Vector512.Create(a[2]).AsSByte();
-            c20 = AvxVnniInt8.V512.MultiplyWideningAndAdd(c20, w, b0);
-            c21 = AvxVnniInt8.V512.MultiplyWideningAndAdd(c21, w, b1);
-            w = Vector512.Create(a[3]).AsSByte();
-            c30 = AvxVnniInt8.V512.MultiplyWideningAndAdd(c30, w, b0);
-            c31 = AvxVnniInt8.V512.MultiplyWideningAndAdd(c31, w, b1);
-            w = Vector512.Create(a[4]).AsSByte();
-            c40 = AvxVnniInt8.V512.MultiplyWideningAndAdd(c40, w, b0);
-            c41 = AvxVnniInt8.V512.MultiplyWideningAndAdd(c41, w, b1);
-            w = Vector512.Create(a[5]).AsSByte();
-            c50 = AvxVnniInt8.V512.MultiplyWideningAndAdd(c50, w, b0);
-            c51 = AvxVnniInt8.V512.MultiplyWideningAndAdd(c51, w, b1);
-            w = Vector512.Create(a[6]).AsSByte();
-            c60 = AvxVnniInt8.V512.MultiplyWideningAndAdd(c60, w, b0);
-            c61 = AvxVnniInt8.V512.MultiplyWideningAndAdd(c61, w, b1);
-            w = Vector512.Create(a[7]).AsSByte();
-            c70 = AvxVnniInt8.V512.MultiplyWideningAndAdd(c70, w, b0);
-            c71 = AvxVnniInt8.V512.MultiplyWideningAndAdd(c71, w, b1);
-            a += Avx512RowsPerBlock;
-            panel += Avx512ColumnsPerPanel;
+            // As in the AVX2 kernel: s = u − 128 of k read back from the quad panel, times d, added to the row.
+            var byteMask = Vector256.Create(0xFFu);
+            var half = Vector256.Create(128);
+            for (int e = 0; e < correctionCount; e++)
+            {
+                int code = corrections[2 * e], kk = code >> 3;
+                int* quad = panel + kk / 4 * Avx2ColumnsPerPanel;
+                var shift = Vector256.Create((uint)(kk % 4 * 8));
+                var delta = Vector256.Create(corrections[2 * e + 1]);
+                int* row = tile + (code & 7) * Avx2ColumnsPerPanel;
+                var low = Avx2.MultiplyLow(Avx2.Subtract(Avx2.And(Avx2.ShiftRightLogicalVariable(Avx.LoadVector256((uint*)quad), shift), byteMask).AsInt32(), half), delta);
+                var high = Avx2.MultiplyLow(Avx2.Subtract(Avx2.And(Avx2.ShiftRightLogicalVariable(Avx.LoadVector256((uint*)(quad + 8)), shift), byteMask).AsInt32(), half), delta);
+                Avx.Store(row, Avx2.Add(Avx.LoadVector256(row), low));
+                Avx.Store(row + 8, Avx2.Add(Avx.LoadVector256(row + 8), high));
+            }
         }
-        c00.Store(c); c01.Store(c + 16); c += ldc;
-        c10.Store(c); c11.Store(c + 16); c += ldc;
-        c20.Store(c); c21.Store(c + 16); c += ldc;
-        c30.Store(c); c31.Store(c + 16); c += ldc;
-        c40.Store(c); c41.Store(c + 16); c += ldc;
-        c50.Store(c); c51.Store(c + 16); c += ldc;
-        c60.Store(c); c61.Store(c + 16); c += ldc;
-        c70.Store(c); c71.Store(c + 16);
+        sink.RowPair(0, Avx.LoadVector256(tile), Avx.LoadVector256(tile + 8), Avx.LoadVector256(tile + 16), Avx.LoadVector256(tile + 24));
+        if (TRows.Count > 2) sink.RowPair(2, Avx.LoadVector256(tile + 32), Avx.LoadVector256(tile + 40), Avx.LoadVector256(tile + 48), Avx.LoadVector256(tile + 56));
+        if (TRows.Count > 4) sink.RowPair(4, Avx.LoadVector256(tile + 64), Avx.LoadVector256(tile + 72), Avx.LoadVector256(tile + 80), Avx.LoadVector256(tile + 88));
+    }
+}
+
+/// <summary>
+/// The avx512vnni machine code (QGemm.Avx512Vnni.s), mapped on first use when this process can run it: Linux on
+/// x86-64 with AVX2, a CPU that reports AVX512F, AVX512VL and AVX512_VNNI (CPUID leaf 7), and an OS that saves the
+/// AVX-512 register state (XCR0 bits 1, 2, 5, 6, 7), as EVEX-encoded instructions need even on 256-bit vectors.
+/// </summary>
+internal static unsafe class Avx512VnniCode
+{
+    private static readonly byte* Code;
+
+    /// <summary>Why the path cannot run here, or null when it can.</summary>
+    public static readonly string? UnavailableReason;
+
+    static Avx512VnniCode() => UnavailableReason = Load(out Code);
+
+    /// <summary>True when the machine code is mapped and this CPU and OS can run it.</summary>
+    public static bool IsAvailable => Code != null;
+
+    /// <summary>edge_quads6x16(a, panel, steps, initial, c, ldcBytes) of QGemm.Avx512Vnni.s. Only when <see cref="IsAvailable"/>.</summary>
+    public static delegate* unmanaged[SuppressGCTransition]<int*, int*, long, int*, int*, long, void> Quads6x16 =>
+        (delegate* unmanaged[SuppressGCTransition]<int*, int*, long, int*, int*, long, void>)Entry(Avx512VnniMachineCode.Quads6x16Offset);
+
+    /// <summary>edge_dpbusd_chains(iterations): 384 multiply-adds per iteration in 12 independent chains (peak probe).</summary>
+    public static delegate* unmanaged[SuppressGCTransition]<long, int> DpbusdChains =>
+        (delegate* unmanaged[SuppressGCTransition]<long, int>)Entry(Avx512VnniMachineCode.DpbusdChainsOffset);
+
+    private static byte* Entry(int offset) =>
+        Code != null ? Code + offset : throw new IsaNotSupportedException($"instruction set path 'avx512vnni' is not available: {UnavailableReason}");
+
+    private static string? Load(out byte* code)
+    {
+        code = null;
+        if (!X86Base.X64.IsSupported) return "not an x86-64 process";
+        if (!OperatingSystem.IsLinux()) return "its machine code follows the Linux (System V) calling convention";
+        if (!Avx2.IsSupported) return "the CPU (or DOTNET_EnableAVX2=0) gives no AVX2, which the rest of the path uses";
+        if ((uint)X86Base.CpuId(0, 0).Eax < 7) return "the CPU reports no CPUID leaf 7";
+        var (_, ebx, ecx, _) = X86Base.CpuId(7, 0);
+        if ((ebx & (1 << 16)) == 0) return "the CPU lacks AVX512F";
+        if ((ebx & (1 << 31)) == 0) return "the CPU lacks AVX512VL";
+        if ((ecx & (1 << 11)) == 0) return "the CPU lacks AVX512_VNNI";
+        if ((X86Base.CpuId(1, 0).Ecx & (1 << 27)) == 0) return "the OS has not enabled XSAVE (CPUID.1:ECX.OSXSAVE)";
+        byte* mapped = ExecutableMemory.TryMap(Avx512VnniMachineCode.Text, out var failure);
+        if (mapped == null) return failure;
+        ulong xcr0 = ((delegate* unmanaged[SuppressGCTransition]<ulong>)(mapped + Avx512VnniMachineCode.XgetbvOffset))();
+        if ((xcr0 & 0xE6) != 0xE6) return $"the OS does not save the AVX-512 register state (XCR0 = 0x{xcr0:x})";
+        code = mapped;
+        return null;
     }
 }

@@ -16,7 +16,7 @@ namespace EdgeRuntime.Kernels.Gemm;
 public static partial class QGemm
 {
     /// <summary>True when <paramref name="isa"/> implements <see cref="PackAWithRowOffsets"/> and <see cref="MultiplyRequantize"/>.</summary>
-    public static bool HasFusedRequantization(IsaPath isa) => isa is IsaPath.Avx2 or IsaPath.Neon or IsaPath.NeonDot or IsaPath.Scalar;
+    public static bool HasFusedRequantization(IsaPath isa) => isa is IsaPath.Avx2 or IsaPath.Avx512Vnni or IsaPath.Neon or IsaPath.NeonDot or IsaPath.Scalar;
 
     /// <summary>
     /// Number of sbytes <see cref="PackAWithRowOffsets"/> needs for an M×K matrix on <paramref name="isa"/>: the buffer
@@ -24,7 +24,7 @@ public static partial class QGemm
     /// </summary>
     public static int PackedAWithRowOffsetsLength(IsaPath isa, int m, int k) => isa switch
     {
-        IsaPath.Avx2 => Avx2FusedPackedALength(m, k),
+        IsaPath.Avx2 or IsaPath.Avx512Vnni => Avx2FusedPackedALength(m, k),
         IsaPath.Neon or IsaPath.NeonDot => ArmFusedPackedALength(isa, m, k),
         IsaPath.Scalar => checked(m * k * sizeof(short)),
         _ => throw UnsupportedFused(isa),
@@ -38,7 +38,7 @@ public static partial class QGemm
     /// </summary>
     public static int FusedScratchLength(IsaPath isa, int m, int n, int k) => isa switch
     {
-        IsaPath.Avx2 => Avx2FusedScratchLength(n, k),
+        IsaPath.Avx2 or IsaPath.Avx512Vnni => Avx2FusedScratchLength(n, k),
         IsaPath.Neon or IsaPath.NeonDot => ArmFusedScratchLength(isa, n, k),
         IsaPath.Scalar => 0,
         _ => throw UnsupportedFused(isa),
@@ -63,7 +63,7 @@ public static partial class QGemm
         if (!rowOffsets.IsEmpty && rowOffsets.Length < m) throw new ArgumentException($"{rowOffsets.Length} row offsets for {m} rows", nameof(rowOffsets));
         switch (isa)
         {
-            case IsaPath.Avx2:
+            case IsaPath.Avx2 or IsaPath.Avx512Vnni: // one packing; avx512vnni runs its quad format with VPDPBUSD
                 return PackAFusedAvx2(a, m, k, rowOffsets, packed);
             case IsaPath.Neon or IsaPath.NeonDot:
                 PackAWithRowOffsetsArm(isa, a, m, k, rowOffsets, packed);
@@ -129,8 +129,9 @@ public static partial class QGemm
         if (ldy < n || y.Length < (long)(m - 1) * ldy + n) throw new ArgumentException($"y ({y.Length} bytes, ldy {ldy}) is too small for {m}x{n}", nameof(y));
         if (k > 0 && (ldb < n || b.Length < (long)(k - 1) * ldb + n)) throw new ArgumentException($"B ({b.Length} bytes, ldb {ldb}) is too small for {k}x{n}", nameof(b));
         // AVX2 checks the length its packed format needs (which may be less than the bound) from the header, below.
-        if (isa != IsaPath.Avx2 && packedA.Length < PackedAWithRowOffsetsLength(isa, m, k)) throw new ArgumentException($"packed A holds {packedA.Length} bytes, needs {PackedAWithRowOffsetsLength(isa, m, k)}", nameof(packedA));
-        int minimumScratch = isa == IsaPath.Avx2 ? Avx2ScratchLength(k) : FusedScratchLength(isa, m, n, k);
+        bool avx2Packing = isa is IsaPath.Avx2 or IsaPath.Avx512Vnni;
+        if (!avx2Packing && packedA.Length < PackedAWithRowOffsetsLength(isa, m, k)) throw new ArgumentException($"packed A holds {packedA.Length} bytes, needs {PackedAWithRowOffsetsLength(isa, m, k)}", nameof(packedA));
+        int minimumScratch = avx2Packing ? Avx2ScratchLength(k) : FusedScratchLength(isa, m, n, k);
         if (scratch.Length < minimumScratch) throw new ArgumentException($"scratch holds {scratch.Length} ints, needs {minimumScratch}", nameof(scratch));
         if (yMin < -128 || yMax > 255 || yMin > yMax) throw new ArgumentOutOfRangeException(nameof(yMin), $"output range [{yMin}, {yMax}] is not an 8-bit range");
         switch (isa)
@@ -138,9 +139,10 @@ public static partial class QGemm
             case IsaPath.Neon or IsaPath.NeonDot:
                 MultiplyRequantizeArm(isa, m, n, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch);
                 break;
-            case IsaPath.Avx2:
+            case IsaPath.Avx2 or IsaPath.Avx512Vnni:
                 if (range == MultiplierRange.Unclassified) range = ClassifyMultipliers(multipliers[..m]);
-                MultiplyRequantizeAvx2(m, n, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch, range);
+                MultiplyRequantizeAvx2(m, n, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch, range,
+                    vnni: isa == IsaPath.Avx512Vnni);
                 break;
             case IsaPath.Scalar:
                 MultiplyRequantizeScalar(m, n, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy);

@@ -19,12 +19,12 @@ namespace EdgeRuntime.Kernels.Gemm;
 public static partial class QGemm
 {
     /// <summary>True when <paramref name="isa"/> implements <see cref="PackMatrixVectorA"/> and <see cref="MultiplyVectorRequantize"/>.</summary>
-    public static bool HasMatrixVector(IsaPath isa) => isa is IsaPath.Avx2 or IsaPath.Scalar;
+    public static bool HasMatrixVector(IsaPath isa) => isa is IsaPath.Avx2 or IsaPath.Avx512Vnni or IsaPath.Scalar;
 
     /// <summary>Number of sbytes <see cref="PackMatrixVectorA"/> writes for an M×K matrix on <paramref name="isa"/>.</summary>
     public static int PackedMatrixVectorALength(IsaPath isa, int m, int k) => isa switch
     {
-        IsaPath.Avx2 => checked(m * sizeof(int) + m * RoundUpTo16(k)),
+        IsaPath.Avx2 or IsaPath.Avx512Vnni => checked(m * sizeof(int) + m * RoundUpTo16(k)), // avx512vnni: the AVX2 kernel
         IsaPath.Scalar => PackedAWithRowOffsetsLength(isa, m, k),
         _ => throw UnsupportedMatrixVector(isa),
     };
@@ -32,7 +32,7 @@ public static partial class QGemm
     /// <summary>Ints of scratch <see cref="MultiplyVectorRequantize"/> needs on <paramref name="isa"/>.</summary>
     public static int MatrixVectorScratchLength(IsaPath isa, int k) => isa switch
     {
-        IsaPath.Avx2 => RoundUpTo16(k) / 2,
+        IsaPath.Avx2 or IsaPath.Avx512Vnni => RoundUpTo16(k) / 2,
         IsaPath.Scalar => 0,
         _ => throw UnsupportedMatrixVector(isa),
     };
@@ -76,7 +76,7 @@ public static partial class QGemm
             MultiplyRequantizeScalar(m, 1, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy);
             return;
         }
-        if (isa != IsaPath.Avx2) throw UnsupportedMatrixVector(isa);
+        if (isa is not (IsaPath.Avx2 or IsaPath.Avx512Vnni)) throw UnsupportedMatrixVector(isa);
         int length = PackedMatrixVectorALength(isa, m, k);
         if (packedA.Length < length) throw new ArgumentException($"packed A holds {packedA.Length} bytes, needs {length}", nameof(packedA));
         MultiplyVectorInt8RowsAvx2(m, k, packedA[..length], b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch);

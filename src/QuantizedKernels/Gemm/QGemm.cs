@@ -18,7 +18,7 @@ public static partial class QGemm
     {
         IsaPath.Avx2 => Avx2PackedALength(m, k),
         IsaPath.AvxVnni => AvxVnniPackedALength(m, k),
-        IsaPath.Avx512Vnni => Avx512VnniPackedALength(m, k),
+        IsaPath.Avx512Vnni => AvxVnniPackedALength(m, k), // the AVX-VNNI layout, machine-code kernel
         IsaPath.Vector128 => Vector128PackedALength(m, k),
         IsaPath.Neon => PackedALengthNeon(m, k),
         IsaPath.NeonDot => PackedALengthNeonDot(m, k),
@@ -30,7 +30,7 @@ public static partial class QGemm
     {
         IsaPath.Avx2 => Avx2ScratchLength(k),
         IsaPath.AvxVnni => AvxVnniScratchLength(k),
-        IsaPath.Avx512Vnni => Avx512VnniScratchLength(k),
+        IsaPath.Avx512Vnni => AvxVnniScratchLength(k),
         IsaPath.Vector128 => Vector128ScratchLength(k),
         IsaPath.Neon => ScratchLengthNeon(k),
         IsaPath.NeonDot => ScratchLengthNeonDot(k),
@@ -45,11 +45,8 @@ public static partial class QGemm
             case IsaPath.Avx2:
                 PackAAvx2(a, m, k, packed);
                 break;
-            case IsaPath.AvxVnni:
+            case IsaPath.AvxVnni or IsaPath.Avx512Vnni:
                 PackAAvxVnni(a, m, k, packed);
-                break;
-            case IsaPath.Avx512Vnni:
-                PackAAvx512Vnni(a, m, k, packed);
                 break;
             case IsaPath.Vector128:
                 PackAVector128(a, m, k, packed);

@@ -1,0 +1,130 @@
+# AVX-512 VNNI machine code for the avx512vnni path (QGemm.Avx512Vnni.cs). .NET 10 has no API for the EVEX-encoded
+# VPDPBUSD (its AvxVnni class is the VEX form, which Zen 4 and Ice Lake lack), so these routines are assembled once by
+# tools/assemble-machine-code.sh into QGemm.Avx512Vnni.MachineCode.cs, mapped executable at run time and called
+# through unmanaged function pointers. System V AMD64 calling convention (Linux x64 only: the Windows convention would
+# need xmm6-xmm15 preserved). They use ymm0-ymm13 only (EVEX on 256-bit vectors: no zmm state, no frequency licence
+# change) and touch no stack.
+.intel_syntax noprefix
+.text
+
+# uint64 edge_xgetbv0(void): XCR0, the register states the OS saves. Call only when CPUID.1:ECX.OSXSAVE is set.
+.globl edge_xgetbv0
+edge_xgetbv0:
+  xor ecx, ecx
+  xgetbv
+  shl rdx, 32
+  or rax, rdx
+  ret
+
+# void edge_quads6x16(const int32* a, const int32* panel, int64 steps, const int32* initial, int32* c, int64 ldcBytes)
+# A 6-row x 16-column int32 tile: c[r][j] = initial[r] + sum over s < steps of dot4(panel[s][j], a[s][r]), where a is
+# [steps][6 rows] int32, each four int8 weights, panel is [steps][16 columns] int32, each four uint8 activations, and
+# dot4 sums the four uint8 x int8 products exactly (VPDPBUSD, wrapping int32 accumulation). Row r of c starts at
+# c + r * ldcBytes. Accumulators: ymm0-ymm11 (two per row: columns 0-7, 8-15); panel: ymm12, ymm13; each row's four
+# weights come broadcast from memory ({1to8}), so a step is 2 loads and 12 VPDPBUSD.
+.globl edge_quads6x16
+edge_quads6x16:
+  vpbroadcastd ymm0, dword ptr [rcx]
+  vmovdqa ymm1, ymm0
+  vpbroadcastd ymm2, dword ptr [rcx+4]
+  vmovdqa ymm3, ymm2
+  vpbroadcastd ymm4, dword ptr [rcx+8]
+  vmovdqa ymm5, ymm4
+  vpbroadcastd ymm6, dword ptr [rcx+12]
+  vmovdqa ymm7, ymm6
+  vpbroadcastd ymm8, dword ptr [rcx+16]
+  vmovdqa ymm9, ymm8
+  vpbroadcastd ymm10, dword ptr [rcx+20]
+  vmovdqa ymm11, ymm10
+  test rdx, rdx
+  jle 2f
+1:
+  vmovdqu ymm12, ymmword ptr [rsi]
+  vmovdqu ymm13, ymmword ptr [rsi+32]
+  vpdpbusd ymm0, ymm12, dword ptr [rdi]{1to8}
+  vpdpbusd ymm1, ymm13, dword ptr [rdi]{1to8}
+  vpdpbusd ymm2, ymm12, dword ptr [rdi+4]{1to8}
+  vpdpbusd ymm3, ymm13, dword ptr [rdi+4]{1to8}
+  vpdpbusd ymm4, ymm12, dword ptr [rdi+8]{1to8}
+  vpdpbusd ymm5, ymm13, dword ptr [rdi+8]{1to8}
+  vpdpbusd ymm6, ymm12, dword ptr [rdi+12]{1to8}
+  vpdpbusd ymm7, ymm13, dword ptr [rdi+12]{1to8}
+  vpdpbusd ymm8, ymm12, dword ptr [rdi+16]{1to8}
+  vpdpbusd ymm9, ymm13, dword ptr [rdi+16]{1to8}
+  vpdpbusd ymm10, ymm12, dword ptr [rdi+20]{1to8}
+  vpdpbusd ymm11, ymm13, dword ptr [rdi+20]{1to8}
+  add rdi, 24
+  add rsi, 64
+  dec rdx
+  jnz 1b
+2:
+  vmovdqu ymmword ptr [r8], ymm0
+  vmovdqu ymmword ptr [r8+32], ymm1
+  add r8, r9
+  vmovdqu ymmword ptr [r8], ymm2
+  vmovdqu ymmword ptr [r8+32], ymm3
+  add r8, r9
+  vmovdqu ymmword ptr [r8], ymm4
+  vmovdqu ymmword ptr [r8+32], ymm5
+  add r8, r9
+  vmovdqu ymmword ptr [r8], ymm6
+  vmovdqu ymmword ptr [r8+32], ymm7
+  add r8, r9
+  vmovdqu ymmword ptr [r8], ymm8
+  vmovdqu ymmword ptr [r8+32], ymm9
+  add r8, r9
+  vmovdqu ymmword ptr [r8], ymm10
+  vmovdqu ymmword ptr [r8+32], ymm11
+  ret
+
+# int32 edge_dpbusd_chains(int64 iterations): 12 independent VPDPBUSD ymm dependency chains, 12 x 32 = 384 u8 x s8
+# multiply-adds per iteration, for the benchmarks' peak probe. Returns a lane of the folded sum so the work is used.
+.globl edge_dpbusd_chains
+edge_dpbusd_chains:
+  vpcmpeqd ymm12, ymm12, ymm12
+  vpabsb ymm12, ymm12
+  vmovdqa ymm13, ymm12
+  vpxor xmm0, xmm0, xmm0
+  vpxor xmm1, xmm1, xmm1
+  vpxor xmm2, xmm2, xmm2
+  vpxor xmm3, xmm3, xmm3
+  vpxor xmm4, xmm4, xmm4
+  vpxor xmm5, xmm5, xmm5
+  vpxor xmm6, xmm6, xmm6
+  vpxor xmm7, xmm7, xmm7
+  vpxor xmm8, xmm8, xmm8
+  vpxor xmm9, xmm9, xmm9
+  vpxor xmm10, xmm10, xmm10
+  vpxor xmm11, xmm11, xmm11
+  test rdi, rdi
+  jle 2f
+1:
+  vpdpbusd ymm0, ymm12, ymm13
+  vpdpbusd ymm1, ymm12, ymm13
+  vpdpbusd ymm2, ymm12, ymm13
+  vpdpbusd ymm3, ymm12, ymm13
+  vpdpbusd ymm4, ymm12, ymm13
+  vpdpbusd ymm5, ymm12, ymm13
+  vpdpbusd ymm6, ymm12, ymm13
+  vpdpbusd ymm7, ymm12, ymm13
+  vpdpbusd ymm8, ymm12, ymm13
+  vpdpbusd ymm9, ymm12, ymm13
+  vpdpbusd ymm10, ymm12, ymm13
+  vpdpbusd ymm11, ymm12, ymm13
+  dec rdi
+  jnz 1b
+2:
+  vpaddd ymm0, ymm0, ymm1
+  vpaddd ymm2, ymm2, ymm3
+  vpaddd ymm4, ymm4, ymm5
+  vpaddd ymm6, ymm6, ymm7
+  vpaddd ymm8, ymm8, ymm9
+  vpaddd ymm10, ymm10, ymm11
+  vpaddd ymm0, ymm0, ymm2
+  vpaddd ymm4, ymm4, ymm6
+  vpaddd ymm8, ymm8, ymm10
+  vpaddd ymm0, ymm0, ymm4
+  vpaddd ymm0, ymm0, ymm8
+  vmovd eax, xmm0
+  vzeroupper
+  ret

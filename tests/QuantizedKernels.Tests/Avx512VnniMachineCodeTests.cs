@@ -1,0 +1,122 @@
+using EdgeRuntime.Kernels.Common;
+using EdgeRuntime.Kernels.Gemm;
+using System.Diagnostics;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace EdgeRuntime.Kernels.Tests;
+
+/// <summary>
+/// The avx512vnni path's machine code (QGemm.Avx512Vnni.s): the committed bytes are what the source assembles to, the
+/// path is offered exactly where the kernel's /proc/cpuinfo lists the instructions, the code is mapped read + execute
+/// only, and its microkernel computes the definition's sums (the fused and int32 GEMMs over it are checked against the
+/// scalar path by QGemmTests, which run on every supported path).
+/// </summary>
+public sealed class Avx512VnniMachineCodeTests(ITestOutputHelper output)
+{
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "tools", "assemble-machine-code.sh"))) return dir.FullName;
+        throw new InvalidOperationException("repository root (tools/assemble-machine-code.sh) not found above " + AppContext.BaseDirectory);
+    }
+
+    [Fact]
+    public async Task CommittedMachineCode_IsWhatTheAssemblySourceAssemblesTo()
+    {
+        string root = RepositoryRoot();
+        var start = new ProcessStartInfo("bash", ["tools/assemble-machine-code.sh", "--stdout"])
+        {
+            WorkingDirectory = root,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        string stderr = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, $"tools/assemble-machine-code.sh failed ({process.ExitCode}): {stderr}");
+        string committed = File.ReadAllText(Path.Combine(root, "src/QuantizedKernels/Gemm/QGemm.Avx512Vnni.MachineCode.cs"));
+        Assert.Equal(await stdout, committed);
+    }
+
+    [Fact]
+    public void Path_IsOfferedExactlyWhereTheKernelListsAvx512Vnni()
+    {
+        if (!OperatingSystem.IsLinux() || !System.Runtime.Intrinsics.X86.X86Base.X64.IsSupported || !System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+        {
+            Assert.False(CpuFeatures.IsSupported(IsaPath.Avx512Vnni));
+            return;
+        }
+        var flags = File.ReadLines("/proc/cpuinfo").First(line => line.StartsWith("flags")).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        bool listed = flags.Contains("avx512f") && flags.Contains("avx512vl") && flags.Contains("avx512_vnni");
+        output.WriteLine($"/proc/cpuinfo lists avx512f+avx512vl+avx512_vnni: {listed}; path available: {Avx512VnniCode.IsAvailable} ({Avx512VnniCode.UnavailableReason ?? "no reason against"})");
+        Assert.Equal(listed, CpuFeatures.IsSupported(IsaPath.Avx512Vnni));
+        if (listed) Assert.Equal(IsaPath.Avx512Vnni, CpuFeatures.Best);
+        else Assert.NotNull(Avx512VnniCode.UnavailableReason);
+    }
+
+    [Fact]
+    public unsafe void MachineCode_IsMappedReadExecute_NeverWritable()
+    {
+        if (!Avx512VnniCode.IsAvailable) { output.WriteLine($"SKIPPED: {Avx512VnniCode.UnavailableReason}"); return; }
+        ulong entry = (ulong)Avx512VnniCode.Quads6x16;
+        string? permissions = null;
+        foreach (var line in File.ReadLines("/proc/self/maps"))
+        {
+            int dash = line.IndexOf('-'), space = line.IndexOf(' ');
+            ulong from = Convert.ToUInt64(line[..dash], 16), to = Convert.ToUInt64(line[(dash + 1)..space], 16);
+            if (entry >= from && entry < to) permissions = line.Substring(space + 1, 4);
+        }
+        Assert.Equal("r-xp", permissions);
+    }
+
+    /// <summary>
+    /// edge_quads6x16 against its definition: for 0, 1, 7 and 144 k steps, random and extreme bytes (255 × −128 summed
+    /// past int32, which must wrap), a row stride wider than the tile; the ints around each row are left alone.
+    /// </summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(144)]
+    [InlineData(40_000)] // 40 000 · 4 · 255 · 128 > 2³¹: the sums wrap
+    public unsafe void Quads6x16_GivesTheDefinitionsSums(int steps)
+    {
+        if (!Avx512VnniCode.IsAvailable) { output.WriteLine($"SKIPPED: {Avx512VnniCode.UnavailableReason}"); return; }
+        var random = new Random(steps);
+        var a = new int[steps * 6];
+        var panel = new int[steps * 16];
+        var aBytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(a.AsSpan());
+        var panelBytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(panel.AsSpan());
+        if (steps == 40_000) { aBytes.Fill(0x80); panelBytes.Fill(255); }
+        else { random.NextBytes(aBytes); random.NextBytes(panelBytes); }
+        int[] initial = [int.MaxValue - 5, -7, 0, 123_456, int.MinValue, 42];
+        const int ldc = 21; // ints; 5 guard ints after each 16-int row
+        var c = new int[6 * ldc];
+        Array.Fill(c, 0x5A5A5A5A);
+        fixed (int* ap = a, pp = panel, ip = initial, cp = c)
+            Avx512VnniCode.Quads6x16(ap, pp, steps, ip, cp, ldc * sizeof(int));
+        for (int r = 0; r < 6; r++)
+        {
+            for (int j = 0; j < 16; j++)
+            {
+                int sum = initial[r];
+                for (int s = 0; s < steps; s++)
+                    for (int t = 0; t < 4; t++)
+                        sum = unchecked(sum + (sbyte)aBytes[(s * 6 + r) * 4 + t] * panelBytes[(s * 16 + j) * 4 + t]);
+                Assert.True(sum == c[r * ldc + j], $"row {r} column {j}: {c[r * ldc + j]}, definition {sum}");
+            }
+            for (int j = 16; j < ldc; j++) Assert.Equal(0x5A5A5A5A, c[r * ldc + j]);
+        }
+    }
+
+    [Fact]
+    public unsafe void DpbusdChains_DoesTheMultiplyAdds()
+    {
+        if (!Avx512VnniCode.IsAvailable) { output.WriteLine($"SKIPPED: {Avx512VnniCode.UnavailableReason}"); return; }
+        // Both operands are bytes of 1 (unsigned and signed): each VPDPBUSD adds 4 to every lane; 12 chains summed.
+        Assert.Equal(12 * 4 * 1000, Avx512VnniCode.DpbusdChains(1000));
+        Assert.Equal(0, Avx512VnniCode.DpbusdChains(0));
+    }
+}
