@@ -13,7 +13,8 @@ need_apt=()
 # ARM64 cross-compilation (Native AOT) and emulation for the "ISA paths" stage (see ../shared/README.md).
 for pkg in qemu-user libc6-arm64-cross libstdc++6-arm64-cross libgcc-s1-arm64-cross clang lld llvm gcc-aarch64-linux-gnu \
            libc6-dev-arm64-cross binutils-aarch64-linux-gnu gcc \
-           fonts-dejavu-core; do  # a font for modelconv's SQNR chart (ScottPlot/SkiaSharp draw no text without one)
+           binutils \
+           fonts-dejavu-core; do  # binutils: GNU as, to check the avx512vnni machine code against its source  # a font for modelconv's SQNR chart (ScottPlot/SkiaSharp draw no text without one)
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need_apt+=("$pkg")
 done
 command -v dotnet >/dev/null || { echo "test.sh: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
@@ -102,7 +103,8 @@ isa_start=$(date +%s)
 aot_x64="$root/artifacts/aot/linux-x64"
 aot_publish linux-x64 "$aot_x64"
 # Every x86 path this machine has, on the JIT build from above (EDGE_ISA forces each), then the AOT binary once with
-# its own paths (it is compiled for x86-64-v3: avx2, vector128, scalar; see src/EdgeRuntime/EdgeRuntime.csproj).
+# its own paths (it is compiled for x86-64-v3: avx2, vector128, scalar; see src/EdgeRuntime/EdgeRuntime.csproj; plus
+# avx512vnni, whose machine code does not depend on the compiled instruction set, where the CPU has AVX512_VNNI).
 jit_edgerun="$root/src/EdgeRuntime/bin/Release/net10.0/edgerun"
 if [ -x "$jit_edgerun" ]; then
   x86_paths=$("$jit_edgerun" selftest --isa scalar 2>/dev/null | sed -n 's/^Supported: //p')
@@ -114,7 +116,12 @@ if [ -x "$jit_edgerun" ]; then
 else
   expect "JIT build of edgerun exists ($jit_edgerun)" false
 fi
-[ -x "$aot_x64/edgerun" ] && isa_stage "x64 aot" "$aot_x64/edgerun" selftest
+if [ -x "$aot_x64/edgerun" ]; then
+  isa_stage "x64 aot" "$aot_x64/edgerun" selftest
+  if grep -qw avx512_vnni /proc/cpuinfo && grep -qw avx512vl /proc/cpuinfo; then
+    expect "x64 AOT selftest exercised avx512vnni (this CPU lists avx512_vnni)" exercised_has avx512vnni
+  fi
+fi
 jit_photos=$(classify_photos "$jit_edgerun")
 expect "JIT classify of every shared photo (jpg, png, bmp)" test "$(printf '%s\n' "$jit_photos" | grep -c '^/')" -ge 15
 expect "Native AOT x64 classifies every shared photo like the JIT build" test "$(classify_photos "$aot_x64/edgerun")" = "$jit_photos"
