@@ -27,6 +27,8 @@ entry() { # entry SYMBOL: its offset in .text, decimal
   echo "{"
   echo "    public const int XgetbvOffset = $(entry edge_xgetbv0);"
   echo "    public const int Quads6x16Offset = $(entry edge_quads6x16);"
+  echo "    public const int Quads6x16RequantizeS8Offset = $(entry edge_quads6x16_requantize_s8);"
+  echo "    public const int Quads6x16RequantizeU8Offset = $(entry edge_quads6x16_requantize_u8);"
   echo "    public const int DpbusdChainsOffset = $(entry edge_dpbusd_chains);"
   echo
   echo "    public static ReadOnlySpan<byte> Text =>"

@@ -92,8 +92,32 @@ public static partial class QGemm
     private static unsafe void Avx512VnniQuadKernel<TRows, TSink, TCorrected>(int* a, int* panel, int steps, int* corrections, int correctionCount, ref TSink sink)
         where TRows : struct, IAvx2BlockRows where TSink : struct, IAvx2TileSink where TCorrected : struct, IAvx2Flag
     {
+        if (typeof(TSink) == typeof(Avx2RequantizeRowsInt16) && TRows.Count == Avx2RowsPerBlock && !TCorrected.Value)
+        {
+            // The common tile (six rows, no corrections, finite multipliers): k loop and requantization in machine code.
+            ref var int16Sink = ref Unsafe.As<TSink, Avx2RequantizeRowsInt16>(ref sink);
+            ref readonly var target = ref int16Sink.Target;
+            if (target.Rows == Avx2RowsPerBlock)
+            {
+                var context = new Avx512VnniEpilogue
+                {
+                    Bias = target.Bias,
+                    RowOffsets = target.RowOffsets,
+                    Multipliers = target.Multipliers,
+                    ZeroPoint = int16Sink.ZeroPoint,
+                    Min = int16Sink.Min,
+                    Max = int16Sink.Max,
+                    Cap = Vector256.Create(int16Sink.CapProducts ? 32767f : float.PositiveInfinity),
+                    RowOrder = Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7),
+                };
+                Avx512VnniCode.Quads6x16Requantize(int16Sink.Signed)(a, panel, steps, &context, target.Y, target.Ldy);
+                return;
+            }
+        }
         int* initial = stackalloc int[Avx2RowsPerBlock];
-        int* tile = stackalloc int[Avx2RowsPerBlock * Avx2ColumnsPerPanel];
+        // 64-byte aligned: a 32-byte store that crosses a cache line is not forwarded to the load that reads it back.
+        int* unaligned = stackalloc int[Avx2RowsPerBlock * Avx2ColumnsPerPanel + 16];
+        int* tile = (int*)(((nint)unaligned + 63) & ~(nint)63);
         for (int r = 0; r < Avx2RowsPerBlock; r++) initial[r] = r < TRows.Count ? sink.Initial(r).ToScalar() : 0;
         Avx512VnniCode.Quads6x16(a, panel, steps, initial, tile, Avx2ColumnsPerPanel * sizeof(int));
         if (TCorrected.Value)
@@ -121,6 +145,24 @@ public static partial class QGemm
 }
 
 /// <summary>
+/// What edge_quads6x16_requantize_s8/_u8 read besides their operands (layout fixed by QGemm.Avx512Vnni.s): the row
+/// block's bias, row offsets and multipliers (six each), and the requantization constants of
+/// <c>QGemm.Avx2RequantizeRowsInt16</c>; a product cap of +infinity leaves products unchanged (finite multipliers).
+/// </summary>
+[System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Explicit, Size = 192)]
+internal unsafe struct Avx512VnniEpilogue
+{
+    [System.Runtime.InteropServices.FieldOffset(0)] public int* Bias;
+    [System.Runtime.InteropServices.FieldOffset(8)] public int* RowOffsets;
+    [System.Runtime.InteropServices.FieldOffset(16)] public float* Multipliers;
+    [System.Runtime.InteropServices.FieldOffset(32)] public Vector256<short> ZeroPoint;
+    [System.Runtime.InteropServices.FieldOffset(64)] public Vector256<byte> Min;
+    [System.Runtime.InteropServices.FieldOffset(96)] public Vector256<byte> Max;
+    [System.Runtime.InteropServices.FieldOffset(128)] public Vector256<float> Cap;
+    [System.Runtime.InteropServices.FieldOffset(160)] public Vector256<int> RowOrder;
+}
+
+/// <summary>
 /// The avx512vnni machine code (QGemm.Avx512Vnni.s), mapped on first use when this process can run it: Linux on
 /// x86-64 with AVX2, a CPU that reports AVX512F, AVX512VL and AVX512_VNNI (CPUID leaf 7), and an OS that saves the
 /// AVX-512 register state (XCR0 bits 1, 2, 5, 6, 7), as EVEX-encoded instructions need even on 256-bit vectors.
@@ -140,6 +182,14 @@ internal static unsafe class Avx512VnniCode
     /// <summary>edge_quads6x16(a, panel, steps, initial, c, ldcBytes) of QGemm.Avx512Vnni.s. Only when <see cref="IsAvailable"/>.</summary>
     public static delegate* unmanaged[SuppressGCTransition]<int*, int*, long, int*, int*, long, void> Quads6x16 =>
         (delegate* unmanaged[SuppressGCTransition]<int*, int*, long, int*, int*, long, void>)Entry(Avx512VnniMachineCode.Quads6x16Offset);
+
+    /// <summary>
+    /// edge_quads6x16_requantize_s8 / _u8(a, panel, steps, context, y, ldy) of QGemm.Avx512Vnni.s: a full 6×16 tile of
+    /// the fused GEMM's quad format, requantized to int8 or uint8 like Avx2RequantizeRowsInt16. Only when <see cref="IsAvailable"/>.
+    /// </summary>
+    public static delegate* unmanaged[SuppressGCTransition]<int*, int*, long, void*, byte*, long, void> Quads6x16Requantize(bool signedOutput) =>
+        (delegate* unmanaged[SuppressGCTransition]<int*, int*, long, void*, byte*, long, void>)Entry(
+            signedOutput ? Avx512VnniMachineCode.Quads6x16RequantizeS8Offset : Avx512VnniMachineCode.Quads6x16RequantizeU8Offset);
 
     /// <summary>edge_dpbusd_chains(iterations): 384 multiply-adds per iteration in 12 independent chains (peak probe).</summary>
     public static delegate* unmanaged[SuppressGCTransition]<long, int> DpbusdChains =>

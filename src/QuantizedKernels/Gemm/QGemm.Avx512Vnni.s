@@ -77,6 +77,125 @@ edge_quads6x16:
   vmovdqu ymmword ptr [r8+32], ymm11
   ret
 
+# The k loop of edge_quads6x16 with the accumulators starting at bias[r] + rowOffsets[r] (rcx: the context below).
+.macro QUADS_KLOOP
+  mov rax, qword ptr [rcx]
+  mov r10, qword ptr [rcx+8]
+  mov r11d, dword ptr [rax]
+  add r11d, dword ptr [r10]
+  vmovd xmm0, r11d
+  vpbroadcastd ymm0, xmm0
+  vmovdqa ymm1, ymm0
+  mov r11d, dword ptr [rax+4]
+  add r11d, dword ptr [r10+4]
+  vmovd xmm2, r11d
+  vpbroadcastd ymm2, xmm2
+  vmovdqa ymm3, ymm2
+  mov r11d, dword ptr [rax+8]
+  add r11d, dword ptr [r10+8]
+  vmovd xmm4, r11d
+  vpbroadcastd ymm4, xmm4
+  vmovdqa ymm5, ymm4
+  mov r11d, dword ptr [rax+12]
+  add r11d, dword ptr [r10+12]
+  vmovd xmm6, r11d
+  vpbroadcastd ymm6, xmm6
+  vmovdqa ymm7, ymm6
+  mov r11d, dword ptr [rax+16]
+  add r11d, dword ptr [r10+16]
+  vmovd xmm8, r11d
+  vpbroadcastd ymm8, xmm8
+  vmovdqa ymm9, ymm8
+  mov r11d, dword ptr [rax+20]
+  add r11d, dword ptr [r10+20]
+  vmovd xmm10, r11d
+  vpbroadcastd ymm10, xmm10
+  vmovdqa ymm11, ymm10
+  test rdx, rdx
+  jle 2f
+1:
+  vmovdqu ymm12, ymmword ptr [rsi]
+  vmovdqu ymm13, ymmword ptr [rsi+32]
+  vpdpbusd ymm0, ymm12, dword ptr [rdi]{1to8}
+  vpdpbusd ymm1, ymm13, dword ptr [rdi]{1to8}
+  vpdpbusd ymm2, ymm12, dword ptr [rdi+4]{1to8}
+  vpdpbusd ymm3, ymm13, dword ptr [rdi+4]{1to8}
+  vpdpbusd ymm4, ymm12, dword ptr [rdi+8]{1to8}
+  vpdpbusd ymm5, ymm13, dword ptr [rdi+8]{1to8}
+  vpdpbusd ymm6, ymm12, dword ptr [rdi+12]{1to8}
+  vpdpbusd ymm7, ymm13, dword ptr [rdi+12]{1to8}
+  vpdpbusd ymm8, ymm12, dword ptr [rdi+16]{1to8}
+  vpdpbusd ymm9, ymm13, dword ptr [rdi+16]{1to8}
+  vpdpbusd ymm10, ymm12, dword ptr [rdi+20]{1to8}
+  vpdpbusd ymm11, ymm13, dword ptr [rdi+20]{1to8}
+  add rdi, 24
+  add rsi, 64
+  dec rdx
+  jnz 1b
+2:
+.endm
+
+# Rows r and r + 1 (accumulators lo0/hi0 and lo1/hi1: columns 0-7 and 8-15) requantized and stored as QGemm.Avx2.Fused.cs's
+# Avx2RequantizeRowsInt16 does, operation for operation: per row, convert to float, multiply by the row's multiplier,
+# min with the cap, convert (round half to even, MXCSR's mode); VPACKSSDW, VPADDSW the zero point; both rows packed to
+# bytes (pack = VPACKSSWB for int8, VPACKUSWB for uint8), VPERMD into row order, clamped (max, min) and stored 16 bytes
+# to [r8] and [r8 + r9]; r8 advances two rows. r11 = multipliers, ymm13 = the row order.
+.macro ROW_PAIR lo0, hi0, lo1, hi1, lo0x, row, pack, max, min
+  vcvtdq2ps \lo0, \lo0
+  vmulps \lo0, \lo0, dword ptr [r11+4*\row]{1to8}
+  vminps \lo0, \lo0, ymmword ptr [rcx+128]
+  vcvtps2dq \lo0, \lo0
+  vcvtdq2ps \hi0, \hi0
+  vmulps \hi0, \hi0, dword ptr [r11+4*\row]{1to8}
+  vminps \hi0, \hi0, ymmword ptr [rcx+128]
+  vcvtps2dq \hi0, \hi0
+  vpackssdw \lo0, \lo0, \hi0
+  vpaddsw \lo0, \lo0, ymmword ptr [rcx+32]
+  vcvtdq2ps \lo1, \lo1
+  vmulps \lo1, \lo1, dword ptr [r11+4*\row+4]{1to8}
+  vminps \lo1, \lo1, ymmword ptr [rcx+128]
+  vcvtps2dq \lo1, \lo1
+  vcvtdq2ps \hi1, \hi1
+  vmulps \hi1, \hi1, dword ptr [r11+4*\row+4]{1to8}
+  vminps \hi1, \hi1, ymmword ptr [rcx+128]
+  vcvtps2dq \hi1, \hi1
+  vpackssdw \lo1, \lo1, \hi1
+  vpaddsw \lo1, \lo1, ymmword ptr [rcx+32]
+  \pack \lo0, \lo0, \lo1
+  vpermd \lo0, ymm13, \lo0
+  \max \lo0, \lo0, ymmword ptr [rcx+64]
+  \min \lo0, \lo0, ymmword ptr [rcx+96]
+  vmovdqu xmmword ptr [r8], \lo0x
+  vextracti128 xmmword ptr [r8+r9], \lo0, 1
+  lea r8, [r8+2*r9]
+.endm
+
+# void edge_quads6x16_requantize_s8(const int32* a, const int32* panel, int64 steps, const Context* context, uint8* y, int64 ldy)
+# void edge_quads6x16_requantize_u8(...): the same with uint8 output.
+# A full 6 x 16 tile of the fused GEMM: the k loop of edge_quads6x16 from bias[r] + rowOffsets[r], then the six rows
+# requantized to bytes at y + r * ldy (ROW_PAIR). Context (QGemm.Avx512Vnni.cs, Avx512VnniEpilogue), 192 bytes:
+# 0 int32* bias, 8 int32* rowOffsets, 16 float* multipliers, 32 int16[16] zero point, 64 uint8[32] minimum,
+# 96 uint8[32] maximum (as bytes of the output type), 128 float[8] product cap (+infinity for none), 160 int32[8] row order.
+.globl edge_quads6x16_requantize_s8
+edge_quads6x16_requantize_s8:
+  QUADS_KLOOP
+  mov r11, qword ptr [rcx+16]
+  vmovdqu ymm13, ymmword ptr [rcx+160]
+  ROW_PAIR ymm0, ymm1, ymm2, ymm3, xmm0, 0, vpacksswb, vpmaxsb, vpminsb
+  ROW_PAIR ymm4, ymm5, ymm6, ymm7, xmm4, 2, vpacksswb, vpmaxsb, vpminsb
+  ROW_PAIR ymm8, ymm9, ymm10, ymm11, xmm8, 4, vpacksswb, vpmaxsb, vpminsb
+  ret
+
+.globl edge_quads6x16_requantize_u8
+edge_quads6x16_requantize_u8:
+  QUADS_KLOOP
+  mov r11, qword ptr [rcx+16]
+  vmovdqu ymm13, ymmword ptr [rcx+160]
+  ROW_PAIR ymm0, ymm1, ymm2, ymm3, xmm0, 0, vpackuswb, vpmaxub, vpminub
+  ROW_PAIR ymm4, ymm5, ymm6, ymm7, xmm4, 2, vpackuswb, vpmaxub, vpminub
+  ROW_PAIR ymm8, ymm9, ymm10, ymm11, xmm8, 4, vpackuswb, vpmaxub, vpminub
+  ret
+
 # int32 edge_dpbusd_chains(int64 iterations): 12 independent VPDPBUSD ymm dependency chains, 12 x 32 = 384 u8 x s8
 # multiply-adds per iteration, for the benchmarks' peak probe. Returns a lane of the folded sum so the work is used.
 .globl edge_dpbusd_chains
