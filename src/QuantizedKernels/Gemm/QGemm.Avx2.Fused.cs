@@ -197,6 +197,14 @@ public static partial class QGemm
 
         static abstract void VectorBlock(in Avx2PackedA packedA, int* e, int steps, int i0, int rows, int* bias, float* multipliers,
             int yZeroPoint, int yMin, int yMax, byte* y, int ldy);
+
+        /// <summary>
+        /// Runs row block <paramref name="target"/> over the first panels of a chunk, all <paramref name="fullPanels"/>
+        /// of them full 16-column panels at <paramref name="panels"/> (consecutive), in one go where the format can
+        /// (avx512vnni's machine code), and returns how many it ran; the tile loop runs the rest one by one.
+        /// </summary>
+        static abstract int RunFullPanels<TSink>(int* aBlock, int* panels, int steps, in Avx2RowTarget target, int fullPanels,
+            byte* destination, int ldy, ref TSink sink) where TSink : struct, IAvx2RequantizeSink;
     }
 
     /// <summary>int16 (a0, a1) pairs × int16 B with VPMADDWD (QGemm.Avx2.cs).</summary>
@@ -218,6 +226,9 @@ public static partial class QGemm
         public static unsafe void VectorBlock(in Avx2PackedA packedA, int* e, int steps, int i0, int rows, int* bias, float* multipliers,
             int yZeroPoint, int yMin, int yMax, byte* y, int ldy) =>
             MultiplyVectorBlockAvx2<Avx2PairStep>(packedA, e, steps, i0, rows, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, corrected: false);
+
+        public static unsafe int RunFullPanels<TSink>(int* aBlock, int* panels, int steps, in Avx2RowTarget target, int fullPanels,
+            byte* destination, int ldy, ref TSink sink) where TSink : struct, IAvx2RequantizeSink => 0;
     }
 
     /// <summary>int8 weight quads × uint8 B with VPMADDUBSW, plus corrections (QGemm.Avx2.Quads.cs).</summary>
@@ -239,6 +250,9 @@ public static partial class QGemm
         public static unsafe void VectorBlock(in Avx2PackedA packedA, int* e, int steps, int i0, int rows, int* bias, float* multipliers,
             int yZeroPoint, int yMin, int yMax, byte* y, int ldy) =>
             MultiplyVectorBlockAvx2<Avx2QuadStep>(packedA, e, steps, i0, rows, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, corrected: true);
+
+        public static unsafe int RunFullPanels<TSink>(int* aBlock, int* panels, int steps, in Avx2RowTarget target, int fullPanels,
+            byte* destination, int ldy, ref TSink sink) where TSink : struct, IAvx2RequantizeSink => 0;
     }
 
     /// <summary>Widest last panel computed column by column with the matrix-vector product.</summary>
@@ -351,7 +365,8 @@ public static partial class QGemm
                 for (int i0 = 0; i0 < m; i0 += Avx2RowsPerBlock, aBlock += blockInts, destination += (long)Avx2RowsPerBlock * ldy)
                 {
                     var target = Avx2BlockTarget<TFormat>(layout, i0, m, i0 < fullBlocksEnd ? biasBase + i0 : paddedBias, i0 < fullBlocksEnd ? multiplierBase + i0 : paddedMultipliers);
-                    for (int p = 0; p < panels; p++)
+                    int p = TFormat.RunFullPanels(aBlock, scratchBase, steps, target, chunkColumns / Avx2ColumnsPerPanel, destination, ldy, ref sink);
+                    for (; p < panels; p++)
                         RowBlockAvx2<TSink, TFormat>(aBlock, scratchBase + p * panelInts, steps, target,
                             Math.Min(Avx2ColumnsPerPanel, chunkColumns - p * Avx2ColumnsPerPanel), destination + p * Avx2ColumnsPerPanel, ldy, tile, ref sink);
                     if (weightStationary)

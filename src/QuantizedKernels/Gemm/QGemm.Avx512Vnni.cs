@@ -80,7 +80,37 @@ public static partial class QGemm
         public static unsafe void VectorBlock(in Avx2PackedA packedA, int* e, int steps, int i0, int rows, int* bias, float* multipliers,
             int yZeroPoint, int yMin, int yMax, byte* y, int ldy) =>
             Avx2QuadFormat.VectorBlock(packedA, e, steps, i0, rows, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy);
+
+        /// <summary>
+        /// A six-row block without corrections and the int16 requantization (finite multipliers): every full panel of
+        /// the chunk in one machine-code call (k loops and epilogues), which saves the per-tile call and set-up.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static unsafe int RunFullPanels<TSink>(int* aBlock, int* panels, int steps, in Avx2RowTarget target, int fullPanels,
+            byte* destination, int ldy, ref TSink sink) where TSink : struct, IAvx2RequantizeSink
+        {
+            if (typeof(TSink) != typeof(Avx2RequantizeRowsInt16) || fullPanels == 0 || target.Rows != Avx2RowsPerBlock || target.CorrectionCount != 0) return 0;
+            ref var int16Sink = ref Unsafe.As<TSink, Avx2RequantizeRowsInt16>(ref sink);
+            var context = VnniEpilogue(int16Sink, target.Bias, target.RowOffsets, target.Multipliers, fullPanels);
+            Avx512VnniCode.Quads6x16Requantize(int16Sink.Signed)(aBlock, panels, steps, &context, destination, ldy);
+            return fullPanels;
+        }
     }
+
+    /// <summary>The context for a row block (bias, row offsets, multipliers) over <paramref name="panels"/> panels with <paramref name="sink"/>'s constants.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Avx512VnniEpilogue VnniEpilogue(in Avx2RequantizeRowsInt16 sink, int* bias, int* rowOffsets, float* multipliers, long panels) => new()
+    {
+        Bias = bias,
+        RowOffsets = rowOffsets,
+        Multipliers = multipliers,
+        Panels = panels,
+        ZeroPoint = sink.ZeroPoint,
+        Min = sink.Min,
+        Max = sink.Max,
+        Cap = Vector256.Create(sink.CapProducts ? 32767f : float.PositiveInfinity),
+        RowOrder = Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7),
+    };
 
     /// <summary>
     /// <see cref="Avx2Kernel{TRows, TSink, TStep, TCorrected}"/> for the quad format with the k loop in machine code: it
@@ -99,17 +129,7 @@ public static partial class QGemm
             ref readonly var target = ref int16Sink.Target;
             if (target.Rows == Avx2RowsPerBlock)
             {
-                var context = new Avx512VnniEpilogue
-                {
-                    Bias = target.Bias,
-                    RowOffsets = target.RowOffsets,
-                    Multipliers = target.Multipliers,
-                    ZeroPoint = int16Sink.ZeroPoint,
-                    Min = int16Sink.Min,
-                    Max = int16Sink.Max,
-                    Cap = Vector256.Create(int16Sink.CapProducts ? 32767f : float.PositiveInfinity),
-                    RowOrder = Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7),
-                };
+                var context = VnniEpilogue(int16Sink, target.Bias, target.RowOffsets, target.Multipliers, 1);
                 Avx512VnniCode.Quads6x16Requantize(int16Sink.Signed)(a, panel, steps, &context, target.Y, target.Ldy);
                 return;
             }
@@ -155,6 +175,7 @@ internal unsafe struct Avx512VnniEpilogue
     [System.Runtime.InteropServices.FieldOffset(0)] public int* Bias;
     [System.Runtime.InteropServices.FieldOffset(8)] public int* RowOffsets;
     [System.Runtime.InteropServices.FieldOffset(16)] public float* Multipliers;
+    [System.Runtime.InteropServices.FieldOffset(24)] public long Panels;
     [System.Runtime.InteropServices.FieldOffset(32)] public Vector256<short> ZeroPoint;
     [System.Runtime.InteropServices.FieldOffset(64)] public Vector256<byte> Min;
     [System.Runtime.InteropServices.FieldOffset(96)] public Vector256<byte> Max;

@@ -172,29 +172,53 @@ edge_quads6x16:
 
 # void edge_quads6x16_requantize_s8(const int32* a, const int32* panel, int64 steps, const Context* context, uint8* y, int64 ldy)
 # void edge_quads6x16_requantize_u8(...): the same with uint8 output.
-# A full 6 x 16 tile of the fused GEMM: the k loop of edge_quads6x16 from bias[r] + rowOffsets[r], then the six rows
-# requantized to bytes at y + r * ldy (ROW_PAIR). Context (QGemm.Avx512Vnni.cs, Avx512VnniEpilogue), 192 bytes:
-# 0 int32* bias, 8 int32* rowOffsets, 16 float* multipliers, 32 int16[16] zero point, 64 uint8[32] minimum,
-# 96 uint8[32] maximum (as bytes of the output type), 128 float[8] product cap (+infinity for none), 160 int32[8] row order.
-.globl edge_quads6x16_requantize_s8
-edge_quads6x16_requantize_s8:
+# One row block of the fused GEMM's quad format times context->panels consecutive full 16-column panels (each
+# steps * 64 bytes, the next right after): per panel, the k loop of edge_quads6x16 from bias[r] + rowOffsets[r], then the
+# six rows requantized to bytes at y + r * ldy (ROW_PAIR); y advances 16 bytes per panel. Context (QGemm.Avx512Vnni.cs,
+# Avx512VnniEpilogue), 192 bytes: 0 int32* bias, 8 int32* rowOffsets, 16 float* multipliers, 24 int64 panels (>= 1),
+# 32 int16[16] zero point, 64 uint8[32] minimum, 96 uint8[32] maximum (as bytes of the output type), 128 float[8]
+# product cap (+infinity for none), 160 int32[8] row order. rbx, r12-r15 hold the panel loop and are restored.
+.macro QUADS_PANELS_REQUANTIZE pack, max, min
+  push rbx
+  push r12
+  push r13
+  push r14
+  push r15
+  mov r12, rdi
+  mov r13, rdx
+  mov r14, qword ptr [rcx+24]
+  mov r15, r8
+  mov rbx, rsi
+3:
+  mov rdi, r12
+  mov rsi, rbx
+  mov rdx, r13
+  mov r8, r15
   QUADS_KLOOP
+  mov rbx, rsi
   mov r11, qword ptr [rcx+16]
   vmovdqu ymm13, ymmword ptr [rcx+160]
-  ROW_PAIR ymm0, ymm1, ymm2, ymm3, xmm0, 0, vpacksswb, vpmaxsb, vpminsb
-  ROW_PAIR ymm4, ymm5, ymm6, ymm7, xmm4, 2, vpacksswb, vpmaxsb, vpminsb
-  ROW_PAIR ymm8, ymm9, ymm10, ymm11, xmm8, 4, vpacksswb, vpmaxsb, vpminsb
+  ROW_PAIR ymm0, ymm1, ymm2, ymm3, xmm0, 0, \pack, \max, \min
+  ROW_PAIR ymm4, ymm5, ymm6, ymm7, xmm4, 2, \pack, \max, \min
+  ROW_PAIR ymm8, ymm9, ymm10, ymm11, xmm8, 4, \pack, \max, \min
+  add r15, 16
+  dec r14
+  jg 3b
+  pop r15
+  pop r14
+  pop r13
+  pop r12
+  pop rbx
   ret
+.endm
+
+.globl edge_quads6x16_requantize_s8
+edge_quads6x16_requantize_s8:
+  QUADS_PANELS_REQUANTIZE vpacksswb, vpmaxsb, vpminsb
 
 .globl edge_quads6x16_requantize_u8
 edge_quads6x16_requantize_u8:
-  QUADS_KLOOP
-  mov r11, qword ptr [rcx+16]
-  vmovdqu ymm13, ymmword ptr [rcx+160]
-  ROW_PAIR ymm0, ymm1, ymm2, ymm3, xmm0, 0, vpackuswb, vpmaxub, vpminub
-  ROW_PAIR ymm4, ymm5, ymm6, ymm7, xmm4, 2, vpackuswb, vpmaxub, vpminub
-  ROW_PAIR ymm8, ymm9, ymm10, ymm11, xmm8, 4, vpackuswb, vpmaxub, vpminub
-  ret
+  QUADS_PANELS_REQUANTIZE vpackuswb, vpmaxub, vpminub
 
 # int32 edge_dpbusd_chains(int64 iterations): 12 independent VPDPBUSD ymm dependency chains, 12 x 32 = 384 u8 x s8
 # multiply-adds per iteration, for the benchmarks' peak probe. Returns a lane of the folded sum so the work is used.
