@@ -7,6 +7,34 @@
 .intel_syntax noprefix
 .text
 
+# The k loop shared by the tile routines: rdi = a, rsi = panel, rdx = steps, accumulators ymm0-ymm11 (see edge_quads6x16);
+# on exit rdi and rsi point past the last step.
+.macro QUADS_LOOP
+  test rdx, rdx
+  jle 2f
+1:
+  vmovdqu ymm12, ymmword ptr [rsi]
+  vmovdqu ymm13, ymmword ptr [rsi+32]
+  vpdpbusd ymm0, ymm12, dword ptr [rdi]{1to8}
+  vpdpbusd ymm1, ymm13, dword ptr [rdi]{1to8}
+  vpdpbusd ymm2, ymm12, dword ptr [rdi+4]{1to8}
+  vpdpbusd ymm3, ymm13, dword ptr [rdi+4]{1to8}
+  vpdpbusd ymm4, ymm12, dword ptr [rdi+8]{1to8}
+  vpdpbusd ymm5, ymm13, dword ptr [rdi+8]{1to8}
+  vpdpbusd ymm6, ymm12, dword ptr [rdi+12]{1to8}
+  vpdpbusd ymm7, ymm13, dword ptr [rdi+12]{1to8}
+  vpdpbusd ymm8, ymm12, dword ptr [rdi+16]{1to8}
+  vpdpbusd ymm9, ymm13, dword ptr [rdi+16]{1to8}
+  vpdpbusd ymm10, ymm12, dword ptr [rdi+20]{1to8}
+  vpdpbusd ymm11, ymm13, dword ptr [rdi+20]{1to8}
+  add rdi, 24
+  add rsi, 64
+  dec rdx
+  jnz 1b
+2:
+.endm
+
+
 # uint64 edge_xgetbv0(void): XCR0, the register states the OS saves. Call only when CPUID.1:ECX.OSXSAVE is set.
 .globl edge_xgetbv0
 edge_xgetbv0:
@@ -36,28 +64,7 @@ edge_quads6x16:
   vmovdqa ymm9, ymm8
   vpbroadcastd ymm10, dword ptr [rcx+20]
   vmovdqa ymm11, ymm10
-  test rdx, rdx
-  jle 2f
-1:
-  vmovdqu ymm12, ymmword ptr [rsi]
-  vmovdqu ymm13, ymmword ptr [rsi+32]
-  vpdpbusd ymm0, ymm12, dword ptr [rdi]{1to8}
-  vpdpbusd ymm1, ymm13, dword ptr [rdi]{1to8}
-  vpdpbusd ymm2, ymm12, dword ptr [rdi+4]{1to8}
-  vpdpbusd ymm3, ymm13, dword ptr [rdi+4]{1to8}
-  vpdpbusd ymm4, ymm12, dword ptr [rdi+8]{1to8}
-  vpdpbusd ymm5, ymm13, dword ptr [rdi+8]{1to8}
-  vpdpbusd ymm6, ymm12, dword ptr [rdi+12]{1to8}
-  vpdpbusd ymm7, ymm13, dword ptr [rdi+12]{1to8}
-  vpdpbusd ymm8, ymm12, dword ptr [rdi+16]{1to8}
-  vpdpbusd ymm9, ymm13, dword ptr [rdi+16]{1to8}
-  vpdpbusd ymm10, ymm12, dword ptr [rdi+20]{1to8}
-  vpdpbusd ymm11, ymm13, dword ptr [rdi+20]{1to8}
-  add rdi, 24
-  add rsi, 64
-  dec rdx
-  jnz 1b
-2:
+  QUADS_LOOP
   vmovdqu ymmword ptr [r8], ymm0
   vmovdqu ymmword ptr [r8+32], ymm1
   add r8, r9
@@ -111,28 +118,7 @@ edge_quads6x16:
   vmovd xmm10, r11d
   vpbroadcastd ymm10, xmm10
   vmovdqa ymm11, ymm10
-  test rdx, rdx
-  jle 2f
-1:
-  vmovdqu ymm12, ymmword ptr [rsi]
-  vmovdqu ymm13, ymmword ptr [rsi+32]
-  vpdpbusd ymm0, ymm12, dword ptr [rdi]{1to8}
-  vpdpbusd ymm1, ymm13, dword ptr [rdi]{1to8}
-  vpdpbusd ymm2, ymm12, dword ptr [rdi+4]{1to8}
-  vpdpbusd ymm3, ymm13, dword ptr [rdi+4]{1to8}
-  vpdpbusd ymm4, ymm12, dword ptr [rdi+8]{1to8}
-  vpdpbusd ymm5, ymm13, dword ptr [rdi+8]{1to8}
-  vpdpbusd ymm6, ymm12, dword ptr [rdi+12]{1to8}
-  vpdpbusd ymm7, ymm13, dword ptr [rdi+12]{1to8}
-  vpdpbusd ymm8, ymm12, dword ptr [rdi+16]{1to8}
-  vpdpbusd ymm9, ymm13, dword ptr [rdi+16]{1to8}
-  vpdpbusd ymm10, ymm12, dword ptr [rdi+20]{1to8}
-  vpdpbusd ymm11, ymm13, dword ptr [rdi+20]{1to8}
-  add rdi, 24
-  add rsi, 64
-  dec rdx
-  jnz 1b
-2:
+  QUADS_LOOP
 .endm
 
 # Rows r and r + 1 (accumulators lo0/hi0 and lo1/hi1: columns 0-7 and 8-15) requantized and stored as QGemm.Avx2.Fused.cs's
