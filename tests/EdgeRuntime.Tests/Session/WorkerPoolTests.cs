@@ -41,6 +41,57 @@ public sealed class WorkerPoolTests
         }
     }
 
+    /// <summary>
+    /// Six items on two threads: worker 1 owns items 3..5. Item 0 waits until worker 1 has started its first item, and
+    /// that item waits until the calling thread has run everything else, so the calling thread must run its own block
+    /// in order and then take worker 1's remaining items from the back (5, then 4), while worker 1 runs only item 3.
+    /// </summary>
+    private sealed class OwnershipWork : IParallelWork
+    {
+        private readonly ManualResetEventSlim _ownerStarted = new(), _restDone = new();
+        public readonly List<int>[] Order = [[], []];
+
+        public void Execute(int item, int worker)
+        {
+            lock (Order) Order[worker].Add(item);
+            if (item == 0 && !_ownerStarted.Wait(TimeSpan.FromSeconds(10))) throw new TimeoutException("worker 1 never started item 3");
+            if (item == 3)
+            {
+                _ownerStarted.Set();
+                if (!_restDone.Wait(TimeSpan.FromSeconds(10))) throw new TimeoutException("the calling thread never took items 4 and 5");
+            }
+            if (item == 4) _restDone.Set();
+        }
+    }
+
+    [Fact]
+    public void Each_thread_runs_its_own_block_first_and_a_stalled_threads_rest_is_taken_from_the_back()
+    {
+        using var pool = new WorkerPool(2, allowSpinning: false);
+        pool.BeginBurst();
+        try
+        {
+            var work = new OwnershipWork();
+            pool.Run(work, 6);
+            Assert.Equal([0, 1, 2, 5, 4], work.Order[0]);
+            Assert.Equal([3], work.Order[1]);
+        }
+        finally
+        {
+            pool.EndBurst();
+        }
+    }
+
+    [Fact]
+    public void More_items_than_a_claim_slot_holds_are_refused_and_the_pool_keeps_working()
+    {
+        using var pool = new WorkerPool(2);
+        Assert.Throws<ArgumentOutOfRangeException>(() => pool.Run(new NoWork(), WorkerPool.MaxItems + 1));
+        var counts = new int[WorkerPool.MaxItems];
+        pool.Run(new CountingWork(7, counts, new int[counts.Length]), counts.Length);
+        Assert.All(counts, c => Assert.Equal(1, c));
+    }
+
     private sealed class FailingWork : IParallelWork
     {
         public void Execute(int item, int worker)

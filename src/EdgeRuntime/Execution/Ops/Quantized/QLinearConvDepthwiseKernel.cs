@@ -52,16 +52,17 @@ internal sealed class QLinearConvDepthwiseKernel : IOpKernel, IParallelWork, IKe
         _yMin = yMin;
         _yMax = yMax;
         int threads = workers?.ThreadCount ?? 1;
-        // A few items per thread so a busy core does not hold the others up; a multiple of 16 channels per item, so that
-        // the AVX2 channel groups of small planes (16 channels at a time) are not split into single channels. Layers
-        // with less work than a thread wake-up is worth (MinParallelMacs) stay on the calling thread.
+        // WorkerPool.ItemsPerThread ranges per thread; a multiple of 16 channels per range, so that the AVX2 channel
+        // groups of small planes (16 channels at a time) are not split into single channels. Layers with less work than
+        // a thread wake-up is worth (MinParallelMacs) stay on the calling thread.
         bool split = threads > 1 && (long)batch * g.Channels * g.OutPlane * g.Taps >= MinParallelMacs;
         if (!split)
         {
             _workers = null;
             threads = 1;
         }
-        _channelsPerItem = !split ? g.Channels : ((g.Channels + 4 * threads - 1) / (4 * threads) + 15) / 16 * 16;
+        int ranges = WorkerPool.ItemsPerThread * threads;
+        _channelsPerItem = !split ? g.Channels : ((g.Channels + ranges - 1) / ranges + 15) / 16 * 16;
         _itemsPerImage = (g.Channels + _channelsPerItem - 1) / _channelsPerItem;
         _scratch = workers?.Scratch ?? new SharedScratch(1);
         _scratchInts = DepthwiseConv.ScratchLength(g);
