@@ -7,7 +7,9 @@
 #   process) for MobileNetV2 1.0 224 and MobileNetV1 0.25/0.5/0.75 at 1 and 2 threads, R times over (rounds, default
 #   3: every configuration once per round, so a noisy stretch of a shared host hits one round of each rather than
 #   every run of one row; the table gives the median over rounds and each round's ratio), plus the QGemm GOPS table
-#   of bench/QuantizedKernels.Benchmarks --quick.
+#   of bench/QuantizedKernels.Benchmarks --quick. Around every 2-thread command it measures how far apart the host put
+#   the two CPUs (bench/QuantizedKernels.Benchmarks --placement: a cache line's round trip between two threads), which
+#   on the shared KVM build machine decides whether a second thread helps much.
 # ARM section: publishes edgerun Native AOT for linux-arm64 and counts guest instructions per MobileNetV2 inference,
 #   native and ONNX Runtime (its linux-arm64 library), under qemu-aarch64 -cpu cortex-a72 (Pi 4: NEON, no dot
 #   product) and -cpu cortex-a76 (Pi 5: SDOT) with ../shared/tools/arm64-icount. Per inference = (count with N+K
@@ -78,6 +80,7 @@ host_section() {
   dotnet build src/EdgeRuntime/EdgeRuntime.csproj -c Release -nologo -v q >&2
   dotnet build bench/QuantizedKernels.Benchmarks/QuantizedKernels.Benchmarks.csproj -c Release -nologo -v q >&2
   local edgerun=src/EdgeRuntime/bin/Release/net10.0/edgerun md="$out/host.md" cpu="" commands=() rows=()
+  placement() { dotnet bench/QuantizedKernels.Benchmarks/bin/Release/net10.0/QuantizedKernels.Benchmarks.dll --placement; }
   : >"$out/host.jsonl"
   : >"$out/host.tsv"
   for model in "${models[@]}"; do
@@ -90,13 +93,17 @@ host_section() {
       for threads in 1 2; do
         local args=(bench --model "$models_dir/$model.onnx" --backend both --threads "$threads" --warmup "$warmup" --runs "$runs" --json)
         log "round $round/$rounds: edgerun ${args[*]}"
+        local before="" after=""
+        [ "$threads" -gt 1 ] && before=$(placement)
         local j; j=$("$edgerun" "${args[@]}")
+        [ "$threads" -gt 1 ] && after=$(placement)
         echo "$j" >>"$out/host.jsonl"
         cpu=$(jstr cpu "$j")
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$model" "$threads" \
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$model" "$threads" \
           "$(jnum native_median_ms "$j")" "$(jnum native_p90_ms "$j")" "$(jnum ort_median_ms "$j")" "$(jnum ort_p90_ms "$j")" \
           "$(jnum ratio "$j")" "$(jnum native_min_ms "$j")" "$(jnum ort_min_ms "$j")" "$(jstr isa "$j")" \
-          "$(jnum arena_bytes "$j")" "$(jnum packed_weight_bytes "$j")" "$(jnum peak_rss_bytes "$j")" >>"$out/host.tsv"
+          "$(jnum arena_bytes "$j")" "$(jnum packed_weight_bytes "$j")" "$(jnum peak_rss_bytes "$j")" \
+          "${before:+$before/$after}" >>"$out/host.tsv"
       done
     done
   done
@@ -115,10 +122,12 @@ host_section() {
           if (nmin == "" || $8 + 0 < nmin + 0) nmin = $8
           if (omin == "" || $9 + 0 < omin + 0) omin = $9
           isa = $10; arena = $11; packed = $12; if ($13 + 0 > rss + 0) rss = $13
+          placement = placement (placement == "" ? "" : " · ") ($14 == "" ? "–" : $14)
         }
-        END { printf "%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%s\t%.2f\t%s\t%s\t%s\t%s\n", median(nm), median(np), median(om), median(op), median(r), rounds, nmin / omin, isa, arena, packed, rss }' "$out/host.tsv")
+        END { printf "%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%s\t%.2f\t%s\t%s\t%s\t%s\t%s\n", median(nm), median(np), median(om), median(op), median(r), rounds, nmin / omin, isa, arena, packed, rss, placement }' "$out/host.tsv")
       local f; IFS=$'\t' read -r -a f <<<"$stats"
-      rows+=("| $model | $threads | ${f[0]} | ${f[1]} | ${f[2]} | ${f[3]} | **${f[4]}** | ${f[5]} | ${f[6]} | ${f[7]} | $(bytes "${f[8]}") / $(bytes "${f[9]}") | $(bytes "${f[10]}") |")
+      local where="${f[11]}"; [ "$threads" -gt 1 ] || where="–"
+      rows+=("| $model | $threads | ${f[0]} | ${f[1]} | ${f[2]} | ${f[3]} | **${f[4]}** | ${f[5]} | ${f[6]} | ${f[7]} | $(bytes "${f[8]}") / $(bytes "${f[9]}") | $(bytes "${f[10]}") | $where |")
     done
   done
   log "QGemm GOPS (--quick)"
@@ -137,13 +146,18 @@ host_section() {
     echo "the table gives the median over rounds of each column and of the ratio, each round's ratio, and the peak RSS of the largest round."
     echo "The machine is shared (other builds run on it): compare within a row, not across runs. The fastest-run ratio"
     echo "(native fastest / ORT fastest) shows what each engine does when the host leaves it alone; the target is on medians."
+    echo "CPU placement: for 2-thread rows, a cache line's round trip between two threads in ns before/after each round's"
+    echo "command (\`dotnet bench/QuantizedKernels.Benchmarks/bin/Release/net10.0/QuantizedKernels.Benchmarks.dll --placement\`)."
+    echo "About 50–130 ns: the host kept both vCPUs close; about 300–400 ns: it had put them apart, and then a second"
+    echo "thread gains little for either engine (MobileNetV2 native 3.6–3.9 against 2.2–2.4 ms, 2026-11-28), so such"
+    echo "rounds say more about the host than about the code."
     echo
     echo '```'
     printf '%s\n' "${commands[@]}"
     echo '```'
     echo
-    echo "| model | threads | native median ms | native p90 ms | ORT median ms | ORT p90 ms | native/ORT | by round | fastest-run ratio | isa | arena / weights | peak RSS |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---|---:|---|---|---:|"
+    echo "| model | threads | native median ms | native p90 ms | ORT median ms | ORT p90 ms | native/ORT | by round | fastest-run ratio | isa | arena / weights | peak RSS | CPU placement, ns by round |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---|---:|---|---|---:|---|"
     printf '%s\n' "${rows[@]}"
     echo
     echo "### QGemm.Multiply on MobileNetV2 pointwise shapes"
