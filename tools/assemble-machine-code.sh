@@ -30,6 +30,8 @@ entry() { # entry SYMBOL: its offset in .text, decimal
   echo "    public const int Quads6x16RequantizeS8Offset = $(entry edge_quads6x16_requantize_s8);"
   echo "    public const int Quads6x16RequantizeU8Offset = $(entry edge_quads6x16_requantize_u8);"
   echo "    public const int DpbusdChainsOffset = $(entry edge_dpbusd_chains);"
+  echo "    public const int Depthwise3x3Stride1Offset = $(entry edge_dw3x3_s1);"
+  echo "    public const int Depthwise3x3Stride2Offset = $(entry edge_dw3x3_s2);"
   echo
   echo "    public static ReadOnlySpan<byte> Text =>"
   echo "    ["

@@ -22,7 +22,7 @@ public static partial class DepthwiseConv
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void RunAvx2(in DepthwiseConvGeometry g, ReadOnlySpan<byte> x, bool xSigned, int xZeroPoint,
         DepthwiseConvWeights weights, ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers,
-        int yZeroPoint, int yMin, int yMax, Span<byte> y, Span<int> scratch, int cFirst, int cCount)
+        int yZeroPoint, int yMin, int yMax, Span<byte> y, Span<int> scratch, int cFirst, int cCount, bool vnni3x3 = false)
     {
         var plan = PlanePlan.For(g);
         int kernelHeight = g.KernelHeight, taps = g.Taps;
@@ -35,6 +35,9 @@ public static partial class DepthwiseConv
         var requant = new Avx2Requantizer(yZeroPoint, yMin, yMax, PackSigned(yMin, yMax));
         bool flat = FlatPlan.Applies(g);
         var flatPlan = flat ? FlatPlan.For(g) : default;
+        // avx512vnni: 3×3 flat planes of channels whose weights fit int8 run in machine code on byte planes.
+        bool vnni = vnni3x3 && flat && is3x3 && weights.DotRows.Length > 0;
+        var vnniContext = vnni ? new VnniDepthwiseContext(flatPlan.Stride, xSigned, yZeroPoint, yMin, yMax) : default;
 
         fixed (int* scratchBase = scratch)
         fixed (int* packedPairs = weights.Avx2Pairs)
@@ -45,7 +48,7 @@ public static partial class DepthwiseConv
             // planes are widened straight from the input (no byte sub-planes; see FlatPlanes.CanBuildWidenedAvx2).
             bool widenDirect = flat && FlatPlanes.CanBuildWidenedAvx2(g);
             byte* yRangeEnd = yBase + (cFirst + cCount) * g.OutPlane;
-            var planes = flat ? new FlatPlanes(g, flatPlan, scratchBase, xBase, x.Length, xSigned, xZeroPoint, bytePlanesUsed: !widenDirect) : default;
+            var planes = flat ? new FlatPlanes(g, flatPlan, scratchBase, xBase, x.Length, xSigned, xZeroPoint, bytePlanesUsed: !widenDirect || vnni) : default;
             if (widenDirect) planes.FillWidenedAvx2();
             var flatRows = widenDirect ? planes.FlatRowsAvx2() : default;
             var rowRing = flat ? default : new RowRing(g, plan, xBase, x.Length, xSigned, xZeroPoint, (byte*)scratchBase,
@@ -57,7 +60,8 @@ public static partial class DepthwiseConv
                 rowRing.Initialize<Avx2PairWidener>();
             // Small planes: 16 channels at a time where the range has them (see DepthwiseConv.Avx2.ChannelGroups.cs).
             // Their scratch is the end of the buffer, past the planes' (ScratchLength counts both).
-            bool groups = ChannelGroupsApply(g);
+            // With the avx512vnni code, stride-1 planes of 14×14 and more run flat instead (faster there, see VnniFlatMinOutPlane).
+            bool groups = ChannelGroupsApply(g) && !(vnni && g.StrideHeight == 1 && g.OutPlane >= VnniFlatMinOutPlane);
             int* groupWork = groups ? scratchBase + scratch.Length - ChannelGroupScratchInts(g) : null;
             if (groups) FillGroupPadding(g, groupWork, (byte)xZeroPoint);
             for (int c = cFirst; c < cFirst + cCount; c++)
@@ -72,6 +76,12 @@ public static partial class DepthwiseConv
                 if (!float.IsFinite(multipliers[c]))
                 {
                     DepthwiseConvReference.Run(g, x, xSigned, xZeroPoint, weights.Values, bias, multipliers, yZeroPoint, yMin, yMax, y, c, 1);
+                    continue;
+                }
+                if (vnni && weights.FitsInt8[c])
+                {
+                    RunVnniChannel3x3(flatPlan, planes, xBase + c * g.InPlane, weights, bias, c, xSigned, xZeroPoint, multipliers[c], ref vnniContext);
+                    planes.CopyOut(yBase + c * g.OutPlane, g.OutHeight, g.OutWidth, yRangeEnd);
                     continue;
                 }
                 int* pairBase = packedPairs + c * weights.Avx2PairsPerChannel; // packed at load (DepthwiseConvWeights)
@@ -119,6 +129,74 @@ public static partial class DepthwiseConv
         }
     }
 
+    /// <summary>
+    /// One channel of a 3×3 flat plane on the avx512vnni path: its image rows copied into the byte sub-planes, then the
+    /// machine code (edge_dw3x3_s1/_s2) computes the flattened outputs into the temporary row, reading the kernel rows
+    /// where the SDOT path does. The accumulator starts at <c>bias - xz'·Σw</c> with xz' the zero point as the code sees
+    /// it (int8 input is XORed with 0x80, i.e. shifted by 128, so that VPDPBUSD's unsigned operand holds it).
+    /// </summary>
+    private static unsafe void RunVnniChannel3x3(in FlatPlan flatPlan, in FlatPlanes planes, byte* channel, DepthwiseConvWeights weights,
+        ReadOnlySpan<int> bias, int c, bool xSigned, int xZeroPoint, float multiplier, ref VnniDepthwiseContext context)
+    {
+        planes.BuildBytes(channel);
+        int stride = flatPlan.Stride, rowBytes = flatPlan.RowBytes;
+        byte* r0 = planes.BytePlane(0), r1 = planes.BytePlane(1 % stride) + 1 / stride * rowBytes;
+        byte* r2 = planes.BytePlane(2 % stride) + 2 / stride * rowBytes;
+        int shiftedZeroPoint = xSigned ? xZeroPoint + 128 : xZeroPoint;
+        fixed (sbyte* rows = weights.DotRows)
+            context.SetChannel(*(int*)(rows + 16 * c), *(int*)(rows + 16 * c + 4), *(int*)(rows + 16 * c + 8),
+                unchecked((bias.IsEmpty ? 0 : bias[c]) - shiftedZeroPoint * weights.Sums[c]), multiplier);
+        fixed (VnniDepthwiseContext* ctx = &context)
+            EdgeRuntime.Kernels.Gemm.Avx512VnniCode.Depthwise3x3(stride)(r0, r1, r2, (flatPlan.Outputs + 15) / 16, ctx, planes.Temp);
+    }
+
+    /// <summary>The context edge_dw3x3_s1/_s2 read (layout in QGemm.Avx512Vnni.s): indices, weights, bias, requantization.</summary>
+    [StructLayout(LayoutKind.Explicit, Size = 72)]
+    private unsafe struct VnniDepthwiseContext
+    {
+        [FieldOffset(0)] private fixed byte indices[32];
+        [FieldOffset(32)] private int weights0;
+        [FieldOffset(36)] private int weights1;
+        [FieldOffset(40)] private int weights2;
+        [FieldOffset(44)] private int bias;
+        [FieldOffset(48)] private float multiplier;
+        [FieldOffset(52)] private float low;
+        [FieldOffset(56)] private float high;
+        [FieldOffset(60)] private int zeroPoint;
+        [FieldOffset(64)] private int flip;
+
+        public VnniDepthwiseContext(int stride, bool xSigned, int yZeroPoint, int yMin, int yMax)
+        {
+            // VPSHUFB indices per 128-bit lane: the 4-byte windows of four outputs. Stride 1: both lanes hold bytes
+            // 0-15, the low lane's windows start at 0,1,2,3 and the high lane's at 4,5,6,7. Stride 2: the high lane
+            // holds bytes 8-23, so both lanes' windows start at 0,2,4,6 of their own bytes.
+            for (int lane = 0; lane < 2; lane++)
+                for (int output = 0; output < 4; output++)
+                    for (int b = 0; b < 4; b++)
+                        indices[16 * lane + 4 * output + b] = (byte)(stride == 1 ? 4 * lane + output + b : 2 * output + b);
+            low = yMin - yZeroPoint;
+            high = yMax - yZeroPoint;
+            zeroPoint = yZeroPoint;
+            flip = xSigned ? unchecked((int)0x80808080) : 0;
+        }
+
+        public void SetChannel(int row0, int row1, int row2, int channelBias, float channelMultiplier)
+        {
+            weights0 = row0;
+            weights1 = row1;
+            weights2 = row2;
+            bias = channelBias;
+            multiplier = channelMultiplier;
+        }
+    }
+
+    /// <summary>
+    /// Smallest stride-1 output plane that runs the avx512vnni flat code rather than AVX2 channel groups. MobileNetV2's
+    /// layers, one thread, fastest of five 0.1 s loops (2026-11-28, 13:40 UTC), channel groups against flat VPDPBUSD:
+    /// 56×56 191 → 131 µs, 28×28 64 → 50, 14×14 35 → 33 and 52 → 50, but 7×7 27 → 37; at stride 2 groups stay
+    /// faster where they apply (28→14 23 against 25 µs, 14→7 18 against 34).
+    /// </summary>
+    private const int VnniFlatMinOutPlane = 196;
     private static bool AllFinite(ReadOnlySpan<float> values)
     {
         foreach (float value in values) if (!float.IsFinite(value)) return false;

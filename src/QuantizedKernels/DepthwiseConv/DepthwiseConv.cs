@@ -65,7 +65,8 @@ public static partial class DepthwiseConv
     /// <summary>
     /// Computes channels <c>[cFirst, cFirst + cCount)</c> of the depthwise convolution exactly as
     /// <see cref="DepthwiseConvReference.Run"/> defines it, with the code of <paramref name="isa"/>
-    /// (Scalar: the reference; Vector128: portable vectors; Avx2, AvxVnni, Avx512Vnni: the AVX2 code; Neon, NeonDot: AdvSimd).
+    /// (Scalar: the reference; Vector128: portable vectors; Avx2, AvxVnni: the AVX2 code; Avx512Vnni: the AVX2 code, with
+    /// 3×3 flat planes of int8-range weights in VPDPBUSD machine code; Neon, NeonDot: AdvSimd).
     /// Other channels of <paramref name="y"/> are not written, so threads may run disjoint channel ranges into one output.
     /// </summary>
     /// <param name="isa">Path to run; must be supported by this CPU.</param>
@@ -139,7 +140,12 @@ public static partial class DepthwiseConv
                 break;
             case IsaPath.Avx2 or IsaPath.AvxVnni or IsaPath.Avx512Vnni:
                 CpuFeatures.Require(isa);
-                if (fast && Avx2.IsSupported) { RunAvx2(g, x, xSigned, xZeroPoint, weights, bias, multipliers, yZeroPoint, yMin, yMax, y, scratch, cFirst, cCount); return; }
+                if (fast && Avx2.IsSupported)
+                {
+                    RunAvx2(g, x, xSigned, xZeroPoint, weights, bias, multipliers, yZeroPoint, yMin, yMax, y, scratch, cFirst, cCount,
+                        vnni3x3: isa == IsaPath.Avx512Vnni && Gemm.Avx512VnniCode.IsAvailable);
+                    return;
+                }
                 break;
             case IsaPath.Neon or IsaPath.NeonDot:
                 CpuFeatures.Require(isa);

@@ -91,7 +91,7 @@ public sealed class DepthwiseConvWeights
         Sums = new int[channels];
         // Every form for every path, or the forms of isa's family (the same mapping Serves checks).
         bool avx2 = isa is not { } one || Family(one) == IsaPath.Avx2;
-        bool neon = isa is not { } arm || Family(arm) == IsaPath.Neon, dot = isa is null or IsaPath.NeonDot;
+        bool neon = isa is not { } arm || Family(arm) == IsaPath.Neon, dot = isa is null or IsaPath.NeonDot or IsaPath.Avx512Vnni;
         int pairsPerRow = (g.KernelWidth + 1) / 2;
         Avx2PairsPerChannel = g.KernelHeight * pairsPerRow;
         Avx2Pairs = avx2 ? new int[checked(channels * Avx2PairsPerChannel)] : [];

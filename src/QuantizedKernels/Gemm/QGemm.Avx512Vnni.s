@@ -257,3 +257,122 @@ edge_dpbusd_chains:
   vmovd eax, xmm0
   vzeroupper
   ret
+
+# Depthwise 3x3 on flat byte planes (DepthwiseConv's FlatPlan, as the SDOT path lays them out), for the avx512vnni
+# path: flattened output q of one channel is
+#   y[q] = requantize(bias + sum over kh < 3 of dot4(window(r_kh, q), w_kh))
+# where window(r, q) = the four bytes r[s*q .. s*q + 3] (s = the stride), each XORed with the context's flip byte
+# (0x80 for int8 input, which makes it uint8 = x + 128; the bias accounts for the shift), and w_kh = the int8 weights
+# (w[kh][0], w[kh][1], w[kh][2], 0): VPDPBUSD then sums the three real taps of a row in one instruction. Requantization
+# is the C# AVX2 depthwise requantizer's: float(acc) * multiplier, clamped to [low, high] (VMAXPS then VMINPS), to int32
+# (VCVTPS2DQ, round to nearest even), + zero point, and the low byte stored (the clamp keeps every value in the output
+# type's range, so truncation equals the C# saturating packs).
+# void edge_dw3x3_s1 / edge_dw3x3_s2(const uint8* r0, const uint8* r1, const uint8* r2, int64 blocks, const ctx*, uint8* y)
+# computes outputs 0 .. 16*blocks - 1 (y must hold them all; each r_kh is read up to 16 bytes past s * 16 * blocks).
+# ctx (little-endian, 72 bytes): +0 32 bytes of VPSHUFB indices (the windows of eight outputs in a 128-bit lane pair),
+# +32/+36/+40 int32 w_0/w_1/w_2, +44 int32 bias, +48 float multiplier, +52 float low, +56 float high,
+# +60 int32 zero point, +64 int32 flip (four copies of the flip byte).
+# Registers: ymm12-14 weights, ymm15 indices, ymm11 flip, ymm10 bias, ymm6-9 requantization, ymm0/ymm1 the two
+# accumulators of sixteen outputs, ymm2/ymm3 windows.
+.macro DW_SETUP
+  vmovdqu ymm15, ymmword ptr [r8]
+  vpbroadcastd ymm12, dword ptr [r8+32]
+  vpbroadcastd ymm13, dword ptr [r8+36]
+  vpbroadcastd ymm14, dword ptr [r8+40]
+  vpbroadcastd ymm10, dword ptr [r8+44]
+  vbroadcastss ymm9, dword ptr [r8+48]
+  vbroadcastss ymm8, dword ptr [r8+52]
+  vbroadcastss ymm7, dword ptr [r8+56]
+  vpbroadcastd ymm6, dword ptr [r8+60]
+  vpbroadcastd ymm11, dword ptr [r8+64]
+.endm
+
+# One kernel row: windows of outputs 0-7 in ymm2 and 8-15 in ymm3 (loaded by the stride's macro), then the dot products.
+.macro DW_ROW weights
+  vpshufb ymm2, ymm2, ymm15
+  vpshufb ymm3, ymm3, ymm15
+  vpxor ymm2, ymm2, ymm11
+  vpxor ymm3, ymm3, ymm11
+  vpdpbusd ymm0, ymm2, \weights
+  vpdpbusd ymm1, ymm3, \weights
+.endm
+
+# Requantizes ymm0 (outputs 0-7) and ymm1 (8-15) and stores the sixteen bytes at [r9].
+.macro DW_STORE
+  vcvtdq2ps ymm0, ymm0
+  vcvtdq2ps ymm1, ymm1
+  vmulps ymm0, ymm0, ymm9
+  vmulps ymm1, ymm1, ymm9
+  vmaxps ymm0, ymm0, ymm8
+  vmaxps ymm1, ymm1, ymm8
+  vminps ymm0, ymm0, ymm7
+  vminps ymm1, ymm1, ymm7
+  vcvtps2dq ymm0, ymm0
+  vcvtps2dq ymm1, ymm1
+  vpaddd ymm0, ymm0, ymm6
+  vpaddd ymm1, ymm1, ymm6
+  vpmovdb xmm0, ymm0
+  vpmovdb xmm1, ymm1
+  vpunpcklqdq xmm0, xmm0, xmm1
+  vmovdqu xmmword ptr [r9], xmm0
+.endm
+
+# Stride 1: outputs 0-7 read bytes 0-10, so both lanes hold bytes 0-15 (VBROADCASTI128) and the lanes' indices pick
+# the windows of outputs 0-3 and 4-7; outputs 8-15 the same from byte 8.
+.globl edge_dw3x3_s1
+edge_dw3x3_s1:
+  DW_SETUP
+  test rcx, rcx
+  jle 2f
+1:
+  vmovdqa ymm0, ymm10
+  vmovdqa ymm1, ymm10
+  vbroadcasti128 ymm2, xmmword ptr [rdi]
+  vbroadcasti128 ymm3, xmmword ptr [rdi+8]
+  DW_ROW ymm12
+  vbroadcasti128 ymm2, xmmword ptr [rsi]
+  vbroadcasti128 ymm3, xmmword ptr [rsi+8]
+  DW_ROW ymm13
+  vbroadcasti128 ymm2, xmmword ptr [rdx]
+  vbroadcasti128 ymm3, xmmword ptr [rdx+8]
+  DW_ROW ymm14
+  DW_STORE
+  add rdi, 16
+  add rsi, 16
+  add rdx, 16
+  add r9, 16
+  dec rcx
+  jnz 1b
+2:
+  vzeroupper
+  ret
+
+# Stride 2: outputs 0-7 read bytes 0-17, so the low lane holds bytes 0-15 and the high lane bytes 8-23 (VPERMQ of
+# quadwords 0,1,1,2), each lane's indices picking four windows; outputs 8-15 the same from byte 16.
+.globl edge_dw3x3_s2
+edge_dw3x3_s2:
+  DW_SETUP
+  test rcx, rcx
+  jle 2f
+1:
+  vmovdqa ymm0, ymm10
+  vmovdqa ymm1, ymm10
+  vpermq ymm2, ymmword ptr [rdi], 0x94
+  vpermq ymm3, ymmword ptr [rdi+16], 0x94
+  DW_ROW ymm12
+  vpermq ymm2, ymmword ptr [rsi], 0x94
+  vpermq ymm3, ymmword ptr [rsi+16], 0x94
+  DW_ROW ymm13
+  vpermq ymm2, ymmword ptr [rdx], 0x94
+  vpermq ymm3, ymmword ptr [rdx+16], 0x94
+  DW_ROW ymm14
+  DW_STORE
+  add rdi, 32
+  add rsi, 32
+  add rdx, 32
+  add r9, 16
+  dec rcx
+  jnz 1b
+2:
+  vzeroupper
+  ret
