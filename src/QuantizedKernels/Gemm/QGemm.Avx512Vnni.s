@@ -1,8 +1,9 @@
-# AVX-512 VNNI machine code for the avx512vnni path (QGemm.Avx512Vnni.cs). .NET 10 has no API for the EVEX-encoded
+# AVX-512 VNNI machine code for the avx512vnni path: the GEMM's tiles (QGemm.Avx512Vnni.cs) and the depthwise 3x3 rows
+# of flat planes (DepthwiseConv.Avx2.cs, edge_dw3x3_*; kept here so that the path has one code image). .NET 10 has no API for the EVEX-encoded
 # VPDPBUSD (its AvxVnni class is the VEX form, which Zen 4 and Ice Lake lack), so these routines are assembled once by
 # tools/assemble-machine-code.sh into QGemm.Avx512Vnni.MachineCode.cs, mapped executable at run time and called
 # through unmanaged function pointers. System V AMD64 calling convention (Linux x64 only: the Windows convention would
-# need xmm6-xmm15 preserved). They use ymm0-ymm13 only (EVEX on 256-bit vectors: no zmm state, no frequency licence
+# need xmm6-xmm15 preserved). They use ymm registers only (EVEX on 256-bit vectors: no zmm state, no frequency licence
 # change) and touch no stack.
 .intel_syntax noprefix
 .text
