@@ -9,8 +9,8 @@ namespace EdgeRuntime.Kernels.Tests;
 /// <summary>
 /// The avx512vnni path's machine code (QGemm.Avx512Vnni.s): the committed bytes are what the source assembles to, the
 /// path is offered exactly where the kernel's /proc/cpuinfo lists the instructions, the code is mapped read + execute
-/// only, and its microkernel computes the definition's sums (the fused and int32 GEMMs over it are checked against the
-/// scalar path by QGemmTests, which run on every supported path).
+/// only, and its microkernel and depthwise rows compute their definitions (the fused and int32 GEMMs over it are
+/// checked against the scalar path by QGemmTests, the depthwise layers by DepthwiseConvTests, on every supported path).
 /// </summary>
 public sealed class Avx512VnniMachineCodeTests(ITestOutputHelper output)
 {
@@ -109,6 +109,51 @@ public sealed class Avx512VnniMachineCodeTests(ITestOutputHelper output)
             }
             for (int j = 16; j < ldc; j++) Assert.Equal(0x5A5A5A5A, c[r * ldc + j]);
         }
+    }
+
+    /// <summary>
+    /// edge_dw3x3_s1/_s2 against their definition (QGemm.Avx512Vnni.s): five blocks of sixteen outputs from three random
+    /// byte rows, weights including both int8 ends, a clamp narrower than the output type, int8 input (flipped to
+    /// uint8 in the code) and uint8; the guard bytes after the last block stay untouched.
+    /// </summary>
+    [Theory]
+    [InlineData(1, false)]
+    [InlineData(1, true)]
+    [InlineData(2, false)]
+    [InlineData(2, true)]
+    public unsafe void Depthwise3x3_GivesTheDefinitionsBytes(int stride, bool signedInput)
+    {
+        if (!Avx512VnniCode.IsAvailable) { output.WriteLine($"SKIPPED: {Avx512VnniCode.UnavailableReason}"); return; }
+        const int blocks = 5, outputs = 16 * blocks, guard = 16;
+        var random = new Random(2 * stride + (signedInput ? 1 : 0));
+        var rows = new byte[3][];
+        for (int kh = 0; kh < 3; kh++)
+        {
+            rows[kh] = new byte[stride * outputs + 64];
+            random.NextBytes(rows[kh]);
+        }
+        var weights = new sbyte[9];
+        for (int t = 0; t < 9; t++) weights[t] = (sbyte)(t == 0 ? -128 : t == 4 ? 127 : random.Next(-128, 128));
+        int bias = random.Next(-100_000, 100_000), yZeroPoint = signedInput ? -5 : 9;
+        int yMin = signedInput ? -100 : 0, yMax = signedInput ? 90 : 200;
+        float multiplier = 1f / 256; // exact ties at .5 occur: VCVTPS2DQ must round them to even, as the definition does
+        int Quad(int kh) => (byte)weights[3 * kh] | (byte)weights[3 * kh + 1] << 8 | (byte)weights[3 * kh + 2] << 16;
+        var context = new EdgeRuntime.Kernels.Depthwise.DepthwiseConv.VnniDepthwiseContext(stride, signedInput, yZeroPoint, yMin, yMax);
+        context.SetChannel(Quad(0), Quad(1), Quad(2), bias, multiplier);
+        var y = new byte[outputs + guard];
+        Array.Fill(y, (byte)0xA5);
+        fixed (byte* r0 = rows[0], r1 = rows[1], r2 = rows[2], yp = y)
+            Avx512VnniCode.Depthwise3x3(stride)(r0, r1, r2, blocks, &context, yp);
+        int flip = signedInput ? 0x80 : 0;
+        for (int q = 0; q < outputs; q++)
+        {
+            int acc = bias;
+            for (int kh = 0; kh < 3; kh++)
+                for (int kw = 0; kw < 3; kw++) acc += (rows[kh][stride * q + kw] ^ flip) * weights[3 * kh + kw];
+            byte expected = (byte)Requantization.Requantize(acc, multiplier, yZeroPoint, yMin, yMax);
+            Assert.True(expected == y[q], $"output {q}: {y[q]}, definition {expected} (accumulator {acc})");
+        }
+        for (int i = outputs; i < y.Length; i++) Assert.Equal(0xA5, y[i]);
     }
 
     [Fact]

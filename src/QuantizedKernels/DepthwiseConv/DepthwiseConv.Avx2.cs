@@ -152,7 +152,7 @@ public static partial class DepthwiseConv
 
     /// <summary>The context edge_dw3x3_s1/_s2 read (layout in QGemm.Avx512Vnni.s): indices, weights, bias, requantization.</summary>
     [StructLayout(LayoutKind.Explicit, Size = 72)]
-    private unsafe struct VnniDepthwiseContext
+    internal unsafe struct VnniDepthwiseContext
     {
         [FieldOffset(0)] private fixed byte indices[32];
         [FieldOffset(32)] private int weights0;
