@@ -27,8 +27,16 @@ entry() { # entry SYMBOL: its offset in .text, decimal
   echo "{"
   echo "    public const int XgetbvOffset = $(entry edge_xgetbv0);"
   echo "    public const int Quads6x16Offset = $(entry edge_quads6x16);"
-  echo "    public const int Quads6x16RequantizeS8Offset = $(entry edge_quads6x16_requantize_s8);"
-  echo "    public const int Quads6x16RequantizeU8Offset = $(entry edge_quads6x16_requantize_u8);"
+  echo
+  echo "    /// <summary>Entries of the requantizing routines: [signed output · 4 + (no cap ? 1 : 0) + (no byte clamp ? 2 : 0)].</summary>"
+  echo "    public static ReadOnlySpan<int> Quads6x16RequantizeOffsets =>"
+  echo "    ["
+  for type in u8 s8; do
+    echo "        $(entry edge_quads6x16_requantize_$type), $(entry edge_quads6x16_requantize_${type}_uncapped),"
+    echo "        $(entry edge_quads6x16_requantize_${type}_unclamped), $(entry edge_quads6x16_requantize_${type}_uncapped_unclamped),"
+  done
+  echo "    ];"
+  echo
   echo "    public const int DpbusdChainsOffset = $(entry edge_dpbusd_chains);"
   echo "    public const int Depthwise3x3Stride1Offset = $(entry edge_dw3x3_s1);"
   echo "    public const int Depthwise3x3Stride2Offset = $(entry edge_dw3x3_s2);"

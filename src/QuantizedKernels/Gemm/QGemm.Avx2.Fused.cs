@@ -97,6 +97,8 @@ public static partial class QGemm
         public Vector256<byte> Min, Max; // the clamp bounds as bytes of the output type
         public bool Signed;
         public bool CapProducts;
+        /// <summary>Whether [yMin, yMax] is narrower than the output type (a fused activation), so the byte clamp can change a value.</summary>
+        public bool ClampBytes;
 
         public void SetRows(in Avx2RowTarget target) => Target = target;
 
@@ -157,6 +159,7 @@ public static partial class QGemm
                 Max = signed ? Vector256.Create((sbyte)yMax).AsByte() : Vector256.Create((byte)yMax),
                 Signed = signed,
                 CapProducts = range != MultiplierRange.FiniteBelowOne,
+                ClampBytes = signed ? yMin > sbyte.MinValue || yMax < sbyte.MaxValue : yMin > byte.MinValue || yMax < byte.MaxValue,
             };
             if (quads && vnni) MultiplyRequantizeAvx2Tiles<Avx2RequantizeRowsInt16, Avx512VnniQuadFormat>(m, n, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch, ref sink);
             else if (quads) MultiplyRequantizeAvx2Tiles<Avx2RequantizeRowsInt16, Avx2QuadFormat>(m, n, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch, ref sink);

@@ -92,7 +92,7 @@ public static partial class QGemm
             if (typeof(TSink) != typeof(Avx2RequantizeRowsInt16) || fullPanels == 0 || target.Rows != Avx2RowsPerBlock || target.CorrectionCount != 0) return 0;
             ref var int16Sink = ref Unsafe.As<TSink, Avx2RequantizeRowsInt16>(ref sink);
             var context = VnniEpilogue(int16Sink, target.Bias, target.RowOffsets, target.Multipliers, fullPanels);
-            Avx512VnniCode.Quads6x16Requantize(int16Sink.Signed)(aBlock, panels, steps, &context, destination, ldy);
+            Avx512VnniCode.Quads6x16Requantize(int16Sink.Signed, int16Sink.CapProducts, int16Sink.ClampBytes)(aBlock, panels, steps, &context, destination, ldy);
             return fullPanels;
         }
     }
@@ -130,7 +130,7 @@ public static partial class QGemm
             if (target.Rows == Avx2RowsPerBlock)
             {
                 var context = VnniEpilogue(int16Sink, target.Bias, target.RowOffsets, target.Multipliers, 1);
-                Avx512VnniCode.Quads6x16Requantize(int16Sink.Signed)(a, panel, steps, &context, target.Y, target.Ldy);
+                Avx512VnniCode.Quads6x16Requantize(int16Sink.Signed, int16Sink.CapProducts, int16Sink.ClampBytes)(a, panel, steps, &context, target.Y, target.Ldy);
                 return;
             }
         }
@@ -205,12 +205,15 @@ internal static unsafe class Avx512VnniCode
         (delegate* unmanaged[SuppressGCTransition]<int*, int*, long, int*, int*, long, void>)Entry(Avx512VnniMachineCode.Quads6x16Offset);
 
     /// <summary>
-    /// edge_quads6x16_requantize_s8 / _u8(a, panel, steps, context, y, ldy) of QGemm.Avx512Vnni.s: a full 6×16 tile of
-    /// the fused GEMM's quad format, requantized to int8 or uint8 like Avx2RequantizeRowsInt16. Only when <see cref="IsAvailable"/>.
+    /// edge_quads6x16_requantize_s8 / _u8[_uncapped][_unclamped](a, panel, steps, context, y, ldy) of QGemm.Avx512Vnni.s:
+    /// a row block of the fused GEMM's quad format over the context's full panels, requantized to int8 or uint8 like
+    /// Avx2RequantizeRowsInt16; without the product cap when <paramref name="capProducts"/> is false (every |multiplier|
+    /// &lt; 1) and without the byte clamp when <paramref name="clampBytes"/> is false ([yMin, yMax] is the whole output
+    /// type). Only when <see cref="IsAvailable"/>.
     /// </summary>
-    public static delegate* unmanaged[SuppressGCTransition]<int*, int*, long, void*, byte*, long, void> Quads6x16Requantize(bool signedOutput) =>
+    public static delegate* unmanaged[SuppressGCTransition]<int*, int*, long, void*, byte*, long, void> Quads6x16Requantize(bool signedOutput, bool capProducts, bool clampBytes) =>
         (delegate* unmanaged[SuppressGCTransition]<int*, int*, long, void*, byte*, long, void>)Entry(
-            signedOutput ? Avx512VnniMachineCode.Quads6x16RequantizeS8Offset : Avx512VnniMachineCode.Quads6x16RequantizeU8Offset);
+            Avx512VnniMachineCode.Quads6x16RequantizeOffsets[(signedOutput ? 4 : 0) + (capProducts ? 0 : 1) + (clampBytes ? 0 : 2)]);
 
     /// <summary>edge_dpbusd_chains(iterations): 384 multiply-adds per iteration in 12 independent chains (peak probe).</summary>
     /// <summary>

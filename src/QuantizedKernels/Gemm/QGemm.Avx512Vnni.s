@@ -126,32 +126,44 @@ edge_quads6x16:
 # Avx2RequantizeRowsInt16 does, operation for operation: per row, convert to float, multiply by the row's multiplier,
 # min with the cap, convert (round half to even, MXCSR's mode); VPACKSSDW, VPADDSW the zero point; both rows packed to
 # bytes (pack = VPACKSSWB for int8, VPACKUSWB for uint8), VPERMD into row order, clamped (max, min) and stored 16 bytes
-# to [r8] and [r8 + r9]; r8 advances two rows. r11 = multipliers, ymm13 = the row order.
-.macro ROW_PAIR lo0, hi0, lo1, hi1, lo0x, row, pack, max, min
+# to [r8] and [r8 + r9]; r8 advances two rows. r11 = multipliers, ymm13 = the row order. Variants leave out what cannot
+# change a value, as the C# sink does: the cap (cap = 0) when every |multiplier| < 1, and the byte clamp (clamp = 0) when
+# [min, max] is the whole output type, whose saturating pack already bounds the values.
+.macro ROW_PAIR lo0, hi0, lo1, hi1, lo0x, row, pack, max, min, cap, clamp
   vcvtdq2ps \lo0, \lo0
   vmulps \lo0, \lo0, dword ptr [r11+4*\row]{1to8}
+  .if \cap
   vminps \lo0, \lo0, ymmword ptr [rcx+128]
+  .endif
   vcvtps2dq \lo0, \lo0
   vcvtdq2ps \hi0, \hi0
   vmulps \hi0, \hi0, dword ptr [r11+4*\row]{1to8}
+  .if \cap
   vminps \hi0, \hi0, ymmword ptr [rcx+128]
+  .endif
   vcvtps2dq \hi0, \hi0
   vpackssdw \lo0, \lo0, \hi0
   vpaddsw \lo0, \lo0, ymmword ptr [rcx+32]
   vcvtdq2ps \lo1, \lo1
   vmulps \lo1, \lo1, dword ptr [r11+4*\row+4]{1to8}
+  .if \cap
   vminps \lo1, \lo1, ymmword ptr [rcx+128]
+  .endif
   vcvtps2dq \lo1, \lo1
   vcvtdq2ps \hi1, \hi1
   vmulps \hi1, \hi1, dword ptr [r11+4*\row+4]{1to8}
+  .if \cap
   vminps \hi1, \hi1, ymmword ptr [rcx+128]
+  .endif
   vcvtps2dq \hi1, \hi1
   vpackssdw \lo1, \lo1, \hi1
   vpaddsw \lo1, \lo1, ymmword ptr [rcx+32]
   \pack \lo0, \lo0, \lo1
   vpermd \lo0, ymm13, \lo0
+  .if \clamp
   \max \lo0, \lo0, ymmword ptr [rcx+64]
   \min \lo0, \lo0, ymmword ptr [rcx+96]
+  .endif
   vmovdqu xmmword ptr [r8], \lo0x
   vextracti128 xmmword ptr [r8+r9], \lo0, 1
   lea r8, [r8+2*r9]
@@ -165,7 +177,7 @@ edge_quads6x16:
 # Avx512VnniEpilogue), 192 bytes: 0 int32* bias, 8 int32* rowOffsets, 16 float* multipliers, 24 int64 panels (>= 1),
 # 32 int16[16] zero point, 64 uint8[32] minimum, 96 uint8[32] maximum (as bytes of the output type), 128 float[8]
 # product cap (+infinity for none), 160 int32[8] row order. rbx, r12-r15 hold the panel loop and are restored.
-.macro QUADS_PANELS_REQUANTIZE pack, max, min
+.macro QUADS_PANELS_REQUANTIZE pack, max, min, cap, clamp
   push rbx
   push r12
   push r13
@@ -185,9 +197,9 @@ edge_quads6x16:
   mov rbx, rsi
   mov r11, qword ptr [rcx+16]
   vmovdqu ymm13, ymmword ptr [rcx+160]
-  ROW_PAIR ymm0, ymm1, ymm2, ymm3, xmm0, 0, \pack, \max, \min
-  ROW_PAIR ymm4, ymm5, ymm6, ymm7, xmm4, 2, \pack, \max, \min
-  ROW_PAIR ymm8, ymm9, ymm10, ymm11, xmm8, 4, \pack, \max, \min
+  ROW_PAIR ymm0, ymm1, ymm2, ymm3, xmm0, 0, \pack, \max, \min, \cap, \clamp
+  ROW_PAIR ymm4, ymm5, ymm6, ymm7, xmm4, 2, \pack, \max, \min, \cap, \clamp
+  ROW_PAIR ymm8, ymm9, ymm10, ymm11, xmm8, 4, \pack, \max, \min, \cap, \clamp
   add r15, 16
   dec r14
   jg 3b
@@ -201,11 +213,36 @@ edge_quads6x16:
 
 .globl edge_quads6x16_requantize_s8
 edge_quads6x16_requantize_s8:
-  QUADS_PANELS_REQUANTIZE vpacksswb, vpmaxsb, vpminsb
+  QUADS_PANELS_REQUANTIZE vpacksswb, vpmaxsb, vpminsb, 1, 1
 
 .globl edge_quads6x16_requantize_u8
 edge_quads6x16_requantize_u8:
-  QUADS_PANELS_REQUANTIZE vpackuswb, vpmaxub, vpminub
+  QUADS_PANELS_REQUANTIZE vpackuswb, vpmaxub, vpminub, 1, 1
+
+# The same without the cap, without the byte clamp, or without both (see ROW_PAIR).
+.globl edge_quads6x16_requantize_s8_uncapped
+edge_quads6x16_requantize_s8_uncapped:
+  QUADS_PANELS_REQUANTIZE vpacksswb, vpmaxsb, vpminsb, 0, 1
+
+.globl edge_quads6x16_requantize_u8_uncapped
+edge_quads6x16_requantize_u8_uncapped:
+  QUADS_PANELS_REQUANTIZE vpackuswb, vpmaxub, vpminub, 0, 1
+
+.globl edge_quads6x16_requantize_s8_unclamped
+edge_quads6x16_requantize_s8_unclamped:
+  QUADS_PANELS_REQUANTIZE vpacksswb, vpmaxsb, vpminsb, 1, 0
+
+.globl edge_quads6x16_requantize_u8_unclamped
+edge_quads6x16_requantize_u8_unclamped:
+  QUADS_PANELS_REQUANTIZE vpackuswb, vpmaxub, vpminub, 1, 0
+
+.globl edge_quads6x16_requantize_s8_uncapped_unclamped
+edge_quads6x16_requantize_s8_uncapped_unclamped:
+  QUADS_PANELS_REQUANTIZE vpacksswb, vpmaxsb, vpminsb, 0, 0
+
+.globl edge_quads6x16_requantize_u8_uncapped_unclamped
+edge_quads6x16_requantize_u8_uncapped_unclamped:
+  QUADS_PANELS_REQUANTIZE vpackuswb, vpmaxub, vpminub, 0, 0
 
 # int32 edge_dpbusd_chains(int64 iterations): 12 independent VPDPBUSD ymm dependency chains, 12 x 32 = 384 u8 x s8
 # multiply-adds per iteration, for the benchmarks' peak probe. Returns a lane of the folded sum so the work is used.
