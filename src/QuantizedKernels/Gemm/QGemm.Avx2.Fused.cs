@@ -119,12 +119,12 @@ public static partial class QGemm
             if (Signed)
             {
                 var packed = Avx2.PermuteVar8x32(Avx2.PackSignedSaturate(words0, words1).AsInt32(), rowOrder).AsSByte();
-                bytes = Avx2.Min(Avx2.Max(packed, Min.AsSByte()), Max.AsSByte()).AsByte();
+                bytes = ClampBytes ? Avx2.Min(Avx2.Max(packed, Min.AsSByte()), Max.AsSByte()).AsByte() : packed.AsByte();
             }
             else
             {
                 var packed = Avx2.PermuteVar8x32(Avx2.PackUnsignedSaturate(words0, words1).AsInt32(), rowOrder).AsByte();
-                bytes = Avx2.Min(Avx2.Max(packed, Min), Max);
+                bytes = ClampBytes ? Avx2.Min(Avx2.Max(packed, Min), Max) : packed;
             }
             byte* row = Target.Y + (long)r * Target.Ldy;
             Sse2.Store(row, bytes.GetLower());
