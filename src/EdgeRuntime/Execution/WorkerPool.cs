@@ -50,8 +50,8 @@ internal sealed class WorkerPool : IDisposable
     /// <summary>
     /// Items kernels cut a layer into per thread: one. A thread's last item sets when the layer ends, and with several
     /// items per thread the other thread waited for about half an item at the end of every layer: with 4 per thread
-    /// the calling thread spent 11–12% of MobileNetV2's parallel time waiting (190–280 ms of 1.6 s, counted per run,
-    /// 2026-11-28 12:55 UTC), and a run took 2.30–2.36 ms against 2.16–2.17 with one (2 per thread: 2.26–2.27;
+    /// the calling thread spent 11–12% of MobileNetV2's parallel time waiting (190–280 ms of 1.6–1.7 s, counted per run in a
+    /// timing build, 2026-11-28 before 13:00 UTC), and a run took 2.30–2.36 ms against 2.16–2.17 with one (2 per thread: 2.26–2.27;
     /// alternated runs, 2 threads). A thread that falls behind still has its item taken over if it has not started it.
     /// </summary>
     public const int ItemsPerThread = 1;

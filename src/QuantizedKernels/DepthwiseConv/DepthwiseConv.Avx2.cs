@@ -192,7 +192,7 @@ public static partial class DepthwiseConv
 
     /// <summary>
     /// Smallest stride-1 output plane that runs the avx512vnni flat code rather than AVX2 channel groups. MobileNetV2's
-    /// layers, one thread, fastest of five 0.1 s loops (2026-11-28, 13:40 UTC), channel groups against flat VPDPBUSD:
+    /// layers, one thread, fastest of five 0.1 s loops (2026-11-28, 13:17 UTC), channel groups against flat VPDPBUSD:
     /// 56×56 191 → 131 µs, 28×28 64 → 50, 14×14 35 → 33 and 52 → 50, but 7×7 27 → 37; at stride 2 groups stay
     /// faster where they apply (28→14 23 against 25 µs, 14→7 18 against 34).
     /// </summary>

@@ -53,7 +53,7 @@ internal sealed class QLinearConvGemmKernel : IOpKernel, IParallelWork, IKernelV
     /// 16 pixels), which share the packing of B. Narrow planes go by channels because a pixel split puts two threads'
     /// stores in one cache line of nearly every output row (a 196-byte row is not a whole number of lines), and left
     /// the 14×14 layers' tiles at 112 and 84 pixels, the second with a partial panel: MobileNetV2 at 2 threads took
-    /// 2.164–2.178 ms against 2.211–2.222 with the bound at 64 (alternated runs, 13:05 UTC, 2026-11-28); a bound of
+    /// 2.164–2.178 ms against 2.211–2.222 with the bound at 64 (alternated runs, about 13:02 UTC, 2026-11-28); a bound of
     /// 1024 (28×28 layers too) gained nothing more (2.197–2.198), as those rows are 12¼ lines and B is packed twice.
     /// </summary>
     private const int MaxPixelsForChannelRanges = 256;
