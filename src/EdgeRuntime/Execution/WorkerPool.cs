@@ -56,7 +56,10 @@ internal sealed class WorkerPool : IDisposable
     /// </summary>
     public const int ItemsPerThread = 1;
 
-    /// <summary>Most items one <see cref="Run"/> takes: the item fields of a claim slot have 21 bits.</summary>
+    /// <summary>
+    /// Most items the threads share in one go: the item fields of a claim slot have 21 bits. <see cref="Run"/> takes
+    /// more (a grouped convolution of a large batch, say) as consecutive chunks of this many.
+    /// </summary>
     public const int MaxItems = (1 << ItemBits) - 1;
 
     private const int ItemBits = 21, RunBits = 64 - 2 * ItemBits;
@@ -80,6 +83,8 @@ internal sealed class WorkerPool : IDisposable
     private readonly long[] _slots;
 
     private IParallelWork? _work;
+    /// <summary>Item number of the current chunk's first item (see <see cref="MaxItems"/>); written with <see cref="_work"/>.</summary>
+    private int _itemOffset;
     /// <summary>Sequence number of the current run (<see cref="RunBits"/> bits, wrapping); written before <see cref="_generation"/>.</summary>
     private int _run;
     /// <summary>Counts runs; workers poll it and see a new run when it changes (written last when a run starts).</summary>
@@ -157,9 +162,8 @@ internal sealed class WorkerPool : IDisposable
 
     /// <summary>
     /// Runs <paramref name="work"/> for items 0..itemCount-1 and returns when all are done (see the class summary for
-    /// which thread runs which). Not reentrant.
+    /// which thread runs which; beyond <see cref="MaxItems"/> items, chunk by chunk). Not reentrant.
     /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException">More than <see cref="MaxItems"/> items.</exception>
     public void Run(IParallelWork work, int itemCount)
     {
         if (itemCount <= 0) return;
@@ -168,13 +172,19 @@ internal sealed class WorkerPool : IDisposable
             for (int i = 0; i < itemCount; i++) work.Execute(i, 0);
             return;
         }
-        if (itemCount > MaxItems) throw new ArgumentOutOfRangeException(nameof(itemCount), $"at most {MaxItems} items per run");
+        for (int first = 0; first < itemCount; first += MaxItems)
+            RunChunk(work, first, Math.Min(MaxItems, itemCount - first));
+    }
 
+    /// <summary>Items <c>first .. first + itemCount - 1</c> (at most <see cref="MaxItems"/>) on all threads.</summary>
+    private void RunChunk(IParallelWork work, int first, int itemCount)
+    {
         // Publish: the work, the slots (each stamped with the new run number), the run number, then the generation
         // the workers poll. The previous run is complete, so its slots are exhausted and a late worker that still
         // holds the old run number can claim nothing, from the old slots or the new.
         int run = (_run + 1) & RunMask;
         _work = work;
+        _itemOffset = first;
         _completed = 0;
         _failure = null;
         int threads = ThreadCount;
@@ -188,7 +198,7 @@ internal sealed class WorkerPool : IDisposable
         if (Volatile.Read(ref _sleepingWorkers) > 0)
             lock (_gate) Monitor.PulseAll(_gate);
 
-        Complete(Drain(run, work, 0));
+        Complete(Drain(run, work, first, 0));
         // The run is over when every item is done, whether or not a sleeping worker woke up to help: waiting for the
         // workers themselves would add a thread wake-up (tens of microseconds or more on a busy machine) to every layer.
         // In a burst the wait is bounded by the items other threads are executing now: poll until they are done.
@@ -237,7 +247,8 @@ internal sealed class WorkerPool : IDisposable
             // number read here is never newer than the work read after it (an older one only finds exhausted slots).
             int run = Volatile.Read(ref _run);
             var work = Volatile.Read(ref _work);
-            if (work != null) Complete(Drain(run, work, worker));
+            int offset = Volatile.Read(ref _itemOffset);
+            if (work != null) Complete(Drain(run, work, offset, worker));
         }
     }
 
@@ -254,7 +265,7 @@ internal sealed class WorkerPool : IDisposable
     /// Executes items of run <paramref name="run"/>: this thread's own block from its front, then the other blocks from
     /// their backs, until none is left or a newer run has started. Returns how many it executed.
     /// </summary>
-    private int Drain(int run, IParallelWork work, int worker)
+    private int Drain(int run, IParallelWork work, int offset, int worker)
     {
         int executed = 0, threads = ThreadCount;
         for (int v = 0; v < threads; v++)
@@ -273,7 +284,7 @@ internal sealed class WorkerPool : IDisposable
                 if (Interlocked.CompareExchange(ref slot, claimed, claims) != claims) continue;
                 try
                 {
-                    work.Execute(item, worker);
+                    work.Execute(offset + item, worker);
                 }
                 catch (Exception ex)
                 {
