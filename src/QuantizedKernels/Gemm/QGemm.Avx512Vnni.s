@@ -211,38 +211,21 @@ edge_quads6x16:
   ret
 .endm
 
-.globl edge_quads6x16_requantize_s8
-edge_quads6x16_requantize_s8:
-  QUADS_PANELS_REQUANTIZE vpacksswb, vpmaxsb, vpminsb, 1, 1
+.macro REQUANTIZE_ENTRY name, pack, max, min, cap, clamp
+.globl \name
+\name:
+  QUADS_PANELS_REQUANTIZE \pack, \max, \min, \cap, \clamp
+.endm
 
-.globl edge_quads6x16_requantize_u8
-edge_quads6x16_requantize_u8:
-  QUADS_PANELS_REQUANTIZE vpackuswb, vpmaxub, vpminub, 1, 1
-
-# The same without the cap, without the byte clamp, or without both (see ROW_PAIR).
-.globl edge_quads6x16_requantize_s8_uncapped
-edge_quads6x16_requantize_s8_uncapped:
-  QUADS_PANELS_REQUANTIZE vpacksswb, vpmaxsb, vpminsb, 0, 1
-
-.globl edge_quads6x16_requantize_u8_uncapped
-edge_quads6x16_requantize_u8_uncapped:
-  QUADS_PANELS_REQUANTIZE vpackuswb, vpmaxub, vpminub, 0, 1
-
-.globl edge_quads6x16_requantize_s8_unclamped
-edge_quads6x16_requantize_s8_unclamped:
-  QUADS_PANELS_REQUANTIZE vpacksswb, vpmaxsb, vpminsb, 1, 0
-
-.globl edge_quads6x16_requantize_u8_unclamped
-edge_quads6x16_requantize_u8_unclamped:
-  QUADS_PANELS_REQUANTIZE vpackuswb, vpmaxub, vpminub, 1, 0
-
-.globl edge_quads6x16_requantize_s8_uncapped_unclamped
-edge_quads6x16_requantize_s8_uncapped_unclamped:
-  QUADS_PANELS_REQUANTIZE vpacksswb, vpmaxsb, vpminsb, 0, 0
-
-.globl edge_quads6x16_requantize_u8_uncapped_unclamped
-edge_quads6x16_requantize_u8_uncapped_unclamped:
-  QUADS_PANELS_REQUANTIZE vpackuswb, vpmaxub, vpminub, 0, 0
+# int8 and uint8 output with the cap and the byte clamp, then without the cap, without the clamp, without both (ROW_PAIR).
+REQUANTIZE_ENTRY edge_quads6x16_requantize_s8, vpacksswb, vpmaxsb, vpminsb, 1, 1
+REQUANTIZE_ENTRY edge_quads6x16_requantize_u8, vpackuswb, vpmaxub, vpminub, 1, 1
+REQUANTIZE_ENTRY edge_quads6x16_requantize_s8_uncapped, vpacksswb, vpmaxsb, vpminsb, 0, 1
+REQUANTIZE_ENTRY edge_quads6x16_requantize_u8_uncapped, vpackuswb, vpmaxub, vpminub, 0, 1
+REQUANTIZE_ENTRY edge_quads6x16_requantize_s8_unclamped, vpacksswb, vpmaxsb, vpminsb, 1, 0
+REQUANTIZE_ENTRY edge_quads6x16_requantize_u8_unclamped, vpackuswb, vpmaxub, vpminub, 1, 0
+REQUANTIZE_ENTRY edge_quads6x16_requantize_s8_uncapped_unclamped, vpacksswb, vpmaxsb, vpminsb, 0, 0
+REQUANTIZE_ENTRY edge_quads6x16_requantize_u8_uncapped_unclamped, vpackuswb, vpmaxub, vpminub, 0, 0
 
 # int32 edge_dpbusd_chains(int64 iterations): 12 independent VPDPBUSD ymm dependency chains, 12 x 32 = 384 u8 x s8
 # multiply-adds per iteration, for the benchmarks' peak probe. Returns a lane of the folded sum so the work is used.
