@@ -7,8 +7,8 @@
 #   process) for MobileNetV2 1.0 224 and MobileNetV1 0.25/0.5/0.75 at 1 and 2 threads, R times over (rounds, default
 #   3: every configuration once per round, so a noisy stretch of a shared host hits one round of each rather than
 #   every run of one row; the table gives the median over rounds and each round's ratio), plus the QGemm GOPS table
-#   of bench/QuantizedKernels.Benchmarks --quick. Around every 2-thread command it measures how far apart the host put
-#   the two CPUs (bench/QuantizedKernels.Benchmarks --placement: a cache line's round trip between two threads), which
+#   of bench/QuantizedKernels.Benchmarks --quick. For every 2-thread command it records how far apart the host had put
+#   the two CPUs (edgerun bench's cpu_round_trip_ns_before/_after: a cache line's round trip between two threads), which
 #   on the shared KVM build machine decides whether a second thread helps much.
 # ARM section: publishes edgerun Native AOT for linux-arm64 and counts guest instructions per MobileNetV2 inference,
 #   native and ONNX Runtime (its linux-arm64 library), under qemu-aarch64 -cpu cortex-a72 (Pi 4: NEON, no dot
@@ -80,7 +80,6 @@ host_section() {
   dotnet build src/EdgeRuntime/EdgeRuntime.csproj -c Release -nologo -v q >&2
   dotnet build bench/QuantizedKernels.Benchmarks/QuantizedKernels.Benchmarks.csproj -c Release -nologo -v q >&2
   local edgerun=src/EdgeRuntime/bin/Release/net10.0/edgerun md="$out/host.md" cpu="" commands=() rows=()
-  placement() { dotnet bench/QuantizedKernels.Benchmarks/bin/Release/net10.0/QuantizedKernels.Benchmarks.dll --placement; }
   : >"$out/host.jsonl"
   : >"$out/host.tsv"
   for model in "${models[@]}"; do
@@ -93,10 +92,11 @@ host_section() {
       for threads in 1 2; do
         local args=(bench --model "$models_dir/$model.onnx" --backend both --threads "$threads" --warmup "$warmup" --runs "$runs" --json)
         log "round $round/$rounds: edgerun ${args[*]}"
-        local before="" after=""
-        [ "$threads" -gt 1 ] && before=$(placement)
         local j; j=$("$edgerun" "${args[@]}")
-        [ "$threads" -gt 1 ] && after=$(placement)
+        local before after
+        before=$(jnum cpu_round_trip_ns_before "$j"); after=$(jnum cpu_round_trip_ns_after "$j")
+        [ "$before" = null ] && before=""
+        [ "$after" = null ] && after=""
         echo "$j" >>"$out/host.jsonl"
         cpu=$(jstr cpu "$j")
         printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$model" "$threads" \
@@ -147,7 +147,7 @@ host_section() {
     echo "The machine is shared (other builds run on it): compare within a row, not across runs. The fastest-run ratio"
     echo "(native fastest / ORT fastest) shows what each engine does when the host leaves it alone; the target is on medians."
     echo "CPU placement: for 2-thread rows, a cache line's round trip between two threads in ns before/after each round's"
-    echo "command (\`dotnet bench/QuantizedKernels.Benchmarks/bin/Release/net10.0/QuantizedKernels.Benchmarks.dll --placement\`)."
+    echo "measured runs (\`cpu_round_trip_ns_before\` / \`_after\` of \`edgerun bench --json\`)."
     echo "About 50–130 ns: the host kept both vCPUs close; about 300–400 ns: it had put them apart, and then a second"
     echo "thread gains little for either engine (MobileNetV2 native 3.6–3.9 against 2.2–2.4 ms, 2026-11-28), so such"
     echo "rounds say more about the host than about the code."

@@ -11,7 +11,6 @@ using EdgeRuntime.Kernels.Gemm;
 //   dotnet run -c Release --project bench/QuantizedKernels.Benchmarks                  BenchmarkDotNet, every shape × path
 //   dotnet run -c Release --project bench/QuantizedKernels.Benchmarks -- --filter '*'  (any BenchmarkDotNet argument)
 //   dotnet run -c Release --project bench/QuantizedKernels.Benchmarks -- --quick [seconds-per-case [passes]]
-//   dotnet run -c Release --project bench/QuantizedKernels.Benchmarks -- --placement   cross-CPU cache-line round trip, ns
 // --quick skips BenchmarkDotNet: a Stopwatch loop per case (default 0.3 s) in each of 3 passes, the fastest kept, a check that every path's result equals
 // the scalar definition, and the same GOPS table; handy under qemu or for a first look.
 
@@ -19,12 +18,6 @@ var inv = CultureInfo.InvariantCulture;
 var paths = CpuFeatures.Supported.ToArray();
 var results = new Dictionary<(GemmShape, IsaPath), double>();
 var fusedResults = new Dictionary<(GemmShape, IsaPath), double>();
-
-if (args.Length > 0 && args[0] == "--placement")
-{
-    Console.WriteLine(PlacementProbe.RoundTripNanoseconds().ToString("F0", inv));
-    return 0;
-}
 
 if (args.Length > 0 && args[0] == "--quick")
 {

@@ -92,6 +92,11 @@ internal static class BenchCommand
         GC.Collect();
         GC.WaitForPendingFinalizers();
 
+        // Where the host put the CPUs, before and after the measured runs (CpuPlacementProbe): it decides how much a
+        // second thread can help on a VM. Only with threads to share, and never with one CPU (each turn would wait for a
+        // time slice).
+        bool probe = threads > 1 && Environment.ProcessorCount > 1;
+        double? placementBefore = probe ? CpuPlacementProbe.RoundTripNanoseconds() : null;
         var nativeMs = native != null ? new double[s.Runs] : null;
         var ortMs = ort != null ? new double[s.Runs] : null;
         for (int r = 0; r < s.Runs; r++)
@@ -109,10 +114,12 @@ internal static class BenchCommand
             }
         }
 
+        double? placementAfter = probe ? CpuPlacementProbe.RoundTripNanoseconds() : null;
+
         var profile = s.Profile ? ProfileNative(native!, inputs, s.Runs) : null;
         var report = new Report(s, warmupRuns, threads, isa, CpuModelName(), inputs[0], native?.Plan,
             nativeMs != null ? LatencyStats.Of(nativeMs) : null, ortMs != null ? LatencyStats.Of(ortMs) : null,
-            profile, PeakRssBytes());
+            profile, PeakRssBytes(), placementBefore, placementAfter);
         if (s.Json) WriteJson(report);
         else WriteText(report);
         return ExitCodes.Ok;
@@ -348,7 +355,7 @@ internal static class BenchCommand
     // ---- output --------------------------------------------------------------------------------------------------
 
     private sealed record Report(Settings Settings, int WarmupRuns, int Threads, string Isa, string Cpu, Tensor Input, ExecutionPlan? Plan,
-        LatencyStats? Native, LatencyStats? Ort, Profile? Profile, long? PeakRss)
+        LatencyStats? Native, LatencyStats? Ort, Profile? Profile, long? PeakRss, double? PlacementBefore, double? PlacementAfter)
     {
         public double? Ratio => Native is { } n && Ort is { } o && o.MedianMs > 0 ? n.MedianMs / o.MedianMs : null;
     }
@@ -371,6 +378,9 @@ internal static class BenchCommand
         if (r.Native is { } n) Row("native", n);
         if (r.Ort is { } t) Row("onnxruntime", t);
         if (r.Ratio is { } ratio) o.WriteLine($"Ratio      native/onnxruntime = {ratio.ToString("0.000", inv)} (medians; below 1 means native is faster)");
+        if (r.PlacementBefore is { } before && r.PlacementAfter is { } after)
+            o.WriteLine($"Placement  a cache line between two threads took {before.ToString("0", inv)} ns before the runs, {after.ToString("0", inv)} ns after " +
+                "(on a VM: about 50–130 ns when the host keeps the CPUs close, 300–400 ns when apart, and then a second thread helps less)");
 
         if (r.Profile is { } p)
         {
@@ -423,6 +433,8 @@ internal static class BenchCommand
         }
         if (r.PeakRss is { } rss) w.WriteNumber("peak_rss_bytes", rss);
         else w.WriteNull("peak_rss_bytes");
+        WriteNumberOrNull(w, "cpu_round_trip_ns_before", r.PlacementBefore, 0);
+        WriteNumberOrNull(w, "cpu_round_trip_ns_after", r.PlacementAfter, 0);
         if (r.Profile is { } p)
         {
             w.WriteStartObject("profile");

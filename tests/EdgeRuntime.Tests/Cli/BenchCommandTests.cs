@@ -53,6 +53,35 @@ public sealed class BenchCommandTests
         Assert.InRange(weights, 100_000, 10_000_000); // MobileNetV1 0.25 has ~470k int8 parameters
         Assert.InRange(arena, 3 * 128 * 128, 10_000_000); // at least the input image
         Assert.True(rss > weights + arena, $"peak RSS {rss} below weights {weights} + arena {arena}");
+        // One thread: nothing to place, so no probe.
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("cpu_round_trip_ns_before").ValueKind);
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("cpu_round_trip_ns_after").ValueKind);
+    }
+
+    /// <summary>
+    /// Two threads: the CPU placement probe's round trips before and after the runs, in the JSON and the text. A cache
+    /// line between two CPUs takes tens to hundreds of nanoseconds; 10 µs or more would mean the probe measured
+    /// something else (time slices), which it must not with two CPUs.
+    /// </summary>
+    [Fact]
+    public void Two_threads_report_the_cpu_placement_before_and_after_the_runs()
+    {
+        var r = EdgerunProcess.Run("bench", "--model", MobileNet, "--backend", "native", "--runs", "3", "--warmup", "1", "--threads", "2", "--json");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        using var doc = JsonDocument.Parse(r.StdOut);
+        var root = doc.RootElement;
+        foreach (var key in new[] { "cpu_round_trip_ns_before", "cpu_round_trip_ns_after" })
+        {
+            if (Environment.ProcessorCount < 2)
+            {
+                Assert.Equal(JsonValueKind.Null, root.GetProperty(key).ValueKind);
+                continue;
+            }
+            Assert.InRange(root.GetProperty(key).GetDouble(), 1, 10_000);
+        }
+        var text = EdgerunProcess.Run("bench", "--model", MobileNet, "--backend", "native", "--runs", "2", "--warmup", "0", "--threads", "2");
+        Assert.True(text.ExitCode == 0, text.StdErr);
+        Assert.Equal(Environment.ProcessorCount >= 2, text.StdOut.Contains("Placement  a cache line between two threads took"));
     }
 
     [Fact]
