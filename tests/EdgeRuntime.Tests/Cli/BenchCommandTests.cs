@@ -17,6 +17,14 @@ public sealed class BenchCommandTests
 {
     private static string MobileNet => SharedData.Path("models/converted/mobilenet_v1_0.25_128_quant.onnx");
 
+    /// <summary>Runs <c>edgerun bench --model MobileNet ARGS --json</c>, which must succeed, and parses its one JSON object.</summary>
+    private static JsonDocument BenchJson(params string[] args)
+    {
+        var r = EdgerunProcess.Run(["bench", "--model", MobileNet, .. args, "--json"]);
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        return JsonDocument.Parse(r.StdOut);
+    }
+
     [Fact]
     public void Json_both_reports_every_key_with_consistent_values()
     {
@@ -66,9 +74,7 @@ public sealed class BenchCommandTests
     [Fact]
     public void Two_threads_report_the_cpu_placement_before_and_after_the_runs()
     {
-        var r = EdgerunProcess.Run("bench", "--model", MobileNet, "--backend", "native", "--runs", "3", "--warmup", "1", "--threads", "2", "--json");
-        Assert.True(r.ExitCode == 0, r.StdErr);
-        using var doc = JsonDocument.Parse(r.StdOut);
+        using var doc = BenchJson("--backend", "native", "--runs", "3", "--warmup", "1", "--threads", "2");
         var root = doc.RootElement;
         foreach (var key in new[] { "cpu_round_trip_ns_before", "cpu_round_trip_ns_after" })
         {
