@@ -38,9 +38,11 @@ public static partial class DepthwiseConv
         // avx512vnni: 3×3 flat planes of channels whose weights fit int8 run in machine code on byte planes.
         bool vnni = vnni3x3 && flat && is3x3 && weights.DotRows.Length > 0;
         var vnniContext = vnni ? new VnniDepthwiseContext(flatPlan.Stride, xSigned, yZeroPoint, yMin, yMax) : default;
+        var vnniCode = vnni ? EdgeRuntime.Kernels.Gemm.Avx512VnniCode.Depthwise3x3(flatPlan.Stride) : null;
 
         fixed (int* scratchBase = scratch)
         fixed (int* packedPairs = weights.Avx2Pairs)
+        fixed (sbyte* dotRows = weights.DotRows)
         fixed (byte* yBase = y)
         fixed (byte* xBase = x)
         {
@@ -80,7 +82,9 @@ public static partial class DepthwiseConv
                 }
                 if (vnni && weights.FitsInt8[c])
                 {
-                    RunVnniChannel3x3(flatPlan, planes, xBase + c * g.InPlane, weights, bias, c, xSigned, xZeroPoint, multipliers[c], ref vnniContext);
+                    RunVnniChannel3x3(flatPlan, planes, xBase + c * g.InPlane, dotRows + 16 * c,
+                        RawValueBias(weights, bias, c, xSigned ? xZeroPoint + 128 : xZeroPoint),
+                        multipliers[c], &vnniContext, vnniCode);
                     planes.CopyOut(yBase + c * g.OutPlane, g.OutHeight, g.OutWidth, yRangeEnd);
                     continue;
                 }
@@ -131,23 +135,21 @@ public static partial class DepthwiseConv
 
     /// <summary>
     /// One channel of a 3×3 flat plane on the avx512vnni path: its image rows copied into the byte sub-planes, then the
-    /// machine code (edge_dw3x3_s1/_s2) computes the flattened outputs into the temporary row, reading the kernel rows
-    /// where the SDOT path does. The accumulator starts at <c>bias - xz'·Σw</c> with xz' the zero point as the code sees
-    /// it (int8 input is XORed with 0x80, i.e. shifted by 128, so that VPDPBUSD's unsigned operand holds it).
+    /// machine code (<paramref name="code"/>: edge_dw3x3_s1/_s2) computes the flattened outputs into the temporary row,
+    /// reading the kernel rows where the SDOT path does, with the channel's 16 bytes of <c>DotRows</c>. The accumulator
+    /// starts at <paramref name="accumulatorStart"/> = <c>bias - xz'·Σw</c> with xz' the zero point as the code sees it
+    /// (int8 input is XORed with 0x80, i.e. shifted by 128, so that VPDPBUSD's unsigned operand holds it).
     /// </summary>
-    private static unsafe void RunVnniChannel3x3(in FlatPlan flatPlan, in FlatPlanes planes, byte* channel, DepthwiseConvWeights weights,
-        ReadOnlySpan<int> bias, int c, bool xSigned, int xZeroPoint, float multiplier, ref VnniDepthwiseContext context)
+    private static unsafe void RunVnniChannel3x3(in FlatPlan flatPlan, in FlatPlanes planes, byte* channel, sbyte* rowWeights,
+        int accumulatorStart, float multiplier, VnniDepthwiseContext* context,
+        delegate* unmanaged[SuppressGCTransition]<byte*, byte*, byte*, long, void*, byte*, void> code)
     {
         planes.BuildBytes(channel);
         int stride = flatPlan.Stride, rowBytes = flatPlan.RowBytes;
         byte* r0 = planes.BytePlane(0), r1 = planes.BytePlane(1 % stride) + 1 / stride * rowBytes;
         byte* r2 = planes.BytePlane(2 % stride) + 2 / stride * rowBytes;
-        int shiftedZeroPoint = xSigned ? xZeroPoint + 128 : xZeroPoint;
-        fixed (sbyte* rows = weights.DotRows)
-            context.SetChannel(*(int*)(rows + 16 * c), *(int*)(rows + 16 * c + 4), *(int*)(rows + 16 * c + 8),
-                unchecked((bias.IsEmpty ? 0 : bias[c]) - shiftedZeroPoint * weights.Sums[c]), multiplier);
-        fixed (VnniDepthwiseContext* ctx = &context)
-            EdgeRuntime.Kernels.Gemm.Avx512VnniCode.Depthwise3x3(stride)(r0, r1, r2, (flatPlan.Outputs + 15) / 16, ctx, planes.Temp);
+        context->SetChannel(*(int*)rowWeights, *(int*)(rowWeights + 4), *(int*)(rowWeights + 8), accumulatorStart, multiplier);
+        code(r0, r1, r2, (flatPlan.Outputs + 15) / 16, context, planes.Temp);
     }
 
     /// <summary>The context edge_dw3x3_s1/_s2 read (layout in QGemm.Avx512Vnni.s): indices, weights, bias, requantization.</summary>

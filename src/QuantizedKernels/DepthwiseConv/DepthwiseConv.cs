@@ -143,7 +143,7 @@ public static partial class DepthwiseConv
                 if (fast && Avx2.IsSupported)
                 {
                     RunAvx2(g, x, xSigned, xZeroPoint, weights, bias, multipliers, yZeroPoint, yMin, yMax, y, scratch, cFirst, cCount,
-                        vnni3x3: isa == IsaPath.Avx512Vnni && Gemm.Avx512VnniCode.IsAvailable);
+                        vnni3x3: isa == IsaPath.Avx512Vnni); // CpuFeatures.Require: its machine code is mapped
                     return;
                 }
                 break;

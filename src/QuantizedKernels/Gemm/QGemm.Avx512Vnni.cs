@@ -215,7 +215,6 @@ internal static unsafe class Avx512VnniCode
         (delegate* unmanaged[SuppressGCTransition]<int*, int*, long, void*, byte*, long, void>)Entry(
             Avx512VnniMachineCode.Quads6x16RequantizeOffsets[(signedOutput ? 4 : 0) + (capProducts ? 0 : 1) + (clampBytes ? 0 : 2)]);
 
-    /// <summary>edge_dpbusd_chains(iterations): 384 multiply-adds per iteration in 12 independent chains (peak probe).</summary>
     /// <summary>
     /// edge_dw3x3_s1 / edge_dw3x3_s2 (stride 1 or 2): sixteen flattened depthwise 3×3 outputs of one channel per block
     /// from three byte rows (see QGemm.Avx512Vnni.s and DepthwiseConv's avx512vnni flat path).
@@ -224,6 +223,7 @@ internal static unsafe class Avx512VnniCode
         (delegate* unmanaged[SuppressGCTransition]<byte*, byte*, byte*, long, void*, byte*, void>)Entry(
             stride == 1 ? Avx512VnniMachineCode.Depthwise3x3Stride1Offset : Avx512VnniMachineCode.Depthwise3x3Stride2Offset);
 
+    /// <summary>edge_dpbusd_chains(iterations): 384 multiply-adds per iteration in 12 independent chains (peak probe).</summary>
     public static delegate* unmanaged[SuppressGCTransition]<long, int> DpbusdChains =>
         (delegate* unmanaged[SuppressGCTransition]<long, int>)Entry(Avx512VnniMachineCode.DpbusdChainsOffset);
 
