@@ -17,8 +17,8 @@ internal interface IParallelWork
 /// executed items once per run: a shared claim counter and a per-item completion count moved two cache lines between
 /// the cores for every item, and a lock was taken twice per layer. On the 2-vCPU KVM test machine a line written by the
 /// other vCPU took 54–89 ns to fetch when the host placed the two vCPUs close together and 320–410 ns when it did not
-/// (a two-thread ping-pong, 2026-11-28, 12:50 UTC); MobileNetV2 at 2 threads took 2.28–2.34 ms against 2.32–2.43 with
-/// the shared counter in the first case, 3.55–3.69 against 3.75–3.85 in the second (alternated runs, 4 items per
+/// (a two-thread ping-pong, 2026-11-28, 12:50 UTC); MobileNetV2 at 2 threads took 2.28–2.34 ms against 2.30–2.43 with
+/// the shared counter in the first case, 3.55–3.80 against 3.74–3.92 in the second (alternated runs, 4 items per
 /// thread). Which thread runs an item never changes its result, so outputs are identical for any thread count.
 /// </para>
 /// <para>
@@ -50,7 +50,7 @@ internal sealed class WorkerPool : IDisposable
     /// <summary>
     /// Items kernels cut a layer into per thread: one. A thread's last item sets when the layer ends, and with several
     /// items per thread the other thread waited for about half an item at the end of every layer: with 4 per thread
-    /// the calling thread spent 11–12% of MobileNetV2's parallel time waiting (190–280 ms of 1.6–1.7 s, counted per run in a
+    /// the calling thread spent 12–17% of MobileNetV2's parallel time waiting (190–280 ms of 1.6–1.7 s, counted per run in a
     /// timing build, 2026-11-28 before 13:00 UTC), and a run took 2.30–2.36 ms against 2.16–2.17 with one (2 per thread: 2.26–2.27;
     /// alternated runs, 2 threads). A thread that falls behind still has its item taken over if it has not started it.
     /// </summary>
