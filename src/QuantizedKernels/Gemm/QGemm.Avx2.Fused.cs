@@ -203,11 +203,13 @@ public static partial class QGemm
 
         /// <summary>
         /// Runs row block <paramref name="target"/> over the first panels of a chunk, all <paramref name="fullPanels"/>
-        /// of them full 16-column panels at <paramref name="panels"/> (consecutive), in one go where the format can
-        /// (avx512vnni's machine code), and returns how many it ran; the tile loop runs the rest one by one.
+        /// (at most <see cref="Avx2MaxPanelsPerChunk"/>) of them full 16-column panels at <paramref name="panels"/>
+        /// (consecutive), in one go where the format can (avx512vnni's machine code), and returns how many it ran; the
+        /// tile loop runs the rest one by one. <paramref name="staging"/> holds six rows of a chunk
+        /// (<see cref="Avx2StagingBytes"/>) for a last block of fewer than six rows.
         /// </summary>
         static abstract int RunFullPanels<TSink>(int* aBlock, int* panels, int steps, in Avx2RowTarget target, int fullPanels,
-            byte* destination, int ldy, ref TSink sink) where TSink : struct, IAvx2RequantizeSink;
+            byte* destination, int ldy, byte* staging, ref TSink sink) where TSink : struct, IAvx2RequantizeSink;
     }
 
     /// <summary>int16 (a0, a1) pairs × int16 B with VPMADDWD (QGemm.Avx2.cs).</summary>
@@ -231,7 +233,7 @@ public static partial class QGemm
             MultiplyVectorBlockAvx2<Avx2PairStep>(packedA, e, steps, i0, rows, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, corrected: false);
 
         public static unsafe int RunFullPanels<TSink>(int* aBlock, int* panels, int steps, in Avx2RowTarget target, int fullPanels,
-            byte* destination, int ldy, ref TSink sink) where TSink : struct, IAvx2RequantizeSink => 0;
+            byte* destination, int ldy, byte* staging, ref TSink sink) where TSink : struct, IAvx2RequantizeSink => 0;
     }
 
     /// <summary>int8 weight quads × uint8 B with VPMADDUBSW, plus corrections (QGemm.Avx2.Quads.cs).</summary>
@@ -255,7 +257,7 @@ public static partial class QGemm
             MultiplyVectorBlockAvx2<Avx2QuadStep>(packedA, e, steps, i0, rows, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, corrected: true);
 
         public static unsafe int RunFullPanels<TSink>(int* aBlock, int* panels, int steps, in Avx2RowTarget target, int fullPanels,
-            byte* destination, int ldy, ref TSink sink) where TSink : struct, IAvx2RequantizeSink => 0;
+            byte* destination, int ldy, byte* staging, ref TSink sink) where TSink : struct, IAvx2RequantizeSink => 0;
     }
 
     /// <summary>Widest last panel computed column by column with the matrix-vector product.</summary>
@@ -271,6 +273,9 @@ public static partial class QGemm
 
     /// <summary>Most panels of B packed together when N is wide: 64 columns, a whole 64-byte line of each output row.</summary>
     private const int Avx2MaxPanelsPerChunk = WeightStationaryMaxColumns / Avx2ColumnsPerPanel;
+
+    /// <summary>Bytes of the staging block for a last partial row block: six rows of a chunk's full panels.</summary>
+    private const int Avx2StagingBytes = Avx2RowsPerBlock * Avx2MaxPanelsPerChunk * Avx2ColumnsPerPanel;
 
     /// <summary>
     /// Scratch, in ints, for the panels of one chunk when N is wide: up to <see cref="Avx2MaxPanelsPerChunk"/> panels,
@@ -317,13 +322,14 @@ public static partial class QGemm
         int fullBlocksEnd = m - m % Avx2RowsPerBlock, lastRows = m - fullBlocksEnd;
         bool weightStationary = n <= WeightStationaryMaxColumns && m > Avx2RowsPerBlock && scratch.Length >= Avx2FusedScratchLength(n, k);
         byte* tile = stackalloc byte[Avx2RowsPerBlock * Avx2ColumnsPerPanel];
+        byte* staging = stackalloc byte[Avx2StagingBytes];
         // Bias and multipliers of the last block padded to 6 rows, so the kernel's rows past M read defined values.
         int* paddedBias = stackalloc int[Avx2RowsPerBlock];
         float* paddedMultipliers = stackalloc float[Avx2RowsPerBlock];
-        for (int r = 0; r < lastRows; r++)
+        for (int r = 0; r < Avx2RowsPerBlock; r++)
         {
-            paddedBias[r] = bias[fullBlocksEnd + r];
-            paddedMultipliers[r] = multipliers[fullBlocksEnd + r];
+            paddedBias[r] = r < lastRows ? bias[fullBlocksEnd + r] : 0;
+            paddedMultipliers[r] = r < lastRows ? multipliers[fullBlocksEnd + r] : 0f;
         }
         fixed (sbyte* aBase = packedA)
         fixed (sbyte* bBase = b)
@@ -368,7 +374,7 @@ public static partial class QGemm
                 for (int i0 = 0; i0 < m; i0 += Avx2RowsPerBlock, aBlock += blockInts, destination += (long)Avx2RowsPerBlock * ldy)
                 {
                     var target = Avx2BlockTarget<TFormat>(layout, i0, m, i0 < fullBlocksEnd ? biasBase + i0 : paddedBias, i0 < fullBlocksEnd ? multiplierBase + i0 : paddedMultipliers);
-                    int p = TFormat.RunFullPanels(aBlock, scratchBase, steps, target, chunkColumns / Avx2ColumnsPerPanel, destination, ldy, ref sink);
+                    int p = TFormat.RunFullPanels(aBlock, scratchBase, steps, target, chunkColumns / Avx2ColumnsPerPanel, destination, ldy, staging, ref sink);
                     for (; p < panels; p++)
                         RowBlockAvx2<TSink, TFormat>(aBlock, scratchBase + p * panelInts, steps, target,
                             Math.Min(Avx2ColumnsPerPanel, chunkColumns - p * Avx2ColumnsPerPanel), destination + p * Avx2ColumnsPerPanel, ldy, tile, ref sink);
