@@ -27,7 +27,7 @@ internal static class BenchCommand
     /// <summary>Shortest warm-up when any is asked for (see the warm-up loop).</summary>
     private static readonly TimeSpan MinWarmup = TimeSpan.FromSeconds(1);
 
-    private sealed record Settings(string ModelPath, int Threads, int Warmup, int Runs, BenchBackends Backends, bool Profile, bool Json);
+    private sealed record Settings(string ModelPath, int Threads, int Warmup, int Runs, BenchBackends Backends, bool Profile, bool Json, bool FixedThreads);
 
     public static Command Create()
     {
@@ -39,14 +39,18 @@ internal static class BenchCommand
         backend.AcceptOnlyFromAmong("native", "ort", "both");
         var profile = new Option<bool>("--profile") { Description = "Also time every native step and print time per op type" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of text" };
+        var fixedThreads = new Option<bool>("--fixed-threads")
+        {
+            Description = "Native: always share each inference with the worker threads, instead of running it on the calling thread alone when timing shows that faster",
+        };
         var cmd = new Command("bench", "Measure inference latency (median, p90) natively and/or on ONNX Runtime with a synthetic input")
         {
-            model, threads, warmup, runs, backend, profile, json,
+            model, threads, warmup, runs, backend, profile, json, fixedThreads,
         };
         cmd.SetAction(parse => EdgerunCli.Guard(() => Run(new Settings(
             parse.GetValue(model)!, parse.GetValue(threads), parse.GetValue(warmup), parse.GetValue(runs),
             parse.GetValue(backend) switch { "native" => BenchBackends.Native, "ort" => BenchBackends.Ort, _ => BenchBackends.Both },
-            parse.GetValue(profile), parse.GetValue(json)))));
+            parse.GetValue(profile), parse.GetValue(json), parse.GetValue(fixedThreads)))));
         return cmd;
     }
 
@@ -72,7 +76,7 @@ internal static class BenchCommand
         // Two engines sharing the cores: both spin within their own runs and neither keeps idle threads spinning into
         // the other's (both block between runs).
         bool spin = !(wantNative && wantOrt);
-        using var native = wantNative ? EdgeModel.Load(s.ModelPath, new EdgeModelOptions { Backend = BackendKind.Native, Threads = threads, AllowSpinning = spin }) : null;
+        using var native = wantNative ? EdgeModel.Load(s.ModelPath, new EdgeModelOptions { Backend = BackendKind.Native, Threads = threads, AllowSpinning = spin, AdaptiveThreads = !s.FixedThreads }) : null;
         using var ort = wantOrt ? EdgeModel.Load(s.ModelPath, new EdgeModelOptions { Backend = BackendKind.Ort, Threads = threads, AllowSpinning = spin }) : null;
         var reference = (native ?? ort)!;
         var inputs = SyntheticInputs(s.ModelPath, reference);
@@ -381,6 +385,14 @@ internal static class BenchCommand
         if (r.PlacementBefore is { } before && r.PlacementAfter is { } after)
             o.WriteLine($"Placement  a cache line between two threads took {before.ToString("0", inv)} ns before the runs, {after.ToString("0", inv)} ns after " +
                 "(on a VM: about 50–130 ns when the host keeps the CPUs close, 300–400 ns when apart, and then a second thread helps less)");
+        if (r.Plan?.ThreadUse is { Measurements: > 0 } tuner)
+        {
+            double ms(long ticks) => ticks * 1000.0 / System.Diagnostics.Stopwatch.Frequency;
+            var (shared, alone) = tuner.LastMedians;
+            o.WriteLine($"Threads    native ran each inference {(tuner.Shared ? $"on all {r.Threads} threads" : "on the calling thread alone")} after the last of " +
+                $"{tuner.Measurements} measurement(s): median {ms(shared).ToString("0.000", inv)} ms shared, {ms(alone).ToString("0.000", inv)} ms alone " +
+                "(EdgeModelOptions.AdaptiveThreads)");
+        }
 
         if (r.Profile is { } p)
         {
@@ -435,6 +447,21 @@ internal static class BenchCommand
         else w.WriteNull("peak_rss_bytes");
         WriteNumberOrNull(w, "cpu_round_trip_ns_before", r.PlacementBefore, 0);
         WriteNumberOrNull(w, "cpu_round_trip_ns_after", r.PlacementAfter, 0);
+        // The adaptive thread use (ThreadUseTuner): whether the last measurement kept the threads, and its medians.
+        if (r.Plan?.ThreadUse is { Measurements: > 0 } tuner)
+        {
+            w.WriteBoolean("native_threads_shared", tuner.Shared);
+            w.WriteNumber("native_thread_measurements", tuner.Measurements);
+            w.WriteNumber("native_shared_median_ms", Math.Round(tuner.LastMedians.Shared * 1000.0 / System.Diagnostics.Stopwatch.Frequency, 4));
+            w.WriteNumber("native_alone_median_ms", Math.Round(tuner.LastMedians.Alone * 1000.0 / System.Diagnostics.Stopwatch.Frequency, 4));
+        }
+        else
+        {
+            w.WriteNull("native_threads_shared");
+            w.WriteNumber("native_thread_measurements", 0);
+            w.WriteNull("native_shared_median_ms");
+            w.WriteNull("native_alone_median_ms");
+        }
         if (r.Profile is { } p)
         {
             w.WriteStartObject("profile");

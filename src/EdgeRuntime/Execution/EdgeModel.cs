@@ -97,7 +97,7 @@ public sealed class EdgeModel : IDisposable
         var workers = new WorkerPool(threads, options.AllowSpinning);
         try
         {
-            var plan = GraphPlanner.Build(graph, order, workers, options.Isa);
+            var plan = GraphPlanner.Build(graph, order, workers, options.Isa, options.AdaptiveThreads);
             return new EdgeModel(graph, new NativeBackend(plan, workers, options.Isa ?? Kernels.Common.CpuFeatures.Active), unsupported) { Threads = threads };
         }
         catch

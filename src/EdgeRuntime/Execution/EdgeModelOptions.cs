@@ -41,6 +41,13 @@ public sealed class EdgeModelOptions
     /// </summary>
     public bool AllowSpinning { get; init; } = true;
 
+    /// <summary>
+    /// With more than one thread on the native engine: whether the model measures, now and then, if running each
+    /// inference on the calling thread alone is faster than sharing it with the worker threads, and does so when it is
+    /// (<see cref="ThreadUseTuner"/>; default true). Outputs are identical either way. False always shares.
+    /// </summary>
+    public bool AdaptiveThreads { get; init; } = true;
+
     /// <summary>Receives diagnostic messages (e.g. why auto fell back to ONNX Runtime); may be null.</summary>
     public Action<string>? Log { get; init; }
 }

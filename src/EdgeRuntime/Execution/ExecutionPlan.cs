@@ -52,11 +52,32 @@ internal sealed class ExecutionPlan
     /// <summary>The threads the kernels share, kept polling for the length of each run (<see cref="WorkerPool.BeginBurst"/>).</summary>
     public WorkerPool? Workers { get; init; }
 
-    /// <summary>Runs every step in order, with <see cref="Workers"/> in a burst for the whole run.</summary>
+    /// <summary>
+    /// Chooses per run whether the kernels share their work with <see cref="Workers"/> or run it on the calling thread
+    /// alone, by timing both (null: always shared).
+    /// </summary>
+    public ThreadUseTuner? ThreadUse { get; private set; }
+
+    /// <summary>Attaches <paramref name="tuner"/> as <see cref="ThreadUse"/> (at planning) and returns this plan.</summary>
+    internal ExecutionPlan WithThreadUse(ThreadUseTuner tuner)
+    {
+        ThreadUse = tuner;
+        return this;
+    }
+
+    /// <summary>
+    /// Runs every step in order: with <see cref="Workers"/> in a burst for the whole run, or on the calling thread alone
+    /// when <see cref="ThreadUse"/> finds that faster. The outputs are the same either way.
+    /// </summary>
     public void Execute()
     {
         var steps = Steps;
-        Workers?.BeginBurst();
+        var tuner = ThreadUse;
+        var workers = Workers;
+        bool shared = tuner?.NextRunShared() ?? true;
+        if (workers != null) workers.CallerOnly = !shared;
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (shared) workers?.BeginBurst();
         try
         {
             for (int i = 0; i < steps.Count; i++)
@@ -67,12 +88,13 @@ internal sealed class ExecutionPlan
         }
         finally
         {
-            Workers?.EndBurst();
+            if (shared) workers?.EndBurst();
         }
+        tuner?.Record(System.Diagnostics.Stopwatch.GetTimestamp() - start);
     }
 
     /// <summary>
-    /// Runs every step in order like <see cref="Execute"/>, adding the <see cref="System.Diagnostics.Stopwatch"/>
+    /// Runs every step in order like <see cref="Execute"/> (in <see cref="ThreadUse"/>'s current mode), adding the <see cref="System.Diagnostics.Stopwatch"/>
     /// ticks each step took to <c>ticksPerStep[i]</c> (i = index in <see cref="Steps"/>); the caller zeroes the
     /// array and converts with <see cref="System.Diagnostics.Stopwatch.Frequency"/>. Allocates nothing.
     /// </summary>
@@ -82,7 +104,10 @@ internal sealed class ExecutionPlan
         var steps = Steps;
         if (ticksPerStep.Length < steps.Count)
             throw new ArgumentException($"needs one counter per step ({steps.Count}), got {ticksPerStep.Length}", nameof(ticksPerStep));
-        Workers?.BeginBurst();
+        // The tuner's current choice, without counting this run as one of its samples.
+        bool shared = ThreadUse?.Shared ?? true;
+        if (Workers != null) Workers.CallerOnly = !shared;
+        if (shared) Workers?.BeginBurst();
         try
         {
             long previous = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -98,7 +123,7 @@ internal sealed class ExecutionPlan
         }
         finally
         {
-            Workers?.EndBurst();
+            if (shared) Workers?.EndBurst();
         }
     }
 }

@@ -33,7 +33,7 @@ internal static class GraphPlanner
             .Select(g => $"{g.Key} ({g.Count()} node{(g.Count() == 1 ? "" : "s")}: {string.Join(", ", g.Take(5).Select(n => n.Name))}{(g.Count() > 5 ? ", ..." : "")})"));
 
     /// <summary>Builds the plan. Throws <see cref="ModelFormatException"/> for anything the model gets wrong.</summary>
-    public static ExecutionPlan Build(ModelGraph graph, IReadOnlyList<Node> order, WorkerPool? workers = null, IsaPath? isa = null)
+    public static ExecutionPlan Build(ModelGraph graph, IReadOnlyList<Node> order, WorkerPool? workers = null, IsaPath? isa = null, bool adaptiveThreads = true)
     {
         var file = graph.SourcePath;
         var unsupported = FindUnsupported(graph);
@@ -149,7 +149,8 @@ internal static class GraphPlanner
             if (!infos.ContainsKey(output.Name))
                 throw new ModelFormatException(file, $"graph output '{output.Name}' is not produced by any node");
 
-        return Allocate(graph, bound, infos, constants, released, inputTensors, folded, workers);
+        var plan = Allocate(graph, bound, infos, constants, released, inputTensors, folded, workers);
+        return workers is { ThreadCount: > 1 } && adaptiveThreads ? plan.WithThreadUse(new ThreadUseTuner()) : plan;
     }
 
     private static int[] StaticInputShape(ValueInfo input, string? file)

@@ -122,6 +122,12 @@ internal sealed class WorkerPool : IDisposable
     /// <summary>Threads that take items, including the caller.</summary>
     public int ThreadCount { get; }
 
+    /// <summary>
+    /// While true, <see cref="Run"/> executes every item on the calling thread (as worker 0, in order), as for a pool
+    /// of one thread; the other threads stay idle. Set between runs only (<see cref="ThreadUseTuner"/>).
+    /// </summary>
+    internal bool CallerOnly { get; set; }
+
     /// <summary>Scratch the kernels of the plan this pool runs share, one buffer per thread (see <see cref="SharedScratch"/>).</summary>
     public SharedScratch Scratch { get; }
 
@@ -167,7 +173,7 @@ internal sealed class WorkerPool : IDisposable
     public void Run(IParallelWork work, int itemCount)
     {
         if (itemCount <= 0) return;
-        if (_threads.Length == 0 || itemCount == 1)
+        if (_threads.Length == 0 || itemCount == 1 || CallerOnly)
         {
             for (int i = 0; i < itemCount; i++) work.Execute(i, 0);
             return;

@@ -90,6 +90,33 @@ public sealed class BenchCommandTests
         Assert.Equal(Environment.ProcessorCount >= 2, text.StdOut.Contains("Placement  a cache line between two threads took"));
     }
 
+    /// <summary>
+    /// With 2 threads and enough runs (MobileNetV1 0.25: 0.25 ms a run, so the 1 s warm-up alone is thousands), the
+    /// adaptive thread use has measured and says what it chose, with medians for both modes; --fixed-threads turns it
+    /// off, and 1 thread has nothing to choose.
+    /// </summary>
+    [Fact]
+    public void Two_threads_report_the_adaptive_thread_choice_unless_fixed()
+    {
+        using var adaptive = BenchJson("--backend", "native", "--runs", "20", "--warmup", "1", "--threads", "2");
+        var root = adaptive.RootElement;
+        Assert.True(root.GetProperty("native_thread_measurements").GetInt32() >= 1);
+        Assert.Contains(root.GetProperty("native_threads_shared").ValueKind, new[] { JsonValueKind.True, JsonValueKind.False });
+        Assert.InRange(root.GetProperty("native_shared_median_ms").GetDouble(), 0.001, 1000);
+        Assert.InRange(root.GetProperty("native_alone_median_ms").GetDouble(), 0.001, 1000);
+
+        foreach (var args in new[] { new[] { "--threads", "2", "--fixed-threads" }, new[] { "--threads", "1" } })
+        {
+            using var off = BenchJson(["--backend", "native", "--runs", "3", "--warmup", "1", .. args]);
+            Assert.Equal(0, off.RootElement.GetProperty("native_thread_measurements").GetInt32());
+            Assert.Equal(JsonValueKind.Null, off.RootElement.GetProperty("native_threads_shared").ValueKind);
+        }
+
+        var text = EdgerunProcess.Run("bench", "--model", MobileNet, "--backend", "native", "--runs", "20", "--warmup", "1", "--threads", "2");
+        Assert.True(text.ExitCode == 0, text.StdErr);
+        Assert.Contains("Threads    native ran each inference ", text.StdOut);
+    }
+
     [Fact]
     public void Json_single_engine_leaves_the_other_null()
     {

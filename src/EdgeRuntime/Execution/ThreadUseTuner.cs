@@ -1,0 +1,113 @@
+namespace EdgeRuntime.Execution;
+
+/// <summary>
+/// Decides, run by run, whether a plan's kernels share their work with the worker pool's other threads or run it all
+/// on the calling thread, by timing both. A second thread pays for itself only when a layer's share of work outweighs
+/// handing its data between the threads' caches: MobileNetV1 0.25 (layers of a few microseconds) took 0.35 ms at 2
+/// threads against 0.24 at 1 on the 2-vCPU build machine, where MobileNetV2 gains 1.2–1.9×. The outputs are identical
+/// either way (the kernels' results do not depend on which thread runs an item), so only the time changes.
+/// <para>Cycle: <see cref="WarmupRuns"/> runs with the threads (caches), then <see cref="SamplesPerMode"/> runs in each
+/// mode, alternated, then runs in the chosen mode before measuring again: <see cref="FirstExploitRuns"/> after the
+/// first measurement, twice as many after each next one, at most <see cref="ExploitRuns"/> (the JIT build's code gets
+/// faster for the first second or so, and the placement of the cores, and so the answer, can change while a daemon
+/// runs for months). The calling thread alone is
+/// chosen only when its median is at least <see cref="SerialMargin"/> below the shared median, so that noise does not
+/// take away threads the user asked for. One plan is run by one thread at a time (as <see cref="WorkerPool"/> requires),
+/// so the tuner needs no locking; it allocates nothing.</para>
+/// </summary>
+internal sealed class ThreadUseTuner
+{
+    /// <summary>Runs with the threads before the first measurement.</summary>
+    public const int WarmupRuns = 20;
+
+    /// <summary>Timed runs per mode in a measurement.</summary>
+    public const int SamplesPerMode = 15;
+
+    /// <summary>Runs in the chosen mode after the first measurement.</summary>
+    public const int FirstExploitRuns = 50;
+
+    /// <summary>Most runs in the chosen mode between measurements.</summary>
+    public const int ExploitRuns = 2000;
+
+    /// <summary>How much faster (as a fraction of the shared median) the calling thread alone must be to be chosen.</summary>
+    public const double SerialMargin = 0.05;
+
+    private enum Phase { Warmup, Measure, Exploit }
+
+    private readonly long[] _shared = new long[SamplesPerMode], _alone = new long[SamplesPerMode];
+    private Phase _phase = Phase.Warmup;
+    private int _runsInPhase;
+    private bool _pendingShared = true;
+
+    /// <summary>The current choice: true while the kernels share their work (the starting state), false for the calling thread alone.</summary>
+    public bool Shared { get; private set; } = true;
+
+    /// <summary>Measurements completed so far.</summary>
+    public int Measurements { get; private set; }
+
+    /// <summary>Medians of the last measurement in <see cref="System.Diagnostics.Stopwatch"/> ticks (0 before the first).</summary>
+    public (long Shared, long Alone) LastMedians { get; private set; }
+
+    /// <summary>Whether the next run shares its work with the pool's threads; pair each call with <see cref="Record"/>.</summary>
+    public bool NextRunShared()
+    {
+        _pendingShared = _phase switch
+        {
+            Phase.Measure => _runsInPhase % 2 == 0, // alternate: shared, alone, shared, ...
+            Phase.Exploit => Shared,
+            _ => true,
+        };
+        return _pendingShared;
+    }
+
+    /// <summary>Records the duration of the run <see cref="NextRunShared"/> was asked for.</summary>
+    public void Record(long ticks)
+    {
+        switch (_phase)
+        {
+            case Phase.Warmup:
+                if (++_runsInPhase >= WarmupRuns) Enter(Phase.Measure);
+                break;
+            case Phase.Measure:
+                (_pendingShared ? _shared : _alone)[_runsInPhase / 2] = ticks;
+                if (++_runsInPhase >= 2 * SamplesPerMode)
+                {
+                    long shared = Median(_shared), alone = Median(_alone);
+                    LastMedians = (shared, alone);
+                    Shared = Choose(shared, alone);
+                    Measurements++;
+                    Enter(Phase.Exploit);
+                }
+                break;
+            case Phase.Exploit:
+                if (++_runsInPhase >= ExploitLength(Measurements)) Enter(Phase.Measure);
+                break;
+        }
+    }
+
+    /// <summary>Runs in the chosen mode after measurement number <paramref name="measurements"/> (1 for the first).</summary>
+    internal static int ExploitLength(int measurements) =>
+        (int)Math.Min(ExploitRuns, (long)FirstExploitRuns << Math.Min(30, Math.Max(0, measurements - 1)));
+
+    /// <summary>Shared unless the calling thread alone is at least <see cref="SerialMargin"/> faster by the medians.</summary>
+    internal static bool Choose(long sharedMedian, long aloneMedian) => aloneMedian >= sharedMedian * (1 - SerialMargin);
+
+    private void Enter(Phase phase)
+    {
+        _phase = phase;
+        _runsInPhase = 0;
+    }
+
+    /// <summary>Median of the samples (sorted in place: insertion sort of a few values, no allocation).</summary>
+    private static long Median(long[] samples)
+    {
+        for (int i = 1; i < samples.Length; i++)
+        {
+            long value = samples[i];
+            int j = i - 1;
+            for (; j >= 0 && samples[j] > value; j--) samples[j + 1] = samples[j];
+            samples[j + 1] = value;
+        }
+        return samples[samples.Length / 2];
+    }
+}
