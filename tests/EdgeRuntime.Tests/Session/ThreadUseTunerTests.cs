@@ -82,25 +82,46 @@ public sealed class ThreadUseTunerTests
     }
 
     [Fact]
-    public void Keeps_its_choice_for_a_doubling_number_of_runs_then_measures_again()
+    public void Keeps_a_close_choice_for_a_doubling_number_of_runs_then_measures_again()
     {
         var tuner = new ThreadUseTuner();
         Run(tuner, ThreadUseTuner.WarmupRuns, 1000);
-        Measure(tuner, 1000, 500); // alone wins
+        Measure(tuner, 1000, 900); // alone wins by 10%
+        Assert.False(tuner.Shared);
         for (int measurement = 1; measurement <= 8; measurement++)
         {
-            int length = ThreadUseTuner.ExploitLength(measurement);
+            int length = ThreadUseTuner.ExploitLength(measurement, tuner.LastMedians.Shared, tuner.LastMedians.Alone);
             Assert.Equal(Math.Min(ThreadUseTuner.ExploitRuns, ThreadUseTuner.FirstExploitRuns << (measurement - 1)), length);
             var modes = new List<bool>();
-            Run(tuner, length, 700, modes);
+            Run(tuner, length, 950, modes);
             Assert.All(modes, m => Assert.Equal(tuner.Shared, m));
-            // The placement changed: now sharing wins, and the next measurement says so.
+            // The placement changed: now the other mode wins (by 10%), and the next measurement says so.
             bool sharedWins = measurement % 2 == 1;
-            Measure(tuner, sharedWins ? 400 : 1000, sharedWins ? 1000 : 400);
+            Measure(tuner, sharedWins ? 900 : 1000, sharedWins ? 1000 : 900);
             Assert.Equal(sharedWins, tuner.Shared);
             Assert.Equal(measurement + 1, tuner.Measurements);
         }
-        Assert.Equal(ThreadUseTuner.ExploitRuns, ThreadUseTuner.ExploitLength(100));
+        Assert.Equal(ThreadUseTuner.ExploitRuns, ThreadUseTuner.ExploitLength(100, 1000, 900));
+    }
+
+    [Theory]
+    [InlineData(2300, 3900)] // MobileNetV2 at 2 threads against 1
+    [InlineData(1000, 1250)]
+    public void A_clear_win_of_sharing_waits_the_longest_before_measuring_again(long shared, long alone)
+    {
+        Assert.Equal(ThreadUseTuner.ExploitRuns, ThreadUseTuner.ExploitLength(1, shared, alone));
+        // Alone winning, however clearly, or sharing by less, is checked again soon.
+        Assert.Equal(ThreadUseTuner.FirstExploitRuns, ThreadUseTuner.ExploitLength(1, alone, shared));
+        Assert.Equal(ThreadUseTuner.FirstExploitRuns, ThreadUseTuner.ExploitLength(1, shared, shared * 6 / 5));
+        var tuner = new ThreadUseTuner();
+        Run(tuner, ThreadUseTuner.WarmupRuns, 1000);
+        Measure(tuner, shared, alone);
+        var modes = new List<bool>();
+        Run(tuner, ThreadUseTuner.ExploitRuns, 1000, modes);
+        Assert.All(modes, Assert.True);
+        Assert.Equal(1, tuner.Measurements);
+        Assert.Equal(2 * ThreadUseTuner.SamplesPerMode, Measure(tuner, shared, alone).Count);
+        Assert.Equal(2, tuner.Measurements);
     }
 
     [Fact]
