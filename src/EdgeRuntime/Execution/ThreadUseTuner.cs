@@ -6,12 +6,14 @@ namespace EdgeRuntime.Execution;
 /// handing its data between the threads' caches: MobileNetV1 0.25 (layers of a few microseconds) took 0.35 ms at 2
 /// threads against 0.24 at 1 on the 2-vCPU build machine, where MobileNetV2 gains 1.2–1.9×. The outputs are identical
 /// either way (the kernels' results do not depend on which thread runs an item), so only the time changes.
-/// <para>Cycle: <see cref="WarmupRuns"/> runs with the threads (caches), then <see cref="SamplesPerMode"/> runs in each
-/// mode, alternated, then runs in the chosen mode before measuring again: <see cref="FirstExploitRuns"/> after the
+/// <para>Cycle: <see cref="WarmupRuns"/> runs with the threads (caches), then a measurement of <see cref="Blocks"/>
+/// blocks of <see cref="BlockRuns"/> runs, shared and alone in turn, each block's first run not counted (the first
+/// shared run after runs alone wakes the idle workers, which consecutive shared runs do not; strictly alternated runs
+/// made sharing look slower than it runs), then runs in the chosen mode before measuring again: <see cref="FirstExploitRuns"/> after the
 /// first measurement, twice as many after each next one, at most <see cref="ExploitRuns"/> (the JIT build's code gets
 /// faster for the first second or so, and the placement of the cores, and so the answer, can change while a daemon
 /// runs for months); <see cref="ExploitRuns"/> at once when sharing won by <see cref="ClearGap"/> or more (MobileNetV2:
-/// 2.3 against 3.9 ms), where measuring again soon would only slow 15 runs down. A choice of the calling thread alone
+/// 2.3 against 3.9 ms), where measuring again soon would only slow 16 runs down. A choice of the calling thread alone
 /// is always checked again soon, so that one made while the JIT build was still warming up does not stick. The calling thread alone is
 /// chosen only when its median is at least <see cref="SerialMargin"/> below the shared median, so that noise does not
 /// take away threads the user asked for. One plan is run by one thread at a time (as <see cref="WorkerPool"/> requires),
@@ -22,8 +24,17 @@ internal sealed class ThreadUseTuner
     /// <summary>Runs with the threads before the first measurement.</summary>
     public const int WarmupRuns = 20;
 
-    /// <summary>Timed runs per mode in a measurement.</summary>
-    public const int SamplesPerMode = 15;
+    /// <summary>Runs per block of one mode in a measurement.</summary>
+    public const int BlockRuns = 8;
+
+    /// <summary>Blocks in a measurement, shared first, alternating.</summary>
+    public const int Blocks = 4;
+
+    /// <summary>Runs of a measurement.</summary>
+    public const int MeasureRuns = Blocks * BlockRuns;
+
+    /// <summary>Counted runs per mode in a measurement (every block's runs but its first).</summary>
+    public const int SamplesPerMode = Blocks / 2 * (BlockRuns - 1);
 
     /// <summary>Runs in the chosen mode after the first measurement.</summary>
     public const int FirstExploitRuns = 50;
@@ -58,7 +69,7 @@ internal sealed class ThreadUseTuner
     {
         _pendingShared = _phase switch
         {
-            Phase.Measure => _runsInPhase % 2 == 0, // alternate: shared, alone, shared, ...
+            Phase.Measure => _runsInPhase / BlockRuns % 2 == 0, // blocks: shared, alone, shared, alone
             Phase.Exploit => Shared,
             _ => true,
         };
@@ -74,8 +85,9 @@ internal sealed class ThreadUseTuner
                 if (++_runsInPhase >= WarmupRuns) Enter(Phase.Measure);
                 break;
             case Phase.Measure:
-                (_pendingShared ? _shared : _alone)[_runsInPhase / 2] = ticks;
-                if (++_runsInPhase >= 2 * SamplesPerMode)
+                int block = _runsInPhase / BlockRuns, position = _runsInPhase % BlockRuns;
+                if (position > 0) (_pendingShared ? _shared : _alone)[block / 2 * (BlockRuns - 1) + position - 1] = ticks;
+                if (++_runsInPhase >= MeasureRuns)
                 {
                     long shared = Median(_shared), alone = Median(_alone);
                     LastMedians = (shared, alone);
