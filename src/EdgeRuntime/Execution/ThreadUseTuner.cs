@@ -4,20 +4,23 @@ namespace EdgeRuntime.Execution;
 /// Decides, run by run, whether a plan's kernels share their work with the worker pool's other threads or run it all
 /// on the calling thread, by timing both. A second thread pays for itself only when a layer's share of work outweighs
 /// handing its data between the threads' caches: MobileNetV1 0.25 (layers of a few microseconds) took 0.35 ms at 2
-/// threads against 0.24 at 1 on the 2-vCPU build machine, where MobileNetV2 gains 1.2–1.9×. The outputs are identical
-/// either way (the kernels' results do not depend on which thread runs an item), so only the time changes.
+/// threads against 0.24 at 1 on the 2-vCPU build machine while the host kept the two vCPUs apart (2026-11-28), where
+/// MobileNetV2 gains 1.2–1.9×. The outputs are identical either way (the kernels' results do not depend on which
+/// thread runs an item), so only the time changes.
 /// <para>Cycle: <see cref="WarmupRuns"/> runs with the threads (caches), then a measurement of <see cref="Blocks"/>
 /// blocks of <see cref="BlockRuns"/> runs, shared and alone in turn, each block's first run not counted (the first
 /// shared run after runs alone wakes the idle workers, which consecutive shared runs do not; strictly alternated runs
-/// made sharing look slower than it runs), then runs in the chosen mode before measuring again: <see cref="FirstExploitRuns"/> after the
-/// first measurement, twice as many after each next one, at most <see cref="ExploitRuns"/> (the JIT build's code gets
-/// faster for the first second or so, and the placement of the cores, and so the answer, can change while a daemon
-/// runs for months); <see cref="ExploitRuns"/> at once when sharing won by <see cref="ClearGap"/> or more (MobileNetV2:
-/// 2.3 against 3.9 ms), where measuring again soon would only slow 16 runs down. A choice of the calling thread alone
-/// is always checked again soon, so that one made while the JIT build was still warming up does not stick. The calling thread alone is
-/// chosen only when its median is at least <see cref="SerialMargin"/> below the shared median, so that noise does not
-/// take away threads the user asked for. One plan is run by one thread at a time (as <see cref="WorkerPool"/> requires),
-/// so the tuner needs no locking; it allocates nothing.</para>
+/// made sharing look slower than it runs), then runs in the chosen mode before measuring again:
+/// <see cref="FirstExploitRuns"/> after the first measurement, twice as many after each next one, at most
+/// <see cref="ExploitRuns"/> (the JIT build's code gets faster for the first second or so, and the placement of the
+/// cores, and so the answer, can change while a daemon runs for months); <see cref="ExploitRuns"/> at once when sharing
+/// won by <see cref="ClearGap"/> or more (MobileNetV2: 2.3 against 3.9 ms), where measuring again soon would only slow
+/// 16 runs down. A choice of the calling thread alone is always checked again soon, so that one made while the JIT
+/// build was still warming up does not stick.</para>
+/// <para>The calling thread alone is chosen only when its median is at least <see cref="SerialMargin"/> below the
+/// shared median, so that noise does not take away threads the user asked for. One plan is run by one thread at a time
+/// (as <see cref="WorkerPool"/> requires), so the tuner needs no locking; it allocates nothing. A run that throws is
+/// not recorded.</para>
 /// </summary>
 internal sealed class ThreadUseTuner
 {
