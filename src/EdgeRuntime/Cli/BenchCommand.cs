@@ -387,10 +387,9 @@ internal static class BenchCommand
                 "(on a VM: about 50–130 ns when the host keeps the CPUs close, 300–400 ns when apart, and then a second thread helps less)");
         if (r.Plan?.ThreadUse is { Measurements: > 0 } tuner)
         {
-            double ms(long ticks) => ticks * 1000.0 / System.Diagnostics.Stopwatch.Frequency;
             var (shared, alone) = tuner.LastMedians;
             o.WriteLine($"Threads    native ran each inference {(tuner.Shared ? $"on all {r.Threads} threads" : "on the calling thread alone")} after the last of " +
-                $"{tuner.Measurements} measurement(s): median {ms(shared).ToString("0.000", inv)} ms shared, {ms(alone).ToString("0.000", inv)} ms alone " +
+                $"{tuner.Measurements} measurement(s): median {TicksToMs(shared).ToString("0.000", inv)} ms shared, {TicksToMs(alone).ToString("0.000", inv)} ms alone " +
                 "(EdgeModelOptions.AdaptiveThreads)");
         }
 
@@ -412,6 +411,8 @@ internal static class BenchCommand
             }
         }
     }
+
+    private static double TicksToMs(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
 
     private static string Trim(string s, int max) => s.Length <= max ? s : s[..(max - 1)] + "…";
 
@@ -452,8 +453,8 @@ internal static class BenchCommand
         {
             w.WriteBoolean("native_threads_shared", tuner.Shared);
             w.WriteNumber("native_thread_measurements", tuner.Measurements);
-            w.WriteNumber("native_shared_median_ms", Math.Round(tuner.LastMedians.Shared * 1000.0 / System.Diagnostics.Stopwatch.Frequency, 4));
-            w.WriteNumber("native_alone_median_ms", Math.Round(tuner.LastMedians.Alone * 1000.0 / System.Diagnostics.Stopwatch.Frequency, 4));
+            w.WriteNumber("native_shared_median_ms", Math.Round(TicksToMs(tuner.LastMedians.Shared), 4));
+            w.WriteNumber("native_alone_median_ms", Math.Round(TicksToMs(tuner.LastMedians.Alone), 4));
         }
         else
         {

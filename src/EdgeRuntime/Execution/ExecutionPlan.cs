@@ -56,14 +56,7 @@ internal sealed class ExecutionPlan
     /// Chooses per run whether the kernels share their work with <see cref="Workers"/> or run it on the calling thread
     /// alone, by timing both (null: always shared).
     /// </summary>
-    public ThreadUseTuner? ThreadUse { get; private set; }
-
-    /// <summary>Attaches <paramref name="tuner"/> as <see cref="ThreadUse"/> (at planning) and returns this plan.</summary>
-    internal ExecutionPlan WithThreadUse(ThreadUseTuner tuner)
-    {
-        ThreadUse = tuner;
-        return this;
-    }
+    public ThreadUseTuner? ThreadUse { get; init; }
 
     /// <summary>
     /// Runs every step in order: with <see cref="Workers"/> in a burst for the whole run, or on the calling thread alone
@@ -73,11 +66,9 @@ internal sealed class ExecutionPlan
     {
         var steps = Steps;
         var tuner = ThreadUse;
-        var workers = Workers;
         bool shared = tuner?.NextRunShared() ?? true;
-        if (workers != null) workers.CallerOnly = !shared;
         long start = System.Diagnostics.Stopwatch.GetTimestamp();
-        if (shared) workers?.BeginBurst();
+        StartRun(shared);
         try
         {
             for (int i = 0; i < steps.Count; i++)
@@ -88,9 +79,22 @@ internal sealed class ExecutionPlan
         }
         finally
         {
-            if (shared) workers?.EndBurst();
+            EndRun(shared);
         }
         tuner?.Record(System.Diagnostics.Stopwatch.GetTimestamp() - start);
+    }
+
+    /// <summary>Sets the pool for one run: shared (its threads polling for the whole run) or on the calling thread alone.</summary>
+    private void StartRun(bool shared)
+    {
+        if (Workers is not { } workers) return;
+        workers.CallerOnly = !shared;
+        if (shared) workers.BeginBurst();
+    }
+
+    private void EndRun(bool shared)
+    {
+        if (shared) Workers?.EndBurst();
     }
 
     /// <summary>
@@ -106,8 +110,7 @@ internal sealed class ExecutionPlan
             throw new ArgumentException($"needs one counter per step ({steps.Count}), got {ticksPerStep.Length}", nameof(ticksPerStep));
         // The tuner's current choice, without counting this run as one of its samples.
         bool shared = ThreadUse?.Shared ?? true;
-        if (Workers != null) Workers.CallerOnly = !shared;
-        if (shared) Workers?.BeginBurst();
+        StartRun(shared);
         try
         {
             long previous = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -123,7 +126,7 @@ internal sealed class ExecutionPlan
         }
         finally
         {
-            if (shared) Workers?.EndBurst();
+            EndRun(shared);
         }
     }
 }

@@ -149,8 +149,8 @@ internal static class GraphPlanner
             if (!infos.ContainsKey(output.Name))
                 throw new ModelFormatException(file, $"graph output '{output.Name}' is not produced by any node");
 
-        var plan = Allocate(graph, bound, infos, constants, released, inputTensors, folded, workers);
-        return workers is { ThreadCount: > 1 } && adaptiveThreads ? plan.WithThreadUse(new ThreadUseTuner()) : plan;
+        return Allocate(graph, bound, infos, constants, released, inputTensors, folded, workers,
+            workers is { ThreadCount: > 1 } && adaptiveThreads ? new ThreadUseTuner() : null);
     }
 
     private static int[] StaticInputShape(ValueInfo input, string? file)
@@ -181,7 +181,8 @@ internal static class GraphPlanner
     }
 
     private static ExecutionPlan Allocate(ModelGraph graph, List<(Node Node, IOpKernel Kernel, TensorInfo?[] InputInfos)> bound,
-        Dictionary<string, TensorInfo> infos, Dictionary<string, Tensor> constants, HashSet<string> releasedConstants, Tensor[] inputTensors, int folded, WorkerPool? workers)
+        Dictionary<string, TensorInfo> infos, Dictionary<string, Tensor> constants, HashSet<string> releasedConstants, Tensor[] inputTensors, int folded, WorkerPool? workers,
+        ThreadUseTuner? threadUse)
     {
         var tensors = new Dictionary<string, Tensor>();
         for (int i = 0; i < graph.Inputs.Count; i++) tensors[graph.Inputs[i].Name] = inputTensors[i];
@@ -282,6 +283,7 @@ internal static class GraphPlanner
             UnplannedActivationBytes = unplanned,
             ConstantBytes = constantBytes,
             Workers = workers,
+            ThreadUse = threadUse,
         };
     }
 

@@ -159,7 +159,7 @@ public static partial class QGemm
                 Max = signed ? Vector256.Create((sbyte)yMax).AsByte() : Vector256.Create((byte)yMax),
                 Signed = signed,
                 CapProducts = range != MultiplierRange.FiniteBelowOne,
-                ClampBytes = signed ? yMin > sbyte.MinValue || yMax < sbyte.MaxValue : yMin > byte.MinValue || yMax < byte.MaxValue,
+                ClampBytes = yMin > Requantization.MinOf(signed) || yMax < Requantization.MaxOf(signed),
             };
             if (quads && vnni) MultiplyRequantizeAvx2Tiles<Avx2RequantizeRowsInt16, Avx512VnniQuadFormat>(m, n, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch, ref sink);
             else if (quads) MultiplyRequantizeAvx2Tiles<Avx2RequantizeRowsInt16, Avx2QuadFormat>(m, n, k, packedA, b, ldb, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, scratch, ref sink);
