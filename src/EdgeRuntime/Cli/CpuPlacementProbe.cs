@@ -5,10 +5,11 @@ namespace EdgeRuntime.Cli;
 /// <summary>
 /// How far apart the host placed this VM's CPUs, seen from inside: the round trip of one cache line between two
 /// threads that take turns writing it (thread A writes 2i+1, thread B waits for it and writes 2i+2, …). On the 2-vCPU
-/// KVM build machine it measured 50–90 ns when the two vCPUs shared a cache complex and 320–410 ns when the host had
+/// KVM build machine it gave 50–130 ns when the two vCPUs shared a cache complex and 300–410 ns when the host had
 /// put them further apart (2026-11-28), and MobileNetV2 at 2 threads took 2.0–2.1 ms in the first case and 3.0–3.2 ms
-/// in the second, alone as well as beside ONNX Runtime: <c>edgerun bench</c> reports it before and after the measured
-/// runs of every multi-threaded benchmark, so that a result can be read for what the host did.
+/// in the second when run alone (typically 2.2–2.4 and 3.1–3.4 ms interleaved with ONNX Runtime): <c>edgerun bench</c> reports
+/// it before and after the measured runs of every multi-threaded benchmark, so that a result can be read for what the
+/// host did.
 /// </summary>
 internal static class CpuPlacementProbe
 {

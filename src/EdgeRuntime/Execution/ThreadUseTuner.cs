@@ -3,9 +3,9 @@ namespace EdgeRuntime.Execution;
 /// <summary>
 /// Decides, run by run, whether a plan's kernels share their work with the worker pool's other threads or run it all
 /// on the calling thread, by timing both. A second thread pays for itself only when a layer's share of work outweighs
-/// handing its data between the threads' caches: MobileNetV1 0.25 (layers of a few microseconds) took 0.35 ms at 2
-/// threads against 0.24 at 1 on the 2-vCPU build machine while the host kept the two vCPUs apart (2026-11-28), where
-/// MobileNetV2 gains 1.2–1.9×. The outputs are identical either way (the kernels' results do not depend on which
+/// handing its data between the threads' caches: MobileNetV1 0.25 (layers of a few microseconds) took 0.359 ms at 2
+/// threads against 0.245 at 1 on the 2-vCPU build machine while the host kept the two vCPUs apart, and 0.235 with this
+/// tuner (medians of 13–15 runs, 2026-11-28), where MobileNetV2 gains 1.2–1.9×. The outputs are identical either way (the kernels' results do not depend on which
 /// thread runs an item), so only the time changes.
 /// <para>Cycle: <see cref="WarmupRuns"/> runs with the threads (caches), then a measurement of <see cref="Blocks"/>
 /// blocks of <see cref="BlockRuns"/> runs, shared and alone in turn, each block's first run not counted (the first
