@@ -38,8 +38,10 @@ entry() { # entry SYMBOL: its offset in .text, decimal
   echo "    ];"
   echo
   echo "    public const int DpbusdChainsOffset = $(entry edge_dpbusd_chains);"
-  echo "    public const int Depthwise3x3Stride1Offset = $(entry edge_dw3x3_s1);"
-  echo "    public const int Depthwise3x3Stride2Offset = $(entry edge_dw3x3_s2);"
+  echo
+  echo "    /// <summary>Entries of the depthwise 3x3 routines: [(stride - 1) · 2 + (signed output ? 1 : 0)].</summary>"
+  echo "    public static ReadOnlySpan<int> Depthwise3x3Offsets =>"
+  echo "        [$(entry edge_dw3x3_s1_u8), $(entry edge_dw3x3_s1_s8), $(entry edge_dw3x3_s2_u8), $(entry edge_dw3x3_s2_s8)];"
   echo
   echo "    public static ReadOnlySpan<byte> Text =>"
   echo "    ["

@@ -112,20 +112,26 @@ public sealed class Avx512VnniMachineCodeTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// edge_dw3x3_s1/_s2 against their definition (QGemm.Avx512Vnni.s): five blocks of sixteen outputs from three random
-    /// byte rows, weights including both int8 ends, a clamp narrower than the output type, int8 input (flipped to
-    /// uint8 in the code) and uint8; the guard bytes after the last block stay untouched.
+    /// edge_dw3x3_s{1,2}_{u8,s8} against their definition (QGemm.Avx512Vnni.s): 4 and 5 blocks of sixteen outputs (the
+    /// paired loop alone, and with an odd last block) from three random uint8 rows, weights including both int8 ends,
+    /// int8 output with a clamp narrower than the type and uint8 output with the whole type, multipliers below 1 with
+    /// exact ties and accumulators that saturate int16; the guard bytes after the last block stay untouched.
     /// </summary>
     [Theory]
-    [InlineData(1, false)]
-    [InlineData(1, true)]
-    [InlineData(2, false)]
-    [InlineData(2, true)]
-    public unsafe void Depthwise3x3_GivesTheDefinitionsBytes(int stride, bool signedInput)
+    [InlineData(1, false, 4)]
+    [InlineData(1, false, 5)]
+    [InlineData(1, true, 4)]
+    [InlineData(1, true, 5)]
+    [InlineData(2, false, 4)]
+    [InlineData(2, false, 5)]
+    [InlineData(2, true, 4)]
+    [InlineData(2, true, 5)]
+    public unsafe void Depthwise3x3_GivesTheDefinitionsBytes(int stride, bool signedOutput, int blocks)
     {
         if (!Avx512VnniCode.IsAvailable) { output.WriteLine($"SKIPPED: {Avx512VnniCode.UnavailableReason}"); return; }
-        const int blocks = 5, outputs = 16 * blocks, guard = 16;
-        var random = new Random(2 * stride + (signedInput ? 1 : 0));
+        const int guard = 16;
+        int outputs = 16 * blocks;
+        var random = new Random(4 * stride + (signedOutput ? 1 : 0) + 8 * blocks);
         var rows = new byte[3][];
         for (int kh = 0; kh < 3; kh++)
         {
@@ -134,26 +140,29 @@ public sealed class Avx512VnniMachineCodeTests(ITestOutputHelper output)
         }
         var weights = new sbyte[9];
         for (int t = 0; t < 9; t++) weights[t] = (sbyte)(t == 0 ? -128 : t == 4 ? 127 : random.Next(-128, 128));
-        int bias = random.Next(-100_000, 100_000), yZeroPoint = signedInput ? -5 : 9;
-        int yMin = signedInput ? -100 : 0, yMax = signedInput ? 90 : 200;
-        float multiplier = 1f / 256; // exact ties at .5 occur: VCVTPS2DQ must round them to even, as the definition does
+        int bias = random.Next(-100_000, 100_000), yZeroPoint = signedOutput ? -5 : 9;
+        int yMin = signedOutput ? -100 : 0, yMax = signedOutput ? 90 : 255;
         int Quad(int kh) => (byte)weights[3 * kh] | (byte)weights[3 * kh + 1] << 8 | (byte)weights[3 * kh + 2] << 16;
-        var context = new EdgeRuntime.Kernels.Depthwise.DepthwiseConv.VnniDepthwiseContext(stride, signedInput, yZeroPoint, yMin, yMax);
-        context.SetChannel(Quad(0), Quad(1), Quad(2), bias, multiplier);
-        var y = new byte[outputs + guard];
-        Array.Fill(y, (byte)0xA5);
-        fixed (byte* r0 = rows[0], r1 = rows[1], r2 = rows[2], yp = y)
-            Avx512VnniCode.Depthwise3x3(stride)(r0, r1, r2, blocks, &context, yp);
-        int flip = signedInput ? 0x80 : 0;
-        for (int q = 0; q < outputs; q++)
+        // 1/256: exact ties at .5 occur, which VCVTPS2DQ must round to even as the definition does; 0.75: products beyond
+        // int16, which the saturating packs must still bring to the clamp.
+        foreach (float multiplier in new[] { 1f / 256, 0.75f })
         {
-            int acc = bias;
-            for (int kh = 0; kh < 3; kh++)
-                for (int kw = 0; kw < 3; kw++) acc += (rows[kh][stride * q + kw] ^ flip) * weights[3 * kh + kw];
-            byte expected = (byte)Requantization.Requantize(acc, multiplier, yZeroPoint, yMin, yMax);
-            Assert.True(expected == y[q], $"output {q}: {y[q]}, definition {expected} (accumulator {acc})");
+            var context = new EdgeRuntime.Kernels.Depthwise.DepthwiseConv.VnniDepthwiseContext(stride, yZeroPoint, yMin, yMax);
+            context.SetChannel(Quad(0), Quad(1), Quad(2), bias, multiplier);
+            var y = new byte[outputs + guard];
+            Array.Fill(y, (byte)0xA5);
+            fixed (byte* r0 = rows[0], r1 = rows[1], r2 = rows[2], yp = y)
+                Avx512VnniCode.Depthwise3x3(stride, signedOutput)(r0, r1, r2, blocks, &context, yp);
+            for (int q = 0; q < outputs; q++)
+            {
+                int acc = bias;
+                for (int kh = 0; kh < 3; kh++)
+                    for (int kw = 0; kw < 3; kw++) acc += rows[kh][stride * q + kw] * weights[3 * kh + kw];
+                byte expected = (byte)Requantization.Requantize(acc, multiplier, yZeroPoint, yMin, yMax);
+                Assert.True(expected == y[q], $"multiplier {multiplier}, output {q}: {y[q]}, definition {expected} (accumulator {acc})");
+            }
+            for (int i = outputs; i < y.Length; i++) Assert.Equal(0xA5, y[i]);
         }
-        for (int i = outputs; i < y.Length; i++) Assert.Equal(0xA5, y[i]);
     }
 
     [Fact]

@@ -35,10 +35,11 @@ public static partial class DepthwiseConv
         var requant = new Avx2Requantizer(yZeroPoint, yMin, yMax, PackSigned(yMin, yMax));
         bool flat = FlatPlan.Applies(g);
         var flatPlan = flat ? FlatPlan.For(g) : default;
-        // avx512vnni: 3×3 flat planes of channels whose weights fit int8 run in machine code on byte planes.
+        // avx512vnni: 3×3 flat planes of channels whose weights fit int8 and whose |multiplier| < 1 run in machine code
+        // on byte planes, which then hold int8 input as uint8 x + 128 (FlatPlanes' flip).
         bool vnni = vnni3x3 && flat && is3x3 && weights.DotRows.Length > 0;
-        var vnniContext = vnni ? new VnniDepthwiseContext(flatPlan.Stride, xSigned, yZeroPoint, yMin, yMax) : default;
-        var vnniCode = vnni ? EdgeRuntime.Kernels.Gemm.Avx512VnniCode.Depthwise3x3(flatPlan.Stride) : null;
+        var vnniContext = vnni ? new VnniDepthwiseContext(flatPlan.Stride, yZeroPoint, yMin, yMax) : default;
+        var vnniCode = vnni ? EdgeRuntime.Kernels.Gemm.Avx512VnniCode.Depthwise3x3(flatPlan.Stride, VnniDepthwiseContext.SignedOutput(yMin)) : null;
 
         fixed (int* scratchBase = scratch)
         fixed (int* packedPairs = weights.Avx2Pairs)
@@ -50,7 +51,10 @@ public static partial class DepthwiseConv
             // planes are widened straight from the input (no byte sub-planes; see FlatPlanes.CanBuildWidenedAvx2).
             bool widenDirect = flat && FlatPlanes.CanBuildWidenedAvx2(g);
             byte* yRangeEnd = yBase + (cFirst + cCount) * g.OutPlane;
-            var planes = flat ? new FlatPlanes(g, flatPlan, scratchBase, xBase, x.Length, xSigned, xZeroPoint, bytePlanesUsed: !widenDirect || vnni) : default;
+            var planes = flat ? new FlatPlanes(g, flatPlan, scratchBase, xBase, x.Length, xSigned, xZeroPoint, bytePlanesUsed: !widenDirect || vnni,
+                flipSignedBytes: vnni) : default;
+            // The other channels of a flat plan widen the byte planes (unless widenDirect), where flipped int8 input is x + 128.
+            int flatZeroPoint = vnni && xSigned && !widenDirect ? xZeroPoint + 128 : xZeroPoint;
             if (widenDirect) planes.FillWidenedAvx2();
             var flatRows = widenDirect ? planes.FlatRowsAvx2() : default;
             var rowRing = flat ? default : new RowRing(g, plan, xBase, x.Length, xSigned, xZeroPoint, (byte*)scratchBase,
@@ -62,8 +66,8 @@ public static partial class DepthwiseConv
                 rowRing.Initialize<Avx2PairWidener>();
             // Small planes: 16 channels at a time where the range has them (see DepthwiseConv.Avx2.ChannelGroups.cs).
             // Their scratch is the end of the buffer, past the planes' (ScratchLength counts both).
-            // With the avx512vnni code, stride-1 planes of 14×14 and more run flat instead (faster there, see VnniFlatMinOutPlane).
-            bool groups = ChannelGroupsApply(g) && !(vnni && g.StrideHeight == 1 && g.OutPlane >= VnniFlatMinOutPlane);
+            // With the avx512vnni code, output planes of 14×14 and more run flat instead (faster there, see VnniFlatMinOutPlane).
+            bool groups = ChannelGroupsApply(g) && !(vnni && g.OutPlane >= VnniFlatMinOutPlane);
             int* groupWork = groups ? scratchBase + scratch.Length - ChannelGroupScratchInts(g) : null;
             if (groups) FillGroupPadding(g, groupWork, (byte)xZeroPoint);
             for (int c = cFirst; c < cFirst + cCount; c++)
@@ -80,7 +84,7 @@ public static partial class DepthwiseConv
                     DepthwiseConvReference.Run(g, x, xSigned, xZeroPoint, weights.Values, bias, multipliers, yZeroPoint, yMin, yMax, y, c, 1);
                     continue;
                 }
-                if (vnni && weights.FitsInt8[c])
+                if (vnni && weights.FitsInt8[c] && MathF.Abs(multipliers[c]) < 1f)
                 {
                     RunVnniChannel3x3(flatPlan, planes, xBase + c * g.InPlane, dotRows + 16 * c,
                         RawValueBias(weights, bias, c, xSigned ? xZeroPoint + 128 : xZeroPoint),
@@ -89,7 +93,7 @@ public static partial class DepthwiseConv
                     continue;
                 }
                 int* pairBase = packedPairs + c * weights.Avx2PairsPerChannel; // packed at load (DepthwiseConvWeights)
-                requant.SetChannel(RawValueBias(weights, bias, c, xZeroPoint), multipliers[c]);
+                requant.SetChannel(RawValueBias(weights, bias, c, flat ? flatZeroPoint : xZeroPoint), multipliers[c]);
 
                 if (flat)
                 {
@@ -134,11 +138,12 @@ public static partial class DepthwiseConv
     }
 
     /// <summary>
-    /// One channel of a 3×3 flat plane on the avx512vnni path: its image rows copied into the byte sub-planes, then the
-    /// machine code (<paramref name="code"/>: edge_dw3x3_s1/_s2) computes the flattened outputs into the temporary row,
-    /// reading the kernel rows where the SDOT path does, with the channel's 16 bytes of <c>DotRows</c>. The accumulator
-    /// starts at <paramref name="accumulatorStart"/> = <c>bias - xz'·Σw</c> with xz' the zero point as the code sees it
-    /// (int8 input is XORed with 0x80, i.e. shifted by 128, so that VPDPBUSD's unsigned operand holds it).
+    /// One channel of a 3×3 flat plane on the avx512vnni path: its image rows copied into the byte sub-planes (int8
+    /// input XORed with 0x80 on the way, i.e. shifted by 128, so that VPDPBUSD's unsigned operand holds it), then the
+    /// machine code (<paramref name="code"/>: edge_dw3x3_s{1,2}_{u8,s8}) computes the flattened outputs into the
+    /// temporary row, reading the kernel rows where the SDOT path does, with the channel's 16 bytes of <c>DotRows</c>.
+    /// The accumulator starts at <paramref name="accumulatorStart"/> = <c>bias - xz'·Σw</c> with xz' the zero point as
+    /// the code sees it. The caller guarantees |<paramref name="multiplier"/>| &lt; 1 (the code's requantization needs it).
     /// </summary>
     private static unsafe void RunVnniChannel3x3(in FlatPlan flatPlan, in FlatPlanes planes, byte* channel, sbyte* rowWeights,
         int accumulatorStart, float multiplier, VnniDepthwiseContext* context,
@@ -152,8 +157,8 @@ public static partial class DepthwiseConv
         code(r0, r1, r2, (flatPlan.Outputs + 15) / 16, context, planes.Temp);
     }
 
-    /// <summary>The context edge_dw3x3_s1/_s2 read (layout in QGemm.Avx512Vnni.s): indices, weights, bias, requantization.</summary>
-    [StructLayout(LayoutKind.Explicit, Size = 72)]
+    /// <summary>The context edge_dw3x3_s{1,2}_{u8,s8} read (layout in QGemm.Avx512Vnni.s): indices, weights, bias, requantization.</summary>
+    [StructLayout(LayoutKind.Explicit, Size = 96)]
     internal unsafe struct VnniDepthwiseContext
     {
         [FieldOffset(0)] private fixed byte indices[32];
@@ -162,12 +167,15 @@ public static partial class DepthwiseConv
         [FieldOffset(40)] private int weights2;
         [FieldOffset(44)] private int bias;
         [FieldOffset(48)] private float multiplier;
-        [FieldOffset(52)] private float low;
-        [FieldOffset(56)] private float high;
-        [FieldOffset(60)] private int zeroPoint;
-        [FieldOffset(64)] private int flip;
+        [FieldOffset(52)] private int zeroPoints; // the int16 zero point twice
+        [FieldOffset(56)] private int minimums; // four copies of yMin's byte in the output type
+        [FieldOffset(60)] private int maximums;
+        [FieldOffset(64)] private fixed int order[8];
 
-        public VnniDepthwiseContext(int stride, bool xSigned, int yZeroPoint, int yMin, int yMax)
+        /// <summary>Whether the code for <paramref name="yMin"/> packs to int8 (else uint8; [yMin, yMax] fits one of them, see RequantizationFitsBytes).</summary>
+        public static bool SignedOutput(int yMin) => yMin < 0;
+
+        public VnniDepthwiseContext(int stride, int yZeroPoint, int yMin, int yMax)
         {
             // VPSHUFB indices per 128-bit lane: the 4-byte windows of four outputs. Stride 1: both lanes hold bytes
             // 0-15, the low lane's windows start at 0,1,2,3 and the high lane's at 4,5,6,7. Stride 2: the high lane
@@ -176,10 +184,12 @@ public static partial class DepthwiseConv
                 for (int output = 0; output < 4; output++)
                     for (int b = 0; b < 4; b++)
                         indices[16 * lane + 4 * output + b] = (byte)(stride == 1 ? 4 * lane + output + b : 2 * output + b);
-            low = yMin - yZeroPoint;
-            high = yMax - yZeroPoint;
-            zeroPoint = yZeroPoint;
-            flip = xSigned ? unchecked((int)0x80808080) : 0;
+            zeroPoints = (ushort)(short)yZeroPoint * 0x10001;
+            minimums = (byte)yMin * 0x01010101;
+            maximums = (byte)yMax * 0x01010101;
+            // The dwords of the byte pack (a 0-3, a 8-11, b 0-3, b 8-11 | a 4-7, a 12-15, b 4-7, b 12-15) in output order.
+            ReadOnlySpan<int> outputOrder = [0, 4, 1, 5, 2, 6, 3, 7];
+            for (int i = 0; i < 8; i++) order[i] = outputOrder[i];
         }
 
         public void SetChannel(int row0, int row1, int row2, int channelBias, float channelMultiplier)
@@ -193,10 +203,11 @@ public static partial class DepthwiseConv
     }
 
     /// <summary>
-    /// Smallest stride-1 output plane that runs the avx512vnni flat code rather than AVX2 channel groups. MobileNetV2's
-    /// layers, one thread, fastest of five 0.1 s loops (2026-11-28, 13:17 UTC), channel groups against flat VPDPBUSD:
-    /// 56×56 191 → 131 µs, 28×28 64 → 50, 14×14 35 → 33 and 52 → 50, but 7×7 27 → 37; at stride 2 groups stay
-    /// faster where they apply (28→14 23 against 25 µs, 14→7 18 against 34).
+    /// Smallest output plane that runs the avx512vnni flat code rather than AVX2 channel groups. MobileNetV2's layers,
+    /// one thread, GMAC/s of the fastest of three 0.15 s loops (QuantizedKernels.Benchmarks --quick, 2026-11-28, 19:05
+    /// UTC), flat VPDPBUSD against channel groups: 28→14 (stride 2) 18.0 against 14.9, but 14→7 10.8 against 13.8 and
+    /// 7×7 13.0 against 16.7. (Stride-1 planes of 14×14 and more were already faster flat: 56×56 191 → 131 µs, 28×28
+    /// 64 → 50, 14×14 35 → 33 and 52 → 50, before the code's two-block loop and int16 requantization.)
     /// </summary>
     private const int VnniFlatMinOutPlane = 196;
     private static bool AllFinite(ReadOnlySpan<float> values)

@@ -511,6 +511,8 @@ public static partial class DepthwiseConv
         private readonly int padTop, padLeft, inHeight, inWidth;
         private readonly byte paddingByte;
         private readonly bool signed;
+        /// <summary>XORed into every byte the byte sub-planes receive: 0x80 when int8 input is stored as uint8 x + 128, else 0.</summary>
+        private readonly byte flip;
 
         /// <summary>The temporary output row (<see cref="FlatPlan.TempBytes"/> bytes).</summary>
         public readonly byte* Temp;
@@ -518,9 +520,12 @@ public static partial class DepthwiseConv
         /// <summary>
         /// Lays the buffers out in <paramref name="scratch"/> and fills the byte sub-planes with padding (unless
         /// <paramref name="bytePlanesUsed"/> is false: a path that widens input rows straight into its sub-planes).
+        /// With <paramref name="flipSignedBytes"/> and int8 input, the byte sub-planes hold every value as the uint8
+        /// x + 128 (the byte XOR 0x80; padding too), what avx512vnni's VPDPBUSD takes; <see cref="Build{TWidener}"/>
+        /// then widens them as uint8, so raw values are x + 128 against the zero point + 128.
         /// </summary>
         public FlatPlanes(in DepthwiseConvGeometry g, in FlatPlan plan, int* scratch, byte* x, int xLength, bool signed, int xZeroPoint,
-            bool bytePlanesUsed = true)
+            bool bytePlanesUsed = true, bool flipSignedBytes = false)
         {
             this.plan = plan;
             widened = (byte*)scratch;
@@ -533,7 +538,8 @@ public static partial class DepthwiseConv
             inWidth = g.InWidth;
             this.signed = signed;
             paddingByte = (byte)xZeroPoint;
-            if (bytePlanesUsed) new Span<byte>(bytePlanes, plan.Stride * plan.BytePlaneBytes).Fill(paddingByte);
+            flip = signed && flipSignedBytes ? (byte)0x80 : (byte)0;
+            if (bytePlanesUsed) new Span<byte>(bytePlanes, plan.Stride * plan.BytePlaneBytes).Fill((byte)(paddingByte ^ flip));
         }
 
         /// <summary>Start of byte sub-plane <paramref name="parity"/> (padded rows of <see cref="FlatPlan.RowBytes"/> bytes).</summary>
@@ -562,7 +568,7 @@ public static partial class DepthwiseConv
         {
             BuildBytes(channel);
             for (int parity = 0; parity < plan.Stride; parity++)
-                TWidener.Widen(bytePlanes + (nint)parity * plan.BytePlaneBytes, Widened(parity), plan.WidenBytes, 2 * plan.Half, plan.Stride, signed);
+                TWidener.Widen(bytePlanes + (nint)parity * plan.BytePlaneBytes, Widened(parity), plan.WidenBytes, 2 * plan.Half, plan.Stride, signed && flip == 0);
         }
 
         /// <summary>Columns of an image row that a padded row keeps: <c>min(InWidth, RowBytes - PadLeft)</c> (at least 1).</summary>
@@ -610,19 +616,21 @@ public static partial class DepthwiseConv
         }
 
         /// <summary>
-        /// Copies <paramref name="rows"/> rows of <paramref name="count"/> bytes, in order. Whole 16-byte vectors, then
-        /// one vector of padding over the bytes they wrote past the row (later rows, which are copied afterwards, and
-        /// padding); rows too close to the end of the input for whole-vector reads are copied exactly.
+        /// Copies <paramref name="rows"/> rows of <paramref name="count"/> bytes, in order, each byte XORed with
+        /// <see cref="flip"/>. Whole 16-byte vectors, then one vector of padding over the bytes they wrote past the row
+        /// (later rows, which are copied afterwards, and padding); rows too close to the end of the input for
+        /// whole-vector reads are copied exactly.
         /// </summary>
         private readonly void CopyRowRun(byte* source, int sourceStep, byte* destination, int destinationStep, int rows, int count)
         {
-            var padding = Vector128.Create(paddingByte);
+            var flipBytes = Vector128.Create(flip);
+            var padding = Vector128.Create((byte)(paddingByte ^ flip));
             int vectorBytes = (count + 15) & ~15;
             byte* lastVectorSource = xEnd - vectorBytes;
             if (vectorBytes == 16)
                 for (; rows > 0 && source <= lastVectorSource; rows--, source += sourceStep, destination += destinationStep)
                 {
-                    Vector128.Store(Vector128.Load(source), destination);
+                    Vector128.Store(Vector128.Load(source) ^ flipBytes, destination);
                     Vector128.Store(padding, destination + count);
                 }
             else
@@ -632,14 +640,14 @@ public static partial class DepthwiseConv
                     byte* from = source, to = destination, end = source + count;
                     do
                     {
-                        Vector128.Store(Vector128.Load(from), to);
+                        Vector128.Store(Vector128.Load(from) ^ flipBytes, to);
                         from += 16;
                         to += 16;
                     } while (from < end);
                     Vector128.Store(padding, destination + count);
                 }
             for (; rows > 0; rows--, source += sourceStep, destination += destinationStep)
-                Buffer.MemoryCopy(source, destination, count, count);
+                for (int i = 0; i < count; i++) destination[i] = (byte)(source[i] ^ flip);
         }
 
         /// <summary>

@@ -230,12 +230,14 @@ internal static unsafe class Avx512VnniCode
             Avx512VnniMachineCode.Quads6x16RequantizeOffsets[(signedOutput ? 4 : 0) + (capProducts ? 0 : 1) + (clampBytes ? 0 : 2)]);
 
     /// <summary>
-    /// edge_dw3x3_s1 / edge_dw3x3_s2 (stride 1 or 2): sixteen flattened depthwise 3×3 outputs of one channel per block
-    /// from three byte rows (see QGemm.Avx512Vnni.s and DepthwiseConv's avx512vnni flat path).
+    /// edge_dw3x3_s{1,2}_{u8,s8} (stride 1 or 2; int8 output when <paramref name="signedOutput"/>): sixteen flattened
+    /// depthwise 3×3 outputs of one channel per block, two blocks per loop pass, from three byte rows of uint8 values
+    /// (int8 input flipped to x + 128 by the plane copy); requantized with the fused GEMM's int16 sequence, which is
+    /// exact only for |multiplier| &lt; 1 (see QGemm.Avx512Vnni.s and DepthwiseConv's avx512vnni flat path).
     /// </summary>
-    public static delegate* unmanaged[SuppressGCTransition]<byte*, byte*, byte*, long, void*, byte*, void> Depthwise3x3(int stride) =>
+    public static delegate* unmanaged[SuppressGCTransition]<byte*, byte*, byte*, long, void*, byte*, void> Depthwise3x3(int stride, bool signedOutput) =>
         (delegate* unmanaged[SuppressGCTransition]<byte*, byte*, byte*, long, void*, byte*, void>)Entry(
-            stride == 1 ? Avx512VnniMachineCode.Depthwise3x3Stride1Offset : Avx512VnniMachineCode.Depthwise3x3Stride2Offset);
+            Avx512VnniMachineCode.Depthwise3x3Offsets[(stride - 1) * 2 + (signedOutput ? 1 : 0)]);
 
     /// <summary>edge_dpbusd_chains(iterations): 384 multiply-adds per iteration in 12 independent chains (peak probe).</summary>
     public static delegate* unmanaged[SuppressGCTransition]<long, int> DpbusdChains =>

@@ -282,19 +282,22 @@ edge_dpbusd_chains:
 # Depthwise 3x3 on flat byte planes (DepthwiseConv's FlatPlan, as the SDOT path lays them out), for the avx512vnni
 # path: flattened output q of one channel is
 #   y[q] = requantize(bias + sum over kh < 3 of dot4(window(r_kh, q), w_kh))
-# where window(r, q) = the four bytes r[s*q .. s*q + 3] (s = the stride), each XORed with the context's flip byte
-# (0x80 for int8 input, which makes it uint8 = x + 128; the bias accounts for the shift), and w_kh = the int8 weights
-# (w[kh][0], w[kh][1], w[kh][2], 0): VPDPBUSD then sums the three real taps of a row in one instruction. Requantization
-# is the C# AVX2 depthwise requantizer's: float(acc) * multiplier, clamped to [low, high] (VMAXPS then VMINPS), to int32
-# (VCVTPS2DQ, round to nearest even), + zero point, and the low byte stored (the clamp keeps every value in the output
-# type's range, so truncation equals the C# saturating packs).
-# void edge_dw3x3_s1 / edge_dw3x3_s2(const uint8* r0, const uint8* r1, const uint8* r2, int64 blocks, const ctx*, uint8* y)
+# where window(r, q) = the four uint8 bytes r[s*q .. s*q + 3] (s = the stride; int8 input is stored XORed with 0x80 by
+# the plane copy, i.e. as x + 128, and the bias accounts for the shift) and w_kh = the int8 weights
+# (w[kh][0], w[kh][1], w[kh][2], 0): VPDPBUSD then sums the three real taps of a row in one instruction.
+# Requantization is the fused GEMM's int16 sequence (ROW_PAIR without the cap; the caller guarantees |multiplier| < 1):
+# float(acc) * multiplier, to int32 (VCVTPS2DQ, round to nearest even), VPACKSSDW, VPADDSW the zero point, packed to
+# bytes with the output type's saturation (pack = VPACKSSWB for int8, VPACKUSWB for uint8), VPERMD into output order,
+# clamped on bytes (max, min). Equal to the definition for the reasons given at Avx2RequantizeRowsInt16.
+# void edge_dw3x3_s{1,2}_{s8,u8}(const uint8* r0, const uint8* r1, const uint8* r2, int64 blocks, const ctx*, uint8* y)
 # computes outputs 0 .. 16*blocks - 1 (y must hold them all; each r_kh is read up to 16 bytes past s * 16 * blocks).
-# ctx (little-endian, 72 bytes): +0 32 bytes of VPSHUFB indices (the windows of eight outputs in a 128-bit lane pair),
-# +32/+36/+40 int32 w_0/w_1/w_2, +44 int32 bias, +48 float multiplier, +52 float low, +56 float high,
-# +60 int32 zero point, +64 int32 flip (four copies of the flip byte).
-# Registers: ymm12-14 weights, ymm15 indices, ymm11 flip, ymm10 bias, ymm6-9 requantization, ymm0/ymm1 the two
-# accumulators of sixteen outputs, ymm2/ymm3 windows.
+# Blocks go in pairs (32 outputs, one 32-byte store); an odd last block alone (16 bytes).
+# ctx (little-endian, 96 bytes): +0 32 bytes of VPSHUFB indices (the windows of eight outputs in a 128-bit lane pair),
+# +32/+36/+40 int32 w_0/w_1/w_2, +44 int32 bias, +48 float multiplier, +52 int16 zero point (twice),
+# +56 four copies of the minimum byte, +60 four of the maximum byte (as bytes of the output type), +64 int32[8] the
+# output order (0, 4, 1, 5, 2, 6, 3, 7).
+# Registers: ymm12-14 weights, ymm15 indices, ymm10 bias, ymm9 multiplier, ymm8 zero point, ymm7/ymm6 minimum/maximum,
+# ymm11 output order, ymm0-ymm3 the accumulators of 32 outputs (8 each), ymm4/ymm5 windows.
 .macro DW_SETUP
   vmovdqu ymm15, ymmword ptr [r8]
   vpbroadcastd ymm12, dword ptr [r8+32]
@@ -302,98 +305,116 @@ edge_dpbusd_chains:
   vpbroadcastd ymm14, dword ptr [r8+40]
   vpbroadcastd ymm10, dword ptr [r8+44]
   vbroadcastss ymm9, dword ptr [r8+48]
-  vbroadcastss ymm8, dword ptr [r8+52]
-  vbroadcastss ymm7, dword ptr [r8+56]
+  vpbroadcastd ymm8, dword ptr [r8+52]
+  vpbroadcastd ymm7, dword ptr [r8+56]
   vpbroadcastd ymm6, dword ptr [r8+60]
-  vpbroadcastd ymm11, dword ptr [r8+64]
+  vmovdqu ymm11, ymmword ptr [r8+64]
 .endm
 
-# One kernel row: windows of outputs 0-7 in ymm2 and 8-15 in ymm3 (loaded by the stride's macro), then the dot products.
-.macro DW_ROW weights
-  vpshufb ymm2, ymm2, ymm15
-  vpshufb ymm3, ymm3, ymm15
-  vpxor ymm2, ymm2, ymm11
-  vpxor ymm3, ymm3, ymm11
-  vpdpbusd ymm0, ymm2, \weights
-  vpdpbusd ymm1, ymm3, \weights
-.endm
-
-# Requantizes ymm0 (outputs 0-7) and ymm1 (8-15) and stores the sixteen bytes at [r9].
-.macro DW_STORE
-  vcvtdq2ps ymm0, ymm0
-  vcvtdq2ps ymm1, ymm1
-  vmulps ymm0, ymm0, ymm9
-  vmulps ymm1, ymm1, ymm9
-  vmaxps ymm0, ymm0, ymm8
-  vmaxps ymm1, ymm1, ymm8
-  vminps ymm0, ymm0, ymm7
-  vminps ymm1, ymm1, ymm7
-  vcvtps2dq ymm0, ymm0
-  vcvtps2dq ymm1, ymm1
-  vpaddd ymm0, ymm0, ymm6
-  vpaddd ymm1, ymm1, ymm6
-  vpmovdb xmm0, ymm0
-  vpmovdb xmm1, ymm1
-  vpunpcklqdq xmm0, xmm0, xmm1
-  vmovdqu xmmword ptr [r9], xmm0
+# One kernel row of sixteen outputs: their windows in ymm4 (outputs 0-7) and ymm5 (8-15), loaded by the stride's
+# LOAD macro, into the accumulators lo (0-7) and hi (8-15).
+.macro DW_ROW lo, hi, weights
+  vpshufb ymm4, ymm4, ymm15
+  vpshufb ymm5, ymm5, ymm15
+  vpdpbusd \lo, ymm4, \weights
+  vpdpbusd \hi, ymm5, \weights
 .endm
 
 # Stride 1: outputs 0-7 read bytes 0-10, so both lanes hold bytes 0-15 (VBROADCASTI128) and the lanes' indices pick
-# the windows of outputs 0-3 and 4-7; outputs 8-15 the same from byte 8.
-.globl edge_dw3x3_s1
-edge_dw3x3_s1:
-  DW_SETUP
-  test rcx, rcx
-  jle 2f
-1:
-  vmovdqa ymm0, ymm10
-  vmovdqa ymm1, ymm10
-  vbroadcasti128 ymm2, xmmword ptr [rdi]
-  vbroadcasti128 ymm3, xmmword ptr [rdi+8]
-  DW_ROW ymm12
-  vbroadcasti128 ymm2, xmmword ptr [rsi]
-  vbroadcasti128 ymm3, xmmword ptr [rsi+8]
-  DW_ROW ymm13
-  vbroadcasti128 ymm2, xmmword ptr [rdx]
-  vbroadcasti128 ymm3, xmmword ptr [rdx+8]
-  DW_ROW ymm14
-  DW_STORE
-  add rdi, 16
-  add rsi, 16
-  add rdx, 16
-  add r9, 16
-  dec rcx
-  jnz 1b
-2:
-  vzeroupper
-  ret
+# the windows of outputs 0-3 and 4-7; outputs 8-15 the same from byte 8. offset = 16 * (block in the pair).
+.macro DW_LOAD_S1 row, offset
+  vbroadcasti128 ymm4, xmmword ptr [\row+\offset]
+  vbroadcasti128 ymm5, xmmword ptr [\row+\offset+8]
+.endm
 
 # Stride 2: outputs 0-7 read bytes 0-17, so the low lane holds bytes 0-15 and the high lane bytes 8-23 (VPERMQ of
-# quadwords 0,1,1,2), each lane's indices picking four windows; outputs 8-15 the same from byte 16.
-.globl edge_dw3x3_s2
-edge_dw3x3_s2:
+# quadwords 0,1,1,2), each lane's indices picking four windows; outputs 8-15 the same from byte 16. offset = 32 * block.
+.macro DW_LOAD_S2 row, offset
+  vpermq ymm4, ymmword ptr [\row+\offset], 0x94
+  vpermq ymm5, ymmword ptr [\row+\offset+16], 0x94
+.endm
+
+.macro DW_SCALE acc
+  vcvtdq2ps \acc, \acc
+  vmulps \acc, \acc, ymm9
+  vcvtps2dq \acc, \acc
+.endm
+
+# Sixteen outputs (block b of the pair, b = 0: ymm0/ymm1, b = 1: ymm2/ymm3) from the three rows.
+.macro DW_BLOCK load, b, step
+  .if \b
+  DW_LOAD_\load rdi, \step
+  DW_ROW ymm2, ymm3, ymm12
+  DW_LOAD_\load rsi, \step
+  DW_ROW ymm2, ymm3, ymm13
+  DW_LOAD_\load rdx, \step
+  DW_ROW ymm2, ymm3, ymm14
+  .else
+  DW_LOAD_\load rdi, 0
+  DW_ROW ymm0, ymm1, ymm12
+  DW_LOAD_\load rsi, 0
+  DW_ROW ymm0, ymm1, ymm13
+  DW_LOAD_\load rdx, 0
+  DW_ROW ymm0, ymm1, ymm14
+  .endif
+.endm
+
+# VPACKSSDW packs within lanes: words of a block = (0-3, 8-11 | 4-7, 12-15); the byte pack of blocks a and b gives
+# dwords (a 0-3, a 8-11, b 0-3, b 8-11 | a 4-7, a 12-15, b 4-7, b 12-15), which VPERMD (0, 4, 1, 5, 2, 6, 3, 7) orders.
+.macro DW_ENTRY name, load, step, pack, max, min
+.globl \name
+\name:
   DW_SETUP
-  test rcx, rcx
-  jle 2f
+  cmp rcx, 2
+  jl 3f
 1:
   vmovdqa ymm0, ymm10
   vmovdqa ymm1, ymm10
-  vpermq ymm2, ymmword ptr [rdi], 0x94
-  vpermq ymm3, ymmword ptr [rdi+16], 0x94
-  DW_ROW ymm12
-  vpermq ymm2, ymmword ptr [rsi], 0x94
-  vpermq ymm3, ymmword ptr [rsi+16], 0x94
-  DW_ROW ymm13
-  vpermq ymm2, ymmword ptr [rdx], 0x94
-  vpermq ymm3, ymmword ptr [rdx+16], 0x94
-  DW_ROW ymm14
-  DW_STORE
-  add rdi, 32
-  add rsi, 32
-  add rdx, 32
-  add r9, 16
-  dec rcx
-  jnz 1b
+  vmovdqa ymm2, ymm10
+  vmovdqa ymm3, ymm10
+  DW_BLOCK \load, 0, \step
+  DW_BLOCK \load, 1, \step
+  DW_SCALE ymm0
+  DW_SCALE ymm1
+  DW_SCALE ymm2
+  DW_SCALE ymm3
+  vpackssdw ymm0, ymm0, ymm1
+  vpackssdw ymm2, ymm2, ymm3
+  vpaddsw ymm0, ymm0, ymm8
+  vpaddsw ymm2, ymm2, ymm8
+  \pack ymm0, ymm0, ymm2
+  vpermd ymm0, ymm11, ymm0
+  \max ymm0, ymm0, ymm7
+  \min ymm0, ymm0, ymm6
+  vmovdqu ymmword ptr [r9], ymm0
+  add rdi, 2*\step
+  add rsi, 2*\step
+  add rdx, 2*\step
+  add r9, 32
+  sub rcx, 2
+  cmp rcx, 2
+  jge 1b
+3:
+  test rcx, rcx
+  jle 2f
+  vmovdqa ymm0, ymm10
+  vmovdqa ymm1, ymm10
+  DW_BLOCK \load, 0, \step
+  DW_SCALE ymm0
+  DW_SCALE ymm1
+  vpackssdw ymm0, ymm0, ymm1
+  vpaddsw ymm0, ymm0, ymm8
+  \pack ymm0, ymm0, ymm0
+  vpermd ymm0, ymm11, ymm0
+  \max ymm0, ymm0, ymm7
+  \min ymm0, ymm0, ymm6
+  vmovdqu xmmword ptr [r9], xmm0
 2:
   vzeroupper
   ret
+.endm
+
+DW_ENTRY edge_dw3x3_s1_s8, S1, 16, vpacksswb, vpmaxsb, vpminsb
+DW_ENTRY edge_dw3x3_s1_u8, S1, 16, vpackuswb, vpmaxub, vpminub
+DW_ENTRY edge_dw3x3_s2_s8, S2, 32, vpacksswb, vpmaxsb, vpminsb
+DW_ENTRY edge_dw3x3_s2_u8, S2, 32, vpackuswb, vpmaxub, vpminub
