@@ -178,8 +178,8 @@ public static partial class DepthwiseConv
         public VnniDepthwiseContext(int stride, int yZeroPoint, int yMin, int yMax)
         {
             // VPSHUFB indices per 128-bit lane: the 4-byte windows of four outputs. Stride 1: both lanes hold bytes
-            // 0-15, the low lane's windows start at 0,1,2,3 and the high lane's at 4,5,6,7. Stride 2: the high lane
-            // holds bytes 8-23, so both lanes' windows start at 0,2,4,6 of their own bytes.
+            // 0-15, the low lane's windows start at 0,1,2,3 and the high lane's at 4,5,6,7. Stride 2: each lane holds
+            // its own 16 bytes (a plain 32-byte load), so both lanes' windows start at 0,2,4,6 of their own bytes.
             for (int lane = 0; lane < 2; lane++)
                 for (int output = 0; output < 4; output++)
                     for (int b = 0; b < 4; b++)
@@ -187,8 +187,9 @@ public static partial class DepthwiseConv
             zeroPoints = (ushort)(short)yZeroPoint * 0x10001;
             minimums = (byte)yMin * 0x01010101;
             maximums = (byte)yMax * 0x01010101;
-            // The dwords of the byte pack (a 0-3, a 8-11, b 0-3, b 8-11 | a 4-7, a 12-15, b 4-7, b 12-15) in output order.
-            ReadOnlySpan<int> outputOrder = [0, 4, 1, 5, 2, 6, 3, 7];
+            // The dwords of the byte pack in output order. Stride 1: (a 0-3, a 8-11, b 0-3, b 8-11 | a 4-7, a 12-15,
+            // b 4-7, b 12-15); stride 2: (a 0-3, a 4-7, b 0-3, b 4-7 | a 8-11, a 12-15, b 8-11, b 12-15).
+            ReadOnlySpan<int> outputOrder = stride == 1 ? [0, 4, 1, 5, 2, 6, 3, 7] : [0, 1, 4, 5, 2, 3, 6, 7];
             for (int i = 0; i < 8; i++) order[i] = outputOrder[i];
         }
 
@@ -204,7 +205,7 @@ public static partial class DepthwiseConv
 
     /// <summary>
     /// Smallest output plane that runs the avx512vnni flat code rather than AVX2 channel groups. MobileNetV2's layers,
-    /// one thread, GMAC/s of the fastest of three 0.15 s loops (QuantizedKernels.Benchmarks --quick, 2026-11-28, 19:05
+    /// one thread, GMAC/s of the fastest of three 0.15 s loops (QuantizedKernels.Benchmarks --quick, 2026-11-28, 17:58
     /// UTC), flat VPDPBUSD against channel groups: 28→14 (stride 2) 18.0 against 14.9, but 14→7 10.8 against 13.8 and
     /// 7×7 13.0 against 16.7. (Stride-1 planes of 14×14 and more were already faster flat: 56×56 191 → 131 µs, 28×28
     /// 64 → 50, 14×14 35 → 33 and 52 → 50, before the code's two-block loop and int16 requantization.)

@@ -290,12 +290,13 @@ edge_dpbusd_chains:
 # bytes with the output type's saturation (pack = VPACKSSWB for int8, VPACKUSWB for uint8), VPERMD into output order,
 # clamped on bytes (max, min). Equal to the definition for the reasons given at Avx2RequantizeRowsInt16.
 # void edge_dw3x3_s{1,2}_{s8,u8}(const uint8* r0, const uint8* r1, const uint8* r2, int64 blocks, const ctx*, uint8* y)
-# computes outputs 0 .. 16*blocks - 1 (y must hold them all; each r_kh is read up to 16 bytes past s * 16 * blocks).
+# computes outputs 0 .. 16*blocks - 1 (y must hold them all; each r_kh is read up to 16 bytes past 16 * blocks at
+# stride 1, 8 past 32 * blocks at stride 2).
 # Blocks go in pairs (32 outputs, one 32-byte store); an odd last block alone (16 bytes).
 # ctx (little-endian, 96 bytes): +0 32 bytes of VPSHUFB indices (the windows of eight outputs in a 128-bit lane pair),
 # +32/+36/+40 int32 w_0/w_1/w_2, +44 int32 bias, +48 float multiplier, +52 int16 zero point (twice),
 # +56 four copies of the minimum byte, +60 four of the maximum byte (as bytes of the output type), +64 int32[8] the
-# output order (0, 4, 1, 5, 2, 6, 3, 7).
+# output order of the stride (DW_ENTRY).
 # Registers: ymm12-14 weights, ymm15 indices, ymm10 bias, ymm9 multiplier, ymm8 zero point, ymm7/ymm6 minimum/maximum,
 # ymm11 output order, ymm0-ymm3 the accumulators of 32 outputs (8 each), ymm4/ymm5 windows.
 .macro DW_SETUP
@@ -327,11 +328,13 @@ edge_dpbusd_chains:
   vbroadcasti128 ymm5, xmmword ptr [\row+\offset+8]
 .endm
 
-# Stride 2: outputs 0-7 read bytes 0-17, so the low lane holds bytes 0-15 and the high lane bytes 8-23 (VPERMQ of
-# quadwords 0,1,1,2), each lane's indices picking four windows; outputs 8-15 the same from byte 16. offset = 32 * block.
+# Stride 2: plain 32-byte loads, no shuffle: a lane of 16 bytes holds the windows of four outputs (bytes 0-9 of the
+# lane), so bytes 0-31 give outputs 0-3 (low lane) and 8-11 (high lane), and bytes 8-39 outputs 4-7 and 12-15. The
+# accumulators then hold (0-3 | 8-11) and (4-7 | 12-15), and the output order differs from stride 1's (see DW_ENTRY).
+# offset = 32 * block.
 .macro DW_LOAD_S2 row, offset
-  vpermq ymm4, ymmword ptr [\row+\offset], 0x94
-  vpermq ymm5, ymmword ptr [\row+\offset+16], 0x94
+  vmovdqu ymm4, ymmword ptr [\row+\offset]
+  vmovdqu ymm5, ymmword ptr [\row+\offset+8]
 .endm
 
 .macro DW_SCALE acc
@@ -359,8 +362,11 @@ edge_dpbusd_chains:
   .endif
 .endm
 
-# VPACKSSDW packs within lanes: words of a block = (0-3, 8-11 | 4-7, 12-15); the byte pack of blocks a and b gives
-# dwords (a 0-3, a 8-11, b 0-3, b 8-11 | a 4-7, a 12-15, b 4-7, b 12-15), which VPERMD (0, 4, 1, 5, 2, 6, 3, 7) orders.
+# VPACKSSDW packs within lanes. Stride 1: words of a block = (0-3, 8-11 | 4-7, 12-15), and the byte pack of blocks a
+# and b gives dwords (a 0-3, a 8-11, b 0-3, b 8-11 | a 4-7, a 12-15, b 4-7, b 12-15), which VPERMD (0, 4, 1, 5, 2, 6,
+# 3, 7) orders. Stride 2: words (0-3, 4-7 | 8-11, 12-15), dwords (a 0-3, a 4-7, b 0-3, b 4-7 | a 8-11, a 12-15, b 8-11,
+# b 12-15), ordered by (0, 1, 4, 5, 2, 3, 6, 7). The context holds the stride's order; a lone block (packed with
+# itself) comes out right with either.
 .macro DW_ENTRY name, load, step, pack, max, min
 .globl \name
 \name:
