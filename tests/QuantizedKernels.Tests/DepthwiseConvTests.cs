@@ -111,6 +111,50 @@ public sealed class DepthwiseConvTests
 
     [Theory]
     [MemberData(nameof(SupportedPaths))]
+    public void RowBands_OfEveryHeight_IncludingBandsOfPaddingOnly_MatchReference(IsaPath isa)
+    {
+        // 1×1 with two rows of padding above and below: bands of the first or last two output rows read nothing but
+        // padding (their outputs are the bias alone); every split of a 3×3 s2 layer into two bands, one row at a time.
+        var geometries = new[]
+        {
+            new DepthwiseConvGeometry(5, 6, 9, 10, 9, 1, 1, 1, 1, 2, 0),
+            new DepthwiseConvGeometry(17, 15, 14, 8, 7, 3, 3, 2, 2, 1, 1),
+        };
+        int seed = 900;
+        foreach (var g in geometries)
+            foreach (bool signed in new[] { false, true })
+            {
+                var data = DepthwiseConvSelfTest.CaseData.Create(new DepthwiseConvSelfTestCase(g, signed, !signed, false, false, true, seed++));
+                var expected = new byte[g.Channels * g.OutPlane];
+                DepthwiseConvReference.Run(g, data.X, signed, data.XZeroPoint, data.Weights, data.Bias, data.Multipliers, data.YZeroPoint, data.YMin, data.YMax, expected, 0, g.Channels);
+                var weights = new DepthwiseConvWeights(g, data.Weights, isa);
+                for (int split = 0; split <= g.OutHeight; split++)
+                {
+                    var actual = new byte[expected.Length];
+                    foreach (var (first, count) in new[] { (0, split), (split, g.OutHeight - split) })
+                        DepthwiseConv.Run(isa, g, data.X, signed, data.XZeroPoint, weights, data.Bias, data.Multipliers, data.YZeroPoint, data.YMin, data.YMax,
+                            actual, new int[DepthwiseConv.ScratchLength(g, first, count)], 0, g.Channels, first, count);
+                    Assert.True(expected.AsSpan().SequenceEqual(actual), $"{g} x{(signed ? "int8" : "uint8")}: bands [0, {split}) and [{split}, {g.OutHeight})");
+                }
+            }
+    }
+
+    [Fact]
+    public void RowBands_OutsideTheOutput_Throw()
+    {
+        var g = new DepthwiseConvGeometry(2, 3, 3, 3, 3, 3, 3, 1, 1, 1, 1);
+        var weights = new DepthwiseConvWeights(g, new short[18]);
+        var scratch = new int[DepthwiseConv.ScratchLength(g)];
+        foreach (var (first, count) in new[] { (-1, 2), (0, 4), (2, 2), (1, -1) })
+        {
+            Assert.Throws<ArgumentException>(() => DepthwiseConv.Run(CpuFeatures.Best, g, new byte[18], false, 0, weights, [], [1f, 1f], 0, 0, 255,
+                new byte[18], scratch, 0, 2, first, count));
+            Assert.Throws<ArgumentException>(() => DepthwiseConv.ScratchLength(g, first, count));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(SupportedPaths))]
     public void EveryPath_MatchesReferenceOnEveryNarrowWidthAndHeight(IsaPath isa)
     {
         // Every output width 1..20 and height 1..6 (two-row passes with an odd last row, stores running into the next

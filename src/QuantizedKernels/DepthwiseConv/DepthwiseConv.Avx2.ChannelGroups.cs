@@ -61,18 +61,18 @@ public static partial class DepthwiseConv
     /// <paramref name="work"/> holds <see cref="ChannelGroupScratchInts"/> ints, its padding filled by
     /// <see cref="FillGroupPadding"/> for this call; <paramref name="xEnd"/> is the end of the input (no load passes it).
     /// </summary>
-    private static unsafe void RunChannelGroupAvx2(in DepthwiseConvGeometry g, byte* xBase, byte* xEnd, bool xSigned, int xZeroPoint,
+    private static unsafe void RunChannelGroupAvx2(in DepthwiseConvGeometry g, byte* xBase, nint xStride, byte* xEnd, bool xSigned, int xZeroPoint,
         DepthwiseConvWeights weights, ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers, int yZeroPoint, int yMin, int yMax,
-        byte* yBase, int c0, int* work)
+        byte* yBase, nint yStride, int c0, int* work)
     {
-        if (xSigned) RunChannelGroupAvx2<SignedBytesAvx2>(g, xBase, xEnd, xZeroPoint, weights, bias, multipliers, yZeroPoint, yMin, yMax, yBase, c0, work);
-        else RunChannelGroupAvx2<UnsignedBytesAvx2>(g, xBase, xEnd, xZeroPoint, weights, bias, multipliers, yZeroPoint, yMin, yMax, yBase, c0, work);
+        if (xSigned) RunChannelGroupAvx2<SignedBytesAvx2>(g, xBase, xStride, xEnd, xZeroPoint, weights, bias, multipliers, yZeroPoint, yMin, yMax, yBase, yStride, c0, work);
+        else RunChannelGroupAvx2<UnsignedBytesAvx2>(g, xBase, xStride, xEnd, xZeroPoint, weights, bias, multipliers, yZeroPoint, yMin, yMax, yBase, yStride, c0, work);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void RunChannelGroupAvx2<TBytes>(in DepthwiseConvGeometry g, byte* xBase, byte* xEnd, int xZeroPoint,
+    private static unsafe void RunChannelGroupAvx2<TBytes>(in DepthwiseConvGeometry g, byte* xBase, nint xStride, byte* xEnd, int xZeroPoint,
         DepthwiseConvWeights weights, ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers, int yZeroPoint, int yMin, int yMax,
-        byte* yBase, int c0, int* work)
+        byte* yBase, nint yStride, int c0, int* work)
         where TBytes : struct, IAvx2Bytes
     {
         var (paddedRows, paddedColumns) = GroupPaddedSize(g);
@@ -110,7 +110,7 @@ public static partial class DepthwiseConv
             multiplierHigh = Avx.Permute2x128(m0, m1, 0x31);
         }
 
-        TransposeInGroup(g, xBase + c0 * g.InPlane, xEnd, input, paddedRows, paddedColumns);
+        TransposeInGroup(g, xBase + c0 * xStride, xStride, xEnd, input, paddedRows, paddedColumns);
 
         var requantizer = new GroupRequantizer(biasLow, biasHigh, multiplierLow, multiplierHigh, yZeroPoint, yMin, yMax);
         long rowBytes = (long)paddedColumns * GroupChannels;
@@ -146,7 +146,7 @@ public static partial class DepthwiseConv
                 }
             }
         }
-        TransposeOutGroup(output, g.OutPlane, yBase + c0 * g.OutPlane);
+        TransposeOutGroup(output, g.OutPlane, yBase + c0 * yStride, yStride);
     }
 
     /// <summary>Adds one tap pair of 16 channels: (x[t0], x[t1]) interleaved per channel, times its weight pairs.</summary>
@@ -218,11 +218,11 @@ public static partial class DepthwiseConv
     }
 
     /// <summary>
-    /// Transposes each input row of the 16 planes at <paramref name="planes"/> (stride InPlane) into its row of
+    /// Transposes each input row of the 16 planes at <paramref name="planes"/> (<paramref name="planeStride"/> bytes apart) into its row of
     /// <paramref name="input"/> (padding already filled by <see cref="FillGroupPadding"/>): 16 columns at a time, 16
     /// bytes per channel loaded (through a copy where that would read past <paramref name="xEnd"/>).
     /// </summary>
-    private static unsafe void TransposeInGroup(in DepthwiseConvGeometry g, byte* planes, byte* xEnd, byte* input,
+    private static unsafe void TransposeInGroup(in DepthwiseConvGeometry g, byte* planes, nint planeStride, byte* xEnd, byte* input,
         int paddedRows, int paddedColumns)
     {
         byte* staging = stackalloc byte[16 * 16]; // 16 source rows, where they end near xEnd
@@ -233,7 +233,7 @@ public static partial class DepthwiseConv
             for (int iw0 = 0; iw0 < g.InWidth; iw0 += 16)
             {
                 byte* source = planes + ih * g.InWidth + iw0;
-                long stride = g.InPlane;
+                long stride = planeStride;
                 if (source + 15 * stride + 16 > xEnd)
                 {
                     // The last channels' rows end near the end of x: copy what exists, so no load reads past it.
@@ -252,18 +252,18 @@ public static partial class DepthwiseConv
 
     /// <summary>
     /// Transposes <c>[pixels][16 channels]</c> bytes at <paramref name="output"/> into 16 output planes of
-    /// <paramref name="pixels"/> bytes at <paramref name="planes"/>; the last (partial) block of 16 pixels is stored
-    /// byte-exact, so nothing is written past the 16th plane's end.
+    /// <paramref name="pixels"/> bytes at <paramref name="planes"/>, <paramref name="planeStride"/> bytes apart; the last
+    /// (partial) block of 16 pixels is stored byte-exact, so nothing is written past any plane's <paramref name="pixels"/>.
     /// </summary>
-    private static unsafe void TransposeOutGroup(byte* output, int pixels, byte* planes)
+    private static unsafe void TransposeOutGroup(byte* output, int pixels, byte* planes, nint planeStride)
     {
         byte* transposed = stackalloc byte[16 * 16];
         int p0 = 0;
-        for (; p0 + 16 <= pixels; p0 += 16) Transpose16x16(output + p0 * GroupChannels, GroupChannels, planes + p0, pixels, 16);
+        for (; p0 + 16 <= pixels; p0 += 16) Transpose16x16(output + p0 * GroupChannels, GroupChannels, planes + p0, planeStride, 16);
         if (p0 == pixels) return;
         // The last pixels: byte-exact stores, so that nothing lands past the 16th plane.
         Transpose16x16(output + p0 * GroupChannels, GroupChannels, transposed, 16, 16); // rows past the last pixel: scratch slack
-        for (int ch = 0; ch < 16; ch++) StorePartial(Sse2.LoadVector128(transposed + ch * 16), planes + (long)ch * pixels + p0, pixels - p0);
+        for (int ch = 0; ch < 16; ch++) StorePartial(Sse2.LoadVector128(transposed + ch * 16), planes + ch * planeStride + p0, pixels - p0);
     }
 
     /// <summary>

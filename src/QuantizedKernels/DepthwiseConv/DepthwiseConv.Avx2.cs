@@ -20,10 +20,12 @@ public static partial class DepthwiseConv
     // limit, which keeps narrow layers (7 columns) on full stores.
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void RunAvx2(in DepthwiseConvGeometry g, ReadOnlySpan<byte> x, bool xSigned, int xZeroPoint,
+    private static unsafe void RunAvx2(in RowBand band, ReadOnlySpan<byte> x, bool xSigned, int xZeroPoint,
         DepthwiseConvWeights weights, ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers,
         int yZeroPoint, int yMin, int yMax, Span<byte> y, Span<int> scratch, int cFirst, int cCount, bool vnni3x3 = false)
     {
+        var g = band.Rows;
+        nint xStride = band.XPlaneStride, yStride = band.YPlaneStride;
         var plan = PlanePlan.For(g);
         int kernelHeight = g.KernelHeight, taps = g.Taps;
         int pairsPerRow = (g.KernelWidth + 1) / 2;
@@ -44,20 +46,24 @@ public static partial class DepthwiseConv
         fixed (int* scratchBase = scratch)
         fixed (int* packedPairs = weights.Avx2Pairs)
         fixed (sbyte* dotRows = weights.DotRows)
-        fixed (byte* yBase = y)
-        fixed (byte* xBase = x)
+        fixed (byte* yLayer = y)
+        fixed (byte* xLayer = x)
         {
+            byte* xBase = xLayer + band.XOffset, yBase = yLayer + band.YOffset;
+            int xLength = x.Length - band.XOffset;
             // Flat planes for narrow layers, else the row ring (see FlatPlan); one channel loop for both. Most flat
             // planes are widened straight from the input (no byte sub-planes; see FlatPlanes.CanBuildWidenedAvx2).
             bool widenDirect = flat && FlatPlanes.CanBuildWidenedAvx2(g);
-            byte* yRangeEnd = yBase + (cFirst + cCount) * g.OutPlane;
-            var planes = flat ? new FlatPlanes(g, flatPlan, scratchBase, xBase, x.Length, xSigned, xZeroPoint, bytePlanesUsed: !widenDirect || vnni,
+            // A whole layer's stores may run into the next channels of this range, written later; a band's stop at the
+            // end of its rows of each channel (the other rows are another thread's).
+            byte* yRangeEnd = band.IsWholeLayer ? yBase + (cFirst + cCount) * yStride : null;
+            var planes = flat ? new FlatPlanes(g, flatPlan, scratchBase, xBase, xLength, xSigned, xZeroPoint, bytePlanesUsed: !widenDirect || vnni,
                 flipSignedBytes: vnni) : default;
             // The other channels of a flat plan widen the byte planes (unless widenDirect), where flipped int8 input is x + 128.
             int flatZeroPoint = vnni && xSigned && !widenDirect ? xZeroPoint + 128 : xZeroPoint;
             if (widenDirect) planes.FillWidenedAvx2();
             var flatRows = widenDirect ? planes.FlatRowsAvx2() : default;
-            var rowRing = flat ? default : new RowRing(g, plan, xBase, x.Length, xSigned, xZeroPoint, (byte*)scratchBase,
+            var rowRing = flat ? default : new RowRing(g, plan, xBase, xLength, xSigned, xZeroPoint, (byte*)scratchBase,
                 plan.RowInts * sizeof(int), (byte*)(scratchBase + ScratchSlots(g, plan) * plan.RowInts), rowPointers);
             if (flat)
                 for (int kh = 0; kh < kernelHeight; kh++)
@@ -74,22 +80,22 @@ public static partial class DepthwiseConv
             {
                 if (groups && c + GroupChannels <= cFirst + cCount && AllFinite(multipliers.Slice(c, GroupChannels)))
                 {
-                    RunChannelGroupAvx2(g, xBase, xBase + x.Length, xSigned, xZeroPoint, weights, bias, multipliers, yZeroPoint, yMin, yMax,
-                        yBase, c, groupWork);
+                    RunChannelGroupAvx2(g, xBase, xStride, xLayer + x.Length, xSigned, xZeroPoint, weights, bias, multipliers, yZeroPoint, yMin, yMax,
+                        yBase, yStride, c, groupWork);
                     c += GroupChannels - 1;
                     continue;
                 }
                 if (!float.IsFinite(multipliers[c]))
                 {
-                    DepthwiseConvReference.Run(g, x, xSigned, xZeroPoint, weights.Values, bias, multipliers, yZeroPoint, yMin, yMax, y, c, 1);
+                    DepthwiseConvReference.Run(band.Layer, x, xSigned, xZeroPoint, weights.Values, bias, multipliers, yZeroPoint, yMin, yMax, y, c, 1, band.RowFirst, g.OutHeight);
                     continue;
                 }
                 if (vnni && weights.FitsInt8[c] && MathF.Abs(multipliers[c]) < 1f)
                 {
-                    RunVnniChannel3x3(flatPlan, planes, xBase + c * g.InPlane, dotRows + 16 * c,
+                    RunVnniChannel3x3(flatPlan, planes, xBase + c * xStride, dotRows + 16 * c,
                         RawValueBias(weights, bias, c, xSigned ? xZeroPoint + 128 : xZeroPoint),
                         multipliers[c], &vnniContext, vnniCode);
-                    planes.CopyOut(yBase + c * g.OutPlane, g.OutHeight, g.OutWidth, yRangeEnd);
+                    planes.CopyOut(yBase + c * yStride, g.OutHeight, g.OutWidth, WritableEnd(yRangeEnd, yBase + c * yStride, g));
                     continue;
                 }
                 int* pairBase = packedPairs + c * weights.Avx2PairsPerChannel; // packed at load (DepthwiseConvWeights)
@@ -97,20 +103,19 @@ public static partial class DepthwiseConv
 
                 if (flat)
                 {
-                    if (widenDirect && xSigned) planes.BuildWidenedAvx2<SignedBytesAvx2>(xBase + c * g.InPlane, flatRows);
-                    else if (widenDirect) planes.BuildWidenedAvx2<UnsignedBytesAvx2>(xBase + c * g.InPlane, flatRows);
-                    else planes.Build<Avx2PairWidener>(xBase + c * g.InPlane);
+                    if (widenDirect && xSigned) planes.BuildWidenedAvx2<SignedBytesAvx2>(xBase + c * xStride, flatRows);
+                    else if (widenDirect) planes.BuildWidenedAvx2<UnsignedBytesAvx2>(xBase + c * xStride, flatRows);
+                    else planes.Build<Avx2PairWidener>(xBase + c * xStride);
                     int outputs = flatPlan.Outputs, space = flatPlan.TempBytes;
                     // One flattened row even for wide planes: measured faster on AVX2 than pairing rows (FlatPlan.PairRows).
                     if (is3x3) OutputRowAvx2_3x3(rows[0], rows[1], rows[2], pairBase, pairStep, outputs, space, requant, planes.Temp);
                     else if (kernelHeight == 5 && pairsPerRow == 3) OutputRowAvx2_5x5(rows, pairBase, pairStep, outputs, space, requant, planes.Temp);
                     else OutputRowAvx2(rows, kernelHeight, pairBase, pairsPerRow, pairStep, outputs, space, requant, planes.Temp);
-                    // Stores may run into the next channels of this range, which are written later.
-                    planes.CopyOut(yBase + c * g.OutPlane, g.OutHeight, g.OutWidth, yRangeEnd);
+                    planes.CopyOut(yBase + c * yStride, g.OutHeight, g.OutWidth, WritableEnd(yRangeEnd, yBase + c * yStride, g));
                     continue;
                 }
-                rowRing.StartChannel(xBase + c * g.InPlane);
-                byte* yPlane = yBase + c * g.OutPlane;
+                rowRing.StartChannel(xBase + c * xStride);
+                byte* yPlane = yBase + c * yStride;
                 for (int oh = 0; oh < g.OutHeight; oh++)
                 {
                     byte* yRow = yPlane + oh * g.OutWidth;

@@ -17,10 +17,12 @@ public static partial class DepthwiseConv
     // accumulators. 3×3 takes its weights by element from two registers (taps 0-7, tap 8); other kernels broadcast.
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void RunNeon(in DepthwiseConvGeometry g, ReadOnlySpan<byte> x, bool xSigned, int xZeroPoint,
+    private static unsafe void RunNeon(in RowBand band, ReadOnlySpan<byte> x, bool xSigned, int xZeroPoint,
         DepthwiseConvWeights weights, ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers,
         int yZeroPoint, int yMin, int yMax, Span<byte> y, Span<int> scratch, int cFirst, int cCount, bool dot)
     {
+        var g = band.Rows;
+        nint xStride = band.XPlaneStride, yStride = band.YPlaneStride;
         var plan = PlanePlan.For(g);
         int kernelHeight = g.KernelHeight, taps = g.Taps;
         int ring = RingSlots(g);
@@ -40,20 +42,23 @@ public static partial class DepthwiseConv
         fixed (int* offsetBase = columnOffsets)
         fixed (Vector128<short>* weightBase = tapWeights)
         fixed (short* packed3x3 = weights.Neon3x3)
-        fixed (byte* yBase = y)
-        fixed (byte* xBase = x)
+        fixed (byte* yLayer = y)
+        fixed (byte* xLayer = x)
         {
-            // Copy-out stores may run into the next channels of this range, which are written later (in channel order).
-            byte* yRangeEnd = yBase + (cFirst + cCount) * g.OutPlane;
+            byte* xBase = xLayer + band.XOffset, yBase = yLayer + band.YOffset;
+            int xLength = x.Length - band.XOffset;
+            // A whole layer's copy-out stores may run into the next channels of this range, which are written later (in
+            // channel order); a band's stop at the end of its rows of each channel (the other rows are another thread's).
+            byte* yRangeEnd = band.IsWholeLayer ? yBase + (cFirst + cCount) * yStride : null;
             if (flat && dot && is3x3 && xSigned)
             {
-                RunNeonDotFlat3x3(g, flatPlan, xBase, x.Length, xZeroPoint, weights, bias, multipliers, requant, yBase, scratchBase, cFirst, cCount);
+                RunNeonDotFlat3x3(band, flatPlan, x, xZeroPoint, weights, bias, multipliers, requant, y, scratchBase, cFirst, cCount);
                 return;
             }
             // Flat planes for narrow layers, else the row ring (see FlatPlan); one channel loop for both.
-            var planes = flat ? new FlatPlanes(g, flatPlan, scratchBase, xBase, x.Length, xSigned, xZeroPoint, bytePlanesUsed: false) : default;
+            var planes = flat ? new FlatPlanes(g, flatPlan, scratchBase, xBase, xLength, xSigned, xZeroPoint, bytePlanesUsed: false) : default;
             if (flat) planes.FillWidenedNeon();
-            var rowRing = flat ? default : new RowRing(g, plan, xBase, x.Length, xSigned, xZeroPoint, (byte*)scratchBase,
+            var rowRing = flat ? default : new RowRing(g, plan, xBase, xLength, xSigned, xZeroPoint, (byte*)scratchBase,
                 plan.RowInts * sizeof(int), (byte*)(scratchBase + ScratchSlots(g, plan) * plan.RowInts), rowPointers);
             if (flat)
                 for (int kh = 0; kh < kernelHeight; kh++)
@@ -64,7 +69,7 @@ public static partial class DepthwiseConv
             {
                 if (!float.IsFinite(multipliers[c]))
                 {
-                    DepthwiseConvReference.Run(g, x, xSigned, xZeroPoint, weights.Values, bias, multipliers, yZeroPoint, yMin, yMax, y, c, 1);
+                    DepthwiseConvReference.Run(band.Layer, x, xSigned, xZeroPoint, weights.Values, bias, multipliers, yZeroPoint, yMin, yMax, y, c, 1, band.RowFirst, g.OutHeight);
                     continue;
                 }
                 // 3×3: the taps as lanes of two registers, packed at load; other kernels broadcast each tap.
@@ -84,7 +89,7 @@ public static partial class DepthwiseConv
 
                 if (flat)
                 {
-                    planes.BuildWidenedNeon(xBase + c * g.InPlane);
+                    planes.BuildWidenedNeon(xBase + c * xStride);
                     int outputs = flatPlan.Outputs, space = flatPlan.TempBytes;
                     if (is3x3 && flatPlan.PairRows)
                     {
@@ -101,11 +106,11 @@ public static partial class DepthwiseConv
                         OutputRowNeon3x3(rows[0], rows[1], rows[2], offsetBase[1], offsetBase[2], w0to7, w8, channelBias, outputs, space, requant, planes.Temp);
                     else
                         OutputRowNeon(rows, kernelHeight, g.KernelWidth, offsetBase, weightBase, channelBias, outputs, space, requant, planes.Temp);
-                    planes.CopyOut(yBase + c * g.OutPlane, g.OutHeight, g.OutWidth, yRangeEnd);
+                    planes.CopyOut(yBase + c * yStride, g.OutHeight, g.OutWidth, WritableEnd(yRangeEnd, yBase + c * yStride, g));
                     continue;
                 }
-                rowRing.StartChannel(xBase + c * g.InPlane);
-                byte* yPlane = yBase + c * g.OutPlane;
+                rowRing.StartChannel(xBase + c * xStride);
+                byte* yPlane = yBase + c * yStride;
                 // Stride-1 3×3 computes two output rows per pass from 4 input rows.
                 for (int oh = 0; oh < g.OutHeight;)
                 {
@@ -293,57 +298,65 @@ public static partial class DepthwiseConv
     private static ReadOnlySpan<byte> WindowIndicesStride2 => [0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7, 8, 9];
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void RunNeonDotFlat3x3(in DepthwiseConvGeometry g, in FlatPlan flatPlan, byte* xBase, int xLength, int xZeroPoint,
-        DepthwiseConvWeights weights, ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers, NeonRequantizer requant, byte* yBase,
+    private static unsafe void RunNeonDotFlat3x3(in RowBand band, in FlatPlan flatPlan, ReadOnlySpan<byte> x, int xZeroPoint,
+        DepthwiseConvWeights weights, ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers, NeonRequantizer requant, Span<byte> y,
         int* scratchBase, int cFirst, int cCount)
     {
-        var planes = new FlatPlanes(g, flatPlan, scratchBase, xBase, xLength, signed: true, xZeroPoint);
-        int stride = flatPlan.Stride, rowBytes = flatPlan.RowBytes;
-        // Copy-out stores may run into the next channels of this range, which are written later (in channel order).
-        byte* yRangeEnd = yBase + (cFirst + cCount) * g.OutPlane;
-        // Kernel row kh starts at row kh / stride of byte sub-plane kh % stride.
-        sbyte* r0 = (sbyte*)planes.BytePlane(0), r1 = (sbyte*)planes.BytePlane(1 % stride) + 1 / stride * rowBytes;
-        sbyte* r2 = (sbyte*)planes.BytePlane(2 % stride) + 2 / stride * rowBytes;
-        Vector128<sbyte> i0, i1, i2;
-        fixed (byte* indices = WindowIndicesStride1)
+        var g = band.Rows;
+        nint xStride = band.XPlaneStride, yStride = band.YPlaneStride;
+        fixed (byte* yLayer = y)
+        fixed (byte* xLayer = x)
         {
-            i0 = AdvSimd.LoadVector128((sbyte*)indices);
-            i1 = AdvSimd.LoadVector128((sbyte*)indices + 16);
-            i2 = AdvSimd.LoadVector128((sbyte*)indices + 32);
-        }
-        fixed (byte* indices = WindowIndicesStride2)
-            if (stride == 2) i0 = AdvSimd.LoadVector128((sbyte*)indices);
-        bool widenedFilled = false;
-        fixed (short* packed3x3 = weights.Neon3x3)
-        fixed (sbyte* dotRows = weights.DotRows)
-        for (int c = cFirst; c < cFirst + cCount; c++)
-        {
-            if (!float.IsFinite(multipliers[c]))
+            byte* xBase = xLayer + band.XOffset, yBase = yLayer + band.YOffset;
+            var planes = new FlatPlanes(g, flatPlan, scratchBase, xBase, x.Length - band.XOffset, signed: true, xZeroPoint);
+            int stride = flatPlan.Stride, rowBytes = flatPlan.RowBytes;
+            // Copy-out stores of a whole layer may run into the next channels of this range, which are written later (in
+            // channel order); a band's stop at the end of its rows of each channel.
+            byte* yRangeEnd = band.IsWholeLayer ? yBase + (cFirst + cCount) * yStride : null;
+            // Kernel row kh starts at row kh / stride of byte sub-plane kh % stride.
+            sbyte* r0 = (sbyte*)planes.BytePlane(0), r1 = (sbyte*)planes.BytePlane(1 % stride) + 1 / stride * rowBytes;
+            sbyte* r2 = (sbyte*)planes.BytePlane(2 % stride) + 2 / stride * rowBytes;
+            Vector128<sbyte> i0, i1, i2;
+            fixed (byte* indices = WindowIndicesStride1)
             {
-                DepthwiseConvReference.Run(g, new ReadOnlySpan<byte>(xBase, xLength), true, xZeroPoint, weights.Values, bias, multipliers,
-                    requant.YZeroPoint, requant.YMin, requant.YMax, new Span<byte>(yBase, g.Channels * g.OutPlane), c, 1);
-                continue;
+                i0 = AdvSimd.LoadVector128((sbyte*)indices);
+                i1 = AdvSimd.LoadVector128((sbyte*)indices + 16);
+                i2 = AdvSimd.LoadVector128((sbyte*)indices + 32);
             }
-            var channelBias = Vector128.Create(RawValueBias(weights, bias, c, xZeroPoint));
-            requant.SetChannel(multipliers[c]);
-            if (!weights.FitsInt8[c])
+            fixed (byte* indices = WindowIndicesStride2)
+                if (stride == 2) i0 = AdvSimd.LoadVector128((sbyte*)indices);
+            bool widenedFilled = false;
+            fixed (short* packed3x3 = weights.Neon3x3)
+            fixed (sbyte* dotRows = weights.DotRows)
+            for (int c = cFirst; c < cFirst + cCount; c++)
             {
-                // This channel's weights need 9 bits: widen its plane and run the SMLAL kernel instead.
-                if (!widenedFilled) planes.FillWidenedNeon();
-                widenedFilled = true;
-                planes.BuildWidenedNeon(xBase + c * g.InPlane);
-                short* s0 = (short*)planes.Widened(0), s1 = (short*)planes.Widened(1 % stride) + 1 / stride * flatPlan.Pitch;
-                short* s2 = (short*)planes.Widened(2 % stride) + 2 / stride * flatPlan.Pitch;
-                OutputRowNeon3x3(s0, s1, s2, TapColumnOffset(1, stride, flatPlan.Half), TapColumnOffset(2, stride, flatPlan.Half),
-                    AdvSimd.LoadVector128(packed3x3 + 16 * c), AdvSimd.LoadVector128(packed3x3 + 16 * c + 8), channelBias, flatPlan.Outputs, flatPlan.TempBytes, requant, planes.Temp);
-                planes.CopyOut(yBase + c * g.OutPlane, g.OutHeight, g.OutWidth, yRangeEnd);
-                continue;
+                if (!float.IsFinite(multipliers[c]))
+                {
+                    DepthwiseConvReference.Run(band.Layer, new ReadOnlySpan<byte>(xLayer, x.Length), true, xZeroPoint, weights.Values, bias, multipliers,
+                        requant.YZeroPoint, requant.YMin, requant.YMax, new Span<byte>(yLayer, y.Length), c, 1, band.RowFirst, g.OutHeight);
+                    continue;
+                }
+                var channelBias = Vector128.Create(RawValueBias(weights, bias, c, xZeroPoint));
+                requant.SetChannel(multipliers[c]);
+                if (!weights.FitsInt8[c])
+                {
+                    // This channel's weights need 9 bits: widen its plane and run the SMLAL kernel instead.
+                    if (!widenedFilled) planes.FillWidenedNeon();
+                    widenedFilled = true;
+                    planes.BuildWidenedNeon(xBase + c * xStride);
+                    short* s0 = (short*)planes.Widened(0), s1 = (short*)planes.Widened(1 % stride) + 1 / stride * flatPlan.Pitch;
+                    short* s2 = (short*)planes.Widened(2 % stride) + 2 / stride * flatPlan.Pitch;
+                    OutputRowNeon3x3(s0, s1, s2, TapColumnOffset(1, stride, flatPlan.Half), TapColumnOffset(2, stride, flatPlan.Half),
+                        AdvSimd.LoadVector128(packed3x3 + 16 * c), AdvSimd.LoadVector128(packed3x3 + 16 * c + 8), channelBias, flatPlan.Outputs, flatPlan.TempBytes, requant, planes.Temp);
+                    planes.CopyOut(yBase + c * yStride, g.OutHeight, g.OutWidth, WritableEnd(yRangeEnd, yBase + c * yStride, g));
+                    continue;
+                }
+                var rowWeights = AdvSimd.LoadVector128(dotRows + 16 * c);
+                planes.BuildBytes(xBase + c * xStride);
+                if (stride == 1) OutputsNeonDot3x3Stride1(r0, r1, r2, rowWeights, i0, i1, i2, channelBias, flatPlan.Outputs, requant, planes.Temp);
+                else OutputsNeonDot3x3Stride2(r0, r1, r2, rowWeights, i0, channelBias, flatPlan.Outputs, requant, planes.Temp);
+                planes.CopyOut(yBase + c * yStride, g.OutHeight, g.OutWidth, WritableEnd(yRangeEnd, yBase + c * yStride, g));
             }
-            var rowWeights = AdvSimd.LoadVector128(dotRows + 16 * c);
-            planes.BuildBytes(xBase + c * g.InPlane);
-            if (stride == 1) OutputsNeonDot3x3Stride1(r0, r1, r2, rowWeights, i0, i1, i2, channelBias, flatPlan.Outputs, requant, planes.Temp);
-            else OutputsNeonDot3x3Stride2(r0, r1, r2, rowWeights, i0, channelBias, flatPlan.Outputs, requant, planes.Temp);
-            planes.CopyOut(yBase + c * g.OutPlane, g.OutHeight, g.OutWidth, yRangeEnd);
         }
     }
 

@@ -67,10 +67,20 @@ public static class DepthwiseConvReference
     /// <param name="y">Output <c>[Channels, OutHeight, OutWidth]</c> bytes.</param>
     /// <param name="cFirst">First channel to compute.</param>
     /// <param name="cCount">Number of channels to compute.</param>
+    public static void Run(in DepthwiseConvGeometry g, ReadOnlySpan<byte> x, bool xSigned, int xZeroPoint,
+        ReadOnlySpan<short> weights, ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers,
+        int yZeroPoint, int yMin, int yMax, Span<byte> y, int cFirst, int cCount) =>
+        Run(g, x, xSigned, xZeroPoint, weights, bias, multipliers, yZeroPoint, yMin, yMax, y, cFirst, cCount, 0, g.OutHeight);
+
+    /// <summary>
+    /// Runs output rows <c>[rowFirst, rowFirst + rowCount)</c> of channels <c>[cFirst, cFirst + cCount)</c> (see the
+    /// class summary); every other byte of <paramref name="y"/> is untouched, so threads may run disjoint row or
+    /// channel ranges into one output. Parameters as in the channel-range overload.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(in DepthwiseConvGeometry g, ReadOnlySpan<byte> x, bool xSigned, int xZeroPoint,
         ReadOnlySpan<short> weights, ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers,
-        int yZeroPoint, int yMin, int yMax, Span<byte> y, int cFirst, int cCount)
+        int yZeroPoint, int yMin, int yMax, Span<byte> y, int cFirst, int cCount, int rowFirst, int rowCount)
     {
         int taps = g.Taps;
         for (int c = cFirst; c < cFirst + cCount; c++)
@@ -80,7 +90,7 @@ public static class DepthwiseConvReference
             var yPlane = y.Slice(c * g.OutPlane, g.OutPlane);
             int b = bias.IsEmpty ? 0 : bias[c];
             float multiplier = multipliers[c];
-            for (int oh = 0; oh < g.OutHeight; oh++)
+            for (int oh = rowFirst; oh < rowFirst + rowCount; oh++)
                 for (int ow = 0; ow < g.OutWidth; ow++)
                 {
                     int acc = b;

@@ -14,10 +14,12 @@ public static partial class DepthwiseConv
     // Each tap is a 32-bit multiply-add of 4 outputs by the broadcast weight; 3×3 keeps its 9 weights in registers.
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void RunVector128(in DepthwiseConvGeometry g, ReadOnlySpan<byte> x, bool xSigned, int xZeroPoint,
+    private static unsafe void RunVector128(in RowBand band, ReadOnlySpan<byte> x, bool xSigned, int xZeroPoint,
         DepthwiseConvWeights weights, ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers,
         int yZeroPoint, int yMin, int yMax, Span<byte> y, Span<int> scratch, int cFirst, int cCount)
     {
+        var g = band.Rows;
+        nint xStride = band.XPlaneStride, yStride = band.YPlaneStride;
         var plan = PlanePlan.For(g);
         int kernelHeight = g.KernelHeight, taps = g.Taps;
         int half = plan.RowInts / 2;
@@ -34,17 +36,18 @@ public static partial class DepthwiseConv
         fixed (int* scratchBase = scratch)
         fixed (int* offsetBase = columnOffsets)
         fixed (Vector128<int>* weightBase = tapWeights)
-        fixed (byte* yBase = y)
-        fixed (byte* xBase = x)
+        fixed (byte* yLayer = y)
+        fixed (byte* xLayer = x)
         {
-            var rowRing = new RowRing(g, plan, xBase, x.Length, xSigned, xZeroPoint, (byte*)scratchBase, plan.RowInts * sizeof(int),
+            byte* xBase = xLayer + band.XOffset, yBase = yLayer + band.YOffset;
+            var rowRing = new RowRing(g, plan, xBase, x.Length - band.XOffset, xSigned, xZeroPoint, (byte*)scratchBase, plan.RowInts * sizeof(int),
                 (byte*)(scratchBase + ScratchSlots(g, plan) * plan.RowInts), rowPointers);
             rowRing.Initialize<Vector128Widener>();
             for (int c = cFirst; c < cFirst + cCount; c++)
             {
                 if (!float.IsFinite(multipliers[c]))
                 {
-                    DepthwiseConvReference.Run(g, x, xSigned, xZeroPoint, weights.Values, bias, multipliers, yZeroPoint, yMin, yMax, y, c, 1);
+                    DepthwiseConvReference.Run(band.Layer, x, xSigned, xZeroPoint, weights.Values, bias, multipliers, yZeroPoint, yMin, yMax, y, c, 1, band.RowFirst, g.OutHeight);
                     continue;
                 }
                 var w = weights.Values.Slice(c * taps, taps);
@@ -52,8 +55,8 @@ public static partial class DepthwiseConv
                 var channelBias = Vector128.Create(RawValueBias(weights, bias, c, xZeroPoint));
                 var multiplier = Vector128.Create(multipliers[c]);
 
-                rowRing.StartChannel(xBase + c * g.InPlane);
-                byte* yPlane = yBase + c * g.OutPlane;
+                rowRing.StartChannel(xBase + c * xStride);
+                byte* yPlane = yBase + c * yStride;
                 for (int oh = 0; oh < g.OutHeight; oh++)
                 {
                     rowRing.Advance<Vector128Widener>(oh * g.StrideHeight, kernelHeight);

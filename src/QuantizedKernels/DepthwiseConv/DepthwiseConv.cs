@@ -8,7 +8,7 @@ namespace EdgeRuntime.Kernels.Depthwise;
 
 /// <summary>
 /// Int8 depthwise convolution (QLinearConv with <c>group == C == M</c>) with one implementation per <see cref="IsaPath"/>.
-/// Every path produces exactly the bytes of <see cref="DepthwiseConvReference.Run"/> (the definition: exact int32
+/// Every path produces exactly the bytes of <see cref="DepthwiseConvReference"/> (the definition: exact int32
 /// accumulation, then <see cref="Requantization.Requantize"/>).
 /// <para>
 /// Fast paths apply when both dilations are 1, the width stride is 1 or 2, the kernel has at most
@@ -48,6 +48,82 @@ public static partial class DepthwiseConv
         return checked(PlaneScratchLength(g) + (ChannelGroupsApply(g) ? ChannelGroupScratchInts(g) : 0));
     }
 
+    /// <summary>
+    /// Ints of scratch <see cref="Run(IsaPath, in DepthwiseConvGeometry, ReadOnlySpan{byte}, bool, int, DepthwiseConvWeights, ReadOnlySpan{int}, ReadOnlySpan{float}, int, int, int, Span{byte}, Span{int}, int, int, int, int)"/>
+    /// needs for output rows <c>[rowFirst, rowFirst + rowCount)</c> of <paramref name="g"/> (a band of rows is computed
+    /// as a layer of its own, whose buffers may be larger than the whole layer's: a small plane is kept whole).
+    /// </summary>
+    /// <exception cref="ArgumentException">The rows are not within <c>[0, OutHeight)</c>.</exception>
+    public static int ScratchLength(in DepthwiseConvGeometry g, int rowFirst, int rowCount)
+    {
+        CheckRows(g, rowFirst, rowCount);
+        var band = new RowBand(g, rowFirst, rowCount);
+        return band.Valid ? ScratchLength(band.Rows) : 0;
+    }
+
+    private static void CheckRows(in DepthwiseConvGeometry g, int rowFirst, int rowCount)
+    {
+        if (rowFirst < 0 || rowCount < 0 || rowFirst > g.OutHeight - rowCount)
+            throw new ArgumentException($"output row range [{rowFirst}, {rowFirst + rowCount}) outside [0, {g.OutHeight})");
+    }
+
+    /// <summary>
+    /// Output rows <c>[RowFirst, RowFirst + Rows.OutHeight)</c> of a layer, computed as a layer of their own:
+    /// <see cref="Rows"/> is the geometry of just those rows (the input rows they read, and the padding above them),
+    /// whose channel planes start <see cref="XOffset"/> and <see cref="YOffset"/> bytes into the layer's x and y and
+    /// lie <see cref="XPlaneStride"/> and <see cref="YPlaneStride"/> bytes apart (the layer's planes). The paths take a
+    /// band, so that threads can split a layer by rows: each then reads and writes the rows that threads splitting the
+    /// neighbouring pointwise layers by pixels also touch, rather than every pixel of its channels.
+    /// </summary>
+    private readonly struct RowBand
+    {
+        /// <summary>The whole layer.</summary>
+        public readonly DepthwiseConvGeometry Layer;
+        /// <summary>The band as a layer (equal to <see cref="Layer"/> for a band of all rows).</summary>
+        public readonly DepthwiseConvGeometry Rows;
+        /// <summary>First output row of the band in the layer.</summary>
+        public readonly int RowFirst;
+        /// <summary>Bytes from the start of x to the first input row the band reads; from y to its first output row.</summary>
+        public readonly int XOffset, YOffset;
+        /// <summary>False when the band reads only padding rows (then <see cref="Rows"/> is meaningless and the reference runs it).</summary>
+        public readonly bool Valid;
+
+        public RowBand(in DepthwiseConvGeometry g, int rowFirst, int rowCount)
+        {
+            Layer = g;
+            RowFirst = rowFirst;
+            if (rowFirst == 0 && rowCount == g.OutHeight)
+            {
+                Rows = g;
+                Valid = true;
+                return;
+            }
+            // Padded rows rowFirst·s .. (rowFirst + rowCount - 1)·s + span - 1, i.e. input rows first .. last.
+            int span = (g.KernelHeight - 1) * g.DilationHeight + 1;
+            int first = rowFirst * g.StrideHeight - g.PadTop, last = (rowFirst + rowCount - 1) * g.StrideHeight + span - 1 - g.PadTop;
+            int inFirst = Math.Max(0, first), inLast = Math.Min(g.InHeight - 1, last);
+            Valid = inLast >= inFirst && rowCount > 0;
+            Rows = g with { InHeight = Valid ? inLast - inFirst + 1 : 1, OutHeight = Math.Max(1, rowCount), PadTop = inFirst - first };
+            XOffset = inFirst * g.InWidth;
+            YOffset = rowFirst * g.OutWidth;
+        }
+
+        /// <summary>True for a band of all the layer's rows.</summary>
+        public bool IsWholeLayer => Rows.OutHeight == Layer.OutHeight;
+        /// <summary>Bytes between two channels' input planes (the layer's).</summary>
+        public int XPlaneStride => Layer.InPlane;
+        /// <summary>Bytes between two channels' output planes (the layer's).</summary>
+        public int YPlaneStride => Layer.OutPlane;
+    }
+
+    /// <summary>
+    /// Where flat-plane copy-outs of the channel at <paramref name="yPlane"/> may store whole vectors up to:
+    /// <paramref name="yRangeEnd"/> for a whole layer (the end of the call's channels), the end of the channel's rows
+    /// for a band (null <paramref name="yRangeEnd"/>).
+    /// </summary>
+    private static unsafe byte* WritableEnd(byte* yRangeEnd, byte* yPlane, in DepthwiseConvGeometry rows) =>
+        yRangeEnd != null ? yRangeEnd : yPlane + rows.OutPlane;
+
     /// <summary>Ints of scratch the plane layouts (row ring or flat planes) use; AVX2 channel groups follow them.</summary>
     private static int PlaneScratchLength(in DepthwiseConvGeometry g)
     {
@@ -64,7 +140,7 @@ public static partial class DepthwiseConv
 
     /// <summary>
     /// Computes channels <c>[cFirst, cFirst + cCount)</c> of the depthwise convolution exactly as
-    /// <see cref="DepthwiseConvReference.Run"/> defines it, with the code of <paramref name="isa"/>
+    /// <see cref="DepthwiseConvReference"/> defines it, with the code of <paramref name="isa"/>
     /// (Scalar: the reference; Vector128: portable vectors; Avx2, AvxVnni: the AVX2 code; Avx512Vnni: the AVX2 code, with
     /// 3×3 flat planes of int8-range weights in VPDPBUSD machine code; Neon, NeonDot: AdvSimd).
     /// Other channels of <paramref name="y"/> are not written, so threads may run disjoint channel ranges into one output.
@@ -81,7 +157,7 @@ public static partial class DepthwiseConv
     /// <param name="yMin">Lowest output value (type minimum, or higher for a fused activation).</param>
     /// <param name="yMax">Highest output value.</param>
     /// <param name="y">Output <c>[Channels, OutHeight, OutWidth]</c> bytes: the low byte of each requantized value.</param>
-    /// <param name="scratch">At least <see cref="ScratchLength"/> ints, not shared with another thread.</param>
+    /// <param name="scratch">At least <see cref="ScratchLength(in DepthwiseConvGeometry)"/> ints, not shared with another thread.</param>
     /// <param name="cFirst">First channel to compute.</param>
     /// <param name="cCount">Number of channels to compute.</param>
     /// <exception cref="IsaNotSupportedException"><paramref name="isa"/> cannot run on this CPU.</exception>
@@ -110,9 +186,24 @@ public static partial class DepthwiseConv
     /// <exception cref="ArgumentException">Also when <paramref name="weights"/> was packed for another channel count or kernel.</exception>
     public static void Run(IsaPath isa, in DepthwiseConvGeometry g, ReadOnlySpan<byte> x, bool xSigned, int xZeroPoint,
         DepthwiseConvWeights weights, ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers,
-        int yZeroPoint, int yMin, int yMax, Span<byte> y, Span<int> scratch, int cFirst, int cCount)
+        int yZeroPoint, int yMin, int yMax, Span<byte> y, Span<int> scratch, int cFirst, int cCount) =>
+        Run(isa, g, x, xSigned, xZeroPoint, weights, bias, multipliers, yZeroPoint, yMin, yMax, y, scratch, cFirst, cCount, 0, g.OutHeight);
+
+    /// <summary>
+    /// Computes output rows <c>[rowFirst, rowFirst + rowCount)</c> of channels <c>[cFirst, cFirst + cCount)</c> exactly
+    /// as <see cref="DepthwiseConvReference.Run(in DepthwiseConvGeometry, ReadOnlySpan{byte}, bool, int, ReadOnlySpan{short}, ReadOnlySpan{int}, ReadOnlySpan{float}, int, int, int, Span{byte}, int, int, int, int)"/>
+    /// defines them, with the weights packed at load; no other byte of <paramref name="y"/> is written, so threads may
+    /// run disjoint row bands (or channel ranges) into one output. A band runs as a layer of its own (the input rows it
+    /// reads, the padding above and below it), so its bytes are those of the whole layer. <paramref name="scratch"/>
+    /// must hold <see cref="ScratchLength(in DepthwiseConvGeometry, int, int)"/> ints for the band.
+    /// </summary>
+    /// <exception cref="ArgumentException">As the channel-range overload, and when the rows are not within <c>[0, OutHeight)</c>.</exception>
+    public static void Run(IsaPath isa, in DepthwiseConvGeometry g, ReadOnlySpan<byte> x, bool xSigned, int xZeroPoint,
+        DepthwiseConvWeights weights, ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers,
+        int yZeroPoint, int yMin, int yMax, Span<byte> y, Span<int> scratch, int cFirst, int cCount, int rowFirst, int rowCount)
     {
         g.Validate();
+        CheckRows(g, rowFirst, rowCount);
         if (!weights.Matches(g))
             throw new ArgumentException($"depthwise weights packed for {weights.Channels} channels of {weights.Taps} taps do not match the geometry");
         if (!weights.Serves(isa))
@@ -122,13 +213,14 @@ public static partial class DepthwiseConv
         if (x.Length < g.Channels * g.InPlane || y.Length < g.Channels * g.OutPlane
             || multipliers.Length < g.Channels || (!bias.IsEmpty && bias.Length < g.Channels))
             throw new ArgumentException("a depthwise convolution span is shorter than the geometry requires");
-        if (cCount == 0) return;
+        if (cCount == 0 || rowCount == 0) return;
 
-        bool fast = isa != IsaPath.Scalar && GeometryHasFastPath(g)
+        var band = new RowBand(g, rowFirst, rowCount);
+        bool fast = isa != IsaPath.Scalar && band.Valid && GeometryHasFastPath(g)
             && xZeroPoint >= Requantization.MinOf(xSigned) && xZeroPoint <= Requantization.MaxOf(xSigned)
             && RequantizationFitsBytes(yZeroPoint, yMin, yMax);
-        if (fast && scratch.Length < ScratchLength(g))
-            throw new ArgumentException($"depthwise scratch has {scratch.Length} ints, needs {ScratchLength(g)}");
+        if (fast && scratch.Length < ScratchLength(band.Rows))
+            throw new ArgumentException($"depthwise scratch has {scratch.Length} ints, needs {ScratchLength(band.Rows)}");
 
         switch (isa)
         {
@@ -136,26 +228,26 @@ public static partial class DepthwiseConv
                 break;
             case IsaPath.Vector128:
                 CpuFeatures.Require(isa);
-                if (fast) { RunVector128(g, x, xSigned, xZeroPoint, weights, bias, multipliers, yZeroPoint, yMin, yMax, y, scratch, cFirst, cCount); return; }
+                if (fast) { RunVector128(band, x, xSigned, xZeroPoint, weights, bias, multipliers, yZeroPoint, yMin, yMax, y, scratch, cFirst, cCount); return; }
                 break;
             case IsaPath.Avx2 or IsaPath.AvxVnni or IsaPath.Avx512Vnni:
                 CpuFeatures.Require(isa);
                 if (fast && Avx2.IsSupported)
                 {
-                    RunAvx2(g, x, xSigned, xZeroPoint, weights, bias, multipliers, yZeroPoint, yMin, yMax, y, scratch, cFirst, cCount,
+                    RunAvx2(band, x, xSigned, xZeroPoint, weights, bias, multipliers, yZeroPoint, yMin, yMax, y, scratch, cFirst, cCount,
                         vnni3x3: isa == IsaPath.Avx512Vnni); // CpuFeatures.Require: its machine code is mapped
                     return;
                 }
                 break;
             case IsaPath.Neon or IsaPath.NeonDot:
                 CpuFeatures.Require(isa);
-                if (fast && AdvSimd.Arm64.IsSupported) { RunNeon(g, x, xSigned, xZeroPoint, weights, bias, multipliers, yZeroPoint, yMin, yMax, y, scratch, cFirst, cCount, isa == IsaPath.NeonDot && Dp.IsSupported); return; }
+                if (fast && AdvSimd.Arm64.IsSupported) { RunNeon(band, x, xSigned, xZeroPoint, weights, bias, multipliers, yZeroPoint, yMin, yMax, y, scratch, cFirst, cCount, isa == IsaPath.NeonDot && Dp.IsSupported); return; }
                 break;
             default:
                 CpuFeatures.Require(isa);
                 break;
         }
-        DepthwiseConvReference.Run(g, x, xSigned, xZeroPoint, weights.Values, bias, multipliers, yZeroPoint, yMin, yMax, y, cFirst, cCount);
+        DepthwiseConvReference.Run(g, x, xSigned, xZeroPoint, weights.Values, bias, multipliers, yZeroPoint, yMin, yMax, y, cFirst, cCount, rowFirst, rowCount);
     }
 
     /// <summary>True when the geometry (not the quantization parameters) suits the fast paths.</summary>
@@ -426,7 +518,7 @@ public static partial class DepthwiseConv
 
     /// <summary>
     /// Test switch for this thread: when true, the fast paths never use flat-plane mode (<see cref="FlatPlan"/>), only the
-    /// row ring, so the self-test can check both layouts on the same geometry. <see cref="ScratchLength"/> follows it.
+    /// row ring, so the self-test can check both layouts on the same geometry. <see cref="ScratchLength(in DepthwiseConvGeometry)"/> follows it.
     /// </summary>
     [ThreadStatic] internal static bool RowRingOnly;
 

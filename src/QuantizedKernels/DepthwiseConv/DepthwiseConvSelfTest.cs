@@ -31,7 +31,8 @@ public readonly record struct DepthwiseConvSelfTestCase(DepthwiseConvGeometry Ge
 /// <summary>
 /// Self-test of one <see cref="IsaPath"/> of <see cref="DepthwiseConv"/> against <see cref="DepthwiseConvReference"/>
 /// over a deterministic sweep: channels {1,2,3,4,7,8,15,16,17,31,32,33,64}, odd input heights 1..29 and widths 1..29 or
-/// 35..63, each case once as the path chooses and once with the row ring forced (<see cref="DepthwiseConv.RowRingOnly"/>), 3×3 and 5×5 kernels, strides 1 and 2, leading and trailing pads 0..2, uint8/int8 input and output,
+/// 35..63, each case as the path chooses, without channel groups and with the row ring forced (<see cref="DepthwiseConv.RowRingOnly"/>),
+/// then over a channel range and in three bands of output rows (as threads split layers), 3×3 and 5×5 kernels, strides 1 and 2, leading and trailing pads 0..2, uint8/int8 input and output,
 /// random and extreme data, with and without bias and fused clamps; plus a few other shapes (1×1, 7×7, 3×5, height
 /// stride ≠ width stride, stride 3, dilation 2) that exercise the generic loops and the reference fallback; plus even
 /// input sizes 2..56 with the padding TensorFlow's SAME gives (as in the converted MobileNets), where stride-2 rows
@@ -181,7 +182,37 @@ public static class DepthwiseConvSelfTest
                     return $"{CpuFeatures.Name(isa)} depthwise {testCase} channels 1..{g.Channels - 2}: channel {c} at ({i % g.OutPlane / g.OutWidth},{i % g.OutWidth}) expected {want} got {actual[i]}";
             }
         }
+        // Row bands, as worker threads splitting a layer by rows run them: a middle band into an output holding a
+        // sentinel, which every other row must keep (a band's whole-vector stores stop at the end of its rows of each
+        // channel), then the bands above and below it, which must complete the reference's output.
+        if (g.OutHeight >= 2)
+        {
+            const byte Sentinel = 0x5A;
+            int first = (testCase.Seed & 0x7fffffff) % g.OutHeight, count = Math.Max(1, (g.OutHeight - first) / 2);
+            Array.Fill(actual, Sentinel);
+            RunRows(isa, testCase, data, actual, first, count);
+            for (int i = 0; i < actual.Length; i++)
+            {
+                int oh = i % g.OutPlane / g.OutWidth;
+                byte want = oh >= first && oh < first + count ? expected[i] : Sentinel;
+                if (actual[i] != want)
+                    return $"{CpuFeatures.Name(isa)} depthwise {testCase} rows {first}..{first + count - 1}: channel {i / g.OutPlane} at ({oh},{i % g.OutWidth}) expected {want} got {actual[i]}";
+            }
+            RunRows(isa, testCase, data, actual, 0, first);
+            RunRows(isa, testCase, data, actual, first + count, g.OutHeight - first - count);
+            for (int i = 0; i < expected.Length; i++)
+                if (expected[i] != actual[i])
+                    return $"{CpuFeatures.Name(isa)} depthwise {testCase} in the row bands [0, {first}), [{first}, {first + count}), [{first + count}, {g.OutHeight}): channel {i / g.OutPlane} at ({i % g.OutPlane / g.OutWidth},{i % g.OutWidth}) expected {expected[i]} got {actual[i]}";
+        }
         return null;
+    }
+
+    private static void RunRows(IsaPath isa, in DepthwiseConvSelfTestCase testCase, CaseData data, byte[] y, int rowFirst, int rowCount)
+    {
+        var g = testCase.Geometry;
+        var weights = new DepthwiseConvWeights(g, data.Weights, isa);
+        DepthwiseConv.Run(isa, g, data.X, testCase.XSigned, data.XZeroPoint, weights, data.Bias, data.Multipliers,
+            data.YZeroPoint, data.YMin, data.YMax, y, new int[DepthwiseConv.ScratchLength(g, rowFirst, rowCount)], 0, g.Channels, rowFirst, rowCount);
     }
 
     /// <summary>Inputs of one case, generated from its seed.</summary>

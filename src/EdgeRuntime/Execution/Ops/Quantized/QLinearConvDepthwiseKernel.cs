@@ -5,8 +5,9 @@ using EdgeRuntime.Tensors;
 namespace EdgeRuntime.Execution.Ops.Quantized;
 
 /// <summary>
-/// Depthwise QLinearConv (group == input channels == output channels) on <see cref="DepthwiseConv"/>: per image,
-/// the channels are split into ranges that the worker threads compute independently into the NCHW output.
+/// Depthwise QLinearConv (group == input channels == output channels) on <see cref="DepthwiseConv"/>: per image, the
+/// worker threads compute ranges of channels (multiples of 16), or bands of output rows where the channels have fewer
+/// such ranges than there are threads, independently into the NCHW output.
 /// Weights are stored as <c>w - wZeroPoint[c]</c> per channel <c>[C][KH*KW]</c>, packed once at load.
 /// </summary>
 internal sealed class QLinearConvDepthwiseKernel : IOpKernel, IParallelWork, IKernelVariant, IPacksConstantInputs, IUsesSharedScratch
@@ -17,6 +18,7 @@ internal sealed class QLinearConvDepthwiseKernel : IOpKernel, IParallelWork, IKe
     /// </summary>
     private const long MinParallelMacs = 100_000;
 
+
     private readonly DepthwiseConvGeometry _g;
     private readonly int _batch;
     private readonly IsaPath _isa;
@@ -26,6 +28,7 @@ internal sealed class QLinearConvDepthwiseKernel : IOpKernel, IParallelWork, IKe
     private readonly bool _xSigned;
     private readonly int _xZeroPoint, _yZeroPoint, _yMin, _yMax;
     private readonly int _channelsPerItem, _itemsPerImage;
+    private readonly int _rowBands;               // bands of output rows per image (items), or 0: channel ranges
     private readonly SharedScratch _scratch;      // the plan's per-thread scratch (its own when built without a pool)
     private readonly int _scratchInts;
     private Tensor? _x, _bias, _y;
@@ -64,8 +67,24 @@ internal sealed class QLinearConvDepthwiseKernel : IOpKernel, IParallelWork, IKe
         int ranges = WorkerPool.ItemsPerThread * threads;
         _channelsPerItem = !split ? g.Channels : ((g.Channels + ranges - 1) / ranges + 15) / 16 * 16;
         _itemsPerImage = (g.Channels + _channelsPerItem - 1) / _channelsPerItem;
+        // Where whole groups of 16 channels leave threads without a range (MobileNetV2's 32-, 96- and 144-channel layers,
+        // the largest planes, at 4 threads: 2, 3 and 3 ranges), bands of output rows instead. Not everywhere: at 2
+        // threads, bands for every layer of 256 input pixels or more made MobileNetV2 slower on the 2-vCPU build machine
+        // (3.18–3.23 ms against 3.00–3.07 with the vCPUs apart, 1.94–1.99 against 1.90 close; alternated runs,
+        // 2026-11-29 02:55–03:05 UTC): each thread then runs every channel, so the per-channel set-up is paid twice.
+        if (split && _itemsPerImage < ranges && g.OutHeight >= ranges)
+        {
+            _rowBands = ranges;
+            _channelsPerItem = g.Channels;
+            _itemsPerImage = ranges;
+        }
         _scratch = workers?.Scratch ?? new SharedScratch(1);
         _scratchInts = DepthwiseConv.ScratchLength(g);
+        for (int band = 0; band < _rowBands; band++)
+        {
+            var (first, count) = Band(band);
+            _scratchInts = Math.Max(_scratchInts, DepthwiseConv.ScratchLength(g, first, count));
+        }
         _scratch.Reserve(_scratchInts);
     }
 
@@ -89,11 +108,23 @@ internal sealed class QLinearConvDepthwiseKernel : IOpKernel, IParallelWork, IKe
     public void Execute(int item, int worker)
     {
         int n = item / _itemsPerImage;
-        int cFirst = item % _itemsPerImage * _channelsPerItem;
-        int cCount = Math.Min(_channelsPerItem, _g.Channels - cFirst);
+        int cFirst = 0, cCount = _g.Channels, rowFirst = 0, rowCount = _g.OutHeight;
+        if (_rowBands > 0) (rowFirst, rowCount) = Band(item % _itemsPerImage);
+        else
+        {
+            cFirst = item % _itemsPerImage * _channelsPerItem;
+            cCount = Math.Min(_channelsPerItem, _g.Channels - cFirst);
+        }
         int inImage = _g.Channels * _g.InHeight * _g.InWidth, outImage = _g.Channels * _g.OutHeight * _g.OutWidth;
         DepthwiseConv.Run(_isa, _g, _x!.Bytes.Slice(n * inImage, inImage), _xSigned, _xZeroPoint, _weights,
             _bias != null ? _bias.AsSpan<int>() : ReadOnlySpan<int>.Empty, _multipliers, _yZeroPoint, _yMin, _yMax,
-            _y!.Bytes.Slice(n * outImage, outImage), _scratch.For(worker).AsSpan(0, _scratchInts), cFirst, cCount);
+            _y!.Bytes.Slice(n * outImage, outImage), _scratch.For(worker).AsSpan(0, _scratchInts), cFirst, cCount, rowFirst, rowCount);
+    }
+
+    /// <summary>Output rows of band <paramref name="band"/>: the first bands (thread 0's) hold the top rows, as its pointwise tiles do.</summary>
+    private (int First, int Count) Band(int band)
+    {
+        int first = band * _g.OutHeight / _rowBands;
+        return (first, (band + 1) * _g.OutHeight / _rowBands - first);
     }
 }
