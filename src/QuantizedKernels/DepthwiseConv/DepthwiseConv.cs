@@ -25,6 +25,11 @@ namespace EdgeRuntime.Kernels.Depthwise;
 /// at a time for stride-1 3×3 on AVX2 and NEON) is then computed a vector of columns at a time with all taps
 /// accumulated in registers and requantized straight into the output.
 /// </para>
+/// <para>
+/// A call computes a range of channels and a band of output rows (all of them by default), so threads can split a layer
+/// either way; a band runs as a layer of its own over the input rows it reads (see <c>RowBand</c>), so the bytes do not
+/// depend on the split.
+/// </para>
 /// </summary>
 public static partial class DepthwiseConv
 {
