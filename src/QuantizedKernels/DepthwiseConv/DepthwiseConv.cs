@@ -77,8 +77,8 @@ public static partial class DepthwiseConv
     /// <see cref="Rows"/> is the geometry of just those rows (the input rows they read, and the padding above them),
     /// whose channel planes start <see cref="XOffset"/> and <see cref="YOffset"/> bytes into the layer's x and y and
     /// lie <see cref="XPlaneStride"/> and <see cref="YPlaneStride"/> bytes apart (the layer's planes). The paths take a
-    /// band, so that threads can split a layer by rows: each then reads and writes the rows that threads splitting the
-    /// neighbouring pointwise layers by pixels also touch, rather than every pixel of its channels.
+    /// band, so that threads can split a layer by rows as well as by channels (a layer of 32 channels has only two
+    /// ranges of 16 for four threads).
     /// </summary>
     private readonly struct RowBand
     {

@@ -18,7 +18,6 @@ internal sealed class QLinearConvDepthwiseKernel : IOpKernel, IParallelWork, IKe
     /// </summary>
     private const long MinParallelMacs = 100_000;
 
-
     private readonly DepthwiseConvGeometry _g;
     private readonly int _batch;
     private readonly IsaPath _isa;
