@@ -67,29 +67,42 @@ public static class TransposeReference
     /// Σ counter[d]·InputStrides[d]. Allocates nothing (the odometer lives on the stack).
     /// </summary>
     public static void Transpose<T>(ReadOnlySpan<T> input, Span<T> output, TransposePlan plan) where T : unmanaged
+        => Transpose(input, output, plan, 0, plan.Dims[^1]);
+
+    /// <summary>
+    /// Writes a column band of the output: in every output row (the innermost compacted dim,
+    /// <c>plan.Dims[^1]</c> elements), only elements <c>[innerFirst, innerFirst + innerCount)</c>, with the values
+    /// <see cref="Transpose{T}(ReadOnlySpan{T}, Span{T}, TransposePlan)"/> gives them; other elements are not touched.
+    /// Bands that cover the rows write the whole output, so threads can each take one (for an NHWC → NCHW image:
+    /// a band of pixels of every channel plane).
+    /// </summary>
+    public static void Transpose<T>(ReadOnlySpan<T> input, Span<T> output, TransposePlan plan, int innerFirst, int innerCount) where T : unmanaged
     {
         int count = plan.ElementCount;
-        if (count == 0) return;
         int[] dims = plan.Dims, strides = plan.InputStrides;
         int rank = dims.Length;
         int inner = dims[rank - 1], innerStride = strides[rank - 1];
+        ArgumentOutOfRangeException.ThrowIfNegative(innerFirst);
+        ArgumentOutOfRangeException.ThrowIfNegative(innerCount);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(innerFirst + innerCount, inner, nameof(innerCount));
+        if (count == 0 || innerCount == 0) return;
         if (rank == 1 && innerStride == 1)
         {
-            input[..count].CopyTo(output);
+            input.Slice(innerFirst, innerCount).CopyTo(output.Slice(innerFirst, innerCount));
             return;
         }
         if (rank == 2 && strides[0] == 1 && innerStride == dims[0] && dims[0] == 3)
         {
-            Deinterleave3(input[..count], output[..count], inner);
+            Deinterleave3(input[..count], output[..count], inner, innerFirst, innerCount);
             return;
         }
         Span<int> counter = stackalloc int[rank];
         counter.Clear();
-        int inputOffset = 0, outputOffset = 0;
+        int inputOffset = innerFirst * innerStride, outputOffset = 0;
         while (outputOffset < count)
         {
-            var row = output.Slice(outputOffset, inner);
-            if (innerStride == 1) input.Slice(inputOffset, inner).CopyTo(row);
+            var row = output.Slice(outputOffset + innerFirst, innerCount);
+            if (innerStride == 1) input.Slice(inputOffset, innerCount).CopyTo(row);
             else
                 for (int i = 0, src = inputOffset; i < row.Length; i++, src += innerStride) row[i] = input[src];
             outputOffset += inner;
@@ -105,12 +118,14 @@ public static class TransposeReference
 
     /// <summary>
     /// The interleaved-to-planar case of a 3-channel image (NHWC → NCHW of RGB input): output plane c, element i =
-    /// input[3i + c]. One pass writing the three planes together, instead of three strided passes.
+    /// input[3i + c], for i in [pixelFirst, pixelFirst + pixelCount). One pass writing the three planes together,
+    /// instead of three strided passes.
     /// </summary>
-    private static void Deinterleave3<T>(ReadOnlySpan<T> input, Span<T> output, int plane) where T : unmanaged
+    private static void Deinterleave3<T>(ReadOnlySpan<T> input, Span<T> output, int plane, int pixelFirst, int pixelCount) where T : unmanaged
     {
-        Span<T> first = output[..plane], second = output.Slice(plane, plane), third = output.Slice(2 * plane, plane);
-        var source = input[..(3 * plane)];
+        Span<T> first = output.Slice(pixelFirst, pixelCount), second = output.Slice(plane + pixelFirst, pixelCount),
+            third = output.Slice(2 * plane + pixelFirst, pixelCount);
+        var source = input.Slice(3 * pixelFirst, 3 * pixelCount);
         int done = typeof(T) == typeof(byte)
             ? Deinterleave3Bytes(MemoryMarshal.AsBytes(source), MemoryMarshal.AsBytes(first), MemoryMarshal.AsBytes(second), MemoryMarshal.AsBytes(third))
             : 0;

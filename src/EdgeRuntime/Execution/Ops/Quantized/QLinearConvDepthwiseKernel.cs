@@ -6,8 +6,8 @@ namespace EdgeRuntime.Execution.Ops.Quantized;
 
 /// <summary>
 /// Depthwise QLinearConv (group == input channels == output channels) on <see cref="DepthwiseConv"/>: per image, the
-/// worker threads compute ranges of channels (multiples of 16), or bands of output rows where the channels have fewer
-/// such ranges than there are threads, independently into the NCHW output.
+/// worker threads compute ranges of channels (multiples of 16), or bands of output rows for the largest planes and
+/// where the channels have fewer such ranges than there are threads, independently into the NCHW output.
 /// Weights are stored as <c>w - wZeroPoint[c]</c> per channel <c>[C][KH*KW]</c>, packed once at load.
 /// </summary>
 internal sealed class QLinearConvDepthwiseKernel : IOpKernel, IParallelWork, IKernelVariant, IPacksConstantInputs, IUsesSharedScratch
@@ -17,6 +17,17 @@ internal sealed class QLinearConvDepthwiseKernel : IOpKernel, IParallelWork, IKe
     /// QLinearConvGemmKernel's threshold, lowered with this one (from 250 000).
     /// </summary>
     private const long MinParallelMacs = 100_000;
+
+    /// <summary>
+    /// Output planes of at least this many pixels (MobileNetV2's 112×112 and 56×56 depthwise layers) are split into
+    /// bands of rows at any thread count, as the pointwise layers around them split their pixels: a thread then reads
+    /// the rows its own expansion wrote and writes the rows its own projection reads, where channel ranges had each
+    /// thread read half its input from the other's cache. That costs little when the two vCPUs of the build machine
+    /// share a cache and about 300 ns a line when they do not: MobileNetV2 at 2 threads, medians of 9–15 runs each
+    /// with the vCPUs apart, 2.94–3.00 ms against 3.01–3.10 ms with channel ranges; with them close 1.95 against 1.96
+    /// (alternated runs, 2026-11-29 06:28–06:45 UTC). Bands for every plane of 256 pixels or more were slower (below).
+    /// </summary>
+    private const int MinPlaneForRowBands = 56 * 56;
 
     private readonly DepthwiseConvGeometry _g;
     private readonly int _batch;
@@ -67,11 +78,12 @@ internal sealed class QLinearConvDepthwiseKernel : IOpKernel, IParallelWork, IKe
         _channelsPerItem = !split ? g.Channels : ((g.Channels + ranges - 1) / ranges + 15) / 16 * 16;
         _itemsPerImage = (g.Channels + _channelsPerItem - 1) / _channelsPerItem;
         // Where whole groups of 16 channels leave threads without a range (MobileNetV2's 32-, 96- and 144-channel layers,
-        // the largest planes, at 4 threads: 2, 3 and 3 ranges), bands of output rows instead. Not everywhere: at 2
-        // threads, bands for every layer of 256 input pixels or more made MobileNetV2 slower on the 2-vCPU build machine
-        // (3.18–3.23 ms against 3.00–3.07 with the vCPUs apart, 1.94–1.99 against 1.90 close; alternated runs,
-        // 2026-11-29 02:55–03:05 UTC): each thread then runs every channel, so the per-channel set-up is paid twice.
-        if (split && _itemsPerImage < ranges && g.OutHeight >= ranges)
+        // the largest planes, at 4 threads: 2, 3 and 3 ranges), and for the largest planes (MinPlaneForRowBands), bands
+        // of output rows instead. Not everywhere: at 2 threads, bands for every layer of 256 input pixels or more made
+        // MobileNetV2 slower on the 2-vCPU build machine (3.18–3.23 ms against 3.00–3.07 with the vCPUs apart, 1.94–1.99
+        // against 1.90 close; alternated runs, 2026-11-29 02:55–03:05 UTC): each thread then runs every channel, so the
+        // per-channel set-up is paid twice.
+        if (split && (_itemsPerImage < ranges || g.OutPlane >= MinPlaneForRowBands) && g.OutHeight >= ranges)
         {
             _rowBands = ranges;
             _channelsPerItem = g.Channels;
