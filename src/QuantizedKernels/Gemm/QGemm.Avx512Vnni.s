@@ -85,40 +85,21 @@ edge_quads6x16:
   vmovdqu ymmword ptr [r8+32], ymm11
   ret
 
-# The k loop of edge_quads6x16 with the accumulators starting at bias[r] + rowOffsets[r] (rcx: the context below).
+# The k loop of edge_quads6x16 with the accumulators starting at ymm16-ymm21 (bias[r] + rowOffsets[r] of the six rows,
+# broadcast once per call by QUADS_PANELS_REQUANTIZE).
 .macro QUADS_KLOOP
-  mov rax, qword ptr [rcx]
-  mov r10, qword ptr [rcx+8]
-  mov r11d, dword ptr [rax]
-  add r11d, dword ptr [r10]
-  vmovd xmm0, r11d
-  vpbroadcastd ymm0, xmm0
-  vmovdqa ymm1, ymm0
-  mov r11d, dword ptr [rax+4]
-  add r11d, dword ptr [r10+4]
-  vmovd xmm2, r11d
-  vpbroadcastd ymm2, xmm2
-  vmovdqa ymm3, ymm2
-  mov r11d, dword ptr [rax+8]
-  add r11d, dword ptr [r10+8]
-  vmovd xmm4, r11d
-  vpbroadcastd ymm4, xmm4
-  vmovdqa ymm5, ymm4
-  mov r11d, dword ptr [rax+12]
-  add r11d, dword ptr [r10+12]
-  vmovd xmm6, r11d
-  vpbroadcastd ymm6, xmm6
-  vmovdqa ymm7, ymm6
-  mov r11d, dword ptr [rax+16]
-  add r11d, dword ptr [r10+16]
-  vmovd xmm8, r11d
-  vpbroadcastd ymm8, xmm8
-  vmovdqa ymm9, ymm8
-  mov r11d, dword ptr [rax+20]
-  add r11d, dword ptr [r10+20]
-  vmovd xmm10, r11d
-  vpbroadcastd ymm10, xmm10
-  vmovdqa ymm11, ymm10
+  vmovdqa32 ymm0, ymm16
+  vmovdqa32 ymm1, ymm16
+  vmovdqa32 ymm2, ymm17
+  vmovdqa32 ymm3, ymm17
+  vmovdqa32 ymm4, ymm18
+  vmovdqa32 ymm5, ymm18
+  vmovdqa32 ymm6, ymm19
+  vmovdqa32 ymm7, ymm19
+  vmovdqa32 ymm8, ymm20
+  vmovdqa32 ymm9, ymm20
+  vmovdqa32 ymm10, ymm21
+  vmovdqa32 ymm11, ymm21
   QUADS_LOOP
 .endm
 
@@ -126,43 +107,44 @@ edge_quads6x16:
 # Avx2RequantizeRowsInt16 does, operation for operation: per row, convert to float, multiply by the row's multiplier,
 # min with the cap, convert (round half to even, MXCSR's mode); VPACKSSDW, VPADDSW the zero point; both rows packed to
 # bytes (pack = VPACKSSWB for int8, VPACKUSWB for uint8), VPERMD into row order, clamped (max, min) and stored 16 bytes
-# to [r8] and [r8 + r9]; r8 advances two rows. r11 = multipliers, ymm13 = the row order. Variants leave out what cannot
+# to [r8] and [r8 + r9]; r8 advances two rows. m0/m1 = the two rows' multipliers (broadcast), ymm28 = the zero point,
+# ymm29/ymm30 = the minimum/maximum bytes, ymm31 = the row order, [rcx+128] = the cap. Variants leave out what cannot
 # change a value, as the C# sink does: the cap (cap = 0) when every |multiplier| < 1, and the byte clamp (clamp = 0) when
 # [min, max] is the whole output type, whose saturating pack already bounds the values.
-.macro ROW_PAIR lo0, hi0, lo1, hi1, lo0x, row, pack, max, min, cap, clamp
+.macro ROW_PAIR lo0, hi0, lo1, hi1, lo0x, m0, m1, pack, max, min, cap, clamp
   vcvtdq2ps \lo0, \lo0
-  vmulps \lo0, \lo0, dword ptr [r11+4*\row]{1to8}
+  vmulps \lo0, \lo0, \m0
   .if \cap
   vminps \lo0, \lo0, ymmword ptr [rcx+128]
   .endif
   vcvtps2dq \lo0, \lo0
   vcvtdq2ps \hi0, \hi0
-  vmulps \hi0, \hi0, dword ptr [r11+4*\row]{1to8}
+  vmulps \hi0, \hi0, \m0
   .if \cap
   vminps \hi0, \hi0, ymmword ptr [rcx+128]
   .endif
   vcvtps2dq \hi0, \hi0
   vpackssdw \lo0, \lo0, \hi0
-  vpaddsw \lo0, \lo0, ymmword ptr [rcx+32]
+  vpaddsw \lo0, \lo0, ymm28
   vcvtdq2ps \lo1, \lo1
-  vmulps \lo1, \lo1, dword ptr [r11+4*\row+4]{1to8}
+  vmulps \lo1, \lo1, \m1
   .if \cap
   vminps \lo1, \lo1, ymmword ptr [rcx+128]
   .endif
   vcvtps2dq \lo1, \lo1
   vcvtdq2ps \hi1, \hi1
-  vmulps \hi1, \hi1, dword ptr [r11+4*\row+4]{1to8}
+  vmulps \hi1, \hi1, \m1
   .if \cap
   vminps \hi1, \hi1, ymmword ptr [rcx+128]
   .endif
   vcvtps2dq \hi1, \hi1
   vpackssdw \lo1, \lo1, \hi1
-  vpaddsw \lo1, \lo1, ymmword ptr [rcx+32]
+  vpaddsw \lo1, \lo1, ymm28
   \pack \lo0, \lo0, \lo1
-  vpermd \lo0, ymm13, \lo0
+  vpermd \lo0, ymm31, \lo0
   .if \clamp
-  \max \lo0, \lo0, ymmword ptr [rcx+64]
-  \min \lo0, \lo0, ymmword ptr [rcx+96]
+  \max \lo0, \lo0, ymm29
+  \min \lo0, \lo0, ymm30
   .endif
   vmovdqu xmmword ptr [r8], \lo0x
   vextracti128 xmmword ptr [r8+r9], \lo0, 1
@@ -177,6 +159,11 @@ edge_quads6x16:
 # Avx512VnniEpilogue), 192 bytes: 0 int32* bias, 8 int32* rowOffsets, 16 float* multipliers, 24 int64 panels (>= 1),
 # 32 int16[16] zero point, 64 uint8[32] minimum, 96 uint8[32] maximum (as bytes of the output type), 128 float[8]
 # product cap (+infinity for none), 160 int32[8] row order. rbx, r12-r15 hold the panel loop and are restored.
+# Everything that is the same for every panel is loaded once per call into the EVEX-only registers (caller-saved in
+# System V): ymm16-ymm21 the rows' bias + rowOffsets, ymm22-ymm27 their multipliers, ymm28-ymm31 the zero point, the
+# byte bounds and the row order. Per 16-column panel of K = 16 (MobileNetV2's 96x16x12544 expansion) that leaves 48
+# VPDPBUSD and the requantization, where the per-panel set-up had been about 40 more instructions: that shape
+# 178-181 -> 188-196 GOPS, 144x24x3136 221-224 -> 242-245 (--quick 0.1 2, alternated, 2026-11-29 07:00 UTC).
 .macro QUADS_PANELS_REQUANTIZE pack, max, min, cap, clamp
   push rbx
   push r12
@@ -188,6 +175,37 @@ edge_quads6x16:
   mov r14, qword ptr [rcx+24]
   mov r15, r8
   mov rbx, rsi
+  mov rax, qword ptr [rcx]
+  mov r10, qword ptr [rcx+8]
+  mov r11, qword ptr [rcx+16]
+  mov edi, dword ptr [rax+0]
+  add edi, dword ptr [r10+0]
+  vpbroadcastd ymm16, edi
+  vbroadcastss ymm22, dword ptr [r11+0]
+  mov edi, dword ptr [rax+4]
+  add edi, dword ptr [r10+4]
+  vpbroadcastd ymm17, edi
+  vbroadcastss ymm23, dword ptr [r11+4]
+  mov edi, dword ptr [rax+8]
+  add edi, dword ptr [r10+8]
+  vpbroadcastd ymm18, edi
+  vbroadcastss ymm24, dword ptr [r11+8]
+  mov edi, dword ptr [rax+12]
+  add edi, dword ptr [r10+12]
+  vpbroadcastd ymm19, edi
+  vbroadcastss ymm25, dword ptr [r11+12]
+  mov edi, dword ptr [rax+16]
+  add edi, dword ptr [r10+16]
+  vpbroadcastd ymm20, edi
+  vbroadcastss ymm26, dword ptr [r11+16]
+  mov edi, dword ptr [rax+20]
+  add edi, dword ptr [r10+20]
+  vpbroadcastd ymm21, edi
+  vbroadcastss ymm27, dword ptr [r11+20]
+  vmovdqu32 ymm28, ymmword ptr [rcx+32]
+  vmovdqu32 ymm29, ymmword ptr [rcx+64]
+  vmovdqu32 ymm30, ymmword ptr [rcx+96]
+  vmovdqu32 ymm31, ymmword ptr [rcx+160]
 3:
   mov rdi, r12
   mov rsi, rbx
@@ -195,11 +213,9 @@ edge_quads6x16:
   mov r8, r15
   QUADS_KLOOP
   mov rbx, rsi
-  mov r11, qword ptr [rcx+16]
-  vmovdqu ymm13, ymmword ptr [rcx+160]
-  ROW_PAIR ymm0, ymm1, ymm2, ymm3, xmm0, 0, \pack, \max, \min, \cap, \clamp
-  ROW_PAIR ymm4, ymm5, ymm6, ymm7, xmm4, 2, \pack, \max, \min, \cap, \clamp
-  ROW_PAIR ymm8, ymm9, ymm10, ymm11, xmm8, 4, \pack, \max, \min, \cap, \clamp
+  ROW_PAIR ymm0, ymm1, ymm2, ymm3, xmm0, ymm22, ymm23, \pack, \max, \min, \cap, \clamp
+  ROW_PAIR ymm4, ymm5, ymm6, ymm7, xmm4, ymm24, ymm25, \pack, \max, \min, \cap, \clamp
+  ROW_PAIR ymm8, ymm9, ymm10, ymm11, xmm8, ymm26, ymm27, \pack, \max, \min, \cap, \clamp
   add r15, 16
   dec r14
   jg 3b
