@@ -161,8 +161,9 @@ edge_quads6x16:
 # product cap (+infinity for none), 160 int32[8] row order. rbx, r12-r15 hold the panel loop and are restored.
 # Everything that is the same for every panel is loaded once per call into the EVEX-only registers (caller-saved in
 # System V): ymm16-ymm21 the rows' bias + rowOffsets, ymm22-ymm27 their multipliers, ymm28-ymm31 the zero point, the
-# byte bounds and the row order. Per 16-column panel of K = 16 (MobileNetV2's 96x16x12544 expansion) that leaves 48
-# VPDPBUSD and the requantization, where the per-panel set-up had been about 40 more instructions: that shape
+# byte bounds and the row order. A panel's set-up is then 12 register moves, where it had been 34 instructions (scalar
+# loads and adds, broadcasts, the row order's load), and the requantization reads no memory; at K = 16 (MobileNetV2's
+# 96x16x12544 expansion: 48 VPDPBUSD a panel) that shape
 # 178-181 -> 188-196 GOPS, 144x24x3136 221-224 -> 242-245 (--quick 0.1 2, alternated, 2026-11-29 07:00 UTC).
 .macro QUADS_PANELS_REQUANTIZE pack, max, min, cap, clamp
   push rbx
