@@ -85,7 +85,7 @@ if (args.Length > 0 && args[0] == "--quick")
     if (peaks.Count > 0)
     {
         Console.WriteLine("% of peak: GOPS / this core's measured int8 multiply-accumulate peak on that path (PeakProbe: independent");
-        Console.WriteLine("chains on AVX2, the faster of VPMADDWD+VPADDD and VPMADDUBSW+VPMADDWD+VPADDD; VPDPBUSD on AVX-VNNI, and on avx512vnni in its machine code (EVEX, 256-bit); no loads; fastest of the passes, so the % are conservative): "
+        Console.WriteLine("chains on AVX2, the faster of VPMADDWD+VPADDD and VPMADDUBSW+VPMADDWD+VPADDD; VPDPBUSD on AVX-VNNI, and on avx512vnni in its machine code (EVEX, the faster of 256 and 512 bits); no loads; fastest of the passes, so the % are conservative): "
             + string.Join(", ", peaks.Select(p => $"{CpuFeatures.Name(p.Key)} {p.Value.ToString("0.0", inv)} GOPS")));
     }
     PrintDepthwiseTable(depthwiseResults, timing);

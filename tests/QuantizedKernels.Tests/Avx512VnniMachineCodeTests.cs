@@ -1,4 +1,5 @@
 using EdgeRuntime.Kernels.Common;
+using System.Runtime.Intrinsics;
 using EdgeRuntime.Kernels.Gemm;
 using System.Diagnostics;
 using Xunit;
@@ -49,8 +50,8 @@ public sealed class Avx512VnniMachineCodeTests(ITestOutputHelper output)
             return;
         }
         var flags = File.ReadLines("/proc/cpuinfo").First(line => line.StartsWith("flags")).Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        bool listed = flags.Contains("avx512f") && flags.Contains("avx512vl") && flags.Contains("avx512_vnni");
-        output.WriteLine($"/proc/cpuinfo lists avx512f+avx512vl+avx512_vnni: {listed}; path available: {Avx512VnniCode.IsAvailable} ({Avx512VnniCode.UnavailableReason ?? "no reason against"})");
+        bool listed = flags.Contains("avx512f") && flags.Contains("avx512bw") && flags.Contains("avx512vl") && flags.Contains("avx512_vnni");
+        output.WriteLine($"/proc/cpuinfo lists avx512f+avx512bw+avx512vl+avx512_vnni: {listed}; path available: {Avx512VnniCode.IsAvailable} ({Avx512VnniCode.UnavailableReason ?? "no reason against"})");
         Assert.Equal(listed, CpuFeatures.IsSupported(IsaPath.Avx512Vnni));
         if (listed) Assert.Equal(IsaPath.Avx512Vnni, CpuFeatures.Best);
         else Assert.NotNull(Avx512VnniCode.UnavailableReason);
@@ -108,6 +109,90 @@ public sealed class Avx512VnniMachineCodeTests(ITestOutputHelper output)
                 Assert.True(sum == c[r * ldc + j], $"row {r} column {j}: {c[r * ldc + j]}, definition {sum}");
             }
             for (int j = 16; j < ldc; j++) Assert.Equal(0x5A5A5A5A, c[r * ldc + j]);
+        }
+    }
+
+    /// <summary>
+    /// edge_quads6x16_requantize_{s8,u8}[_uncapped][_unclamped] (512-bit: even and odd k steps in separate
+    /// accumulators, six rows packed and reordered by VPERMD) against the definition (Requantization.Requantize of
+    /// bias + row offset + the exact dot products): 0–7 and 37 steps (no pair, pairs, an odd last step), one and three
+    /// panels, every variant. Capped variants get multipliers up to 300 (products far past int32) and negative ones;
+    /// uncapped ones |multiplier| &lt; 1, as the caller guarantees. Clamped variants a range inside the type, unclamped
+    /// ones the whole type. The bytes between and after the rows' sixteen columns per panel stay untouched.
+    /// </summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(7)]
+    [InlineData(37)]
+    public unsafe void Quads6x16Requantize_GivesTheDefinitionsBytes(int steps)
+    {
+        if (!Avx512VnniCode.IsAvailable) { output.WriteLine($"SKIPPED: {Avx512VnniCode.UnavailableReason}"); return; }
+        foreach (bool signedOutput in new[] { false, true })
+        foreach (bool capProducts in new[] { false, true })
+        foreach (bool clampBytes in new[] { false, true })
+        foreach (int panels in new[] { 1, 3 })
+        {
+            var random = new Random(steps * 16 + (signedOutput ? 8 : 0) + (capProducts ? 4 : 0) + (clampBytes ? 2 : 0) + panels);
+            var a = new int[steps * 6];
+            var panel = new int[panels * steps * 16];
+            var aBytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(a.AsSpan());
+            var panelBytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(panel.AsSpan());
+            random.NextBytes(aBytes);
+            random.NextBytes(panelBytes);
+            var bias = new int[6];
+            var rowOffsets = new int[6];
+            var multipliers = new float[6];
+            for (int r = 0; r < 6; r++)
+            {
+                bias[r] = random.Next(-40_000, 40_000);
+                rowOffsets[r] = random.Next(-20_000, 20_000);
+                multipliers[r] = capProducts
+                    ? (r % 3 == 0 ? 300f : r % 3 == 1 ? -0.75f : 0.001f * (1 + random.Next(1000)))
+                    : (r % 2 == 0 ? -1f : 1f) * 0.999f * random.NextSingle();
+            }
+            if (!capProducts) multipliers[5] = 0.5f / 1024; // ties: 512 · (2k + 1) / 1024 ends in .5
+            int yMin = signedOutput ? (clampBytes ? -100 : -128) : (clampBytes ? 7 : 0);
+            int yMax = signedOutput ? (clampBytes ? 90 : 127) : (clampBytes ? 240 : 255);
+            int yZeroPoint = signedOutput ? -3 : 128;
+            const int guard = 5;
+            int ldy = panels * 16 + guard;
+            var y = new byte[6 * ldy];
+            Array.Fill(y, (byte)0xA5);
+            fixed (int* ap = a, pp = panel, bp = bias, op = rowOffsets)
+            fixed (float* mp = multipliers)
+            fixed (byte* yp = y)
+            {
+                var context = new Avx512VnniEpilogue
+                {
+                    Bias = bp,
+                    RowOffsets = op,
+                    Multipliers = mp,
+                    Panels = panels,
+                    ZeroPoint = Vector256.Create((short)yZeroPoint),
+                    Min = signedOutput ? Vector256.Create((sbyte)yMin).AsByte() : Vector256.Create((byte)yMin),
+                    Max = signedOutput ? Vector256.Create((sbyte)yMax).AsByte() : Vector256.Create((byte)yMax),
+                    Cap = Vector256.Create(capProducts ? 32767f : float.PositiveInfinity),
+                    RowOrder512 = Vector512.Create(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15),
+                };
+                Avx512VnniCode.Quads6x16Requantize(signedOutput, capProducts, clampBytes)(ap, pp, steps, &context, yp, ldy);
+            }
+            for (int r = 0; r < 6; r++)
+            {
+                for (int j = 0; j < panels * 16; j++)
+                {
+                    int sum = bias[r] + rowOffsets[r], p = j / 16, column = j % 16;
+                    for (int s = 0; s < steps; s++)
+                        for (int t = 0; t < 4; t++)
+                            sum += (sbyte)aBytes[(s * 6 + r) * 4 + t] * panelBytes[((p * steps + s) * 16 + column) * 4 + t];
+                    byte expected = (byte)Requantization.Requantize(sum, multipliers[r], yZeroPoint, yMin, yMax);
+                    Assert.True(expected == y[r * ldy + j],
+                        $"{(signedOutput ? "s8" : "u8")} cap {capProducts} clamp {clampBytes}, {panels} panels: row {r} column {j}: {y[r * ldy + j]}, definition {expected} (accumulator {sum}, multiplier {multipliers[r]})");
+                }
+                for (int j = panels * 16; j < ldy; j++) Assert.Equal(0xA5, y[r * ldy + j]);
+            }
         }
     }
 
@@ -172,5 +257,7 @@ public sealed class Avx512VnniMachineCodeTests(ITestOutputHelper output)
         // Both operands are bytes of 1 (unsigned and signed): each VPDPBUSD adds 4 to every lane; 12 chains summed.
         Assert.Equal(12 * 4 * 1000, Avx512VnniCode.DpbusdChains(1000));
         Assert.Equal(0, Avx512VnniCode.DpbusdChains(0));
+        Assert.Equal(12 * 4 * 1000, Avx512VnniCode.DpbusdChainsZmm(1000));
+        Assert.Equal(0, Avx512VnniCode.DpbusdChainsZmm(0));
     }
 }

@@ -7,8 +7,9 @@ namespace EdgeRuntime.Kernels.Gemm;
 
 /// <summary>
 /// The avx512vnni path: AVX-512 VNNI's VPDPBUSD (four uint8 × int8 products summed exactly into each int32 lane, one
-/// instruction where AVX2 needs VPMADDUBSW + VPMADDWD + VPADDD), EVEX-encoded on 256-bit vectors (AVX512VL), as on
-/// Zen 4 and Intel Ice Lake / Sapphire Rapids. .NET 10 has no API for that form: its <see cref="AvxVnni"/> class emits
+/// instruction where AVX2 needs VPMADDUBSW + VPMADDWD + VPADDD), EVEX-encoded, as on Zen 4 / Zen 5 and Intel Ice Lake /
+/// Sapphire Rapids: the fused (requantizing) GEMM on 512-bit vectors, one zmm per row of a 6×16 tile (Zen 5 runs
+/// them at the rate of 256-bit ones), the int32 GEMM and the depthwise rows on 256-bit vectors (AVX512VL). .NET 10 has no API for that form: its <see cref="AvxVnni"/> class emits
 /// the VEX form, which those CPUs lack, and its 512-bit VNNI classes need AVX10. So the k loop of the 6×16
 /// microkernel is machine code: QGemm.Avx512Vnni.s, assembled by tools/assemble-machine-code.sh into
 /// QGemm.Avx512Vnni.MachineCode.cs, mapped executable once per process (<see cref="ExecutableMemory"/>) and called
@@ -124,6 +125,7 @@ public static partial class QGemm
         Max = sink.Max,
         Cap = Vector256.Create(sink.CapProducts ? 32767f : float.PositiveInfinity),
         RowOrder = Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7),
+        RowOrder512 = Vector512.Create(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15),
     };
 
     /// <summary>
@@ -182,8 +184,11 @@ public static partial class QGemm
 /// What edge_quads6x16_requantize_s8/_u8 read besides their operands (layout fixed by QGemm.Avx512Vnni.s): the row
 /// block's bias, row offsets and multipliers (six each), and the requantization constants of
 /// <c>QGemm.Avx2RequantizeRowsInt16</c>; a product cap of +infinity leaves products unchanged (finite multipliers).
+/// The routines run on 512-bit vectors: they broadcast the zero point, bounds and cap from the first element and
+/// take <see cref="RowOrder512"/> (lane r = row r's sixteen bytes after the packs); <see cref="RowOrder"/> is the
+/// 256-bit order of the C# sink, kept so the 256-bit fields match it.
 /// </summary>
-[System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Explicit, Size = 192)]
+[System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Explicit, Size = 256)]
 internal unsafe struct Avx512VnniEpilogue
 {
     [System.Runtime.InteropServices.FieldOffset(0)] public int* Bias;
@@ -195,11 +200,12 @@ internal unsafe struct Avx512VnniEpilogue
     [System.Runtime.InteropServices.FieldOffset(96)] public Vector256<byte> Max;
     [System.Runtime.InteropServices.FieldOffset(128)] public Vector256<float> Cap;
     [System.Runtime.InteropServices.FieldOffset(160)] public Vector256<int> RowOrder;
+    [System.Runtime.InteropServices.FieldOffset(192)] public Vector512<int> RowOrder512;
 }
 
 /// <summary>
 /// The avx512vnni machine code (QGemm.Avx512Vnni.s), mapped on first use when this process can run it: Linux on
-/// x86-64 with AVX2, a CPU that reports AVX512F, AVX512VL and AVX512_VNNI (CPUID leaf 7), and an OS that saves the
+/// x86-64 with AVX2, a CPU that reports AVX512F, AVX512BW, AVX512VL and AVX512_VNNI (CPUID leaf 7), and an OS that saves the
 /// AVX-512 register state (XCR0 bits 1, 2, 5, 6, 7), as EVEX-encoded instructions need even on 256-bit vectors.
 /// </summary>
 internal static unsafe class Avx512VnniCode
@@ -243,6 +249,10 @@ internal static unsafe class Avx512VnniCode
     public static delegate* unmanaged[SuppressGCTransition]<long, int> DpbusdChains =>
         (delegate* unmanaged[SuppressGCTransition]<long, int>)Entry(Avx512VnniMachineCode.DpbusdChainsOffset);
 
+    /// <summary>edge_dpbusd_chains_zmm(iterations): the same on 512-bit vectors, 768 multiply-adds per iteration (peak probe of the requantizing routines).</summary>
+    public static delegate* unmanaged[SuppressGCTransition]<long, int> DpbusdChainsZmm =>
+        (delegate* unmanaged[SuppressGCTransition]<long, int>)Entry(Avx512VnniMachineCode.DpbusdChainsZmmOffset);
+
     private static byte* Entry(int offset) =>
         Code != null ? Code + offset : throw new IsaNotSupportedException($"instruction set path 'avx512vnni' is not available: {UnavailableReason}");
 
@@ -255,6 +265,7 @@ internal static unsafe class Avx512VnniCode
         if ((uint)X86Base.CpuId(0, 0).Eax < 7) return "the CPU reports no CPUID leaf 7";
         var (_, ebx, ecx, _) = X86Base.CpuId(7, 0);
         if ((ebx & (1 << 16)) == 0) return "the CPU lacks AVX512F";
+        if ((ebx & (1 << 30)) == 0) return "the CPU lacks AVX512BW";
         if ((ebx & (1 << 31)) == 0) return "the CPU lacks AVX512VL";
         if ((ecx & (1 << 11)) == 0) return "the CPU lacks AVX512_VNNI";
         if ((X86Base.CpuId(1, 0).Ecx & (1 << 27)) == 0) return "the OS has not enabled XSAVE (CPUID.1:ECX.OSXSAVE)";

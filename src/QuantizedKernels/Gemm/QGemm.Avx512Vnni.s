@@ -3,12 +3,13 @@
 # VPDPBUSD (its AvxVnni class is the VEX form, which Zen 4 and Ice Lake lack), so these routines are assembled once by
 # tools/assemble-machine-code.sh into QGemm.Avx512Vnni.MachineCode.cs, mapped executable at run time and called
 # through unmanaged function pointers. System V AMD64 calling convention (Linux x64 only: the Windows convention would
-# need xmm6-xmm15 preserved). They use ymm registers only (EVEX on 256-bit vectors: no zmm state, no frequency licence
-# change) and touch no stack.
+# need xmm6-xmm15 preserved). The requantizing GEMM routines run on zmm registers (see QUADS_PANELS_REQUANTIZE) and end
+# with VZEROUPPER; the others use ymm registers only. Only the requantizing routines touch the stack (callee-saved
+# registers).
 .intel_syntax noprefix
 .text
 
-# The k loop shared by the tile routines: rdi = a, rsi = panel, rdx = steps, accumulators ymm0-ymm11 (see edge_quads6x16);
+# The k loop of edge_quads6x16: rdi = a, rsi = panel, rdx = steps, accumulators ymm0-ymm11 (see edge_quads6x16);
 # on exit rdi and rsi point past the last step.
 .macro QUADS_LOOP
   test rdx, rdx
@@ -85,86 +86,128 @@ edge_quads6x16:
   vmovdqu ymmword ptr [r8+32], ymm11
   ret
 
-# The k loop of edge_quads6x16 with the accumulators starting at ymm16-ymm21 (bias[r] + rowOffsets[r] of the six rows,
-# broadcast once per call by QUADS_PANELS_REQUANTIZE).
-.macro QUADS_KLOOP
-  vmovdqa32 ymm0, ymm16
-  vmovdqa32 ymm1, ymm16
-  vmovdqa32 ymm2, ymm17
-  vmovdqa32 ymm3, ymm17
-  vmovdqa32 ymm4, ymm18
-  vmovdqa32 ymm5, ymm18
-  vmovdqa32 ymm6, ymm19
-  vmovdqa32 ymm7, ymm19
-  vmovdqa32 ymm8, ymm20
-  vmovdqa32 ymm9, ymm20
-  vmovdqa32 ymm10, ymm21
-  vmovdqa32 ymm11, ymm21
-  QUADS_LOOP
+# The k loop of the requantizing routines on 512-bit vectors: a step's 16 panel columns are one zmm (64 bytes) and a
+# row's accumulator one zmm, so a step is 1 load and 6 VPDPBUSD where edge_quads6x16 needs 2 and 12. Six chains are too
+# few to cover VPDPBUSD's latency at two per cycle (Zen 5), so even steps go into zmm0-zmm5 and odd steps into
+# zmm6-zmm11, added at the end (integer addition is associative, so the sums are the same). zmm0-zmm5 start at
+# zmm16-zmm21 (bias[r] + rowOffsets[r] of the six rows, broadcast once per call by QUADS_PANELS_REQUANTIZE), zmm6-zmm11
+# at 0. rdi = a, rsi = panel, rdx = steps; on exit rdi and rsi point past the last step; rax is clobbered.
+.macro ZQUADS_KLOOP
+  vmovdqa32 zmm0, zmm16
+  vmovdqa32 zmm1, zmm17
+  vmovdqa32 zmm2, zmm18
+  vmovdqa32 zmm3, zmm19
+  vmovdqa32 zmm4, zmm20
+  vmovdqa32 zmm5, zmm21
+  vpxor xmm6, xmm6, xmm6
+  vpxor xmm7, xmm7, xmm7
+  vpxor xmm8, xmm8, xmm8
+  vpxor xmm9, xmm9, xmm9
+  vpxor xmm10, xmm10, xmm10
+  vpxor xmm11, xmm11, xmm11
+  mov rax, rdx
+  sar rax, 1
+  jle 4f
+5:
+  vmovdqu32 zmm12, zmmword ptr [rsi]
+  vmovdqu32 zmm13, zmmword ptr [rsi+64]
+  vpdpbusd zmm0, zmm12, dword ptr [rdi]{1to16}
+  vpdpbusd zmm6, zmm13, dword ptr [rdi+24]{1to16}
+  vpdpbusd zmm1, zmm12, dword ptr [rdi+4]{1to16}
+  vpdpbusd zmm7, zmm13, dword ptr [rdi+28]{1to16}
+  vpdpbusd zmm2, zmm12, dword ptr [rdi+8]{1to16}
+  vpdpbusd zmm8, zmm13, dword ptr [rdi+32]{1to16}
+  vpdpbusd zmm3, zmm12, dword ptr [rdi+12]{1to16}
+  vpdpbusd zmm9, zmm13, dword ptr [rdi+36]{1to16}
+  vpdpbusd zmm4, zmm12, dword ptr [rdi+16]{1to16}
+  vpdpbusd zmm10, zmm13, dword ptr [rdi+40]{1to16}
+  vpdpbusd zmm5, zmm12, dword ptr [rdi+20]{1to16}
+  vpdpbusd zmm11, zmm13, dword ptr [rdi+44]{1to16}
+  add rdi, 48
+  add rsi, 128
+  dec rax
+  jnz 5b
+4:
+  test dl, 1
+  jz 6f
+  vmovdqu32 zmm12, zmmword ptr [rsi]
+  vpdpbusd zmm0, zmm12, dword ptr [rdi]{1to16}
+  vpdpbusd zmm1, zmm12, dword ptr [rdi+4]{1to16}
+  vpdpbusd zmm2, zmm12, dword ptr [rdi+8]{1to16}
+  vpdpbusd zmm3, zmm12, dword ptr [rdi+12]{1to16}
+  vpdpbusd zmm4, zmm12, dword ptr [rdi+16]{1to16}
+  vpdpbusd zmm5, zmm12, dword ptr [rdi+20]{1to16}
+  add rdi, 24
+  add rsi, 64
+6:
+  vpaddd zmm0, zmm0, zmm6
+  vpaddd zmm1, zmm1, zmm7
+  vpaddd zmm2, zmm2, zmm8
+  vpaddd zmm3, zmm3, zmm9
+  vpaddd zmm4, zmm4, zmm10
+  vpaddd zmm5, zmm5, zmm11
 .endm
 
-# Rows r and r + 1 (accumulators lo0/hi0 and lo1/hi1: columns 0-7 and 8-15) requantized and stored as QGemm.Avx2.Fused.cs's
-# Avx2RequantizeRowsInt16 does, operation for operation: per row, convert to float, multiply by the row's multiplier,
-# min with the cap, convert (round half to even, MXCSR's mode); VPACKSSDW, VPADDSW the zero point; both rows packed to
-# bytes (pack = VPACKSSWB for int8, VPACKUSWB for uint8), VPERMD into row order, clamped (max, min) and stored 16 bytes
-# to [r8] and [r8 + r9]; r8 advances two rows. m0/m1 = the two rows' multipliers (broadcast), ymm28 = the zero point,
-# ymm29/ymm30 = the minimum/maximum bytes, ymm31 = the row order, [rcx+128] = the cap. Variants leave out what cannot
-# change a value, as the C# sink does: the cap (cap = 0) when every |multiplier| < 1, and the byte clamp (clamp = 0) when
-# [min, max] is the whole output type, whose saturating pack already bounds the values.
-.macro ROW_PAIR lo0, hi0, lo1, hi1, lo0x, m0, m1, pack, max, min, cap, clamp
-  vcvtdq2ps \lo0, \lo0
-  vmulps \lo0, \lo0, \m0
+# Row r's sixteen int32 sums (one zmm) scaled as QGemm.Avx2.Fused.cs's Avx2RequantizeRowsInt16 does: convert to float,
+# multiply by the row's multiplier (m), min with the cap (broadcast from [rcx+128]) when cap, convert to int32 (round
+# half to even, MXCSR's mode).
+.macro ZSCALE acc, m, cap
+  vcvtdq2ps \acc, \acc
+  vmulps \acc, \acc, \m
   .if \cap
-  vminps \lo0, \lo0, ymmword ptr [rcx+128]
+  vminps \acc, \acc, dword ptr [rcx+128]{1to16}
   .endif
-  vcvtps2dq \lo0, \lo0
-  vcvtdq2ps \hi0, \hi0
-  vmulps \hi0, \hi0, \m0
-  .if \cap
-  vminps \hi0, \hi0, ymmword ptr [rcx+128]
-  .endif
-  vcvtps2dq \hi0, \hi0
-  vpackssdw \lo0, \lo0, \hi0
-  vpaddsw \lo0, \lo0, ymm28
-  vcvtdq2ps \lo1, \lo1
-  vmulps \lo1, \lo1, \m1
-  .if \cap
-  vminps \lo1, \lo1, ymmword ptr [rcx+128]
-  .endif
-  vcvtps2dq \lo1, \lo1
-  vcvtdq2ps \hi1, \hi1
-  vmulps \hi1, \hi1, \m1
-  .if \cap
-  vminps \hi1, \hi1, ymmword ptr [rcx+128]
-  .endif
-  vcvtps2dq \hi1, \hi1
-  vpackssdw \lo1, \lo1, \hi1
-  vpaddsw \lo1, \lo1, ymm28
-  \pack \lo0, \lo0, \lo1
-  vpermd \lo0, ymm31, \lo0
+  vcvtps2dq \acc, \acc
+.endm
+
+# The six scaled rows zmm0-zmm5 to bytes, operation for operation as Avx2RequantizeRowsInt16 (VPACKSSDW, VPADDSW the
+# zero point, pack = VPACKSSWB for int8 or VPACKUSWB for uint8, clamp (max, min) on bytes): only the order of the lanes
+# differs, and VPERMD restores it. Packs work within 128-bit lanes, so after VPACKSSDW of rows (0, 1) and the byte pack
+# with rows (2, 3), lane L of zmm0 holds the dwords (row 0, row 1, row 2, row 3) of columns 4L..4L+3; the row order
+# in zmm31 = (0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15) makes lane r row r's sixteen bytes. Rows 4 and 5
+# are packed with themselves, giving (row 4, row 5) in lanes 0 and 1. Stores: 16 bytes per row at r8 + r * r9; r10 is
+# clobbered.
+.macro ZROWS_TO_BYTES pack, max, min, clamp
+  vpackssdw zmm0, zmm0, zmm1
+  vpackssdw zmm2, zmm2, zmm3
+  vpackssdw zmm4, zmm4, zmm5
+  vpaddsw zmm0, zmm0, zmm28
+  vpaddsw zmm2, zmm2, zmm28
+  vpaddsw zmm4, zmm4, zmm28
+  \pack zmm0, zmm0, zmm2
+  \pack zmm4, zmm4, zmm4
+  vpermd zmm0, zmm31, zmm0
+  vpermd zmm4, zmm31, zmm4
   .if \clamp
-  \max \lo0, \lo0, ymm29
-  \min \lo0, \lo0, ymm30
+  \max zmm0, zmm0, zmm29
+  \min zmm0, zmm0, zmm30
+  \max zmm4, zmm4, zmm29
+  \min zmm4, zmm4, zmm30
   .endif
-  vmovdqu xmmword ptr [r8], \lo0x
-  vextracti128 xmmword ptr [r8+r9], \lo0, 1
-  lea r8, [r8+2*r9]
+  lea r10, [r8+2*r9]
+  vmovdqu xmmword ptr [r8], xmm0
+  vextracti32x4 xmmword ptr [r8+r9], zmm0, 1
+  vextracti32x4 xmmword ptr [r10], zmm0, 2
+  vextracti32x4 xmmword ptr [r10+r9], zmm0, 3
+  lea r10, [r10+2*r9]
+  vmovdqu xmmword ptr [r10], xmm4
+  vextracti32x4 xmmword ptr [r10+r9], zmm4, 1
 .endm
 
 # void edge_quads6x16_requantize_s8(const int32* a, const int32* panel, int64 steps, const Context* context, uint8* y, int64 ldy)
 # void edge_quads6x16_requantize_u8(...): the same with uint8 output.
 # One row block of the fused GEMM's quad format times context->panels consecutive full 16-column panels (each
-# steps * 64 bytes, the next right after): per panel, the k loop of edge_quads6x16 from bias[r] + rowOffsets[r], then the
-# six rows requantized to bytes at y + r * ldy (ROW_PAIR); y advances 16 bytes per panel. Context (QGemm.Avx512Vnni.cs,
-# Avx512VnniEpilogue), 192 bytes: 0 int32* bias, 8 int32* rowOffsets, 16 float* multipliers, 24 int64 panels (>= 1),
-# 32 int16[16] zero point, 64 uint8[32] minimum, 96 uint8[32] maximum (as bytes of the output type), 128 float[8]
-# product cap (+infinity for none), 160 int32[8] row order. rbx, r12-r15 hold the panel loop and are restored.
+# steps * 64 bytes, the next right after): per panel, the k loop (ZQUADS_KLOOP) from bias[r] + rowOffsets[r], then the
+# six rows requantized to bytes at y + r * ldy (ZSCALE, ZROWS_TO_BYTES); y advances 16 bytes per panel. Context
+# (QGemm.Avx512Vnni.cs, Avx512VnniEpilogue), 256 bytes: 0 int32* bias, 8 int32* rowOffsets, 16 float* multipliers,
+# 24 int64 panels (>= 1), 32 int16[16] zero point, 64 uint8[32] minimum, 96 uint8[32] maximum (as bytes of the output
+# type), 128 float[8] product cap (+infinity for none), 160 int32[8] the 256-bit row order (unused here), 192 int32[16]
+# the 512-bit row order (ZROWS_TO_BYTES). rbx, r12-r15 hold the panel loop and are restored.
 # Everything that is the same for every panel is loaded once per call into the EVEX-only registers (caller-saved in
-# System V): ymm16-ymm21 the rows' bias + rowOffsets, ymm22-ymm27 their multipliers, ymm28-ymm31 the zero point, the
-# byte bounds and the row order. A panel's set-up is then 12 register moves, where it had been 34 instructions (scalar
-# loads and adds, broadcasts, the row order's load), and the requantization reads no memory; at K = 16 (MobileNetV2's
-# 96x16x12544 expansion: 48 VPDPBUSD a panel) that shape
-# 178-181 -> 188-196 GOPS, 144x24x3136 221-224 -> 242-245 (--quick 0.1 2, alternated, 2026-11-29 07:00 UTC).
+# System V): zmm16-zmm21 the rows' bias + rowOffsets, zmm22-zmm27 their multipliers, zmm28-zmm31 the zero point, the
+# byte bounds and the row order; the requantization reads no memory but the cap.
+# 512-bit vectors: on Zen 5 a zmm VPDPBUSD does twice the work of a ymm one at the same rate (this machine's peak probe,
+# 2026-11-29: 845 against 422 GOPS), and on Zen 4, which splits it in two, the same work takes half the instructions.
 .macro QUADS_PANELS_REQUANTIZE pack, max, min, cap, clamp
   push rbx
   push r12
@@ -181,42 +224,46 @@ edge_quads6x16:
   mov r11, qword ptr [rcx+16]
   mov edi, dword ptr [rax+0]
   add edi, dword ptr [r10+0]
-  vpbroadcastd ymm16, edi
-  vbroadcastss ymm22, dword ptr [r11+0]
+  vpbroadcastd zmm16, edi
+  vbroadcastss zmm22, dword ptr [r11+0]
   mov edi, dword ptr [rax+4]
   add edi, dword ptr [r10+4]
-  vpbroadcastd ymm17, edi
-  vbroadcastss ymm23, dword ptr [r11+4]
+  vpbroadcastd zmm17, edi
+  vbroadcastss zmm23, dword ptr [r11+4]
   mov edi, dword ptr [rax+8]
   add edi, dword ptr [r10+8]
-  vpbroadcastd ymm18, edi
-  vbroadcastss ymm24, dword ptr [r11+8]
+  vpbroadcastd zmm18, edi
+  vbroadcastss zmm24, dword ptr [r11+8]
   mov edi, dword ptr [rax+12]
   add edi, dword ptr [r10+12]
-  vpbroadcastd ymm19, edi
-  vbroadcastss ymm25, dword ptr [r11+12]
+  vpbroadcastd zmm19, edi
+  vbroadcastss zmm25, dword ptr [r11+12]
   mov edi, dword ptr [rax+16]
   add edi, dword ptr [r10+16]
-  vpbroadcastd ymm20, edi
-  vbroadcastss ymm26, dword ptr [r11+16]
+  vpbroadcastd zmm20, edi
+  vbroadcastss zmm26, dword ptr [r11+16]
   mov edi, dword ptr [rax+20]
   add edi, dword ptr [r10+20]
-  vpbroadcastd ymm21, edi
-  vbroadcastss ymm27, dword ptr [r11+20]
-  vmovdqu32 ymm28, ymmword ptr [rcx+32]
-  vmovdqu32 ymm29, ymmword ptr [rcx+64]
-  vmovdqu32 ymm30, ymmword ptr [rcx+96]
-  vmovdqu32 ymm31, ymmword ptr [rcx+160]
+  vpbroadcastd zmm21, edi
+  vbroadcastss zmm27, dword ptr [r11+20]
+  vpbroadcastw zmm28, word ptr [rcx+32]
+  vpbroadcastb zmm29, byte ptr [rcx+64]
+  vpbroadcastb zmm30, byte ptr [rcx+96]
+  vmovdqu32 zmm31, zmmword ptr [rcx+192]
 3:
   mov rdi, r12
   mov rsi, rbx
   mov rdx, r13
   mov r8, r15
-  QUADS_KLOOP
+  ZQUADS_KLOOP
   mov rbx, rsi
-  ROW_PAIR ymm0, ymm1, ymm2, ymm3, xmm0, ymm22, ymm23, \pack, \max, \min, \cap, \clamp
-  ROW_PAIR ymm4, ymm5, ymm6, ymm7, xmm4, ymm24, ymm25, \pack, \max, \min, \cap, \clamp
-  ROW_PAIR ymm8, ymm9, ymm10, ymm11, xmm8, ymm26, ymm27, \pack, \max, \min, \cap, \clamp
+  ZSCALE zmm0, zmm22, \cap
+  ZSCALE zmm1, zmm23, \cap
+  ZSCALE zmm2, zmm24, \cap
+  ZSCALE zmm3, zmm25, \cap
+  ZSCALE zmm4, zmm26, \cap
+  ZSCALE zmm5, zmm27, \cap
+  ZROWS_TO_BYTES \pack, \max, \min, \clamp
   add r15, 16
   dec r14
   jg 3b
@@ -225,6 +272,7 @@ edge_quads6x16:
   pop r13
   pop r12
   pop rbx
+  vzeroupper
   ret
 .endm
 
@@ -234,7 +282,8 @@ edge_quads6x16:
   QUADS_PANELS_REQUANTIZE \pack, \max, \min, \cap, \clamp
 .endm
 
-# int8 and uint8 output with the cap and the byte clamp, then without the cap, without the clamp, without both (ROW_PAIR).
+# int8 and uint8 output with the cap and the byte clamp, then without the cap, without the clamp, without both (ZSCALE,
+# ZROWS_TO_BYTES).
 REQUANTIZE_ENTRY edge_quads6x16_requantize_s8, vpacksswb, vpmaxsb, vpminsb, 1, 1
 REQUANTIZE_ENTRY edge_quads6x16_requantize_u8, vpackuswb, vpmaxub, vpminub, 1, 1
 REQUANTIZE_ENTRY edge_quads6x16_requantize_s8_uncapped, vpacksswb, vpmaxsb, vpminsb, 0, 1
@@ -296,13 +345,65 @@ edge_dpbusd_chains:
   vzeroupper
   ret
 
+# int32 edge_dpbusd_chains_zmm(int64 iterations): edge_dpbusd_chains on zmm registers, 12 x 64 = 768 multiply-adds per
+# iteration: the peak of the requantizing GEMM routines, which run on zmm (on Zen 5 twice the ymm peak, on Zen 4 the same).
+.globl edge_dpbusd_chains_zmm
+edge_dpbusd_chains_zmm:
+  vpternlogd zmm12, zmm12, zmm12, 0xff
+  vpabsb zmm12, zmm12
+  vmovdqa32 zmm13, zmm12
+  vpxor xmm0, xmm0, xmm0
+  vpxor xmm1, xmm1, xmm1
+  vpxor xmm2, xmm2, xmm2
+  vpxor xmm3, xmm3, xmm3
+  vpxor xmm4, xmm4, xmm4
+  vpxor xmm5, xmm5, xmm5
+  vpxor xmm6, xmm6, xmm6
+  vpxor xmm7, xmm7, xmm7
+  vpxor xmm8, xmm8, xmm8
+  vpxor xmm9, xmm9, xmm9
+  vpxor xmm10, xmm10, xmm10
+  vpxor xmm11, xmm11, xmm11
+  test rdi, rdi
+  jle 2f
+1:
+  vpdpbusd zmm0, zmm12, zmm13
+  vpdpbusd zmm1, zmm12, zmm13
+  vpdpbusd zmm2, zmm12, zmm13
+  vpdpbusd zmm3, zmm12, zmm13
+  vpdpbusd zmm4, zmm12, zmm13
+  vpdpbusd zmm5, zmm12, zmm13
+  vpdpbusd zmm6, zmm12, zmm13
+  vpdpbusd zmm7, zmm12, zmm13
+  vpdpbusd zmm8, zmm12, zmm13
+  vpdpbusd zmm9, zmm12, zmm13
+  vpdpbusd zmm10, zmm12, zmm13
+  vpdpbusd zmm11, zmm12, zmm13
+  dec rdi
+  jnz 1b
+2:
+  vpaddd zmm0, zmm0, zmm1
+  vpaddd zmm2, zmm2, zmm3
+  vpaddd zmm4, zmm4, zmm5
+  vpaddd zmm6, zmm6, zmm7
+  vpaddd zmm8, zmm8, zmm9
+  vpaddd zmm10, zmm10, zmm11
+  vpaddd zmm0, zmm0, zmm2
+  vpaddd zmm4, zmm4, zmm6
+  vpaddd zmm8, zmm8, zmm10
+  vpaddd zmm0, zmm0, zmm4
+  vpaddd zmm0, zmm0, zmm8
+  vmovd eax, xmm0
+  vzeroupper
+  ret
+
 # Depthwise 3x3 on flat byte planes (DepthwiseConv's FlatPlan, as the SDOT path lays them out), for the avx512vnni
 # path: flattened output q of one channel is
 #   y[q] = requantize(bias + sum over kh < 3 of dot4(window(r_kh, q), w_kh))
 # where window(r, q) = the four uint8 bytes r[s*q .. s*q + 3] (s = the stride; int8 input is stored XORed with 0x80 by
 # the plane copy, i.e. as x + 128, and the bias accounts for the shift) and w_kh = the int8 weights
 # (w[kh][0], w[kh][1], w[kh][2], 0): VPDPBUSD then sums the three real taps of a row in one instruction.
-# Requantization is the fused GEMM's int16 sequence (ROW_PAIR without the cap; the caller guarantees |multiplier| < 1):
+# Requantization is the fused GEMM's int16 sequence (ZSCALE and ZROWS_TO_BYTES without the cap, on ymm; the caller guarantees |multiplier| < 1):
 # float(acc) * multiplier, to int32 (VCVTPS2DQ, round to nearest even), VPACKSSDW, VPADDSW the zero point, packed to
 # bytes with the output type's saturation (pack = VPACKSSWB for int8, VPACKUSWB for uint8), VPERMD into output order,
 # clamped on bytes (max, min). Equal to the definition for the reasons given at Avx2RequantizeRowsInt16.
