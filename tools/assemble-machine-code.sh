@@ -44,6 +44,10 @@ entry() { # entry SYMBOL: its offset in .text, decimal
   echo "    public static ReadOnlySpan<int> Depthwise3x3Offsets =>"
   echo "        [$(entry edge_dw3x3_s1_u8), $(entry edge_dw3x3_s1_s8), $(entry edge_dw3x3_s2_u8), $(entry edge_dw3x3_s2_s8)];"
   echo
+  echo "    /// <summary>The same on 512-bit vectors with VPERMB (AVX512_VBMI): [(stride - 1) · 2 + (signed output ? 1 : 0)].</summary>"
+  echo "    public static ReadOnlySpan<int> Depthwise3x3ZmmOffsets =>"
+  echo "        [$(entry edge_dw3x3z_s1_u8), $(entry edge_dw3x3z_s1_s8), $(entry edge_dw3x3z_s2_u8), $(entry edge_dw3x3z_s2_s8)];"
+  echo
   echo "    public static ReadOnlySpan<byte> Text =>"
   echo "    ["
   od -An -v -tx1 "$work/code.bin" | awk '{ line = "       "; for (i = 1; i <= NF; i++) line = line " 0x" $i ","; print line }'

@@ -197,8 +197,10 @@ public sealed class Avx512VnniMachineCodeTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// edge_dw3x3_s{1,2}_{u8,s8} against their definition (QGemm.Avx512Vnni.s): 4 and 5 blocks of sixteen outputs (the
-    /// paired loop alone, and with an odd last block) from three random uint8 rows, weights including both int8 ends,
+    /// edge_dw3x3_s{1,2}_{u8,s8} and, where the CPU has AVX512_VBMI, the 512-bit edge_dw3x3z_* against their definition
+    /// (QGemm.Avx512Vnni.s): 3, 4, 5, 7 and 8 blocks of sixteen outputs (the 256-bit code's pairs alone and with an odd
+    /// last block; the 512-bit code's groups of four alone, with 1 or 3 blocks after them, and none) from three random
+    /// uint8 rows, weights including both int8 ends,
     /// int8 output with a clamp narrower than the type and uint8 output with the whole type, multipliers below 1 with
     /// exact ties and accumulators that saturate int16; the guard bytes after the last block stay untouched.
     /// </summary>
@@ -211,6 +213,11 @@ public sealed class Avx512VnniMachineCodeTests(ITestOutputHelper output)
     [InlineData(2, false, 5)]
     [InlineData(2, true, 4)]
     [InlineData(2, true, 5)]
+    [InlineData(1, false, 3)]
+    [InlineData(1, true, 7)]
+    [InlineData(2, false, 8)]
+    [InlineData(2, true, 7)]
+    [InlineData(2, true, 3)]
     public unsafe void Depthwise3x3_GivesTheDefinitionsBytes(int stride, bool signedOutput, int blocks)
     {
         if (!Avx512VnniCode.IsAvailable) { output.WriteLine($"SKIPPED: {Avx512VnniCode.UnavailableReason}"); return; }
@@ -230,6 +237,7 @@ public sealed class Avx512VnniMachineCodeTests(ITestOutputHelper output)
         int Quad(int kh) => (byte)weights[3 * kh] | (byte)weights[3 * kh + 1] << 8 | (byte)weights[3 * kh + 2] << 16;
         // 1/256: exact ties at .5 occur, which VCVTPS2DQ must round to even as the definition does; 0.75: products beyond
         // int16, which the saturating packs must still bring to the clamp.
+        foreach (bool zmm in Avx512VnniCode.HasVbmi ? new[] { false, true } : [false])
         foreach (float multiplier in new[] { 1f / 256, 0.75f })
         {
             var context = new EdgeRuntime.Kernels.Depthwise.DepthwiseConv.VnniDepthwiseContext(stride, yZeroPoint, yMin, yMax);
@@ -237,14 +245,14 @@ public sealed class Avx512VnniMachineCodeTests(ITestOutputHelper output)
             var y = new byte[outputs + guard];
             Array.Fill(y, (byte)0xA5);
             fixed (byte* r0 = rows[0], r1 = rows[1], r2 = rows[2], yp = y)
-                Avx512VnniCode.Depthwise3x3(stride, signedOutput)(r0, r1, r2, blocks, &context, yp);
+                Avx512VnniCode.Depthwise3x3(stride, signedOutput, zmm)(r0, r1, r2, blocks, &context, yp);
             for (int q = 0; q < outputs; q++)
             {
                 int acc = bias;
                 for (int kh = 0; kh < 3; kh++)
                     for (int kw = 0; kw < 3; kw++) acc += rows[kh][stride * q + kw] * weights[3 * kh + kw];
                 byte expected = (byte)Requantization.Requantize(acc, multiplier, yZeroPoint, yMin, yMax);
-                Assert.True(expected == y[q], $"multiplier {multiplier}, output {q}: {y[q]}, definition {expected} (accumulator {acc})");
+                Assert.True(expected == y[q], $"{(zmm ? "512" : "256")}-bit, multiplier {multiplier}, output {q}: {y[q]}, definition {expected} (accumulator {acc})");
             }
             for (int i = outputs; i < y.Length; i++) Assert.Equal(0xA5, y[i]);
         }

@@ -242,8 +242,21 @@ internal static unsafe class Avx512VnniCode
     /// exact only for |multiplier| &lt; 1 (see QGemm.Avx512Vnni.s and DepthwiseConv's avx512vnni flat path).
     /// </summary>
     public static delegate* unmanaged[SuppressGCTransition]<byte*, byte*, byte*, long, void*, byte*, void> Depthwise3x3(int stride, bool signedOutput) =>
+        Depthwise3x3(stride, signedOutput, HasVbmi);
+
+    /// <summary>
+    /// <see cref="Depthwise3x3(int, bool)"/> in a chosen width: edge_dw3x3z_* (512-bit, VPERMB; only where
+    /// <see cref="HasVbmi"/>) when <paramref name="zmm"/>, else edge_dw3x3_* (256-bit). Both compute the same bytes.
+    /// </summary>
+    public static delegate* unmanaged[SuppressGCTransition]<byte*, byte*, byte*, long, void*, byte*, void> Depthwise3x3(int stride, bool signedOutput, bool zmm) =>
         (delegate* unmanaged[SuppressGCTransition]<byte*, byte*, byte*, long, void*, byte*, void>)Entry(
-            Avx512VnniMachineCode.Depthwise3x3Offsets[(stride - 1) * 2 + (signedOutput ? 1 : 0)]);
+            (zmm ? Avx512VnniMachineCode.Depthwise3x3ZmmOffsets : Avx512VnniMachineCode.Depthwise3x3Offsets)[(stride - 1) * 2 + (signedOutput ? 1 : 0)]);
+
+    /// <summary>
+    /// True when the CPU also has AVX512_VBMI (VPERMB: Zen 4, Zen 5, Ice Lake and later), which the 512-bit depthwise
+    /// routines need; Skylake-SP and Cascade Lake (AVX-512 VNNI without it) run the 256-bit ones.
+    /// </summary>
+    public static bool HasVbmi { get; private set; }
 
     /// <summary>edge_dpbusd_chains(iterations): 384 multiply-adds per iteration in 12 independent chains (peak probe).</summary>
     public static delegate* unmanaged[SuppressGCTransition]<long, int> DpbusdChains =>
@@ -268,12 +281,14 @@ internal static unsafe class Avx512VnniCode
         if ((ebx & (1 << 30)) == 0) return "the CPU lacks AVX512BW";
         if ((ebx & (1 << 31)) == 0) return "the CPU lacks AVX512VL";
         if ((ecx & (1 << 11)) == 0) return "the CPU lacks AVX512_VNNI";
+        bool vbmi = (ecx & (1 << 1)) != 0;
         if ((X86Base.CpuId(1, 0).Ecx & (1 << 27)) == 0) return "the OS has not enabled XSAVE (CPUID.1:ECX.OSXSAVE)";
         byte* mapped = ExecutableMemory.TryMap(Avx512VnniMachineCode.Text, out var failure);
         if (mapped == null) return failure;
         ulong xcr0 = ((delegate* unmanaged[SuppressGCTransition]<ulong>)(mapped + Avx512VnniMachineCode.XgetbvOffset))();
         if ((xcr0 & 0xE6) != 0xE6) return $"the OS does not save the AVX-512 register state (XCR0 = 0x{xcr0:x})";
         code = mapped;
+        HasVbmi = vbmi;
         return null;
     }
 }

@@ -403,7 +403,8 @@ edge_dpbusd_chains_zmm:
 # where window(r, q) = the four uint8 bytes r[s*q .. s*q + 3] (s = the stride; int8 input is stored XORed with 0x80 by
 # the plane copy, i.e. as x + 128, and the bias accounts for the shift) and w_kh = the int8 weights
 # (w[kh][0], w[kh][1], w[kh][2], 0): VPDPBUSD then sums the three real taps of a row in one instruction.
-# Requantization is the fused GEMM's int16 sequence (ZSCALE and ZROWS_TO_BYTES without the cap, on ymm; the caller guarantees |multiplier| < 1):
+# Requantization is the int16 sequence of the fused GEMM (Avx2RequantizeRowsInt16) without the cap (the caller guarantees
+# |multiplier| < 1):
 # float(acc) * multiplier, to int32 (VCVTPS2DQ, round to nearest even), VPACKSSDW, VPADDSW the zero point, packed to
 # bytes with the output type's saturation (pack = VPACKSSWB for int8, VPACKUSWB for uint8), VPERMD into output order,
 # clamped on bytes (max, min). Equal to the definition for the reasons given at Avx2RequantizeRowsInt16.
@@ -542,3 +543,130 @@ DW_ENTRY edge_dw3x3_s1_s8, S1, 16, vpacksswb, vpmaxsb, vpminsb
 DW_ENTRY edge_dw3x3_s1_u8, S1, 16, vpackuswb, vpmaxub, vpminub
 DW_ENTRY edge_dw3x3_s2_s8, S2, 32, vpacksswb, vpmaxsb, vpminsb
 DW_ENTRY edge_dw3x3_s2_u8, S2, 32, vpackuswb, vpmaxub, vpminub
+
+# The same routines on 512-bit vectors for CPUs with AVX512_VBMI (Zen 4, Zen 5, Ice Lake and later; not Skylake-SP or
+# Cascade Lake, which keep edge_dw3x3_*): void edge_dw3x3z_s{1,2}_{s8,u8}(r0, r1, r2, blocks, ctx, y), the same
+# arguments, context, outputs and reads past the end as edge_dw3x3_*. A kernel row of sixteen outputs is one load and
+# one VPERMB, which gathers all sixteen 4-byte windows across the register (dword j = bytes s*j .. s*j + 3), and one
+# VPDPBUSD: 6 instructions per sixteen outputs where the 256-bit code needs 18. Stride 1 loads 32 bytes (windows reach
+# byte 18), stride 2 40 bytes under the mask k1 (windows reach byte 33), so neither reads further than edge_dw3x3_*.
+# Blocks go in fours (64 outputs, one 64-byte store: the byte pack of the four accumulators puts dword (lane L, m) =
+# outputs 16m + 4L.. in place 4L + m, which DWZ_ORDER puts back in order); the last 1-3 blocks one at a time (16 bytes).
+# Registers: zmm12-14 weights, zmm15 VPERMB indices, zmm10 bias, zmm9 multiplier, zmm8 zero point, zmm7/zmm6 minimum/
+# maximum, zmm11 the output order, zmm0-zmm3 the accumulators of 64 outputs (16 each), zmm4 windows, k1 the stride-2
+# load mask.
+.p2align 6
+DWZ_WINDOWS_S1:
+  .irp j, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+  .byte \j, \j+1, \j+2, \j+3
+  .endr
+DWZ_WINDOWS_S2:
+  .irp j, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+  .byte 2*\j, 2*\j+1, 2*\j+2, 2*\j+3
+  .endr
+DWZ_ORDER:
+  .long 0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15
+
+.macro DWZ_LOAD_S1 row, offset
+  vmovdqu ymm4, ymmword ptr [\row+\offset]
+.endm
+
+.macro DWZ_LOAD_S2 row, offset
+  vmovdqu8 zmm4{k1}{z}, zmmword ptr [\row+\offset]
+.endm
+
+# Kernel row (row pointer, weights) of the sixteen outputs at block offset into acc.
+.macro DWZ_ROW load, row, offset, weights, acc
+  DWZ_LOAD_\load \row, \offset
+  vpermb zmm4, zmm15, zmm4
+  vpdpbusd \acc, zmm4, \weights
+.endm
+
+.macro DWZ_BLOCK load, offset, acc
+  DWZ_ROW \load, rdi, \offset, zmm12, \acc
+  DWZ_ROW \load, rsi, \offset, zmm13, \acc
+  DWZ_ROW \load, rdx, \offset, zmm14, \acc
+.endm
+
+.macro DWZ_SCALE acc
+  vcvtdq2ps \acc, \acc
+  vmulps \acc, \acc, zmm9
+  vcvtps2dq \acc, \acc
+.endm
+
+.macro DWZ_ENTRY name, load, step, pack, max, min
+.globl \name
+\name:
+  lea rax, [rip+DWZ_WINDOWS_\load]
+  vmovdqu64 zmm15, zmmword ptr [rax]
+  vmovdqu64 zmm11, zmmword ptr [rip+DWZ_ORDER]
+  mov rax, 0xFFFFFFFFFF
+  kmovq k1, rax
+  vpbroadcastd zmm12, dword ptr [r8+32]
+  vpbroadcastd zmm13, dword ptr [r8+36]
+  vpbroadcastd zmm14, dword ptr [r8+40]
+  vpbroadcastd zmm10, dword ptr [r8+44]
+  vbroadcastss zmm9, dword ptr [r8+48]
+  vpbroadcastd zmm8, dword ptr [r8+52]
+  vpbroadcastd zmm7, dword ptr [r8+56]
+  vpbroadcastd zmm6, dword ptr [r8+60]
+  cmp rcx, 4
+  jl 3f
+1:
+  vmovdqa32 zmm0, zmm10
+  vmovdqa32 zmm1, zmm10
+  vmovdqa32 zmm2, zmm10
+  vmovdqa32 zmm3, zmm10
+  DWZ_BLOCK \load, 0, zmm0
+  DWZ_BLOCK \load, \step, zmm1
+  DWZ_BLOCK \load, 2*\step, zmm2
+  DWZ_BLOCK \load, 3*\step, zmm3
+  DWZ_SCALE zmm0
+  DWZ_SCALE zmm1
+  DWZ_SCALE zmm2
+  DWZ_SCALE zmm3
+  vpackssdw zmm0, zmm0, zmm1
+  vpackssdw zmm2, zmm2, zmm3
+  vpaddsw zmm0, zmm0, zmm8
+  vpaddsw zmm2, zmm2, zmm8
+  \pack zmm0, zmm0, zmm2
+  vpermd zmm0, zmm11, zmm0
+  \max zmm0, zmm0, zmm7
+  \min zmm0, zmm0, zmm6
+  vmovdqu64 zmmword ptr [r9], zmm0
+  add rdi, 4*\step
+  add rsi, 4*\step
+  add rdx, 4*\step
+  add r9, 64
+  sub rcx, 4
+  cmp rcx, 4
+  jge 1b
+3:
+  test rcx, rcx
+  jle 2f
+4:
+  vmovdqa32 zmm0, zmm10
+  DWZ_BLOCK \load, 0, zmm0
+  DWZ_SCALE zmm0
+  vpackssdw zmm0, zmm0, zmm0
+  vpaddsw zmm0, zmm0, zmm8
+  \pack zmm0, zmm0, zmm0
+  vpermd zmm0, zmm11, zmm0
+  \max zmm0, zmm0, zmm7
+  \min zmm0, zmm0, zmm6
+  vmovdqu xmmword ptr [r9], xmm0
+  add rdi, \step
+  add rsi, \step
+  add rdx, \step
+  add r9, 16
+  dec rcx
+  jnz 4b
+2:
+  vzeroupper
+  ret
+.endm
+
+DWZ_ENTRY edge_dw3x3z_s1_s8, S1, 16, vpacksswb, vpmaxsb, vpminsb
+DWZ_ENTRY edge_dw3x3z_s1_u8, S1, 16, vpackuswb, vpmaxub, vpminub
+DWZ_ENTRY edge_dw3x3z_s2_s8, S2, 32, vpacksswb, vpmaxsb, vpminsb
+DWZ_ENTRY edge_dw3x3z_s2_u8, S2, 32, vpackuswb, vpmaxub, vpminub
