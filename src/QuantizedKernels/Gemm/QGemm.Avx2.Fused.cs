@@ -191,6 +191,13 @@ public static partial class QGemm
 
         static abstract void PackPanel(sbyte* b, int ldb, int k, int columns, int* panel);
 
+        /// <summary>
+        /// Packs the ⌈<paramref name="columns"/> / 16⌉ panels of a chunk (columns 0 .. <paramref name="columns"/> − 1
+        /// of B) to <paramref name="panels"/>, <paramref name="panelInts"/> apart: for each the bytes
+        /// <see cref="PackPanel"/> writes, several panels at a time where the format and the CPU can.
+        /// </summary>
+        static abstract void PackPanels(sbyte* b, int ldb, int k, int columns, int panelInts, int* panels);
+
         /// <summary>The microkernel; with <typeparamref name="TCorrected"/> true it also adds the given corrections.</summary>
         static abstract void Kernel<TRows, TSink, TCorrected>(int* a, int* panel, int steps, int* corrections, int correctionCount, ref TSink sink)
             where TRows : struct, IAvx2BlockRows where TSink : struct, IAvx2TileSink where TCorrected : struct, IAvx2Flag;
@@ -221,6 +228,12 @@ public static partial class QGemm
 
         public static unsafe void PackPanel(sbyte* b, int ldb, int k, int columns, int* panel) => PackBPanelAvx2(b, ldb, k, columns, (short*)panel);
 
+        public static unsafe void PackPanels(sbyte* b, int ldb, int k, int columns, int panelInts, int* panels)
+        {
+            for (int c = 0; c < columns; c += Avx2ColumnsPerPanel, panels += panelInts)
+                PackPanel(b + c, ldb, k, Math.Min(Avx2ColumnsPerPanel, columns - c), panels);
+        }
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static unsafe void Kernel<TRows, TSink, TCorrected>(int* a, int* panel, int steps, int* corrections, int correctionCount, ref TSink sink)
             where TRows : struct, IAvx2BlockRows where TSink : struct, IAvx2TileSink where TCorrected : struct, IAvx2Flag =>
@@ -244,6 +257,9 @@ public static partial class QGemm
         public static bool HasCorrections => true;
 
         public static unsafe void PackPanel(sbyte* b, int ldb, int k, int columns, int* panel) => PackBPanelQuadsAvx2(b, ldb, k, columns, panel);
+
+        public static unsafe void PackPanels(sbyte* b, int ldb, int k, int columns, int panelInts, int* panels) =>
+            PackBPanelsQuads(b, ldb, k, columns, panelInts, panels);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static unsafe void Kernel<TRows, TSink, TCorrected>(int* a, int* panel, int steps, int* corrections, int correctionCount, ref TSink sink)
@@ -366,9 +382,7 @@ public static partial class QGemm
             {
                 int chunkColumns = Math.Min(chunkPanels * Avx2ColumnsPerPanel, panelColumns - c0);
                 int panels = DivideRoundingUp(chunkColumns, Avx2ColumnsPerPanel);
-                for (int p = 0; p < panels; p++)
-                    TFormat.PackPanel(bBase + c0 + p * Avx2ColumnsPerPanel, ldb, k, Math.Min(Avx2ColumnsPerPanel, chunkColumns - p * Avx2ColumnsPerPanel),
-                        scratchBase + p * panelInts);
+                TFormat.PackPanels(bBase + c0, ldb, k, chunkColumns, panelInts, scratchBase);
                 int* aBlock = layout.Data;
                 byte* destination = yBase + c0;
                 for (int i0 = 0; i0 < m; i0 += Avx2RowsPerBlock, aBlock += blockInts, destination += (long)Avx2RowsPerBlock * ldy)

@@ -71,6 +71,9 @@ public static partial class QGemm
 
         public static unsafe void PackPanel(sbyte* b, int ldb, int k, int columns, int* panel) => Avx2QuadFormat.PackPanel(b, ldb, k, columns, panel);
 
+        public static unsafe void PackPanels(sbyte* b, int ldb, int k, int columns, int panelInts, int* panels) =>
+            Avx2QuadFormat.PackPanels(b, ldb, k, columns, panelInts, panels);
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static unsafe void Kernel<TRows, TSink, TCorrected>(int* a, int* panel, int steps, int* corrections, int correctionCount, ref TSink sink)
             where TRows : struct, IAvx2BlockRows where TSink : struct, IAvx2TileSink where TCorrected : struct, IAvx2Flag =>
