@@ -287,16 +287,23 @@ public static partial class QGemm
     /// </summary>
     private const int WeightStationaryMaxColumns = 64;
 
-    /// <summary>Most panels of B packed together when N is wide: 64 columns, a whole 64-byte line of each output row.</summary>
-    private const int Avx2MaxPanelsPerChunk = WeightStationaryMaxColumns / Avx2ColumnsPerPanel;
+    /// <summary>
+    /// Most panels of B packed together when N is wide: 512 columns, eight 64-byte lines of each output row per row
+    /// block, as many as the chunk's scratch holds (<see cref="Avx2FusedScratchLength"/>: in the quad format 32 panels for
+    /// K ≤ 32, 7 for K = 144, 2 for K = 576). With the avx512vnni machine code, small-K layers are bound by writing the output,
+    /// and longer runs per row make that cheaper: against 4 panels (one line), 96x16x12544 325-329 -> 453-467 GOPS,
+    /// 16x32x12544 337-361 -> 420-425, 144x24x3136 415-426 -> 546-554, all shapes 385-387 -> 431-434 (--quick 0.1 2,
+    /// alternated, Zen 5, 2026-11-29); the AVX2 path was unchanged (194 -> 192-195 GOPS, all shapes).
+    /// </summary>
+    private const int Avx2MaxPanelsPerChunk = 32;
 
     /// <summary>Bytes of the staging block for a last partial row block: six rows of a chunk's full panels.</summary>
     private const int Avx2StagingBytes = Avx2RowsPerBlock * Avx2MaxPanelsPerChunk * Avx2ColumnsPerPanel;
 
     /// <summary>
     /// Scratch, in ints, for the panels of one chunk when N is wide: up to <see cref="Avx2MaxPanelsPerChunk"/> panels,
-    /// as many as 16 KB holds but never less than one panel of the int16-pair format. In the VPMADDUBSW format K ≤ 256
-    /// gets four panels, K ≥ 384 two; the int16-pair format half as many.
+    /// as many as 16 KB holds but never less than one panel of the int16-pair format. In the VPMADDUBSW format K ≤ 32
+    /// gets 32 panels, K = 144 seven, K = 576 two; the int16-pair format half as many.
     /// </summary>
     private const int Avx2ChunkBudgetInts = 16 * 1024 / sizeof(int);
 
@@ -317,7 +324,7 @@ public static partial class QGemm
     /// products, a partial panel of more through a 6×16 byte buffer on the stack; a last row block of 1–5 rows runs the
     /// 2-, 4- or 6-row kernel and stores only its rows. The order depends on N: up to
     /// <see cref="WeightStationaryMaxColumns"/> columns, all panels are packed first and each row block of A runs over
-    /// all of them (A is read once); wider, chunks of up to four 16-column panels of B are packed in turn (as many as
+    /// all of them (A is read once); wider, chunks of up to 32 16-column panels of B are packed in turn (as many as
     /// the scratch holds) and every row block of A runs over the chunk's panels (B stays in L1). Every output is the same sum either way. (A quad-format step takes no more scratch than
     /// a pair step, so the pair format's scratch lengths serve both.)
     /// </summary>
@@ -358,9 +365,9 @@ public static partial class QGemm
             // Chunks of panels: each row block runs over a chunk's panels before the next row block, so it writes whole
             // 64-byte lines of its six output rows (on 112×112 outputs, rows 12.5 KB apart, one panel at a time touched
             // 96 pages per panel; four panels were 4–10% faster for K ≤ 192, QGemm fastest runs, 2026-11-28, and the
-            // same for K = 384–576). Weight-stationary, the one chunk is every panel, and each 1–2 tail column is expanded
+            // same for K = 384–576; up to 32 were faster again with the avx512vnni machine code, see Avx2MaxPanelsPerChunk). Weight-stationary, the one chunk is every panel, and each 1–2 tail column is expanded
             // after them and run per row block, so A is read once; otherwise chunks are as many panels as the scratch
-            // holds (at most four) and each tail column is expanded once and run over every row block first.
+            // holds (at most Avx2MaxPanelsPerChunk) and each tail column is expanded once and run over every row block first.
             int chunkPanels = weightStationary ? DivideRoundingUp(panelColumns, Avx2ColumnsPerPanel)
                 : Math.Clamp(scratch.Length / panelInts, 1, Avx2MaxPanelsPerChunk);
             int* expanded = scratchBase + chunkPanels * panelInts; // weight-stationary: blockInts per tail column
