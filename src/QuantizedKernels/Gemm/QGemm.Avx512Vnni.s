@@ -295,107 +295,45 @@ REQUANTIZE_ENTRY edge_quads6x16_requantize_u8_uncapped_unclamped, vpackuswb, vpm
 
 # int32 edge_dpbusd_chains(int64 iterations): 12 independent VPDPBUSD ymm dependency chains, 12 x 32 = 384 u8 x s8
 # multiply-adds per iteration, for the benchmarks' peak probe. Returns a lane of the folded sum so the work is used.
-.globl edge_dpbusd_chains
-edge_dpbusd_chains:
-  vpcmpeqd ymm12, ymm12, ymm12
-  vpabsb ymm12, ymm12
-  vmovdqa ymm13, ymm12
-  vpxor xmm0, xmm0, xmm0
-  vpxor xmm1, xmm1, xmm1
-  vpxor xmm2, xmm2, xmm2
-  vpxor xmm3, xmm3, xmm3
-  vpxor xmm4, xmm4, xmm4
-  vpxor xmm5, xmm5, xmm5
-  vpxor xmm6, xmm6, xmm6
-  vpxor xmm7, xmm7, xmm7
-  vpxor xmm8, xmm8, xmm8
-  vpxor xmm9, xmm9, xmm9
-  vpxor xmm10, xmm10, xmm10
-  vpxor xmm11, xmm11, xmm11
+# int32 edge_dpbusd_chains_zmm(int64 iterations): the same on zmm registers, 12 x 64 = 768 per iteration: the peak of
+# the requantizing routines, which run on zmm (on Zen 5 twice the ymm peak, on Zen 4 the same).
+# r = the register prefix (ymm or zmm); both operands are bytes of 1, so each VPDPBUSD adds 4 to every lane.
+.macro DPBUSD_CHAINS name, r
+.globl \name
+\name:
+  vpternlogd \r\()12, \r\()12, \r\()12, 0xff
+  vpabsb \r\()12, \r\()12
+  vmovdqa32 \r\()13, \r\()12
+  .irp i, 0,1,2,3,4,5,6,7,8,9,10,11
+  vpxor xmm\i, xmm\i, xmm\i
+  .endr
   test rdi, rdi
   jle 2f
 1:
-  vpdpbusd ymm0, ymm12, ymm13
-  vpdpbusd ymm1, ymm12, ymm13
-  vpdpbusd ymm2, ymm12, ymm13
-  vpdpbusd ymm3, ymm12, ymm13
-  vpdpbusd ymm4, ymm12, ymm13
-  vpdpbusd ymm5, ymm12, ymm13
-  vpdpbusd ymm6, ymm12, ymm13
-  vpdpbusd ymm7, ymm12, ymm13
-  vpdpbusd ymm8, ymm12, ymm13
-  vpdpbusd ymm9, ymm12, ymm13
-  vpdpbusd ymm10, ymm12, ymm13
-  vpdpbusd ymm11, ymm12, ymm13
+  .irp i, 0,1,2,3,4,5,6,7,8,9,10,11
+  vpdpbusd \r\()\i, \r\()12, \r\()13
+  .endr
   dec rdi
   jnz 1b
 2:
-  vpaddd ymm0, ymm0, ymm1
-  vpaddd ymm2, ymm2, ymm3
-  vpaddd ymm4, ymm4, ymm5
-  vpaddd ymm6, ymm6, ymm7
-  vpaddd ymm8, ymm8, ymm9
-  vpaddd ymm10, ymm10, ymm11
-  vpaddd ymm0, ymm0, ymm2
-  vpaddd ymm4, ymm4, ymm6
-  vpaddd ymm8, ymm8, ymm10
-  vpaddd ymm0, ymm0, ymm4
-  vpaddd ymm0, ymm0, ymm8
+  vpaddd \r\()0, \r\()0, \r\()1
+  vpaddd \r\()2, \r\()2, \r\()3
+  vpaddd \r\()4, \r\()4, \r\()5
+  vpaddd \r\()6, \r\()6, \r\()7
+  vpaddd \r\()8, \r\()8, \r\()9
+  vpaddd \r\()10, \r\()10, \r\()11
+  vpaddd \r\()0, \r\()0, \r\()2
+  vpaddd \r\()4, \r\()4, \r\()6
+  vpaddd \r\()8, \r\()8, \r\()10
+  vpaddd \r\()0, \r\()0, \r\()4
+  vpaddd \r\()0, \r\()0, \r\()8
   vmovd eax, xmm0
   vzeroupper
   ret
+.endm
 
-# int32 edge_dpbusd_chains_zmm(int64 iterations): edge_dpbusd_chains on zmm registers, 12 x 64 = 768 multiply-adds per
-# iteration: the peak of the requantizing GEMM routines, which run on zmm (on Zen 5 twice the ymm peak, on Zen 4 the same).
-.globl edge_dpbusd_chains_zmm
-edge_dpbusd_chains_zmm:
-  vpternlogd zmm12, zmm12, zmm12, 0xff
-  vpabsb zmm12, zmm12
-  vmovdqa32 zmm13, zmm12
-  vpxor xmm0, xmm0, xmm0
-  vpxor xmm1, xmm1, xmm1
-  vpxor xmm2, xmm2, xmm2
-  vpxor xmm3, xmm3, xmm3
-  vpxor xmm4, xmm4, xmm4
-  vpxor xmm5, xmm5, xmm5
-  vpxor xmm6, xmm6, xmm6
-  vpxor xmm7, xmm7, xmm7
-  vpxor xmm8, xmm8, xmm8
-  vpxor xmm9, xmm9, xmm9
-  vpxor xmm10, xmm10, xmm10
-  vpxor xmm11, xmm11, xmm11
-  test rdi, rdi
-  jle 2f
-1:
-  vpdpbusd zmm0, zmm12, zmm13
-  vpdpbusd zmm1, zmm12, zmm13
-  vpdpbusd zmm2, zmm12, zmm13
-  vpdpbusd zmm3, zmm12, zmm13
-  vpdpbusd zmm4, zmm12, zmm13
-  vpdpbusd zmm5, zmm12, zmm13
-  vpdpbusd zmm6, zmm12, zmm13
-  vpdpbusd zmm7, zmm12, zmm13
-  vpdpbusd zmm8, zmm12, zmm13
-  vpdpbusd zmm9, zmm12, zmm13
-  vpdpbusd zmm10, zmm12, zmm13
-  vpdpbusd zmm11, zmm12, zmm13
-  dec rdi
-  jnz 1b
-2:
-  vpaddd zmm0, zmm0, zmm1
-  vpaddd zmm2, zmm2, zmm3
-  vpaddd zmm4, zmm4, zmm5
-  vpaddd zmm6, zmm6, zmm7
-  vpaddd zmm8, zmm8, zmm9
-  vpaddd zmm10, zmm10, zmm11
-  vpaddd zmm0, zmm0, zmm2
-  vpaddd zmm4, zmm4, zmm6
-  vpaddd zmm8, zmm8, zmm10
-  vpaddd zmm0, zmm0, zmm4
-  vpaddd zmm0, zmm0, zmm8
-  vmovd eax, xmm0
-  vzeroupper
-  ret
+DPBUSD_CHAINS edge_dpbusd_chains, ymm
+DPBUSD_CHAINS edge_dpbusd_chains_zmm, zmm
 
 # Depthwise 3x3 on flat byte planes (DepthwiseConv's FlatPlan, as the SDOT path lays them out), for the avx512vnni
 # path: flattened output q of one channel is
