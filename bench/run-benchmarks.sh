@@ -148,7 +148,7 @@ host_section() {
     echo "(native fastest / ORT fastest) shows what each engine does when the host leaves it alone; the target is on medians."
     echo "CPU placement: for 2-thread rows, a cache line's round trip between two threads in ns before/after each round's"
     echo "measured runs (\`cpu_round_trip_ns_before\` / \`_after\` of \`edgerun bench --json\`)."
-    echo "About 50–130 ns: the host kept both vCPUs close; about 300–400 ns: it had put them apart, and then a second"
+    echo "About 50–130 ns: the host kept both vCPUs close; about 300–700 ns: it had put them apart (Zen 4: 300–400, Zen 5: 430–700), and then a second"
     echo "thread gains much less (MobileNetV2 native alone: 3.0–3.2 against 2.0–2.1 ms, 2026-11-28), so such"
     echo "rounds say more about the host than about the code."
     echo

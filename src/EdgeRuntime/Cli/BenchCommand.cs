@@ -384,7 +384,7 @@ internal static class BenchCommand
         if (r.Ratio is { } ratio) o.WriteLine($"Ratio      native/onnxruntime = {ratio.ToString("0.000", inv)} (medians; below 1 means native is faster)");
         if (r.PlacementBefore is { } before && r.PlacementAfter is { } after)
             o.WriteLine($"Placement  a cache line between two threads took {before.ToString("0", inv)} ns before the runs, {after.ToString("0", inv)} ns after " +
-                "(on a VM: about 50–130 ns when the host keeps the CPUs close, 300–400 ns when apart, and then a second thread helps less)");
+                "(on a VM: about 50–130 ns when the host keeps the CPUs close, 300–700 ns when apart (Zen 4: 300–400, Zen 5: 430–700), and then a second thread helps less)");
         if (r.Plan?.ThreadUse is { Measurements: > 0 } tuner)
         {
             var (shared, alone) = tuner.LastMedians;
