@@ -8,8 +8,8 @@ namespace EdgeRuntime.Kernels.Gemm;
 /// <summary>
 /// The avx512vnni path: AVX-512 VNNI's VPDPBUSD (four uint8 × int8 products summed exactly into each int32 lane, one
 /// instruction where AVX2 needs VPMADDUBSW + VPMADDWD + VPADDD), EVEX-encoded, as on Zen 4 / Zen 5 and Intel Ice Lake /
-/// Sapphire Rapids: the fused (requantizing) GEMM on 512-bit vectors, one zmm per row of a 6×16 tile (Zen 5 runs
-/// them at the rate of 256-bit ones), the int32 GEMM and the depthwise rows on 256-bit vectors (AVX512VL). .NET 10 has no API for that form: its <see cref="AvxVnni"/> class emits
+/// Sapphire Rapids: the GEMM (fused and int32) on 512-bit vectors, one zmm per row of a 6×16 tile (Zen 5 runs them at
+/// the rate of 256-bit ones), the depthwise rows on 512-bit vectors with AVX512_VBMI, else on 256-bit ones (AVX512VL). .NET 10 has no API for that form: its <see cref="AvxVnni"/> class emits
 /// the VEX form, which those CPUs lack, and its 512-bit VNNI classes need AVX10. So the k loop of the 6×16
 /// microkernel is machine code: QGemm.Avx512Vnni.s, assembled by tools/assemble-machine-code.sh into
 /// QGemm.Avx512Vnni.MachineCode.cs, mapped executable once per process (<see cref="ExecutableMemory"/>) and called

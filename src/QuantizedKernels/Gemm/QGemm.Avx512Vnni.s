@@ -3,39 +3,11 @@
 # VPDPBUSD (its AvxVnni class is the VEX form, which Zen 4 and Ice Lake lack), so these routines are assembled once by
 # tools/assemble-machine-code.sh into QGemm.Avx512Vnni.MachineCode.cs, mapped executable at run time and called
 # through unmanaged function pointers. System V AMD64 calling convention (Linux x64 only: the Windows convention would
-# need xmm6-xmm15 preserved). The requantizing GEMM routines run on zmm registers (see QUADS_PANELS_REQUANTIZE) and end
-# with VZEROUPPER; the others use ymm registers only. Only the requantizing routines touch the stack (callee-saved
-# registers).
+# need xmm6-xmm15 preserved). The GEMM routines run on zmm registers (see ZQUADS_KLOOP) and end with VZEROUPPER;
+# the depthwise routines use zmm where the CPU has AVX512_VBMI (edge_dw3x3z_*), ymm otherwise (edge_dw3x3_*). Only
+# the requantizing routines touch the stack (callee-saved registers).
 .intel_syntax noprefix
 .text
-
-# The k loop of edge_quads6x16: rdi = a, rsi = panel, rdx = steps, accumulators ymm0-ymm11 (see edge_quads6x16);
-# on exit rdi and rsi point past the last step.
-.macro QUADS_LOOP
-  test rdx, rdx
-  jle 2f
-1:
-  vmovdqu ymm12, ymmword ptr [rsi]
-  vmovdqu ymm13, ymmword ptr [rsi+32]
-  vpdpbusd ymm0, ymm12, dword ptr [rdi]{1to8}
-  vpdpbusd ymm1, ymm13, dword ptr [rdi]{1to8}
-  vpdpbusd ymm2, ymm12, dword ptr [rdi+4]{1to8}
-  vpdpbusd ymm3, ymm13, dword ptr [rdi+4]{1to8}
-  vpdpbusd ymm4, ymm12, dword ptr [rdi+8]{1to8}
-  vpdpbusd ymm5, ymm13, dword ptr [rdi+8]{1to8}
-  vpdpbusd ymm6, ymm12, dword ptr [rdi+12]{1to8}
-  vpdpbusd ymm7, ymm13, dword ptr [rdi+12]{1to8}
-  vpdpbusd ymm8, ymm12, dword ptr [rdi+16]{1to8}
-  vpdpbusd ymm9, ymm13, dword ptr [rdi+16]{1to8}
-  vpdpbusd ymm10, ymm12, dword ptr [rdi+20]{1to8}
-  vpdpbusd ymm11, ymm13, dword ptr [rdi+20]{1to8}
-  add rdi, 24
-  add rsi, 64
-  dec rdx
-  jnz 1b
-2:
-.endm
-
 
 # uint64 edge_xgetbv0(void): XCR0, the register states the OS saves. Call only when CPUID.1:ECX.OSXSAVE is set.
 .globl edge_xgetbv0
@@ -46,52 +18,13 @@ edge_xgetbv0:
   or rax, rdx
   ret
 
-# void edge_quads6x16(const int32* a, const int32* panel, int64 steps, const int32* initial, int32* c, int64 ldcBytes)
-# A 6-row x 16-column int32 tile: c[r][j] = initial[r] + sum over s < steps of dot4(panel[s][j], a[s][r]), where a is
-# [steps][6 rows] int32, each four int8 weights, panel is [steps][16 columns] int32, each four uint8 activations, and
-# dot4 sums the four uint8 x int8 products exactly (VPDPBUSD, wrapping int32 accumulation). Row r of c starts at
-# c + r * ldcBytes. Accumulators: ymm0-ymm11 (two per row: columns 0-7, 8-15); panel: ymm12, ymm13; each row's four
-# weights come broadcast from memory ({1to8}), so a step is 2 loads and 12 VPDPBUSD.
-.globl edge_quads6x16
-edge_quads6x16:
-  vpbroadcastd ymm0, dword ptr [rcx]
-  vmovdqa ymm1, ymm0
-  vpbroadcastd ymm2, dword ptr [rcx+4]
-  vmovdqa ymm3, ymm2
-  vpbroadcastd ymm4, dword ptr [rcx+8]
-  vmovdqa ymm5, ymm4
-  vpbroadcastd ymm6, dword ptr [rcx+12]
-  vmovdqa ymm7, ymm6
-  vpbroadcastd ymm8, dword ptr [rcx+16]
-  vmovdqa ymm9, ymm8
-  vpbroadcastd ymm10, dword ptr [rcx+20]
-  vmovdqa ymm11, ymm10
-  QUADS_LOOP
-  vmovdqu ymmword ptr [r8], ymm0
-  vmovdqu ymmword ptr [r8+32], ymm1
-  add r8, r9
-  vmovdqu ymmword ptr [r8], ymm2
-  vmovdqu ymmword ptr [r8+32], ymm3
-  add r8, r9
-  vmovdqu ymmword ptr [r8], ymm4
-  vmovdqu ymmword ptr [r8+32], ymm5
-  add r8, r9
-  vmovdqu ymmword ptr [r8], ymm6
-  vmovdqu ymmword ptr [r8+32], ymm7
-  add r8, r9
-  vmovdqu ymmword ptr [r8], ymm8
-  vmovdqu ymmword ptr [r8+32], ymm9
-  add r8, r9
-  vmovdqu ymmword ptr [r8], ymm10
-  vmovdqu ymmword ptr [r8+32], ymm11
-  ret
-
-# The k loop of the requantizing routines on 512-bit vectors: a step's 16 panel columns are one zmm (64 bytes) and a
-# row's accumulator one zmm, so a step is 1 load and 6 VPDPBUSD where edge_quads6x16 needs 2 and 12. Six chains are too
+# The k loop of the GEMM routines on 512-bit vectors: a step's 16 panel columns are one zmm (64 bytes) and a row's
+# accumulator one zmm, so a step is 1 load and 6 VPDPBUSD where 256-bit vectors need 2 and 12. Six chains are too
 # few to cover VPDPBUSD's latency at two per cycle (Zen 5), so even steps go into zmm0-zmm5 and odd steps into
 # zmm6-zmm11, added at the end (integer addition is associative, so the sums are the same). zmm0-zmm5 start at
-# zmm16-zmm21 (bias[r] + rowOffsets[r] of the six rows, broadcast once per call by QUADS_PANELS_REQUANTIZE), zmm6-zmm11
-# at 0. rdi = a, rsi = panel, rdx = steps; on exit rdi and rsi point past the last step; rax is clobbered.
+# zmm16-zmm21 (the rows' start values: bias[r] + rowOffsets[r], broadcast once per call by QUADS_PANELS_REQUANTIZE, or
+# edge_quads6x16's initial[r]), zmm6-zmm11 at 0. rdi = a, rsi = panel, rdx = steps; on exit rdi and rsi point past
+# the last step; rax is clobbered.
 .macro ZQUADS_KLOOP
   vmovdqa32 zmm0, zmm16
   vmovdqa32 zmm1, zmm17
@@ -147,6 +80,36 @@ edge_quads6x16:
   vpaddd zmm4, zmm4, zmm10
   vpaddd zmm5, zmm5, zmm11
 .endm
+
+# void edge_quads6x16(const int32* a, const int32* panel, int64 steps, const int32* initial, int32* c, int64 ldcBytes)
+# A 6-row x 16-column int32 tile: c[r][j] = initial[r] + sum over s < steps of dot4(panel[s][j], a[s][r]), where a is
+# [steps][6 rows] int32, each four int8 weights, panel is [steps][16 columns] int32, each four uint8 activations, and
+# dot4 sums the four uint8 x int8 products exactly (VPDPBUSD, wrapping int32 accumulation). Row r of c starts at
+# c + r * ldcBytes. The k loop of the requantizing routines (ZQUADS_KLOOP, below: one zmm per row, even and odd steps
+# in separate chains) from initial[r] broadcast into zmm16-zmm21, then one 64-byte store per row.
+.globl edge_quads6x16
+edge_quads6x16:
+  vpbroadcastd zmm16, dword ptr [rcx]
+  vpbroadcastd zmm17, dword ptr [rcx+4]
+  vpbroadcastd zmm18, dword ptr [rcx+8]
+  vpbroadcastd zmm19, dword ptr [rcx+12]
+  vpbroadcastd zmm20, dword ptr [rcx+16]
+  vpbroadcastd zmm21, dword ptr [rcx+20]
+  ZQUADS_KLOOP
+  vmovdqu32 zmmword ptr [r8], zmm0
+  add r8, r9
+  vmovdqu32 zmmword ptr [r8], zmm1
+  add r8, r9
+  vmovdqu32 zmmword ptr [r8], zmm2
+  add r8, r9
+  vmovdqu32 zmmword ptr [r8], zmm3
+  add r8, r9
+  vmovdqu32 zmmword ptr [r8], zmm4
+  add r8, r9
+  vmovdqu32 zmmword ptr [r8], zmm5
+  vzeroupper
+  ret
+
 
 # Row r's sixteen int32 sums (one zmm) scaled as QGemm.Avx2.Fused.cs's Avx2RequantizeRowsInt16 does: convert to float,
 # multiply by the row's multiplier (m), min with the cap (broadcast from [rcx+128]) when cap, convert to int32 (round
