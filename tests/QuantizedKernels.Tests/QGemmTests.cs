@@ -327,6 +327,7 @@ public sealed class QGemmTests(ITestOutputHelper output)
     /// AVX2 packs trained-like weights in its VPMADDUBSW (quad) format, with a few corrections for the pairs that could
     /// saturate, and uniform int8 weights minus offsets (about half their pairs could) in the int16 pair format; both
     /// give the scalar definition's bytes. The format is the packed header's first int, the correction count its second.
+    /// avx512vnni packs the trained-like weights as exact quads (no corrections) and the others like AVX2.
     /// </summary>
     [Theory]
     [InlineData(IsaPath.Avx2, true, 1)]
@@ -348,7 +349,11 @@ public sealed class QGemmTests(ITestOutputHelper output)
         int used = QGemm.PackAWithRowOffsets(isa, a, m, k, offsets, bound);
         var header = System.Runtime.InteropServices.MemoryMarshal.Cast<sbyte, int>(bound);
         Assert.Equal(expectedFormat, header[0]);
-        if (trainedLike) Assert.InRange(header[1], 1, m * k / 1000); // a few pairs beyond VPMADDUBSW's limit, as in real models
+        // AVX2: a few pairs beyond VPMADDUBSW's limit, as in real models. avx512vnni: exact quads (header int 4), the
+        // weights as they are and no correction, since VPDPBUSD cannot saturate.
+        if (trainedLike && isa == IsaPath.Avx2) Assert.InRange(header[1], 1, m * k / 1000);
+        if (trainedLike && isa == IsaPath.Avx512Vnni) Assert.Equal((0, 1), (header[1], header[4]));
+        if (!trainedLike) Assert.Equal(0, header[4]); // weights minus offsets beyond int8: the pair format
         // The quad format takes a byte per weight, the pair format two: a model keeps only the bytes used.
         Assert.InRange(used, m * k * (expectedFormat == 1 ? 1 : 2), m * k * (expectedFormat == 1 ? 1.1 : 2.1));
         Assert.All(bound[used..], value => Assert.Equal(0, value));
@@ -360,6 +365,42 @@ public sealed class QGemmTests(ITestOutputHelper output)
         Assert.Contains($"needs {used}", error.Message);
         var expected = new byte[m * n];
         QGemm.MultiplyRequantize(IsaPath.Scalar, m, n, k, PackScalar(a, m, k, offsets), b, n, bias, multipliers, 5, -128, 127, expected, n, []);
+        Assert.Equal(expected, actual);
+    }
+
+    /// <summary>
+    /// avx512vnni's exact quads with corrections: trained-like weights whose zero point (row offset −1) puts a few of them
+    /// at 128, past int8, so those are clamped and corrected while the rest go in as they are. Shapes with a last block
+    /// of fewer than six rows, 1–2 matrix-vector tail columns (N = 49, 17, 18) and full panels give the scalar
+    /// definition's bytes; the packed header says quads, exact, and as many corrections as weights at 128.
+    /// </summary>
+    [Theory]
+    [InlineData(16, 27, 49)]
+    [InlineData(32, 144, 17)]
+    [InlineData(96, 576, 18)]
+    [InlineData(20, 64, 196)]
+    public void PackAWithRowOffsets_Avx512Vnni_ExactQuadsCorrectOnlyWeightsPastInt8(int m, int k, int n)
+    {
+        if (Skip(IsaPath.Avx512Vnni)) return;
+        var isa = IsaPath.Avx512Vnni;
+        var random = new Random(m + k + n);
+        var a = TrainedLikeWeights(m * k, random);
+        for (int r = 0; r < m; r += 5) a[r * k + r % k] = 127; // 127 − (−1) = 128: past int8
+        int pastInt8 = a.Count(w => w == 127);
+        var offsets = Enumerable.Repeat(-1, m).ToArray();
+        var b = new sbyte[k * n];
+        random.NextBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(b.AsSpan()));
+        var bias = Enumerable.Range(0, m).Select(_ => random.Next(-1_000, 1_000)).ToArray();
+        // Outputs spread over about ±60 steps, so that a missing correction (±128 in a sum) changes bytes.
+        var multipliers = Enumerable.Range(0, m).Select(_ => (float)(1 / (16 * Math.Sqrt(k)) * (0.5 + random.NextDouble()))).ToArray();
+        var packed = new sbyte[QGemm.PackedAWithRowOffsetsLength(isa, m, k)];
+        QGemm.PackAWithRowOffsets(isa, a, m, k, offsets, packed);
+        var header = System.Runtime.InteropServices.MemoryMarshal.Cast<sbyte, int>(packed);
+        Assert.Equal((1, pastInt8, 1), (header[0], header[1], header[4]));
+        var actual = new byte[m * n];
+        QGemm.MultiplyRequantize(isa, m, n, k, packed, b, n, bias, multipliers, 3, -128, 127, actual, n, new int[QGemm.FusedScratchLength(isa, m, n, k)]);
+        var expected = new byte[m * n];
+        QGemm.MultiplyRequantize(IsaPath.Scalar, m, n, k, PackScalar(a, m, k, offsets), b, n, bias, multipliers, 3, -128, 127, expected, n, []);
         Assert.Equal(expected, actual);
     }
 
@@ -380,9 +421,26 @@ public sealed class QGemmTests(ITestOutputHelper output)
         var packed = new sbyte[QGemm.PackedAWithRowOffsetsLength(isa, m, k)];
         QGemm.PackAWithRowOffsets(isa, a, m, k, [], packed);
         var header = System.Runtime.InteropServices.MemoryMarshal.Cast<sbyte, int>(packed);
+        void RunOn(IsaPath path, sbyte[] p) => QGemm.MultiplyRequantize(path, m, n, k, p, new sbyte[k * n], n, new int[m], Enumerable.Repeat(0.01f, m).ToArray(),
+            0, -128, 127, new byte[m * n], n, new int[QGemm.FusedScratchLength(path, m, n, k)]);
+        void Run(sbyte[] p) => RunOn(isa, p);
+        if (isa == IsaPath.Avx512Vnni)
+        {
+            // Exact quads: no correction, marked in header int 4; a wrong mark, or the AVX2 kernels (which could
+            // saturate on them), are refused. The corrections' checks are the AVX2 case's (the same code).
+            Assert.Equal((1, 0, 1), (header[0], header[1], header[4]));
+            Run(packed);
+            sbyte[] Mark(int value)
+            {
+                var copy = (sbyte[])packed.Clone();
+                System.Runtime.InteropServices.MemoryMarshal.Cast<sbyte, int>(copy.AsSpan())[4] = value;
+                return copy;
+            }
+            Assert.Throws<ArgumentException>(() => Run(Mark(2)));
+            Assert.Contains("avx512vnni", Assert.Throws<ArgumentException>(() => RunOn(IsaPath.Avx2, packed)).Message);
+            return;
+        }
         Assert.Equal((1, 1), (header[0], header[1]));
-        void Run(sbyte[] p) => QGemm.MultiplyRequantize(isa, m, n, k, p, new sbyte[k * n], n, new int[m], Enumerable.Repeat(0.01f, m).ToArray(),
-            0, -128, 127, new byte[m * n], n, new int[QGemm.FusedScratchLength(isa, m, n, k)]);
         Run(packed);
         int correction = Array.FindLastIndex(System.Runtime.InteropServices.MemoryMarshal.Cast<sbyte, int>(packed).ToArray(), v => v == 1 * 8 + 0); // (k = 1, row 0) of the first block
         Assert.True(correction > 0);

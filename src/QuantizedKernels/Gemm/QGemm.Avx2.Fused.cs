@@ -149,6 +149,8 @@ public static partial class QGemm
         // Arguments were checked, and the multipliers classified, by MultiplyRequantize. With vnni (the avx512vnni
         // path) the quad format's k loop is VPDPBUSD machine code (QGemm.Avx512Vnni.cs).
         bool quads = CheckFusedPackedAAvx2(packedA, m, k) == Avx2FormatQuads;
+        if (!vnni && quads && MemoryMarshal.Cast<sbyte, int>(packedA)[Avx2ExactHeaderInt] == 1)
+            throw new ArgumentException("packed A holds exact quads, packed for the avx512vnni path; the AVX2 kernels need it packed for avx2", nameof(packedA));
         if (yZeroPoint >= -255 && yZeroPoint <= 255 && range != MultiplierRange.NotAllFinite)
         {
             bool signed = yMin < 0;

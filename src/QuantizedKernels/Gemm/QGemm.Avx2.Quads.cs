@@ -23,7 +23,8 @@ namespace EdgeRuntime.Kernels.Gemm;
 /// <para><b>Packed A</b> (ints): a 16-int header (format, correction count, M, K), then the <c>RoundUp(M, 6)</c>
 /// row offsets the accumulators start from (zero for the pair format), then either the pair format of QGemm.Avx2.cs
 /// or: <c>[⌈M/6⌉ blocks][⌈K/4⌉ quads][6 rows][4 k]</c> int8 weights c (zero padded), the start of each block's
-/// corrections (⌈M/6⌉ + 1 ints), and the corrections as int pairs <c>(k·8 + row in block, d)</c>, sorted by block.</para>
+/// corrections (⌈M/6⌉ + 1 ints), and the corrections as int pairs <c>(k·8 + row in block, d)</c>, sorted by block.
+/// Header int 4 marks exact quads (the avx512vnni packing: weights clamped to int8, no pair limit).</para>
 /// <para><b>B panel</b> (uint8, 16 columns): <c>[⌈K/4⌉ quads][2 halves][8 columns][4 k]</c>: one 32-byte load
 /// gives 8 columns' four k each; padding is zero.</para>
 /// </summary>
@@ -32,6 +33,13 @@ public static partial class QGemm
     private const int Avx2HeaderInts = 16;
     private const int Avx2FormatPairs = 0;
     private const int Avx2FormatQuads = 1;
+
+    /// <summary>
+    /// Header int that marks exact quads (1): the weights clamped to int8 (corrections only where that changed one), no
+    /// saturation-free pairs, which only VPDPBUSD (the avx512vnni path) or <see cref="Avx2ExactQuadStep"/> sum exactly;
+    /// VPMADDUBSW could saturate on them. 0 for every other packing.
+    /// </summary>
+    private const int Avx2ExactHeaderInt = 4;
 
     /// <summary>Most corrections the quad format takes: each costs about as much per tile as eight rows of a k quad.</summary>
     private static int Avx2QuadCorrectionCapacity(int m, int k) => (int)Math.Min(1 << 24, (long)m * k / 128 + 16);
@@ -59,10 +67,17 @@ public static partial class QGemm
     }
 
     /// <summary>
+    /// The int8 pair a quad holds for the weights (w0, w1): each clamped to int8 for exact quads (VPDPBUSD), the
+    /// saturation-free pair (<see cref="SaturationFreePair"/>) for VPMADDUBSW. What differs is corrected.
+    /// </summary>
+    private static (int C0, int C1) QuadWeights(int w0, int w1, bool exact) =>
+        exact ? (Math.Clamp(w0, -128, 127), Math.Clamp(w1, -128, 127)) : SaturationFreePair(w0, w1);
+
+    /// <summary>
     /// Packs for the AVX2 fused GEMM: the quad format when its corrections fit, else the pair format. Returns the bytes
     /// the chosen format occupies (<see cref="Avx2FusedPackedAUsedLength"/>); the rest of the bound is zero.
     /// </summary>
-    private static int PackAFusedAvx2(ReadOnlySpan<sbyte> a, int m, int k, ReadOnlySpan<int> rowOffsets, Span<sbyte> packed)
+    private static int PackAFusedAvx2(ReadOnlySpan<sbyte> a, int m, int k, ReadOnlySpan<int> rowOffsets, Span<sbyte> packed, bool exactQuads = false)
     {
         int length = Avx2FusedPackedALength(m, k);
         CheckPackArguments(a, m, k, packed, length);
@@ -72,12 +87,18 @@ public static partial class QGemm
         ints[2] = m;
         ints[3] = k;
 
+        // Exact quads (avx512vnni): VPDPBUSD sums u·c exactly, so a weight only needs a correction where it does not
+        // fit int8 (weights minus a zero point far from 0), never for VPMADDUBSW's pair limit. Per-channel int8 weights
+        // reach ±127 in every row, so the saturation-free pairs cost MobileNetV2 3-15 corrections per layer (90 in the
+        // last), each sending a row block to the per-panel corrected kernel: M = 32, K = 27, N = 6272 (the stem's
+        // shape) with 4 such blocks of 6 took 58.6 µs a call, 25.9 as exact quads (2026-11-29).
+        bool exact = exactQuads;
         int corrections = 0, capacity = Avx2QuadCorrectionCapacity(m, k);
         for (int row = 0; row < m && corrections <= capacity; row++)
             for (int kk = 0; kk < k; kk += 2)
             {
                 int w0 = Weight(a, k, rowOffsets, row, kk), w1 = kk + 1 < k ? Weight(a, k, rowOffsets, row, kk + 1) : 0;
-                var (c0, c1) = SaturationFreePair(w0, w1);
+                var (c0, c1) = QuadWeights(w0, w1, exact);
                 corrections += (c0 != w0 ? 1 : 0) + (c1 != w1 ? 1 : 0);
             }
         if (corrections > capacity)
@@ -89,6 +110,7 @@ public static partial class QGemm
 
         ints[0] = Avx2FormatQuads;
         ints[1] = corrections;
+        ints[Avx2ExactHeaderInt] = exact ? 1 : 0;
         int quads = DivideRoundingUp(k, 4), blocks = paddedM / Avx2RowsPerBlock;
         var weights = packed[(dataStart * sizeof(int))..];
         var blockStarts = ints.Slice(dataStart + paddedM * quads, blocks + 1);
@@ -105,7 +127,7 @@ public static partial class QGemm
                 for (int kk = 0; kk < k; kk += 2)
                 {
                     int w0 = Weight(a, k, rowOffsets, row, kk), w1 = kk + 1 < k ? Weight(a, k, rowOffsets, row, kk + 1) : 0;
-                    var (c0, c1) = SaturationFreePair(w0, w1);
+                    var (c0, c1) = QuadWeights(w0, w1, exact);
                     int at = ((block * quads + kk / 4) * Avx2RowsPerBlock + r) * 4 + kk % 4;
                     weights[at] = (sbyte)c0;
                     weights[at + 1] = (sbyte)c1;
@@ -156,6 +178,8 @@ public static partial class QGemm
         int format = header[0], count = header[1];
         if (format != Avx2FormatPairs && format != Avx2FormatQuads) throw new ArgumentException($"packed A has unknown format {format}", nameof(packedA));
         if (format == Avx2FormatQuads && (count < 0 || count > Avx2QuadCorrectionCapacity(m, k))) throw new ArgumentException($"packed A has {count} corrections", nameof(packedA));
+        if (header[Avx2ExactHeaderInt] is not (0 or 1) || header[Avx2ExactHeaderInt] == 1 && format != Avx2FormatQuads)
+            throw new ArgumentException($"packed A has an invalid exact-quads mark {header[Avx2ExactHeaderInt]}", nameof(packedA));
         // A caller may keep only the bytes the format occupies (what PackAWithRowOffsets returned), not the whole bound.
         int used = Avx2FusedPackedAUsedLength(format, format == Avx2FormatQuads ? count : 0, m, k);
         if (packedA.Length < used) throw new ArgumentException($"packed A holds {packedA.Length} bytes, its {(format == Avx2FormatQuads ? "quad" : "pair")} format needs {used}", nameof(packedA));
@@ -185,7 +209,11 @@ public static partial class QGemm
             BlockStarts = Data + paddedM * DivideRoundingUp(k, 4);
             Corrections = BlockStarts + paddedM / Avx2RowsPerBlock + 1;
             CorrectionCount = baseInts[1];
+            Exact = baseInts[Avx2ExactHeaderInt] == 1;
         }
+
+        /// <summary>Exact quads (<see cref="Avx2ExactHeaderInt"/>): only VPDPBUSD, or <see cref="Avx2ExactQuadStep"/>, may sum them.</summary>
+        public bool Exact { get; }
 
         /// <summary>What each row's accumulators start from besides its bias (zero for the pair format).</summary>
         public int* RowOffsets { get; }

@@ -186,6 +186,28 @@ public static partial class QGemm
             + (byte)(panel >> 16) * (sbyte)(weights >> 16) + (byte)(panel >> 24) * (sbyte)(weights >> 24);
     }
 
+    /// <summary>
+    /// Exact int8 quads (<see cref="Avx2ExactHeaderInt"/>) without saturation: per int32 lane, the four uint8 × int8
+    /// products widened to int16 (even and odd bytes apart) and summed by two VPMADDWD, which cannot overflow. For the
+    /// avx512vnni path's matrix-vector tail columns, the only place its exact quads meet AVX2 code.
+    /// </summary>
+    private readonly struct Avx2ExactQuadStep : IAvx2KStep
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Products(Vector256<byte> panel, Vector256<int> weights)
+        {
+            var w = weights.AsInt16();
+            var u = panel.AsInt16();
+            var evenU = Avx2.And(u, Vector256.Create((short)0xFF));
+            var oddU = Avx2.ShiftRightLogical(u, 8);
+            var evenW = Avx2.ShiftRightArithmetic(Avx2.ShiftLeftLogical(w, 8), 8);
+            var oddW = Avx2.ShiftRightArithmetic(w, 8);
+            return Avx2.Add(Avx2.MultiplyAddAdjacent(evenU, evenW), Avx2.MultiplyAddAdjacent(oddU, oddW));
+        }
+
+        public static int ScalarProducts(int panel, int weights) => Avx2QuadStep.ScalarProducts(panel, weights);
+    }
+
     /// <summary>The int16 pair microkernel without corrections (see the general form below).</summary>
     private static unsafe void Avx2Kernel<TRows, TSink>(int* a, int* panel, int pairs, ref TSink sink)
         where TRows : struct, IAvx2BlockRows where TSink : struct, IAvx2TileSink =>

@@ -18,10 +18,11 @@ namespace EdgeRuntime.Kernels.Gemm;
 /// <list type="bullet">
 /// <item><see cref="Multiply"/> (int32 out): the AVX-VNNI packing of QGemm.AvxVnni.cs (<c>[6 start values][⌈K/4⌉
 /// quads][6 rows][4 k]</c> per block, B panels flipped to uint8), the machine code writing each 6×16 tile.</item>
-/// <item><see cref="MultiplyRequantize"/>: the AVX2 fused packing. For its quad format (int8 weight quads × uint8 B,
-/// QGemm.Avx2.Quads.cs) VPDPBUSD gives the same int32 sums VPMADDUBSW + VPMADDWD give there (neither can saturate on
-/// those weights), so the machine code fills the tile and the AVX2 corrections and requantizing epilogue finish it;
-/// the int16-pair format and the 1–2-column matrix-vector tails run the AVX2 code.</item>
+/// <item><see cref="MultiplyRequantize"/>: the AVX2 fused packing's layout as exact quads: the weights clamped to int8,
+/// corrected only where that changed one (VPDPBUSD cannot saturate, so AVX2's pair limit does not apply), or the
+/// int16-pair format where the corrections would not fit. The machine code fills the tiles and requantizes (a tile
+/// with corrections adds them in C#); the int16-pair format runs the AVX2 code, and 1–2-column matrix-vector tails
+/// run AVX2 code that sums exact quads without saturation (Avx2ExactQuadStep).</item>
 /// <item>Depthwise convolution and the element-wise kernels: the AVX2 code.</item>
 /// </list>
 /// Linux x64 only (System V calling convention); <see cref="Avx512VnniCode.UnavailableReason"/> says why it is not
@@ -82,8 +83,11 @@ public static partial class QGemm
         public static unsafe void ExpandVector(sbyte* b, int ldb, int k, int* expanded) => Avx2QuadFormat.ExpandVector(b, ldb, k, expanded);
 
         public static unsafe void VectorBlock(in Avx2PackedA packedA, int* e, int steps, int i0, int rows, int* bias, float* multipliers,
-            int yZeroPoint, int yMin, int yMax, byte* y, int ldy) =>
-            Avx2QuadFormat.VectorBlock(packedA, e, steps, i0, rows, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy);
+            int yZeroPoint, int yMin, int yMax, byte* y, int ldy)
+        {
+            if (packedA.Exact) MultiplyVectorBlockAvx2<Avx2ExactQuadStep>(packedA, e, steps, i0, rows, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy, corrected: true);
+            else Avx2QuadFormat.VectorBlock(packedA, e, steps, i0, rows, bias, multipliers, yZeroPoint, yMin, yMax, y, ldy);
+        }
 
         /// <summary>
         /// A row block without corrections and the int16 requantization (finite multipliers): every full panel of

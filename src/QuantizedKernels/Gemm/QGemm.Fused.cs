@@ -63,8 +63,10 @@ public static partial class QGemm
         if (!rowOffsets.IsEmpty && rowOffsets.Length < m) throw new ArgumentException($"{rowOffsets.Length} row offsets for {m} rows", nameof(rowOffsets));
         switch (isa)
         {
-            case IsaPath.Avx2 or IsaPath.Avx512Vnni: // one packing; avx512vnni runs its quad format with VPDPBUSD
+            case IsaPath.Avx2:
                 return PackAFusedAvx2(a, m, k, rowOffsets, packed);
+            case IsaPath.Avx512Vnni: // the AVX2 layout, as exact quads (no corrections) wherever the weights fit int8: VPDPBUSD cannot saturate
+                return PackAFusedAvx2(a, m, k, rowOffsets, packed, exactQuads: true);
             case IsaPath.Neon or IsaPath.NeonDot:
                 PackAWithRowOffsetsArm(isa, a, m, k, rowOffsets, packed);
                 break;
