@@ -1,5 +1,4 @@
 using EdgeRuntime.Kernels.Common;
-using System.Runtime.Intrinsics;
 using EdgeRuntime.Kernels.Gemm;
 using System.Diagnostics;
 using Xunit;
@@ -171,11 +170,10 @@ public sealed class Avx512VnniMachineCodeTests(ITestOutputHelper output)
                     RowOffsets = op,
                     Multipliers = mp,
                     Panels = panels,
-                    ZeroPoint = Vector256.Create((short)yZeroPoint),
-                    Min = signedOutput ? Vector256.Create((sbyte)yMin).AsByte() : Vector256.Create((byte)yMin),
-                    Max = signedOutput ? Vector256.Create((sbyte)yMax).AsByte() : Vector256.Create((byte)yMax),
-                    Cap = Vector256.Create(capProducts ? 32767f : float.PositiveInfinity),
-                    RowOrder512 = Vector512.Create(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15),
+                    ZeroPoint = (short)yZeroPoint,
+                    Min = (byte)yMin,
+                    Max = (byte)yMax,
+                    Cap = capProducts ? 32767f : float.PositiveInfinity,
                 };
                 Avx512VnniCode.Quads6x16Requantize(signedOutput, capProducts, clampBytes)(ap, pp, steps, &context, yp, ldy);
             }

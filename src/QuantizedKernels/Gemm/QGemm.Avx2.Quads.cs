@@ -91,7 +91,8 @@ public static partial class QGemm
         // fit int8 (weights minus a zero point far from 0), never for VPMADDUBSW's pair limit. Per-channel int8 weights
         // reach ±127 in every row, so the saturation-free pairs cost MobileNetV2 3-15 corrections per layer (90 in the
         // last), each sending a row block to the per-panel corrected kernel: M = 32, K = 27, N = 6272 (the stem's
-        // shape) with 4 such blocks of 6 took 58.6 µs a call, 25.9 as exact quads (2026-11-29).
+        // shape) with 4 such blocks of 6 took 58.6 µs a call, 25.9 as exact quads (mean of a pass timing
+        // QGemm.MultiplyRequantize, 2026-11-29): about 3× the time per corrected block.
         bool exact = exactQuads;
         int corrections = 0, capacity = Avx2QuadCorrectionCapacity(m, k);
         for (int row = 0; row < m && corrections <= capacity; row++)

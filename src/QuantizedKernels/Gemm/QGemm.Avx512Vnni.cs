@@ -127,12 +127,10 @@ public static partial class QGemm
         RowOffsets = rowOffsets,
         Multipliers = multipliers,
         Panels = panels,
-        ZeroPoint = sink.ZeroPoint,
-        Min = sink.Min,
-        Max = sink.Max,
-        Cap = Vector256.Create(sink.CapProducts ? 32767f : float.PositiveInfinity),
-        RowOrder = Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7),
-        RowOrder512 = Vector512.Create(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15),
+        ZeroPoint = sink.ZeroPoint.ToScalar(),
+        Min = sink.Min.ToScalar(),
+        Max = sink.Max.ToScalar(),
+        Cap = sink.CapProducts ? 32767f : float.PositiveInfinity,
     };
 
     /// <summary>
@@ -190,24 +188,22 @@ public static partial class QGemm
 /// <summary>
 /// What edge_quads6x16_requantize_s8/_u8 read besides their operands (layout fixed by QGemm.Avx512Vnni.s): the row
 /// block's bias, row offsets and multipliers (six each), and the requantization constants of
-/// <c>QGemm.Avx2RequantizeRowsInt16</c>; a product cap of +infinity leaves products unchanged (finite multipliers).
-/// The routines run on 512-bit vectors: they broadcast the zero point, bounds and cap from the first element and
-/// take <see cref="RowOrder512"/> (lane r = row r's sixteen bytes after the packs); <see cref="RowOrder"/> is the
-/// 256-bit order of the C# sink, kept so the 256-bit fields match it.
+/// <c>QGemm.Avx2RequantizeRowsInt16</c> as scalars, which the routines broadcast; a product cap of +infinity leaves
+/// products unchanged (finite multipliers). Built for every row block, so it holds nothing the code can derive (the
+/// lane order is a constant of the code image, ZMM_LANE_ORDER).
 /// </summary>
-[System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Explicit, Size = 256)]
+[System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Explicit, Size = 40)]
 internal unsafe struct Avx512VnniEpilogue
 {
     [System.Runtime.InteropServices.FieldOffset(0)] public int* Bias;
     [System.Runtime.InteropServices.FieldOffset(8)] public int* RowOffsets;
     [System.Runtime.InteropServices.FieldOffset(16)] public float* Multipliers;
     [System.Runtime.InteropServices.FieldOffset(24)] public long Panels;
-    [System.Runtime.InteropServices.FieldOffset(32)] public Vector256<short> ZeroPoint;
-    [System.Runtime.InteropServices.FieldOffset(64)] public Vector256<byte> Min;
-    [System.Runtime.InteropServices.FieldOffset(96)] public Vector256<byte> Max;
-    [System.Runtime.InteropServices.FieldOffset(128)] public Vector256<float> Cap;
-    [System.Runtime.InteropServices.FieldOffset(160)] public Vector256<int> RowOrder;
-    [System.Runtime.InteropServices.FieldOffset(192)] public Vector512<int> RowOrder512;
+    [System.Runtime.InteropServices.FieldOffset(32)] public short ZeroPoint;
+    /// <summary>The clamp bounds as bytes of the output type (int8 two's complement or uint8).</summary>
+    [System.Runtime.InteropServices.FieldOffset(34)] public byte Min;
+    [System.Runtime.InteropServices.FieldOffset(35)] public byte Max;
+    [System.Runtime.InteropServices.FieldOffset(36)] public float Cap;
 }
 
 /// <summary>

@@ -18,6 +18,14 @@ edge_xgetbv0:
   or rax, rdx
   ret
 
+# VPERMD indices (dwords) that turn the lanes of a 512-bit byte pack back into order: after VPACKSSDW of accumulators
+# (a0, a1) and (a2, a3) and the byte pack of the two, lane L holds the dwords (a0, a1, a2, a3) of their columns
+# 4L..4L+3; index 4m + L = 4L + m makes lane m accumulator m's sixteen bytes. Read by ZROWS_TO_BYTES (accumulators =
+# rows) and DWZ_ENTRY (accumulators = blocks of sixteen outputs).
+.p2align 6
+ZMM_LANE_ORDER:
+  .long 0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15
+
 # The k loop of the GEMM routines on 512-bit vectors: a step's 16 panel columns are one zmm (64 bytes) and a row's
 # accumulator one zmm, so a step is 1 load and 6 VPDPBUSD where 256-bit vectors need 2 and 12. Six chains are too
 # few to cover VPDPBUSD's latency at two per cycle (Zen 5), so even steps go into zmm0-zmm5 and odd steps into
@@ -112,13 +120,13 @@ edge_quads6x16:
 
 
 # Row r's sixteen int32 sums (one zmm) scaled as QGemm.Avx2.Fused.cs's Avx2RequantizeRowsInt16 does: convert to float,
-# multiply by the row's multiplier (m), min with the cap (broadcast from [rcx+128]) when cap, convert to int32 (round
+# multiply by the row's multiplier (m), min with the cap (broadcast from [rcx+36]) when cap, convert to int32 (round
 # half to even, MXCSR's mode).
 .macro ZSCALE acc, m, cap
   vcvtdq2ps \acc, \acc
   vmulps \acc, \acc, \m
   .if \cap
-  vminps \acc, \acc, dword ptr [rcx+128]{1to16}
+  vminps \acc, \acc, dword ptr [rcx+36]{1to16}
   .endif
   vcvtps2dq \acc, \acc
 .endm
@@ -127,7 +135,7 @@ edge_quads6x16:
 # zero point, pack = VPACKSSWB for int8 or VPACKUSWB for uint8, clamp (max, min) on bytes): only the order of the lanes
 # differs, and VPERMD restores it. Packs work within 128-bit lanes, so after VPACKSSDW of rows (0, 1) and the byte pack
 # with rows (2, 3), lane L of zmm0 holds the dwords (row 0, row 1, row 2, row 3) of columns 4L..4L+3; the row order
-# in zmm31 = (0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15) makes lane r row r's sixteen bytes. Rows 4 and 5
+# in zmm31 (ZMM_LANE_ORDER) makes lane r row r's sixteen bytes. Rows 4 and 5
 # are packed with themselves, giving (row 4, row 5) in lanes 0 and 1. Stores: 16 bytes per row at r8 + r * r9; r10 is
 # clobbered.
 .macro ZROWS_TO_BYTES pack, max, min, clamp
@@ -162,15 +170,22 @@ edge_quads6x16:
 # One row block of the fused GEMM's quad format times context->panels consecutive full 16-column panels (each
 # steps * 64 bytes, the next right after): per panel, the k loop (ZQUADS_KLOOP) from bias[r] + rowOffsets[r], then the
 # six rows requantized to bytes at y + r * ldy (ZSCALE, ZROWS_TO_BYTES); y advances 16 bytes per panel. Context
-# (QGemm.Avx512Vnni.cs, Avx512VnniEpilogue), 256 bytes: 0 int32* bias, 8 int32* rowOffsets, 16 float* multipliers,
-# 24 int64 panels (>= 1), 32 int16[16] zero point, 64 uint8[32] minimum, 96 uint8[32] maximum (as bytes of the output
-# type), 128 float[8] product cap (+infinity for none), 160 int32[8] the 256-bit row order (unused here), 192 int32[16]
-# the 512-bit row order (ZROWS_TO_BYTES). rbx, r12-r15 hold the panel loop and are restored.
+# (QGemm.Avx512Vnni.cs, Avx512VnniEpilogue), 40 bytes: 0 int32* bias, 8 int32* rowOffsets, 16 float* multipliers,
+# 24 int64 panels (>= 1), 32 int16 zero point, 34 uint8 minimum, 35 uint8 maximum (as bytes of the output type),
+# 36 float product cap (+infinity for none). rbx, r12-r15 hold the panel loop and are restored.
 # Everything that is the same for every panel is loaded once per call into the EVEX-only registers (caller-saved in
 # System V): zmm16-zmm21 the rows' bias + rowOffsets, zmm22-zmm27 their multipliers, zmm28-zmm31 the zero point, the
-# byte bounds and the row order; the requantization reads no memory but the cap.
-# 512-bit vectors: on Zen 5 a zmm VPDPBUSD does twice the work of a ymm one at the same rate (this machine's peak probe,
-# 2026-11-29: 845 against 422 GOPS), and on Zen 4, which splits it in two, the same work takes half the instructions.
+# byte bounds and the lane order; the requantization reads no memory but the cap.
+# 512-bit vectors: on Zen 5 a zmm VPDPBUSD does twice the work of a ymm one at the same rate (12 independent chains on
+# the 2026-11-29 machine: 845 against 422 GOPS), and on Zen 4, which splits it in two, the same work takes half the
+# instructions.
+.macro ROW_START offset, start, multiplier
+  mov edi, dword ptr [rax+\offset]
+  add edi, dword ptr [r10+\offset]
+  vpbroadcastd \start, edi
+  vbroadcastss \multiplier, dword ptr [r11+\offset]
+.endm
+
 .macro QUADS_PANELS_REQUANTIZE pack, max, min, cap, clamp
   push rbx
   push r12
@@ -185,34 +200,16 @@ edge_quads6x16:
   mov rax, qword ptr [rcx]
   mov r10, qword ptr [rcx+8]
   mov r11, qword ptr [rcx+16]
-  mov edi, dword ptr [rax+0]
-  add edi, dword ptr [r10+0]
-  vpbroadcastd zmm16, edi
-  vbroadcastss zmm22, dword ptr [r11+0]
-  mov edi, dword ptr [rax+4]
-  add edi, dword ptr [r10+4]
-  vpbroadcastd zmm17, edi
-  vbroadcastss zmm23, dword ptr [r11+4]
-  mov edi, dword ptr [rax+8]
-  add edi, dword ptr [r10+8]
-  vpbroadcastd zmm18, edi
-  vbroadcastss zmm24, dword ptr [r11+8]
-  mov edi, dword ptr [rax+12]
-  add edi, dword ptr [r10+12]
-  vpbroadcastd zmm19, edi
-  vbroadcastss zmm25, dword ptr [r11+12]
-  mov edi, dword ptr [rax+16]
-  add edi, dword ptr [r10+16]
-  vpbroadcastd zmm20, edi
-  vbroadcastss zmm26, dword ptr [r11+16]
-  mov edi, dword ptr [rax+20]
-  add edi, dword ptr [r10+20]
-  vpbroadcastd zmm21, edi
-  vbroadcastss zmm27, dword ptr [r11+20]
+  ROW_START 0, zmm16, zmm22
+  ROW_START 4, zmm17, zmm23
+  ROW_START 8, zmm18, zmm24
+  ROW_START 12, zmm19, zmm25
+  ROW_START 16, zmm20, zmm26
+  ROW_START 20, zmm21, zmm27
   vpbroadcastw zmm28, word ptr [rcx+32]
-  vpbroadcastb zmm29, byte ptr [rcx+64]
-  vpbroadcastb zmm30, byte ptr [rcx+96]
-  vmovdqu32 zmm31, zmmword ptr [rcx+192]
+  vpbroadcastb zmm29, byte ptr [rcx+34]
+  vpbroadcastb zmm30, byte ptr [rcx+35]
+  vmovdqu32 zmm31, zmmword ptr [rip+ZMM_LANE_ORDER]
 3:
   mov rdi, r12
   mov rsi, rbx
@@ -452,7 +449,7 @@ DW_ENTRY edge_dw3x3_s2_u8, S2, 32, vpackuswb, vpmaxub, vpminub
 # VPDPBUSD: 6 instructions per sixteen outputs where the 256-bit code needs 18. Stride 1 loads 32 bytes (windows reach
 # byte 18), stride 2 40 bytes under the mask k1 (windows reach byte 33), so neither reads further than edge_dw3x3_*.
 # Blocks go in fours (64 outputs, one 64-byte store: the byte pack of the four accumulators puts dword (lane L, m) =
-# outputs 16m + 4L.. in place 4L + m, which DWZ_ORDER puts back in order); the last 1-3 blocks one at a time (16 bytes).
+# outputs 16m + 4L.. in place 4L + m, which ZMM_LANE_ORDER puts back in order); the last 1-3 blocks one at a time (16 bytes).
 # Registers: zmm12-14 weights, zmm15 VPERMB indices, zmm10 bias, zmm9 multiplier, zmm8 zero point, zmm7/zmm6 minimum/
 # maximum, zmm11 the output order, zmm0-zmm3 the accumulators of 64 outputs (16 each), zmm4 windows, k1 the stride-2
 # load mask.
@@ -465,9 +462,6 @@ DWZ_WINDOWS_S2:
   .irp j, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
   .byte 2*\j, 2*\j+1, 2*\j+2, 2*\j+3
   .endr
-DWZ_ORDER:
-  .long 0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15
-
 .macro DWZ_LOAD_S1 row, offset
   vmovdqu ymm4, ymmword ptr [\row+\offset]
 .endm
@@ -500,7 +494,7 @@ DWZ_ORDER:
 \name:
   lea rax, [rip+DWZ_WINDOWS_\load]
   vmovdqu64 zmm15, zmmword ptr [rax]
-  vmovdqu64 zmm11, zmmword ptr [rip+DWZ_ORDER]
+  vmovdqu64 zmm11, zmmword ptr [rip+ZMM_LANE_ORDER]
   mov rax, 0xFFFFFFFFFF
   kmovq k1, rax
   vpbroadcastd zmm12, dword ptr [r8+32]

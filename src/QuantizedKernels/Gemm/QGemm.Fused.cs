@@ -65,7 +65,7 @@ public static partial class QGemm
         {
             case IsaPath.Avx2:
                 return PackAFusedAvx2(a, m, k, rowOffsets, packed);
-            case IsaPath.Avx512Vnni: // the AVX2 layout, as exact quads (no corrections) wherever the weights fit int8: VPDPBUSD cannot saturate
+            case IsaPath.Avx512Vnni: // the AVX2 layout as exact quads: corrected only where a weight does not fit int8 (VPDPBUSD cannot saturate)
                 return PackAFusedAvx2(a, m, k, rowOffsets, packed, exactQuads: true);
             case IsaPath.Neon or IsaPath.NeonDot:
                 PackAWithRowOffsetsArm(isa, a, m, k, rowOffsets, packed);
