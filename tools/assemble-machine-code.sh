@@ -39,6 +39,7 @@ entry() { # entry SYMBOL: its offset in .text, decimal
   echo
   echo "    public const int DpbusdChainsOffset = $(entry edge_dpbusd_chains);"
   echo "    public const int DpbusdChainsZmmOffset = $(entry edge_dpbusd_chains_zmm);"
+  echo "    public const int PackQuads4Offset = $(entry edge_pack_quads4);"
   echo
   echo "    /// <summary>Entries of the depthwise 3x3 routines: [(stride - 1) · 2 + (signed output ? 1 : 0)].</summary>"
   echo "    public static ReadOnlySpan<int> Depthwise3x3Offsets =>"

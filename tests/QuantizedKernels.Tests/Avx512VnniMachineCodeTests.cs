@@ -256,6 +256,42 @@ public sealed class Avx512VnniMachineCodeTests(ITestOutputHelper output)
         }
     }
 
+    [Theory]
+    [InlineData(1, 64)]
+    [InlineData(2, 64)]
+    [InlineData(3, 100)]
+    [InlineData(4, 64)]
+    [InlineData(5, 130)]
+    [InlineData(8, 64)]
+    [InlineData(37, 200)]
+    [InlineData(144, 3136)]
+    public unsafe void PackQuads4_WritesTheQuadFormatOfFourPanels(int k, int ldb)
+    {
+        if (!Avx512VnniCode.IsAvailable) { output.WriteLine($"SKIPPED: {Avx512VnniCode.UnavailableReason}"); return; }
+        var random = new Random(k * 1000 + ldb);
+        var b = new sbyte[k * ldb];
+        random.NextBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(b.AsSpan()));
+        int quads = (k + 3) / 4, panelBytes = quads * 64 + 64; // a gap of 64 bytes after each panel, which must stay untouched
+        var packed = new byte[4 * panelBytes + 64];
+        packed.AsSpan().Fill(0xA5);
+        fixed (sbyte* bp = b)
+        fixed (byte* destination = packed)
+            Avx512VnniCode.PackQuads4(bp, ldb, k, destination, panelBytes);
+        for (int panel = 0; panel < 4; panel++)
+            for (int q = 0; q < quads; q++)
+                for (int j = 0; j < 16; j++)
+                    for (int t = 0; t < 4; t++)
+                    {
+                        int kk = 4 * q + t;
+                        // The definition (PackBPanelQuadsAvx2): column j of the panel, k step kk, flipped to uint8; rows past K zero.
+                        byte expected = kk < k ? (byte)(b[kk * ldb + 16 * panel + j] ^ 0x80) : (byte)0;
+                        Assert.True(expected == packed[panel * panelBytes + q * 64 + j * 4 + t], $"panel {panel}, quad {q}, column {j}, step {t}");
+                    }
+        for (int panel = 0; panel < 4; panel++)
+            for (int i = quads * 64; i < panelBytes; i++) Assert.Equal(0xA5, packed[panel * panelBytes + i]);
+        for (int i = 4 * panelBytes; i < packed.Length; i++) Assert.Equal(0xA5, packed[i]);
+    }
+
     [Fact]
     public unsafe void DpbusdChains_DoesTheMultiplyAdds()
     {

@@ -260,8 +260,11 @@ public static partial class QGemm
 
         public static unsafe void PackPanel(sbyte* b, int ldb, int k, int columns, int* panel) => PackBPanelQuadsAvx2(b, ldb, k, columns, panel);
 
-        public static unsafe void PackPanels(sbyte* b, int ldb, int k, int columns, int panelInts, int* panels) =>
-            PackBPanelsQuads(b, ldb, k, columns, panelInts, panels);
+        public static unsafe void PackPanels(sbyte* b, int ldb, int k, int columns, int panelInts, int* panels)
+        {
+            for (int c = 0; c < columns; c += Avx2ColumnsPerPanel, panels += panelInts)
+                PackPanel(b + c, ldb, k, Math.Min(Avx2ColumnsPerPanel, columns - c), panels);
+        }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static unsafe void Kernel<TRows, TSink, TCorrected>(int* a, int* panel, int steps, int* corrections, int correctionCount, ref TSink sink)

@@ -275,63 +275,6 @@ public static partial class QGemm
                 }
     }
 
-    /// <summary>
-    /// The panels of a chunk of the quad format (<see cref="PackBPanelQuadsAvx2"/>'s bytes for each, <paramref name="panelInts"/>
-    /// apart): where the CPU has AVX-512BW, four full panels at a time (<see cref="PackFourPanelsQuadsAvx512"/>), the
-    /// rest one by one.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void PackBPanelsQuads(sbyte* b, int ldb, int k, int columns, int panelInts, int* panels)
-    {
-        int c = 0;
-        if (Avx512BW.IsSupported)
-            for (; c + 4 * Avx2ColumnsPerPanel <= columns; c += 4 * Avx2ColumnsPerPanel, panels += 4 * panelInts)
-                PackFourPanelsQuadsAvx512(b + c, ldb, k, (byte*)panels, panelInts * sizeof(int));
-        for (; c < columns; c += Avx2ColumnsPerPanel, panels += panelInts)
-            PackBPanelQuadsAvx2(b + c, ldb, k, Math.Min(Avx2ColumnsPerPanel, columns - c), panels);
-    }
-
-    /// <summary>
-    /// Four full 16-column panels of the quad format (columns 0..63 of B) from 64-byte rows: per k quad, the four rows
-    /// flipped to uint8 and interleaved as in <see cref="PackBPanelQuadsAvx2"/> (bytes, then words; the unpacks work
-    /// within 128-bit lanes, so lane L of the results holds columns 16L..16L+15, four per register), then a 4×4
-    /// transpose of 128-bit lanes (VSHUFI32X4) gathers each panel's 64 bytes into one register. Per quad of the four
-    /// panels 4 loads, 8 unpacks, 8 shuffles and 4 stores, where the 16-byte packer needs four times its 22 instructions,
-    /// and each row's 64-byte line is read once instead of once per panel.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void PackFourPanelsQuadsAvx512(sbyte* b, int ldb, int k, byte* destination, int panelBytes)
-    {
-        int quads = DivideRoundingUp(k, 4);
-        var flip = Vector512.Create((byte)0x80);
-        for (int q = 0; q < quads; q++, destination += 64)
-        {
-            int k0 = 4 * q;
-            // Rows past K are zero, as in PackBPanelQuadsAvx2.
-            var r0 = Avx512F.Xor(Avx512F.LoadVector512((byte*)b + (long)k0 * ldb), flip);
-            var r1 = k0 + 1 < k ? Avx512F.Xor(Avx512F.LoadVector512((byte*)b + (long)(k0 + 1) * ldb), flip) : Vector512<byte>.Zero;
-            var r2 = k0 + 2 < k ? Avx512F.Xor(Avx512F.LoadVector512((byte*)b + (long)(k0 + 2) * ldb), flip) : Vector512<byte>.Zero;
-            var r3 = k0 + 3 < k ? Avx512F.Xor(Avx512F.LoadVector512((byte*)b + (long)(k0 + 3) * ldb), flip) : Vector512<byte>.Zero;
-            var low01 = Avx512BW.UnpackLow(r0, r1).AsInt16();   // per lane L: (r0, r1) of columns 16L..16L+7
-            var high01 = Avx512BW.UnpackHigh(r0, r1).AsInt16(); // 16L+8..16L+15
-            var low23 = Avx512BW.UnpackLow(r2, r3).AsInt16();
-            var high23 = Avx512BW.UnpackHigh(r2, r3).AsInt16();
-            var x0 = Avx512BW.UnpackLow(low01, low23).AsInt32();   // lane L: columns 16L..16L+3, k0..k0+3 each
-            var x1 = Avx512BW.UnpackHigh(low01, low23).AsInt32();  // 16L+4..16L+7
-            var x2 = Avx512BW.UnpackLow(high01, high23).AsInt32(); // 16L+8..16L+11
-            var x3 = Avx512BW.UnpackHigh(high01, high23).AsInt32(); // 16L+12..16L+15
-            // Lane transpose: panel p = (x0 lane p, x1 lane p, x2 lane p, x3 lane p).
-            var t0 = Avx512F.Shuffle4x128(x0, x1, 0x44); // x0 lanes 0, 1, x1 lanes 0, 1
-            var t1 = Avx512F.Shuffle4x128(x0, x1, 0xEE); // x0 lanes 2, 3, x1 lanes 2, 3
-            var t2 = Avx512F.Shuffle4x128(x2, x3, 0x44);
-            var t3 = Avx512F.Shuffle4x128(x2, x3, 0xEE);
-            Avx512F.Store((int*)destination, Avx512F.Shuffle4x128(t0, t2, 0x88));
-            Avx512F.Store((int*)(destination + panelBytes), Avx512F.Shuffle4x128(t0, t2, 0xDD));
-            Avx512F.Store((int*)(destination + 2 * panelBytes), Avx512F.Shuffle4x128(t1, t3, 0x88));
-            Avx512F.Store((int*)(destination + 3 * panelBytes), Avx512F.Shuffle4x128(t1, t3, 0xDD));
-        }
-    }
-
     /// <summary>A compile-time switch for generic kernels: the JIT drops the code of the other value.</summary>
     private interface IAvx2Flag
     {

@@ -72,8 +72,26 @@ public static partial class QGemm
 
         public static unsafe void PackPanel(sbyte* b, int ldb, int k, int columns, int* panel) => Avx2QuadFormat.PackPanel(b, ldb, k, columns, panel);
 
-        public static unsafe void PackPanels(sbyte* b, int ldb, int k, int columns, int panelInts, int* panels) =>
-            Avx2QuadFormat.PackPanels(b, ldb, k, columns, panelInts, panels);
+        /// <summary>
+        /// Four full panels at a time by edge_pack_quads4 (64-byte rows: per k quad 4 loads, 8 unpacks, 8 lane shuffles
+        /// and 4 stores, where the 16-byte packer takes four times its 22 instructions, and each row line is read once
+        /// instead of once per panel), the rest panel by panel. In machine code rather than C# Vector512 so that the
+        /// Native AOT build runs it too: its instruction-set baseline (x86-64-v3) makes Avx512BW.IsSupported a constant
+        /// false there.
+        /// </summary>
+        public static unsafe void PackPanels(sbyte* b, int ldb, int k, int columns, int panelInts, int* panels)
+        {
+            const int fourPanels = 4 * Avx2ColumnsPerPanel;
+            int c = 0;
+            if (columns >= fourPanels)
+            {
+                var packFour = Avx512VnniCode.PackQuads4;
+                for (; c + fourPanels <= columns; c += fourPanels, panels += 4 * panelInts)
+                    packFour(b + c, ldb, k, (byte*)panels, panelInts * (long)sizeof(int));
+            }
+            for (; c < columns; c += Avx2ColumnsPerPanel, panels += panelInts)
+                PackPanel(b + c, ldb, k, Math.Min(Avx2ColumnsPerPanel, columns - c), panels);
+        }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static unsafe void Kernel<TRows, TSink, TCorrected>(int* a, int* panel, int steps, int* corrections, int correctionCount, ref TSink sink)
@@ -260,6 +278,14 @@ internal static unsafe class Avx512VnniCode
     /// routines need; Skylake-SP and Cascade Lake (AVX-512 VNNI without it) run the 256-bit ones.
     /// </summary>
     public static bool HasVbmi { get; private set; }
+
+    /// <summary>
+    /// edge_pack_quads4(b, ldb, k, destination, panelBytes) of QGemm.Avx512Vnni.s: four full 16-column panels of the
+    /// quad B format (columns 0..63 of the k rows at b, ldb apart) at destination + p·panelBytes, the bytes
+    /// PackBPanelQuadsAvx2 writes for each. Only when <see cref="IsAvailable"/>.
+    /// </summary>
+    public static delegate* unmanaged[SuppressGCTransition]<sbyte*, long, long, byte*, long, void> PackQuads4 =>
+        (delegate* unmanaged[SuppressGCTransition]<sbyte*, long, long, byte*, long, void>)Entry(Avx512VnniMachineCode.PackQuads4Offset);
 
     /// <summary>edge_dpbusd_chains(iterations): 384 multiply-adds per iteration in 12 independent chains (peak probe).</summary>
     public static delegate* unmanaged[SuppressGCTransition]<long, int> DpbusdChains =>

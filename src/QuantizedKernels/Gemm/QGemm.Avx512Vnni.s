@@ -565,3 +565,72 @@ DWZ_ENTRY edge_dw3x3z_s1_s8, S1, 16, vpacksswb, vpmaxsb, vpminsb
 DWZ_ENTRY edge_dw3x3z_s1_u8, S1, 16, vpackuswb, vpmaxub, vpminub
 DWZ_ENTRY edge_dw3x3z_s2_s8, S2, 32, vpacksswb, vpmaxsb, vpminsb
 DWZ_ENTRY edge_dw3x3z_s2_u8, S2, 32, vpackuswb, vpmaxub, vpminub
+
+# void edge_pack_quads4(b, ldb, k, destination, panelBytes): four full 16-column panels of the quad B format (columns
+# 0..63 of the int8 rows b + kk*ldb, kk < k) into destination, destination + panelBytes, + 2*panelBytes and
+# + 3*panelBytes: per k quad (rows past k zero) the 64-byte rows flipped to uint8 (XOR 0x80), bytes and then words
+# interleaved within 128-bit lanes (lane L: columns 16L..16L+15, four per register), and a 4x4 transpose of lanes
+# (VSHUFI32X4) that gathers each panel's 64 bytes into one register. The same bytes as QGemm's C# packers
+# (PackBPanelQuadsAvx2 per panel); here so that the Native AOT build, whose runtime flags report no AVX-512 (its
+# instruction-set baseline is x86-64-v3), packs four panels at a time as the JIT build does.
+# rdi = b, rsi = ldb, rdx = k, rcx = destination, r8 = panelBytes; clobbers r9, r10, zmm0-zmm16.
+.macro PACK_QUADS4_STORE
+  vpunpcklbw zmm4, zmm0, zmm1
+  vpunpckhbw zmm5, zmm0, zmm1
+  vpunpcklbw zmm6, zmm2, zmm3
+  vpunpckhbw zmm7, zmm2, zmm3
+  vpunpcklwd zmm8, zmm4, zmm6
+  vpunpckhwd zmm9, zmm4, zmm6
+  vpunpcklwd zmm10, zmm5, zmm7
+  vpunpckhwd zmm11, zmm5, zmm7
+  vshufi32x4 zmm12, zmm8, zmm9, 0x44
+  vshufi32x4 zmm13, zmm8, zmm9, 0xEE
+  vshufi32x4 zmm14, zmm10, zmm11, 0x44
+  vshufi32x4 zmm15, zmm10, zmm11, 0xEE
+  vshufi32x4 zmm4, zmm12, zmm14, 0x88
+  vshufi32x4 zmm5, zmm12, zmm14, 0xDD
+  vshufi32x4 zmm6, zmm13, zmm15, 0x88
+  vshufi32x4 zmm7, zmm13, zmm15, 0xDD
+  vmovdqu64 zmmword ptr [rcx], zmm4
+  vmovdqu64 zmmword ptr [rcx+r8], zmm5
+  vmovdqu64 zmmword ptr [rcx+r8*2], zmm6
+  vmovdqu64 zmmword ptr [rcx+r10], zmm7
+.endm
+
+.globl edge_pack_quads4
+edge_pack_quads4:
+  mov eax, 0x80808080
+  vpbroadcastd zmm16, eax
+  lea r9, [rsi+rsi*2]
+  lea r10, [r8+r8*2]
+  cmp rdx, 4
+  jl 2f
+1:
+  vpxord zmm0, zmm16, zmmword ptr [rdi]
+  vpxord zmm1, zmm16, zmmword ptr [rdi+rsi]
+  vpxord zmm2, zmm16, zmmword ptr [rdi+rsi*2]
+  vpxord zmm3, zmm16, zmmword ptr [rdi+r9]
+  PACK_QUADS4_STORE
+  lea rdi, [rdi+rsi*4]
+  add rcx, 64
+  sub rdx, 4
+  cmp rdx, 4
+  jge 1b
+2:
+  test rdx, rdx
+  jle 3f
+  vpxord zmm0, zmm16, zmmword ptr [rdi]
+  vpxor xmm1, xmm1, xmm1
+  vpxor xmm2, xmm2, xmm2
+  vpxor xmm3, xmm3, xmm3
+  cmp rdx, 2
+  jl 4f
+  vpxord zmm1, zmm16, zmmword ptr [rdi+rsi]
+  cmp rdx, 3
+  jl 4f
+  vpxord zmm2, zmm16, zmmword ptr [rdi+rsi*2]
+4:
+  PACK_QUADS4_STORE
+3:
+  vzeroupper
+  ret
