@@ -116,6 +116,13 @@ if [ -x "$jit_edgerun" ]; then
 else
   expect "JIT build of edgerun exists ($jit_edgerun)" false
 fi
+# The AOT binary's x86-64-v3 baseline makes the runtime's AVX-512 flags (Avx512BW.IsSupported,
+# Vector512.IsHardwareAccelerated, ...) constant false, so C# code behind them would be tested here by the JIT build
+# and silently never run in the shipped binary (B packing for avx512vnni was, until it moved into machine code).
+csharp_avx512=$(grep -rnE '\b(Avx512(F|BW|CD|DQ|Vbmi|Vbmi2)|Avx10v[0-9])\b|\bVector512\b' --include='*.cs' "$root/src" \
+  | grep -vE '^[^:]+:[0-9]+:\s*//' || true)
+[ -z "$csharp_avx512" ] || printf '%s\n' "$csharp_avx512"
+expect "no C# AVX-512 intrinsics in src (dead code in the Native AOT build; the avx512vnni path is machine code)" test -z "$csharp_avx512"
 if [ -x "$aot_x64/edgerun" ]; then
   isa_stage "x64 aot" "$aot_x64/edgerun" selftest
   if grep -qw avx512_vnni /proc/cpuinfo && grep -qw avx512vl /proc/cpuinfo; then
