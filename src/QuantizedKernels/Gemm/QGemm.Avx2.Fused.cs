@@ -221,6 +221,17 @@ public static partial class QGemm
             byte* destination, int ldy, byte* staging, ref TSink sink) where TSink : struct, IAvx2RequantizeSink;
     }
 
+    /// <summary>
+    /// <see cref="IAvx2PackedFormat.PackPanels"/> one panel at a time with <typeparamref name="TFormat"/>'s
+    /// <see cref="IAvx2PackedFormat.PackPanel"/> (the last one partial when <paramref name="columns"/> is not a multiple of 16).
+    /// </summary>
+    private static unsafe void PackPanelByPanel<TFormat>(sbyte* b, int ldb, int k, int columns, int panelInts, int* panels)
+        where TFormat : struct, IAvx2PackedFormat
+    {
+        for (int c = 0; c < columns; c += Avx2ColumnsPerPanel, panels += panelInts)
+            TFormat.PackPanel(b + c, ldb, k, Math.Min(Avx2ColumnsPerPanel, columns - c), panels);
+    }
+
     /// <summary>int16 (a0, a1) pairs × int16 B with VPMADDWD (QGemm.Avx2.cs).</summary>
     private readonly struct Avx2PairFormat : IAvx2PackedFormat
     {
@@ -230,11 +241,8 @@ public static partial class QGemm
 
         public static unsafe void PackPanel(sbyte* b, int ldb, int k, int columns, int* panel) => PackBPanelAvx2(b, ldb, k, columns, (short*)panel);
 
-        public static unsafe void PackPanels(sbyte* b, int ldb, int k, int columns, int panelInts, int* panels)
-        {
-            for (int c = 0; c < columns; c += Avx2ColumnsPerPanel, panels += panelInts)
-                PackPanel(b + c, ldb, k, Math.Min(Avx2ColumnsPerPanel, columns - c), panels);
-        }
+        public static unsafe void PackPanels(sbyte* b, int ldb, int k, int columns, int panelInts, int* panels) =>
+            PackPanelByPanel<Avx2PairFormat>(b, ldb, k, columns, panelInts, panels);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static unsafe void Kernel<TRows, TSink, TCorrected>(int* a, int* panel, int steps, int* corrections, int correctionCount, ref TSink sink)
@@ -260,11 +268,8 @@ public static partial class QGemm
 
         public static unsafe void PackPanel(sbyte* b, int ldb, int k, int columns, int* panel) => PackBPanelQuadsAvx2(b, ldb, k, columns, panel);
 
-        public static unsafe void PackPanels(sbyte* b, int ldb, int k, int columns, int panelInts, int* panels)
-        {
-            for (int c = 0; c < columns; c += Avx2ColumnsPerPanel, panels += panelInts)
-                PackPanel(b + c, ldb, k, Math.Min(Avx2ColumnsPerPanel, columns - c), panels);
-        }
+        public static unsafe void PackPanels(sbyte* b, int ldb, int k, int columns, int panelInts, int* panels) =>
+            PackPanelByPanel<Avx2QuadFormat>(b, ldb, k, columns, panelInts, panels);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static unsafe void Kernel<TRows, TSink, TCorrected>(int* a, int* panel, int steps, int* corrections, int correctionCount, ref TSink sink)

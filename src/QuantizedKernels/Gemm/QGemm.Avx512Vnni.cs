@@ -89,8 +89,7 @@ public static partial class QGemm
                 for (; c + fourPanels <= columns; c += fourPanels, panels += 4 * panelInts)
                     packFour(b + c, ldb, k, (byte*)panels, panelInts * (long)sizeof(int));
             }
-            for (; c < columns; c += Avx2ColumnsPerPanel, panels += panelInts)
-                PackPanel(b + c, ldb, k, Math.Min(Avx2ColumnsPerPanel, columns - c), panels);
+            PackPanelByPanel<Avx512VnniQuadFormat>(b + c, ldb, k, columns - c, panelInts, panels);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
