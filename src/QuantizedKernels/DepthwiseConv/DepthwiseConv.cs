@@ -600,27 +600,6 @@ public static partial class DepthwiseConv
         }
     }
 
-    /// <summary>What <see cref="FlatPlanes"/> applies to the bytes it copies into its byte sub-planes.</summary>
-    private interface IByteFlip
-    {
-        static abstract Vector128<byte> Apply(Vector128<byte> bytes);
-        static abstract Vector256<byte> Apply(Vector256<byte> bytes);
-    }
-
-    /// <summary>The bytes as they are.</summary>
-    private readonly struct NoByteFlip : IByteFlip
-    {
-        public static Vector128<byte> Apply(Vector128<byte> bytes) => bytes;
-        public static Vector256<byte> Apply(Vector256<byte> bytes) => bytes;
-    }
-
-    /// <summary>Each byte XOR 0x80: int8 x as the uint8 x + 128.</summary>
-    private readonly struct TopBitFlip : IByteFlip
-    {
-        public static Vector128<byte> Apply(Vector128<byte> bytes) => bytes ^ Vector128.Create((byte)0x80);
-        public static Vector256<byte> Apply(Vector256<byte> bytes) => bytes ^ Vector256.Create((byte)0x80);
-    }
-
     /// <summary>The buffers of <see cref="FlatPlan"/> mode in one thread's scratch, and the per-channel build and copy-out.</summary>
     private unsafe readonly partial struct FlatPlanes
     {
@@ -738,27 +717,12 @@ public static partial class DepthwiseConv
         /// <see cref="flip"/>. Whole 16-byte vectors (32-byte ones where Vector256 is accelerated and rows are longer
         /// than 16 bytes), then one vector of padding over the bytes they wrote past the row
         /// (later rows, which are copied afterwards, and padding); rows too close to the end of the input for
-        /// whole-vector reads are copied exactly. The XOR is a type parameter, so paths that never flip (all but
-        /// avx512vnni's int8 input) run no XOR at all: on ARM64 one instruction of the three per 16 bytes.
+        /// whole-vector reads are copied exactly.
         /// </summary>
         private readonly void CopyRowRun(byte* source, int sourceStep, byte* destination, int destinationStep, int rows, int count)
         {
-            if (flip == 0) CopyRowRun<NoByteFlip>(source, sourceStep, destination, destinationStep, rows, count);
-            else CopyRowRun<TopBitFlip>(source, sourceStep, destination, destinationStep, rows, count);
-        }
-
-        /// <summary>
-        /// How many of <paramref name="rows"/> rows, <paramref name="step"/> bytes apart from <paramref name="source"/>,
-        /// start at or before <paramref name="last"/> (the last start from which a whole-vector read stays in the input).
-        /// </summary>
-        private static int RowsReadable(byte* source, int step, byte* last, int rows) =>
-            source > last ? 0 : (int)Math.Min(rows, (last - source) / step + 1);
-
-        private readonly void CopyRowRun<TFlip>(byte* source, int sourceStep, byte* destination, int destinationStep, int rows, int count)
-            where TFlip : struct, IByteFlip
-        {
-            var padding = TFlip.Apply(Vector128.Create(paddingByte));
-            nint rowEnd = count;
+            var flipBytes = Vector128.Create(flip);
+            var padding = Vector128.Create((byte)(paddingByte ^ flip));
             if (Vector256.IsHardwareAccelerated && count > 16)
             {
                 // x86: 32-byte vectors for rows of more than 16 bytes (half the loads and stores; with CopyOut's, the
@@ -766,42 +730,41 @@ public static partial class DepthwiseConv
                 // 0.660–0.664 to 0.635–0.637 ms, 112×112 s2 29.3–29.7 → 32.2 GMAC/s; alternated builds, 2026-11-29
                 // about 03:50 UTC), the padding store widened to cover what they write past the row. The slack after
                 // a byte plane (ByteRowSlack) holds the last row's.
-                var paddingWide = TFlip.Apply(Vector256.Create(paddingByte));
-                int wideRows = RowsReadable(source, sourceStep, xEnd - ((count + 31) & ~31), rows);
-                rows -= wideRows;
-                for (; wideRows > 0; wideRows--, source += sourceStep, destination += destinationStep)
+                var flipWide = Vector256.Create(flip);
+                var paddingWide = Vector256.Create((byte)(paddingByte ^ flip));
+                byte* lastWideSource = xEnd - ((count + 31) & ~31);
+                for (; rows > 0 && source <= lastWideSource; rows--, source += sourceStep, destination += destinationStep)
                 {
                     byte* from = source, to = destination, end = source + count;
                     do
                     {
-                        Vector256.Store(TFlip.Apply(Vector256.Load(from)), to);
+                        Vector256.Store(Vector256.Load(from) ^ flipWide, to);
                         from += 32;
                         to += 32;
                     } while (from < end);
-                    Vector256.Store(paddingWide, destination + rowEnd);
+                    Vector256.Store(paddingWide, destination + count);
                 }
             }
             int vectorBytes = (count + 15) & ~15;
-            int vectorRows = RowsReadable(source, sourceStep, xEnd - vectorBytes, rows);
-            rows -= vectorRows;
+            byte* lastVectorSource = xEnd - vectorBytes;
             if (vectorBytes == 16)
-                for (; vectorRows > 0; vectorRows--, source += sourceStep, destination += destinationStep)
+                for (; rows > 0 && source <= lastVectorSource; rows--, source += sourceStep, destination += destinationStep)
                 {
-                    Vector128.Store(TFlip.Apply(Vector128.Load(source)), destination);
-                    Vector128.Store(padding, destination + rowEnd);
+                    Vector128.Store(Vector128.Load(source) ^ flipBytes, destination);
+                    Vector128.Store(padding, destination + count);
                 }
             else
-                for (; vectorRows > 0; vectorRows--, source += sourceStep, destination += destinationStep)
+                for (; rows > 0 && source <= lastVectorSource; rows--, source += sourceStep, destination += destinationStep)
                 {
                     // Pointer steps (post-indexed loads and stores on ARM64) rather than an indexed loop.
                     byte* from = source, to = destination, end = source + count;
                     do
                     {
-                        Vector128.Store(TFlip.Apply(Vector128.Load(from)), to);
+                        Vector128.Store(Vector128.Load(from) ^ flipBytes, to);
                         from += 16;
                         to += 16;
                     } while (from < end);
-                    Vector128.Store(padding, destination + rowEnd);
+                    Vector128.Store(padding, destination + count);
                 }
             for (; rows > 0; rows--, source += sourceStep, destination += destinationStep)
                 for (int i = 0; i < count; i++) destination[i] = (byte)(source[i] ^ flip);
