@@ -117,7 +117,8 @@ public sealed class Avx512VnniMachineCodeTests(ITestOutputHelper output)
     /// bias + row offset + the exact dot products): 0–7 and 37 steps (no pair, pairs, an odd last step), one and three
     /// panels, every variant. Capped variants get multipliers up to 300 (products far past int32) and negative ones;
     /// uncapped ones |multiplier| &lt; 1, as the caller guarantees. Clamped variants a range inside the type, unclamped
-    /// ones the whole type. The bytes between and after the rows' sixteen columns per panel stay untouched.
+    /// ones the whole type. The bytes between and after the rows' sixteen columns per panel stay untouched. With 0, 1
+    /// or 5 corrections (random k, row and d, two on one row and k), each adding d · (u − 128) of its k to its row.
     /// </summary>
     [Theory]
     [InlineData(0)]
@@ -133,8 +134,9 @@ public sealed class Avx512VnniMachineCodeTests(ITestOutputHelper output)
         foreach (bool capProducts in new[] { false, true })
         foreach (bool clampBytes in new[] { false, true })
         foreach (int panels in new[] { 1, 3 })
+        foreach (int correctionCount in steps == 0 ? new[] { 0 } : new[] { 0, 1, 5 })
         {
-            var random = new Random(steps * 16 + (signedOutput ? 8 : 0) + (capProducts ? 4 : 0) + (clampBytes ? 2 : 0) + panels);
+            var random = new Random(steps * 16 + (signedOutput ? 8 : 0) + (capProducts ? 4 : 0) + (clampBytes ? 2 : 0) + panels + 1000 * correctionCount);
             var a = new int[steps * 6];
             var panel = new int[panels * steps * 16];
             var aBytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(a.AsSpan());
@@ -153,6 +155,16 @@ public sealed class Avx512VnniMachineCodeTests(ITestOutputHelper output)
                     : (r % 2 == 0 ? -1f : 1f) * 0.999f * random.NextSingle();
             }
             if (!capProducts) multipliers[5] = 0.5f / 1024; // ties: 512 · (2k + 1) / 1024 ends in .5
+            // Corrections (k · 8 + row, d): what the packing could not put in int8, added as d · (u − 128) of that k;
+            // two on one row and k, as a packing can list, when there are five.
+            var corrections = new int[2 * correctionCount];
+            for (int e = 0; e < correctionCount; e++)
+            {
+                int kk = random.Next(steps * 4), row = random.Next(6);
+                if (e == 4) (kk, row) = (corrections[0] >> 3, corrections[0] & 7);
+                corrections[2 * e] = kk * 8 + row;
+                corrections[2 * e + 1] = random.Next(-300, 301);
+            }
             int yMin = signedOutput ? (clampBytes ? -100 : -128) : (clampBytes ? 7 : 0);
             int yMax = signedOutput ? (clampBytes ? 90 : 127) : (clampBytes ? 240 : 255);
             int yZeroPoint = signedOutput ? -3 : 128;
@@ -160,7 +172,7 @@ public sealed class Avx512VnniMachineCodeTests(ITestOutputHelper output)
             int ldy = panels * 16 + guard;
             var y = new byte[6 * ldy];
             Array.Fill(y, (byte)0xA5);
-            fixed (int* ap = a, pp = panel, bp = bias, op = rowOffsets)
+            fixed (int* ap = a, pp = panel, bp = bias, op = rowOffsets, cp = corrections)
             fixed (float* mp = multipliers)
             fixed (byte* yp = y)
             {
@@ -174,6 +186,8 @@ public sealed class Avx512VnniMachineCodeTests(ITestOutputHelper output)
                     Min = (byte)yMin,
                     Max = (byte)yMax,
                     Cap = capProducts ? 32767f : float.PositiveInfinity,
+                    Corrections = correctionCount == 0 ? null : cp,
+                    CorrectionCount = correctionCount,
                 };
                 Avx512VnniCode.Quads6x16Requantize(signedOutput, capProducts, clampBytes)(ap, pp, steps, &context, yp, ldy);
             }
@@ -185,9 +199,15 @@ public sealed class Avx512VnniMachineCodeTests(ITestOutputHelper output)
                     for (int s = 0; s < steps; s++)
                         for (int t = 0; t < 4; t++)
                             sum += (sbyte)aBytes[(s * 6 + r) * 4 + t] * panelBytes[((p * steps + s) * 16 + column) * 4 + t];
+                    for (int e = 0; e < correctionCount; e++)
+                        if ((corrections[2 * e] & 7) == r)
+                        {
+                            int kk = corrections[2 * e] >> 3;
+                            sum += corrections[2 * e + 1] * (panelBytes[((p * steps + kk / 4) * 16 + column) * 4 + kk % 4] - 128);
+                        }
                     byte expected = (byte)Requantization.Requantize(sum, multipliers[r], yZeroPoint, yMin, yMax);
                     Assert.True(expected == y[r * ldy + j],
-                        $"{(signedOutput ? "s8" : "u8")} cap {capProducts} clamp {clampBytes}, {panels} panels: row {r} column {j}: {y[r * ldy + j]}, definition {expected} (accumulator {sum}, multiplier {multipliers[r]})");
+                        $"{(signedOutput ? "s8" : "u8")} cap {capProducts} clamp {clampBytes}, {panels} panels, {correctionCount} corrections: row {r} column {j}: {y[r * ldy + j]}, definition {expected} (accumulator {sum}, multiplier {multipliers[r]})");
                 }
                 for (int j = panels * 16; j < ldy; j++) Assert.Equal(0xA5, y[r * ldy + j]);
             }

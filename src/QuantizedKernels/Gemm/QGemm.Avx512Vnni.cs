@@ -107,8 +107,13 @@ public static partial class QGemm
         }
 
         /// <summary>
-        /// A row block without corrections and the int16 requantization (finite multipliers): every full panel of
-        /// the chunk in one machine-code call (k loops and epilogues), which saves the per-tile call and set-up. A last
+        /// A row block with the int16 requantization (finite multipliers): every full panel of the chunk in one
+        /// machine-code call (k loops, the block's corrections and epilogues), which saves the per-tile call and set-up.
+        /// Corrections (weights past int8 after the zero point: 0–2 row blocks in most MobileNetV2 layers) used to
+        /// send their block tile by tile through the C# kernel, about 3× the time; in the machine code they cost a few
+        /// instructions per entry and panel (MobileNetV2's 16x32x12544 layer, one such block of three: fastest of 400
+        /// runs 0.045–0.046 → 0.033–0.035 ms, 96x16x12544 0.103 → 0.092–0.094, the stem 0.074 → 0.066–0.068; Native
+        /// AOT, alternated, 2026-11-29). A last
         /// block of fewer than six rows runs the same code for six rows (packed A, row offsets, bias and multipliers are
         /// padded to six) into <paramref name="staging"/>, and its rows are copied out. Tile by tile through the C#
         /// sink, as before, the few rows cost more than six: M = 32, K = 27, N = 12544 took 124.3 µs against 117.9 for
@@ -119,9 +124,9 @@ public static partial class QGemm
         public static unsafe int RunFullPanels<TSink>(int* aBlock, int* panels, int steps, in Avx2RowTarget target, int fullPanels,
             byte* destination, int ldy, byte* staging, ref TSink sink) where TSink : struct, IAvx2RequantizeSink
         {
-            if (typeof(TSink) != typeof(Avx2RequantizeRowsInt16) || fullPanels == 0 || fullPanels > Avx2MaxPanelsPerChunk || target.CorrectionCount != 0) return 0;
+            if (typeof(TSink) != typeof(Avx2RequantizeRowsInt16) || fullPanels == 0 || fullPanels > Avx2MaxPanelsPerChunk) return 0;
             ref var int16Sink = ref Unsafe.As<TSink, Avx2RequantizeRowsInt16>(ref sink);
-            var context = VnniEpilogue(int16Sink, target.Bias, target.RowOffsets, target.Multipliers, fullPanels);
+            var context = VnniEpilogue(int16Sink, target.Bias, target.RowOffsets, target.Multipliers, fullPanels, target.Corrections, target.CorrectionCount);
             var code = Avx512VnniCode.Quads6x16Requantize(int16Sink.Signed, int16Sink.CapProducts, int16Sink.ClampBytes);
             if (target.Rows == Avx2RowsPerBlock)
             {
@@ -138,8 +143,11 @@ public static partial class QGemm
 
     /// <summary>The context for a row block (bias, row offsets, multipliers) over <paramref name="panels"/> panels with <paramref name="sink"/>'s constants.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Avx512VnniEpilogue VnniEpilogue(in Avx2RequantizeRowsInt16 sink, int* bias, int* rowOffsets, float* multipliers, long panels) => new()
+    private static unsafe Avx512VnniEpilogue VnniEpilogue(in Avx2RequantizeRowsInt16 sink, int* bias, int* rowOffsets, float* multipliers, long panels,
+        int* corrections, int correctionCount) => new()
     {
+        Corrections = corrections,
+        CorrectionCount = correctionCount,
         Bias = bias,
         RowOffsets = rowOffsets,
         Multipliers = multipliers,
@@ -151,23 +159,25 @@ public static partial class QGemm
     };
 
     /// <summary>
-    /// <see cref="Avx2Kernel{TRows, TSink, TStep, TCorrected}"/> for the quad format with the k loop in machine code: it
-    /// always computes the block's six rows (packed A and the row starts are padded to six) into a 6×16 int32 tile on
-    /// the stack, the block's corrections d·s are added there, and the sink requantizes the first
+    /// <see cref="Avx2Kernel{TRows, TSink, TStep, TCorrected}"/> for the quad format with the k loop in machine code. A
+    /// six-row tile with the int16 requantization runs whole in the machine code, corrections included; otherwise it
+    /// computes the block's six rows (packed A and the row starts are padded to six) into a 6×16 int32 tile on the
+    /// stack, the block's corrections d·s are added there, and the sink requantizes the first
     /// <typeparamref name="TRows"/>.Count rows from it.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
     private static unsafe void Avx512VnniQuadKernel<TRows, TSink, TCorrected>(int* a, int* panel, int steps, int* corrections, int correctionCount, ref TSink sink)
         where TRows : struct, IAvx2BlockRows where TSink : struct, IAvx2TileSink where TCorrected : struct, IAvx2Flag
     {
-        if (typeof(TSink) == typeof(Avx2RequantizeRowsInt16) && TRows.Count == Avx2RowsPerBlock && !TCorrected.Value)
+        if (typeof(TSink) == typeof(Avx2RequantizeRowsInt16) && TRows.Count == Avx2RowsPerBlock)
         {
-            // The common tile (six rows, no corrections, finite multipliers): k loop and requantization in machine code.
+            // The common tile (six rows, finite multipliers): k loop, corrections and requantization in machine code.
             ref var int16Sink = ref Unsafe.As<TSink, Avx2RequantizeRowsInt16>(ref sink);
             ref readonly var target = ref int16Sink.Target;
             if (target.Rows == Avx2RowsPerBlock)
             {
-                var context = VnniEpilogue(int16Sink, target.Bias, target.RowOffsets, target.Multipliers, 1);
+                var context = VnniEpilogue(int16Sink, target.Bias, target.RowOffsets, target.Multipliers, 1,
+                    TCorrected.Value ? corrections : null, TCorrected.Value ? correctionCount : 0);
                 Avx512VnniCode.Quads6x16Requantize(int16Sink.Signed, int16Sink.CapProducts, int16Sink.ClampBytes)(a, panel, steps, &context, target.Y, target.Ldy);
                 return;
             }
@@ -209,7 +219,7 @@ public static partial class QGemm
 /// products unchanged (finite multipliers). Built for every row block, so it holds nothing the code can derive (the
 /// lane order is a constant of the code image, ZMM_LANE_ORDER).
 /// </summary>
-[System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Explicit, Size = 40)]
+[System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Explicit, Size = 56)]
 internal unsafe struct Avx512VnniEpilogue
 {
     [System.Runtime.InteropServices.FieldOffset(0)] public int* Bias;
@@ -221,6 +231,9 @@ internal unsafe struct Avx512VnniEpilogue
     [System.Runtime.InteropServices.FieldOffset(34)] public byte Min;
     [System.Runtime.InteropServices.FieldOffset(35)] public byte Max;
     [System.Runtime.InteropServices.FieldOffset(36)] public float Cap;
+    /// <summary>The row block's corrections, (k · 8 + row, d) pairs (Avx2PackedA.BlockCorrections), or null.</summary>
+    [System.Runtime.InteropServices.FieldOffset(40)] public int* Corrections;
+    [System.Runtime.InteropServices.FieldOffset(48)] public long CorrectionCount;
 }
 
 /// <summary>

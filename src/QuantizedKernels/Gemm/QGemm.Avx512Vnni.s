@@ -26,6 +26,12 @@ edge_xgetbv0:
 ZMM_LANE_ORDER:
   .long 0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15
 
+# Broadcast operands of CORRECT_ROWS: a byte's mask and the 128 between a panel's uint8 u and the int8 s = u - 128.
+CORRECTION_BYTE_MASK:
+  .long 255
+CORRECTION_HALF:
+  .long 128
+
 # The k loop of the GEMM routines on 512-bit vectors: a step's 16 panel columns are one zmm (64 bytes) and a row's
 # accumulator one zmm, so a step is 1 load and 6 VPDPBUSD where 256-bit vectors need 2 and 12. Six chains are too
 # few to cover VPDPBUSD's latency at two per cycle (Zen 5), so even steps go into zmm0-zmm5 and odd steps into
@@ -170,9 +176,12 @@ edge_quads6x16:
 # One row block of the fused GEMM's quad format times context->panels consecutive full 16-column panels (each
 # steps * 64 bytes, the next right after): per panel, the k loop (ZQUADS_KLOOP) from bias[r] + rowOffsets[r], then the
 # six rows requantized to bytes at y + r * ldy (ZSCALE, ZROWS_TO_BYTES); y advances 16 bytes per panel. Context
-# (QGemm.Avx512Vnni.cs, Avx512VnniEpilogue), 40 bytes: 0 int32* bias, 8 int32* rowOffsets, 16 float* multipliers,
+# (QGemm.Avx512Vnni.cs, Avx512VnniEpilogue), 56 bytes: 0 int32* bias, 8 int32* rowOffsets, 16 float* multipliers,
 # 24 int64 panels (>= 1), 32 int16 zero point, 34 uint8 minimum, 35 uint8 maximum (as bytes of the output type),
-# 36 float product cap (+infinity for none). rbx, r12-r15 hold the panel loop and are restored.
+# 36 float product cap (+infinity for none), 40 int32* corrections, 48 int64 correction count: (code, d) pairs of the
+# block's weights that did not fit the packed int8 (code = k * 8 + row), each adding d * (u - 128) of that k to its
+# row before the scaling (CORRECT_ROWS). rbx, r12-r15 hold the panel loop and are restored; 384 bytes of stack hold
+# the six rows while corrections are added.
 # Everything that is the same for every panel is loaded once per call into the EVEX-only registers (caller-saved in
 # System V): zmm16-zmm21 the rows' bias + rowOffsets, zmm22-zmm27 their multipliers, zmm28-zmm31 the zero point, the
 # byte bounds and the lane order; the requantization reads no memory but the cap.
@@ -186,12 +195,59 @@ edge_quads6x16:
   vbroadcastss \multiplier, dword ptr [r11+\offset]
 .endm
 
+# The block's corrections (context +40, +48) added to the six rows zmm0-zmm5 of the panel at rbx: the rows go to the
+# 384 bytes at rsp, each entry (code, d) adds d * (u - 128) to row code & 7, u the byte k % 4 of each column's dword in
+# the panel's step k / 4 (k = code >> 3), and the rows come back. Integer additions wrap like the C# corrected kernel's,
+# and addition is associative, so the sums are exactly that kernel's. Clobbers rax, rdx, rdi, r10, r11, zmm12, zmm13.
+.macro CORRECT_ROWS
+  mov r11, qword ptr [rcx+48]
+  test r11, r11
+  jz 7f
+  mov r10, qword ptr [rcx+40]
+  vmovdqu32 zmmword ptr [rsp], zmm0
+  vmovdqu32 zmmword ptr [rsp+64], zmm1
+  vmovdqu32 zmmword ptr [rsp+128], zmm2
+  vmovdqu32 zmmword ptr [rsp+192], zmm3
+  vmovdqu32 zmmword ptr [rsp+256], zmm4
+  vmovdqu32 zmmword ptr [rsp+320], zmm5
+8:
+  mov eax, dword ptr [r10]
+  mov edi, eax
+  and edi, 7
+  shl edi, 6
+  shr eax, 3
+  mov edx, eax
+  and edx, 3
+  shl edx, 3
+  shr eax, 2
+  shl rax, 6
+  vmovd xmm13, edx
+  vmovdqu32 zmm12, zmmword ptr [rbx+rax]
+  vpsrld zmm12, zmm12, xmm13
+  vpandd zmm12, zmm12, dword ptr [rip+CORRECTION_BYTE_MASK]{1to16}
+  vpsubd zmm12, zmm12, dword ptr [rip+CORRECTION_HALF]{1to16}
+  vpmulld zmm12, zmm12, dword ptr [r10+4]{1to16}
+  vpaddd zmm12, zmm12, zmmword ptr [rsp+rdi]
+  vmovdqu32 zmmword ptr [rsp+rdi], zmm12
+  add r10, 8
+  dec r11
+  jnz 8b
+  vmovdqu32 zmm0, zmmword ptr [rsp]
+  vmovdqu32 zmm1, zmmword ptr [rsp+64]
+  vmovdqu32 zmm2, zmmword ptr [rsp+128]
+  vmovdqu32 zmm3, zmmword ptr [rsp+192]
+  vmovdqu32 zmm4, zmmword ptr [rsp+256]
+  vmovdqu32 zmm5, zmmword ptr [rsp+320]
+7:
+.endm
+
 .macro QUADS_PANELS_REQUANTIZE pack, max, min, cap, clamp
   push rbx
   push r12
   push r13
   push r14
   push r15
+  sub rsp, 384
   mov r12, rdi
   mov r13, rdx
   mov r14, qword ptr [rcx+24]
@@ -216,6 +272,7 @@ edge_quads6x16:
   mov rdx, r13
   mov r8, r15
   ZQUADS_KLOOP
+  CORRECT_ROWS
   mov rbx, rsi
   ZSCALE zmm0, zmm22, \cap
   ZSCALE zmm1, zmm23, \cap
@@ -227,6 +284,7 @@ edge_quads6x16:
   add r15, 16
   dec r14
   jg 3b
+  add rsp, 384
   pop r15
   pop r14
   pop r13
