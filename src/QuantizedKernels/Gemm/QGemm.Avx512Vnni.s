@@ -204,12 +204,9 @@ edge_quads6x16:
   test r11, r11
   jz 7f
   mov r10, qword ptr [rcx+40]
-  vmovdqu32 zmmword ptr [rsp], zmm0
-  vmovdqu32 zmmword ptr [rsp+64], zmm1
-  vmovdqu32 zmmword ptr [rsp+128], zmm2
-  vmovdqu32 zmmword ptr [rsp+192], zmm3
-  vmovdqu32 zmmword ptr [rsp+256], zmm4
-  vmovdqu32 zmmword ptr [rsp+320], zmm5
+  .irp row, 0, 1, 2, 3, 4, 5
+  vmovdqu32 zmmword ptr [rsp+64*\row], zmm\row
+  .endr
 8:
   mov eax, dword ptr [r10]
   mov edi, eax
@@ -232,12 +229,9 @@ edge_quads6x16:
   add r10, 8
   dec r11
   jnz 8b
-  vmovdqu32 zmm0, zmmword ptr [rsp]
-  vmovdqu32 zmm1, zmmword ptr [rsp+64]
-  vmovdqu32 zmm2, zmmword ptr [rsp+128]
-  vmovdqu32 zmm3, zmmword ptr [rsp+192]
-  vmovdqu32 zmm4, zmmword ptr [rsp+256]
-  vmovdqu32 zmm5, zmmword ptr [rsp+320]
+  .irp row, 0, 1, 2, 3, 4, 5
+  vmovdqu32 zmm\row, zmmword ptr [rsp+64*\row]
+  .endr
 7:
 .endm
 
