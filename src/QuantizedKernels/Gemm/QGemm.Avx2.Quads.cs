@@ -90,16 +90,15 @@ public static partial class QGemm
         // Exact quads (avx512vnni): VPDPBUSD sums u·c exactly, so a weight only needs a correction where it does not
         // fit int8 (weights minus a zero point far from 0), never for VPMADDUBSW's pair limit. Per-channel int8 weights
         // reach ±127 in every row, so the saturation-free pairs cost MobileNetV2 3-15 corrections per layer (90 in the
-        // last), each sending a row block to the per-panel corrected kernel: M = 32, K = 27, N = 6272 (the stem's
-        // shape) with 4 such blocks of 6 took 58.6 µs a call, 25.9 as exact quads (mean of a pass timing
-        // QGemm.MultiplyRequantize, 2026-11-29): about 3× the time per corrected block.
-        bool exact = exactQuads;
+        // last), exact quads 0-2. Each correction is work per panel; when corrected blocks still ran tile by tile in C#,
+        // M = 32, K = 27, N = 6272 (the stem's shape) with 4 such blocks of 6 took 58.6 µs a call, 25.9 as exact quads
+        // (mean of a pass timing QGemm.MultiplyRequantize, 2026-11-29). The machine code now adds them itself (CORRECT_ROWS).
         int corrections = 0, capacity = Avx2QuadCorrectionCapacity(m, k);
         for (int row = 0; row < m && corrections <= capacity; row++)
             for (int kk = 0; kk < k; kk += 2)
             {
                 int w0 = Weight(a, k, rowOffsets, row, kk), w1 = kk + 1 < k ? Weight(a, k, rowOffsets, row, kk + 1) : 0;
-                var (c0, c1) = QuadWeights(w0, w1, exact);
+                var (c0, c1) = QuadWeights(w0, w1, exactQuads);
                 corrections += (c0 != w0 ? 1 : 0) + (c1 != w1 ? 1 : 0);
             }
         if (corrections > capacity)
@@ -111,7 +110,7 @@ public static partial class QGemm
 
         ints[0] = Avx2FormatQuads;
         ints[1] = corrections;
-        ints[Avx2ExactHeaderInt] = exact ? 1 : 0;
+        ints[Avx2ExactHeaderInt] = exactQuads ? 1 : 0;
         int quads = DivideRoundingUp(k, 4), blocks = paddedM / Avx2RowsPerBlock;
         var weights = packed[(dataStart * sizeof(int))..];
         var blockStarts = ints.Slice(dataStart + paddedM * quads, blocks + 1);
@@ -128,7 +127,7 @@ public static partial class QGemm
                 for (int kk = 0; kk < k; kk += 2)
                 {
                     int w0 = Weight(a, k, rowOffsets, row, kk), w1 = kk + 1 < k ? Weight(a, k, rowOffsets, row, kk + 1) : 0;
-                    var (c0, c1) = QuadWeights(w0, w1, exact);
+                    var (c0, c1) = QuadWeights(w0, w1, exactQuads);
                     int at = ((block * quads + kk / 4) * Avx2RowsPerBlock + r) * 4 + kk % 4;
                     weights[at] = (sbyte)c0;
                     weights[at + 1] = (sbyte)c1;

@@ -20,9 +20,11 @@ namespace EdgeRuntime.Kernels.Gemm;
 /// quads][6 rows][4 k]</c> per block, B panels flipped to uint8), the machine code writing each 6×16 tile.</item>
 /// <item><see cref="MultiplyRequantize"/>: the AVX2 fused packing's layout as exact quads: the weights clamped to int8,
 /// corrected only where that changed one (VPDPBUSD cannot saturate, so AVX2's pair limit does not apply), or the
-/// int16-pair format where the corrections would not fit. The machine code fills the tiles and requantizes (a tile
-/// with corrections adds them in C#); the int16-pair format runs the AVX2 code, and 1–2-column matrix-vector tails
-/// run AVX2 code that sums exact quads without saturation (Avx2ExactQuadStep).</item>
+/// int16-pair format where the corrections would not fit. The machine code fills the tiles, adds the row block's
+/// corrections and requantizes; only tiles it cannot requantize (a last block of fewer than six rows on a partial
+/// panel, or multipliers that are not all finite) take its int32 tile and finish in C#. The int16-pair format runs the
+/// AVX2 code, and 1–2-column matrix-vector tails run AVX2 code that sums exact quads without saturation
+/// (Avx2ExactQuadStep).</item>
 /// <item>Depthwise convolution and the element-wise kernels: the AVX2 code.</item>
 /// </list>
 /// Linux x64 only (System V calling convention); <see cref="Avx512VnniCode.UnavailableReason"/> says why it is not
@@ -214,7 +216,7 @@ public static partial class QGemm
 
 /// <summary>
 /// What edge_quads6x16_requantize_s8/_u8 read besides their operands (layout fixed by QGemm.Avx512Vnni.s): the row
-/// block's bias, row offsets and multipliers (six each), and the requantization constants of
+/// block's bias, row offsets and multipliers (six each), its corrections, and the requantization constants of
 /// <c>QGemm.Avx2RequantizeRowsInt16</c> as scalars, which the routines broadcast; a product cap of +infinity leaves
 /// products unchanged (finite multipliers). Built for every row block, so it holds nothing the code can derive (the
 /// lane order is a constant of the code image, ZMM_LANE_ORDER).
