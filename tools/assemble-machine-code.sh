@@ -49,6 +49,10 @@ entry() { # entry SYMBOL: its offset in .text, decimal
   echo "    public static ReadOnlySpan<int> Depthwise3x3ZmmOffsets =>"
   echo "        [$(entry edge_dw3x3z_s1_u8), $(entry edge_dw3x3z_s1_s8), $(entry edge_dw3x3z_s2_u8), $(entry edge_dw3x3z_s2_s8)];"
   echo
+  echo "    /// <summary>Entries of the 512-bit channel-group depthwise 3x3 routines: [stride - 1].</summary>"
+  echo "    public static ReadOnlySpan<int> DepthwiseGroup3x3ZmmOffsets =>"
+  echo "        [$(entry edge_dwgroup3x3z_s1), $(entry edge_dwgroup3x3z_s2)];"
+  echo
   echo "    public static ReadOnlySpan<byte> Text =>"
   echo "    ["
   od -An -v -tx1 "$work/code.bin" | awk '{ line = "       "; for (i = 1; i <= NF; i++) line = line " 0x" $i ","; print line }'

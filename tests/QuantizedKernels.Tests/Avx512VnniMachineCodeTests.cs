@@ -277,6 +277,65 @@ public sealed class Avx512VnniMachineCodeTests(ITestOutputHelper output)
     }
 
     [Theory]
+    [InlineData(1, 1, 7, 7, true, true)]
+    [InlineData(1, 1, 14, 14, false, false)]
+    [InlineData(1, 1, 3, 5, true, false)]
+    [InlineData(2, 2, 7, 7, true, true)]
+    [InlineData(2, 2, 4, 6, false, true)]
+    [InlineData(2, 1, 5, 9, true, false)]
+    [InlineData(1, 2, 1, 1, false, false)]
+    public unsafe void DepthwiseGroup3x3_GivesTheDefinitionsBytes(int strideHeight, int strideWidth, int rows, int columns, bool xSigned, bool signedOutput)
+    {
+        if (!Avx512VnniCode.IsAvailable) { output.WriteLine($"SKIPPED: {Avx512VnniCode.UnavailableReason}"); return; }
+        if (!Avx512VnniCode.HasVbmi) { output.WriteLine("SKIPPED: no AVX512_VBMI"); return; }
+        const int channels = 16, guard = 64;
+        int paddedRows = (rows - 1) * strideHeight + 3, paddedColumns = (columns - 1) * strideWidth + 3;
+        var random = new Random(strideHeight * 1000 + strideWidth * 100 + rows * 10 + columns + (xSigned ? 7 : 0));
+        var input = new byte[paddedRows * paddedColumns * channels]; // [padded row][padded column][channel]
+        random.NextBytes(input);
+        var dotRows = new sbyte[channels * 16]; // per channel: kernel rows of (w0, w1, w2, 0), then 4 unused bytes
+        for (int c = 0; c < channels; c++)
+            for (int kh = 0; kh < 3; kh++)
+                for (int kw = 0; kw < 3; kw++)
+                    dotRows[16 * c + 4 * kh + kw] = (sbyte)(c == 0 && kh == 0 ? (kw == 0 ? -128 : 127) : random.Next(-128, 128));
+        int yZeroPoint = signedOutput ? -3 : 7, yMin = signedOutput ? -128 : 0, yMax = signedOutput ? 100 : 255;
+        // 1/256: exact ties, which must round to even; 0.75 and 3.5: results far past the clamp on both sides.
+        var multipliers = new float[channels];
+        var starts = new int[channels];
+        for (int c = 0; c < channels; c++)
+        {
+            multipliers[c] = (c % 3) switch { 0 => 1f / 256, 1 => 0.75f, _ => 3.5f } * (c % 5 == 4 ? -1 : 1);
+            starts[c] = random.Next(-50_000, 50_000);
+        }
+        var y = new byte[rows * columns * channels + guard];
+        Array.Fill(y, (byte)0xA5);
+        var context = new EdgeRuntime.Kernels.Depthwise.DepthwiseConv.VnniGroupContext(paddedColumns, strideHeight, xSigned, yZeroPoint, yMin, yMax);
+        fixed (sbyte* rowsBase = dotRows)
+        fixed (byte* xp = input, yp = y)
+        {
+            for (int c = 0; c < channels; c++) context.SetChannel(c, (int*)(rowsBase + 16 * c), starts[c], multipliers[c]);
+            Avx512VnniCode.DepthwiseGroup3x3(strideWidth)(xp, yp, rows, columns, &context);
+        }
+        for (int oh = 0; oh < rows; oh++)
+            for (int ow = 0; ow < columns; ow++)
+                for (int c = 0; c < channels; c++)
+                {
+                    // The code's input: uint8 as stored, int8 flipped to x + 128.
+                    int acc = starts[c];
+                    for (int kh = 0; kh < 3; kh++)
+                        for (int kw = 0; kw < 3; kw++)
+                        {
+                            byte raw = input[((oh * strideHeight + kh) * paddedColumns + ow * strideWidth + kw) * channels + c];
+                            acc += (xSigned ? (sbyte)raw + 128 : raw) * dotRows[16 * c + 4 * kh + kw];
+                        }
+                    byte expected = (byte)Requantization.Requantize(acc, multipliers[c], yZeroPoint, yMin, yMax);
+                    byte actual = y[(oh * columns + ow) * channels + c];
+                    Assert.True(expected == actual, $"pixel ({oh},{ow}) channel {c}: {actual}, definition {expected} (accumulator {acc}, multiplier {multipliers[c]})");
+                }
+        for (int i = rows * columns * channels; i < y.Length; i++) Assert.Equal(0xA5, y[i]);
+    }
+
+    [Theory]
     [InlineData(1, 64)]
     [InlineData(2, 64)]
     [InlineData(3, 100)]

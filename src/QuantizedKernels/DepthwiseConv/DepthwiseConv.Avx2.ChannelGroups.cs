@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -147,6 +148,80 @@ public static partial class DepthwiseConv
             }
         }
         TransposeOutGroup(output, g.OutPlane, yBase + c0 * yStride, yStride);
+    }
+
+    /// <summary>
+    /// Channels c0 .. c0 + 15 of a 3×3 depthwise convolution on the avx512vnni path with AVX512_VBMI: the same transposed
+    /// input and output as <see cref="RunChannelGroupAvx2"/>, but the pixels are computed by edge_dwgroup3x3z_s{1,2}
+    /// (<paramref name="code"/>), which adds a kernel row of all sixteen channels with one VPDPBUSD (three per output
+    /// pixel, against fifteen VPMADDWD-and-add steps of 256 bits). The caller guarantees that the sixteen channels'
+    /// weights fit int8 (<see cref="DepthwiseConvWeights.FitsInt8"/>) and that their multipliers are finite;
+    /// <paramref name="context"/> was made for this call's geometry and output type (<see cref="VnniGroupContext"/>).
+    /// </summary>
+    private static unsafe void RunChannelGroupVnni3x3(in DepthwiseConvGeometry g, byte* xBase, nint xStride, byte* xEnd, bool xSigned,
+        int xZeroPoint, DepthwiseConvWeights weights, ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers, byte* yBase, nint yStride,
+        int c0, int* work, VnniGroupContext* context, delegate* unmanaged[SuppressGCTransition]<byte*, byte*, long, long, void*, void> code)
+    {
+        var (paddedRows, paddedColumns) = GroupPaddedSize(g);
+        byte* input = (byte*)work;
+        byte* output = input + paddedRows * paddedColumns * GroupChannels;
+        // The code sees int8 input flipped to uint8 (x + 128), so its zero point is the input's + 128 (see RawValueBias).
+        int codeZeroPoint = xSigned ? xZeroPoint + 128 : xZeroPoint;
+        fixed (sbyte* dotRows = weights.DotRows)
+            for (int c = 0; c < GroupChannels; c++)
+                context->SetChannel(c, (int*)(dotRows + 16 * (c0 + c)), RawValueBias(weights, bias, c0 + c, codeZeroPoint), multipliers[c0 + c]);
+        TransposeInGroup(g, xBase + c0 * xStride, xStride, xEnd, input, paddedRows, paddedColumns);
+        code(input, output, g.OutHeight, g.OutWidth, context);
+        TransposeOutGroup(output, g.OutPlane, yBase + c0 * yStride, yStride);
+    }
+
+    /// <summary>
+    /// The context edge_dwgroup3x3z_s{1,2} reads (layout in QGemm.Avx512Vnni.s): VPERMB indices, per channel the kernel
+    /// rows' weight dwords, accumulator start and multiplier, then the requantization bounds and the input's strides.
+    /// </summary>
+    [StructLayout(LayoutKind.Explicit, Size = 448)]
+    internal unsafe struct VnniGroupContext
+    {
+        [FieldOffset(0)] private fixed byte indices[64];
+        [FieldOffset(64)] private fixed int rowWeights[3 * GroupChannels]; // [kernel row][channel]: (w0, w1, w2, 0) as int8 bytes
+        [FieldOffset(256)] private fixed int starts[GroupChannels];
+        [FieldOffset(320)] private fixed float channelMultipliers[GroupChannels];
+        [FieldOffset(384)] private float low;
+        [FieldOffset(388)] private float high;
+        [FieldOffset(392)] private int zeroPoint;
+        [FieldOffset(396)] private uint flip;
+        [FieldOffset(400)] private long rowBytes;
+        [FieldOffset(408)] private long rowStep;
+
+        /// <summary>The context of one call: the geometry's strides, the input type and the output's requantization.</summary>
+        /// <param name="paddedColumns">Columns of the transposed padded input (<see cref="GroupPaddedSize"/>).</param>
+        /// <param name="strideHeight">Input rows between two output rows.</param>
+        /// <param name="xSigned">Int8 input, which the code flips to uint8 (XOR 0x80).</param>
+        /// <param name="yZeroPoint">Output zero point.</param>
+        /// <param name="yMin">Least output value (the output type's minimum or a fused clamp's).</param>
+        /// <param name="yMax">Greatest output value.</param>
+        public VnniGroupContext(int paddedColumns, int strideHeight, bool xSigned, int yZeroPoint, int yMin, int yMax)
+        {
+            // Dword c of a loaded kernel row (columns j = 0, 1, 2 of 16 channels, byte 16j + c) becomes channel c's
+            // (x0, x1, x2, ·): byte 4c + j takes byte 16j + c; j = 3 reads byte 48 + c, past the masked load (zero),
+            // which meets the weight 0.
+            for (int c = 0; c < GroupChannels; c++)
+                for (int j = 0; j < 4; j++) indices[4 * c + j] = (byte)(16 * j + c);
+            low = yMin - yZeroPoint;
+            high = yMax - yZeroPoint;
+            zeroPoint = yZeroPoint;
+            flip = xSigned ? 0x80808080u : 0u;
+            rowBytes = (long)paddedColumns * GroupChannels;
+            rowStep = strideHeight * rowBytes;
+        }
+
+        /// <summary>Sets channel <paramref name="c"/> of the group: its three <c>DotRows</c> dwords, accumulator start and multiplier.</summary>
+        public void SetChannel(int c, int* dotRows, int start, float multiplier)
+        {
+            for (int kh = 0; kh < 3; kh++) rowWeights[kh * GroupChannels + c] = dotRows[kh];
+            starts[c] = start;
+            channelMultipliers[c] = multiplier;
+        }
     }
 
     /// <summary>Adds one tap pair of 16 channels: (x[t0], x[t1]) interleaved per channel, times its weight pairs.</summary>

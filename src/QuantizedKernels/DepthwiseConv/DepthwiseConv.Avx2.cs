@@ -72,16 +72,26 @@ public static partial class DepthwiseConv
                 rowRing.Initialize<Avx2PairWidener>();
             // Small planes: 16 channels at a time where the range has them (see DepthwiseConv.Avx2.ChannelGroups.cs).
             // Their scratch is the end of the buffer, past the planes' (ScratchLength counts both).
-            // With the avx512vnni code, output planes of 14×14 and more run flat instead (faster there, see VnniFlatMinOutPlane).
-            bool groups = ChannelGroupsApply(g) && !(vnni && g.OutPlane >= VnniFlatMinOutPlane);
+            // On avx512vnni, 3×3 groups run in machine code (edge_dwgroup3x3z_*) where the CPU has AVX512_VBMI, up to
+            // VnniGroupMaxOutPlane; without it, output planes of 14×14 and more run flat instead (see VnniFlatMinOutPlane).
+            bool vnniGroups = vnni3x3 && is3x3 && weights.DotRows.Length > 0 && EdgeRuntime.Kernels.Gemm.Avx512VnniCode.HasVbmi
+                              && g.OutPlane <= VnniGroupMaxOutPlane;
+            bool groups = ChannelGroupsApply(g) && (vnniGroups || !(vnni && g.OutPlane >= VnniFlatMinOutPlane));
             int* groupWork = groups ? scratchBase + scratch.Length - ChannelGroupScratchInts(g) : null;
             if (groups) FillGroupPadding(g, groupWork, (byte)xZeroPoint);
+            var groupContext = groups && vnniGroups
+                ? new VnniGroupContext(GroupPaddedSize(g).Columns, g.StrideHeight, xSigned, yZeroPoint, yMin, yMax) : default;
+            var groupCode = groups && vnniGroups ? EdgeRuntime.Kernels.Gemm.Avx512VnniCode.DepthwiseGroup3x3(g.StrideWidth) : null;
             for (int c = cFirst; c < cFirst + cCount; c++)
             {
                 if (groups && c + GroupChannels <= cFirst + cCount && AllFinite(multipliers.Slice(c, GroupChannels)))
                 {
-                    RunChannelGroupAvx2(g, xBase, xStride, xLayer + x.Length, xSigned, xZeroPoint, weights, bias, multipliers, yZeroPoint, yMin, yMax,
-                        yBase, yStride, c, groupWork);
+                    if (vnniGroups && !weights.FitsInt8.AsSpan(c, GroupChannels).Contains(false))
+                        RunChannelGroupVnni3x3(g, xBase, xStride, xLayer + x.Length, xSigned, xZeroPoint, weights, bias, multipliers,
+                            yBase, yStride, c, groupWork, &groupContext, groupCode);
+                    else
+                        RunChannelGroupAvx2(g, xBase, xStride, xLayer + x.Length, xSigned, xZeroPoint, weights, bias, multipliers, yZeroPoint, yMin, yMax,
+                            yBase, yStride, c, groupWork);
                     c += GroupChannels - 1;
                     continue;
                 }
@@ -216,6 +226,12 @@ public static partial class DepthwiseConv
     /// 64 → 50, 14×14 35 → 33 and 52 → 50, before the code's two-block loop and int16 requantization.)
     /// </summary>
     private const int VnniFlatMinOutPlane = 196;
+
+    /// <summary>
+    /// Largest output plane whose 3×3 channel groups run in machine code (edge_dwgroup3x3z_*) on the avx512vnni path
+    /// with AVX512_VBMI; larger planes run flat.
+    /// </summary>
+    private const int VnniGroupMaxOutPlane = 196;
     private static bool AllFinite(ReadOnlySpan<float> values)
     {
         foreach (float value in values) if (!float.IsFinite(value)) return false;

@@ -147,7 +147,8 @@ public static partial class DepthwiseConv
     /// Computes channels <c>[cFirst, cFirst + cCount)</c> of the depthwise convolution exactly as
     /// <see cref="DepthwiseConvReference"/> defines it, with the code of <paramref name="isa"/>
     /// (Scalar: the reference; Vector128: portable vectors; Avx2, AvxVnni: the AVX2 code; Avx512Vnni: the AVX2 code, with
-    /// 3×3 flat planes of int8-range weights in VPDPBUSD machine code; Neon, NeonDot: AdvSimd).
+    /// 3×3 flat planes of int8-range weights in VPDPBUSD machine code, and with AVX512_VBMI 3×3 channel groups of output
+    /// planes up to 14×14 too; Neon, NeonDot: AdvSimd).
     /// Other channels of <paramref name="y"/> are not written, so threads may run disjoint channel ranges into one output.
     /// </summary>
     /// <param name="isa">Path to run; must be supported by this CPU.</param>

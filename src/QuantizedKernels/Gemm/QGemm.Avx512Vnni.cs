@@ -288,6 +288,17 @@ internal static unsafe class Avx512VnniCode
             (zmm ? Avx512VnniMachineCode.Depthwise3x3ZmmOffsets : Avx512VnniMachineCode.Depthwise3x3Offsets)[(stride - 1) * 2 + (signedOutput ? 1 : 0)]);
 
     /// <summary>
+    /// edge_dwgroup3x3z_s{1,2}(window, y, rows, columns, context) of QGemm.Avx512Vnni.s (stride 1 or 2 across a row; the
+    /// context gives the row step): a 3×3 depthwise convolution of sixteen channels from their transposed padded input
+    /// (<c>[padded row][padded column][16]</c> bytes) into <c>[rows · columns][16]</c> output bytes, requantized per
+    /// channel like DepthwiseConv's AVX2 channel groups. Only where <see cref="HasVbmi"/> (VPERMB).
+    /// </summary>
+    public static delegate* unmanaged[SuppressGCTransition]<byte*, byte*, long, long, void*, void> DepthwiseGroup3x3(int strideWidth) =>
+        HasVbmi
+            ? (delegate* unmanaged[SuppressGCTransition]<byte*, byte*, long, long, void*, void>)Entry(Avx512VnniMachineCode.DepthwiseGroup3x3ZmmOffsets[strideWidth - 1])
+            : throw new IsaNotSupportedException("the 512-bit depthwise channel groups need AVX512_VBMI (VPERMB), which this CPU lacks");
+
+    /// <summary>
     /// True when the CPU also has AVX512_VBMI (VPERMB: Zen 4, Zen 5, Ice Lake and later), which the 512-bit depthwise
     /// routines need; Skylake-SP and Cascade Lake (AVX-512 VNNI without it) run the 256-bit ones.
     /// </summary>

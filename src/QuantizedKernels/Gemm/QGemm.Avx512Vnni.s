@@ -686,3 +686,109 @@ edge_pack_quads4:
 3:
   vzeroupper
   ret
+
+# Channel groups of small planes on 512-bit vectors (AVX512_VBMI), the avx512vnni form of DepthwiseConv's AVX2 channel
+# groups: void edge_dwgroup3x3z_s{1,2}(const uint8* window, uint8* y, int64 rows, int64 columns, const ctx*) computes a
+# 3x3 depthwise convolution of sixteen channels at once from their transposed padded input ([padded row][padded
+# column][16 channels] bytes, `window` = the top-left tap of output (0, 0)) into y ([rows * columns][16 channels] bytes).
+# Per output pixel and kernel row i, the 48 bytes of columns s*ow .. s*ow + 2 are one masked load (nothing past them is
+# read), XORed with the context's flip (0x80 bytes for int8 input: VPDPBUSD's first operand is unsigned, and the bias
+# holds the 128 shift), and VPERMB makes dword c of them (x[c][i][0], x[c][i][1], x[c][i][2], 0): one VPDPBUSD against
+# channel c's (w[c][i][0], w[c][i][1], w[c][i][2], 0) adds the row's three taps of all sixteen channels. Four pixels at
+# a time (four accumulator chains), the last 1-3 of a row one at a time. Requantized per channel like the AVX2 groups'
+# GroupRequantizer: float(acc) * multiplier, clamped to [yMin - zp, yMax - zp] in float, converted with rounding to
+# nearest even, + zp, and narrowed (VPMOVDB) to the sixteen bytes of the pixel, already inside [yMin, yMax].
+# ctx (little-endian, 448 bytes): +0 the VPERMB indices, +64/+128/+192 the kernel rows' weight dwords per channel,
+# +256 int32[16] accumulator start per channel (bias - zp'·Σw, zp' the zero point as the code sees the input),
+# +320 float[16] multipliers, +384 float yMin - zp, +388 float yMax - zp, +392 int32 zp, +396 the flip dword
+# (0x80808080 or 0), +400 int64 bytes per padded row, +408 int64 bytes per output row step (stride * row bytes).
+# Registers: zmm31 indices, zmm28-30 weights, zmm27 start, zmm26 multipliers, zmm25/zmm24 bounds, zmm23 zero point,
+# zmm22 flip, k1 the 48-byte load mask, zmm16-19 accumulators, zmm0-11 windows; rdi the row's windows, rax a pixel's,
+# r9/r11 one and two padded rows, r10 the output row step, r8 the columns left.
+.macro DWG_PIXEL acc, t0, t1, t2, offset
+  vmovdqa32 \acc, zmm27
+  vmovdqu8 \t0{k1}{z}, zmmword ptr [rax+\offset]
+  vmovdqu8 \t1{k1}{z}, zmmword ptr [rax+r9+\offset]
+  vmovdqu8 \t2{k1}{z}, zmmword ptr [rax+r11+\offset]
+  vpxord \t0, \t0, zmm22
+  vpxord \t1, \t1, zmm22
+  vpxord \t2, \t2, zmm22
+  vpermb \t0, zmm31, \t0
+  vpermb \t1, zmm31, \t1
+  vpermb \t2, zmm31, \t2
+  vpdpbusd \acc, \t0, zmm28
+  vpdpbusd \acc, \t1, zmm29
+  vpdpbusd \acc, \t2, zmm30
+.endm
+
+.macro DWG_STORE acc, offset
+  vcvtdq2ps \acc, \acc
+  vmulps \acc, \acc, zmm26
+  vmaxps \acc, \acc, zmm25
+  vminps \acc, \acc, zmm24
+  vcvtps2dq \acc, \acc
+  vpaddd \acc, \acc, zmm23
+  vpmovdb xmm20, \acc
+  vmovdqu32 xmmword ptr [rsi+\offset], xmm20
+.endm
+
+.macro DWG_ENTRY name, step
+.globl \name
+\name:
+  vmovdqu64 zmm31, zmmword ptr [r8]
+  vmovdqu64 zmm28, zmmword ptr [r8+64]
+  vmovdqu64 zmm29, zmmword ptr [r8+128]
+  vmovdqu64 zmm30, zmmword ptr [r8+192]
+  vmovdqu64 zmm27, zmmword ptr [r8+256]
+  vmovups zmm26, zmmword ptr [r8+320]
+  vbroadcastss zmm25, dword ptr [r8+384]
+  vbroadcastss zmm24, dword ptr [r8+388]
+  vpbroadcastd zmm23, dword ptr [r8+392]
+  vpbroadcastd zmm22, dword ptr [r8+396]
+  mov r9, qword ptr [r8+400]
+  mov r10, qword ptr [r8+408]
+  lea r11, [r9+r9]
+  mov rax, 0xFFFFFFFFFFFF
+  kmovq k1, rax
+  test rdx, rdx
+  jle 2f
+1:
+  mov rax, rdi
+  mov r8, rcx
+  cmp r8, 4
+  jl 4f
+3:
+  DWG_PIXEL zmm16, zmm0, zmm1, zmm2, 0
+  DWG_PIXEL zmm17, zmm3, zmm4, zmm5, \step
+  DWG_PIXEL zmm18, zmm6, zmm7, zmm8, 2*\step
+  DWG_PIXEL zmm19, zmm9, zmm10, zmm11, 3*\step
+  DWG_STORE zmm16, 0
+  DWG_STORE zmm17, 16
+  DWG_STORE zmm18, 32
+  DWG_STORE zmm19, 48
+  add rax, 4*\step
+  add rsi, 64
+  sub r8, 4
+  cmp r8, 4
+  jge 3b
+4:
+  test r8, r8
+  jle 5f
+6:
+  DWG_PIXEL zmm16, zmm0, zmm1, zmm2, 0
+  DWG_STORE zmm16, 0
+  add rax, \step
+  add rsi, 16
+  dec r8
+  jnz 6b
+5:
+  add rdi, r10
+  dec rdx
+  jnz 1b
+2:
+  vzeroupper
+  ret
+.endm
+
+DWG_ENTRY edge_dwgroup3x3z_s1, 16
+DWG_ENTRY edge_dwgroup3x3z_s2, 32
