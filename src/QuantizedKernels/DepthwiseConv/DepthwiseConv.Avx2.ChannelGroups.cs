@@ -176,22 +176,22 @@ public static partial class DepthwiseConv
     }
 
     /// <summary>
-    /// The context edge_dwgroup3x3z_s{1,2} reads (layout in QGemm.Avx512Vnni.s): VPERMB indices, per channel the kernel
-    /// rows' weight dwords, accumulator start and multiplier, then the requantization bounds and the input's strides.
+    /// The context edge_dwgroup3x3z_s{1,2} reads (layout in QGemm.Avx512Vnni.s): per channel the kernel rows' weight
+    /// dwords, accumulator start and multiplier, then the requantization bounds and the input's strides. It holds
+    /// nothing the code can derive (the VPERMB indices are a constant of the code image, DWG_TAPS).
     /// </summary>
-    [StructLayout(LayoutKind.Explicit, Size = 448)]
+    [StructLayout(LayoutKind.Explicit, Size = 352)]
     internal unsafe struct VnniGroupContext
     {
-        [FieldOffset(0)] private fixed byte indices[64];
-        [FieldOffset(64)] private fixed int rowWeights[3 * GroupChannels]; // [kernel row][channel]: (w0, w1, w2, 0) as int8 bytes
-        [FieldOffset(256)] private fixed int starts[GroupChannels];
-        [FieldOffset(320)] private fixed float channelMultipliers[GroupChannels];
-        [FieldOffset(384)] private float low;
-        [FieldOffset(388)] private float high;
-        [FieldOffset(392)] private int zeroPoint;
-        [FieldOffset(396)] private uint flip;
-        [FieldOffset(400)] private long rowBytes;
-        [FieldOffset(408)] private long rowStep;
+        [FieldOffset(0)] private fixed int rowWeights[3 * GroupChannels]; // [kernel row][channel]: (w0, w1, w2, 0) as int8 bytes
+        [FieldOffset(192)] private fixed int starts[GroupChannels];
+        [FieldOffset(256)] private fixed float channelMultipliers[GroupChannels];
+        [FieldOffset(320)] private float low;
+        [FieldOffset(324)] private float high;
+        [FieldOffset(328)] private int zeroPoint;
+        [FieldOffset(332)] private uint flip;
+        [FieldOffset(336)] private long rowBytes;
+        [FieldOffset(344)] private long rowStep;
 
         /// <summary>The context of one call: the geometry's strides, the input type and the output's requantization.</summary>
         /// <param name="paddedColumns">Columns of the transposed padded input (<see cref="GroupPaddedSize"/>).</param>
@@ -202,11 +202,6 @@ public static partial class DepthwiseConv
         /// <param name="yMax">Greatest output value.</param>
         public VnniGroupContext(int paddedColumns, int strideHeight, bool xSigned, int yZeroPoint, int yMin, int yMax)
         {
-            // Dword c of a loaded kernel row (columns j = 0, 1, 2 of 16 channels, byte 16j + c) becomes channel c's
-            // (x0, x1, x2, ·): byte 4c + j takes byte 16j + c; j = 3 reads byte 48 + c, past the masked load (zero),
-            // which meets the weight 0.
-            for (int c = 0; c < GroupChannels; c++)
-                for (int j = 0; j < 4; j++) indices[4 * c + j] = (byte)(16 * j + c);
             low = yMin - yZeroPoint;
             high = yMax - yZeroPoint;
             zeroPoint = yZeroPoint;

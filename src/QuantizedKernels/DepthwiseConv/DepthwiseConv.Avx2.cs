@@ -219,7 +219,8 @@ public static partial class DepthwiseConv
     }
 
     /// <summary>
-    /// Smallest output plane that runs the avx512vnni flat code rather than AVX2 channel groups. MobileNetV2's layers,
+    /// Smallest output plane that runs the avx512vnni flat code rather than AVX2 channel groups on CPUs without
+    /// AVX512_VBMI (with it, planes up to <see cref="VnniGroupMaxOutPlane"/> run machine-code groups). MobileNetV2's layers,
     /// one thread, GMAC/s of the fastest of three 0.15 s loops (QuantizedKernels.Benchmarks --quick, 2026-11-28, 17:58
     /// UTC), flat VPDPBUSD against channel groups: 28→14 (stride 2) 18.0 against 14.9, but 14→7 10.8 against 13.8 and
     /// 7×7 13.0 against 16.7. (Stride-1 planes of 14×14 and more were already faster flat: 56×56 191 → 131 µs, 28×28

@@ -698,13 +698,21 @@ edge_pack_quads4:
 # a time (four accumulator chains), the last 1-3 of a row one at a time. Requantized per channel like the AVX2 groups'
 # GroupRequantizer: float(acc) * multiplier, clamped to [yMin - zp, yMax - zp] in float, converted with rounding to
 # nearest even, + zp, and narrowed (VPMOVDB) to the sixteen bytes of the pixel, already inside [yMin, yMax].
-# ctx (little-endian, 448 bytes): +0 the VPERMB indices, +64/+128/+192 the kernel rows' weight dwords per channel,
-# +256 int32[16] accumulator start per channel (bias - zp'·Σw, zp' the zero point as the code sees the input),
-# +320 float[16] multipliers, +384 float yMin - zp, +388 float yMax - zp, +392 int32 zp, +396 the flip dword
-# (0x80808080 or 0), +400 int64 bytes per padded row, +408 int64 bytes per output row step (stride * row bytes).
+# ctx (little-endian, 352 bytes): +0/+64/+128 the kernel rows' weight dwords per channel, +192 int32[16] accumulator
+# start per channel (bias - zp'·Σw, zp' the zero point as the code sees the input), +256 float[16] multipliers,
+# +320 float yMin - zp, +324 float yMax - zp, +328 int32 zp, +332 the flip dword (0x80808080 or 0), +336 int64 bytes
+# per padded row, +344 int64 bytes per output row step (stride * row bytes). The VPERMB indices are DWG_TAPS.
 # Registers: zmm31 indices, zmm28-30 weights, zmm27 start, zmm26 multipliers, zmm25/zmm24 bounds, zmm23 zero point,
 # zmm22 flip, k1 the 48-byte load mask, zmm16-19 accumulators, zmm0-11 windows; rdi the row's windows, rax a pixel's,
 # r9/r11 one and two padded rows, r10 the output row step, r8 the columns left.
+# VPERMB indices: byte 4c + j of a permuted kernel row takes byte 16j + c of the loaded one (column j of channel c);
+# j = 3 reads byte 48 + c, past the 48-byte masked load (zero), which meets the weight 0.
+.p2align 6
+DWG_TAPS:
+  .irp c, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+  .byte \c, 16+\c, 32+\c, 48+\c
+  .endr
+
 .macro DWG_PIXEL acc, t0, t1, t2, offset
   vmovdqa32 \acc, zmm27
   vmovdqu8 \t0{k1}{z}, zmmword ptr [rax+\offset]
@@ -735,18 +743,18 @@ edge_pack_quads4:
 .macro DWG_ENTRY name, step
 .globl \name
 \name:
-  vmovdqu64 zmm31, zmmword ptr [r8]
-  vmovdqu64 zmm28, zmmword ptr [r8+64]
-  vmovdqu64 zmm29, zmmword ptr [r8+128]
-  vmovdqu64 zmm30, zmmword ptr [r8+192]
-  vmovdqu64 zmm27, zmmword ptr [r8+256]
-  vmovups zmm26, zmmword ptr [r8+320]
-  vbroadcastss zmm25, dword ptr [r8+384]
-  vbroadcastss zmm24, dword ptr [r8+388]
-  vpbroadcastd zmm23, dword ptr [r8+392]
-  vpbroadcastd zmm22, dword ptr [r8+396]
-  mov r9, qword ptr [r8+400]
-  mov r10, qword ptr [r8+408]
+  vmovdqu64 zmm31, zmmword ptr [rip+DWG_TAPS]
+  vmovdqu64 zmm28, zmmword ptr [r8]
+  vmovdqu64 zmm29, zmmword ptr [r8+64]
+  vmovdqu64 zmm30, zmmword ptr [r8+128]
+  vmovdqu64 zmm27, zmmword ptr [r8+192]
+  vmovups zmm26, zmmword ptr [r8+256]
+  vbroadcastss zmm25, dword ptr [r8+320]
+  vbroadcastss zmm24, dword ptr [r8+324]
+  vpbroadcastd zmm23, dword ptr [r8+328]
+  vpbroadcastd zmm22, dword ptr [r8+332]
+  mov r9, qword ptr [r8+336]
+  mov r10, qword ptr [r8+344]
   lea r11, [r9+r9]
   mov rax, 0xFFFFFFFFFFFF
   kmovq k1, rax
